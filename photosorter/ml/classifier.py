@@ -1,0 +1,209 @@
+"""The trained bundle and its file format.
+
+A model file is data, never code: one ``.safetensors`` file whose tensors are the head weights
+and gate statistics, and whose header metadata holds a JSON document (backbone, weights id,
+categories, thresholds, metrics, versions) plus a SHA-256 over both. Loading never unpickles;
+a damaged, tampered or foreign file is refused with a ModelFileError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import __version__, errors
+from .head import Head, HeadEnsemble
+from .openset import ConceptGate, Gate, NeighbourGate
+
+FORMAT = "photosorter-model"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class Classifier:
+    backbone: str
+    weights_id: str
+    categories: list[str]
+    thresholds: np.ndarray  # (C,)
+    head: HeadEnsemble
+    gate: Gate
+    metrics: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)  # training summary, curves, warnings, versions
+
+    # ----------------------------------------------------------------- scoring
+    @torch.inference_mode()
+    def head_probabilities(self, feats: np.ndarray) -> np.ndarray:
+        self.head.eval()
+        return torch.sigmoid(self.head(torch.as_tensor(feats, dtype=torch.float32))).numpy()
+
+    def scores(self, feats: np.ndarray) -> np.ndarray:
+        """Final per-category scores in [0, 1]: head probability × familiarity gate.
+
+        A photo goes into category c when scores[:, c] >= thresholds[c].
+        """
+        feats = np.atleast_2d(feats)
+        return self.head_probabilities(feats) * self.gate.gate(feats)
+
+    def decide(self, scores: np.ndarray, thresholds: np.ndarray | None = None) -> list[list[str]]:
+        th = self.thresholds if thresholds is None else np.asarray(thresholds)
+        return [[c for c, s, t in zip(self.categories, row, th) if s >= t] for row in np.atleast_2d(scores)]
+
+    # ----------------------------------------------------------------- saving
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        t: dict[str, torch.Tensor] = {}
+        for i, h in enumerate(self.head.heads):
+            for k, v in h.state_dict().items():
+                t[f"head.{i}.{k}"] = v.detach().contiguous().clone()
+        t["thresholds"] = torch.as_tensor(self.thresholds, dtype=torch.float32)
+        t["gate.tau"] = torch.as_tensor(self.gate.tau, dtype=torch.float64)
+        t["gate.spread"] = torch.as_tensor(self.gate.spread, dtype=torch.float64)
+        if isinstance(self.gate, ConceptGate):
+            t["gate.profiles"] = torch.as_tensor(self.gate.profiles, dtype=torch.float32)
+        elif isinstance(self.gate, NeighbourGate):
+            for c, ex in enumerate(self.gate.examples):
+                t[f"gate.examples.{c}"] = torch.as_tensor(ex, dtype=torch.float16)
+        return t
+
+    def _document(self) -> dict:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "backbone": self.backbone,
+            "weights_id": self.weights_id,
+            "categories": list(self.categories),
+            "n_heads": len(self.head.heads),
+            "feature_dim": self.head.heads[0].fc1.in_features,
+            "gate": self.gate.kind,
+            "metrics": self.metrics,
+            "info": self.info,
+            "app_version": __version__,
+            "torch_version": torch.__version__,
+            "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write atomically: a temp file in the same folder, fsync, then rename over the target."""
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tensors = self._tensors()
+        doc = json.dumps(self._document(), sort_keys=True, default=_json_default)
+        meta = {"photosorter": doc, "checksum": _checksum(tensors, doc)}
+        fd, tmp = tempfile.mkstemp(prefix=".pending-", suffix=".safetensors", dir=path.parent)
+        os.close(fd)
+        try:
+            save_file(tensors, tmp, metadata=meta)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path, imagenet_head: torch.nn.Module | None = None) -> "Classifier":
+        """Load and verify a model file. ``imagenet_head`` comes from the backbone (concept gate)."""
+        path = Path(path)
+        tensors, doc = read_model_file(path)
+        try:
+            categories = [str(c) for c in doc["categories"]]
+            n_cat = len(categories)
+            heads = []
+            for i in range(int(doc["n_heads"])):
+                state = {k[len(f"head.{i}.") :]: v for k, v in tensors.items() if k.startswith(f"head.{i}.")}
+                h = Head(int(doc["feature_dim"]), n_cat)
+                h.load_state_dict(state)
+                heads.append(h)
+            if doc["gate"] == "concept":
+                if imagenet_head is None:
+                    raise errors.ModelFileError("This model needs its backbone's ImageNet head to load.", path=path)
+                gate: Gate = ConceptGate(
+                    n_cat, imagenet_head.weight.detach().numpy(), imagenet_head.bias.detach().numpy()
+                )
+                gate.profiles = tensors["gate.profiles"].double().numpy()
+            else:
+                gate = NeighbourGate(n_cat)
+                gate.examples = [tensors[f"gate.examples.{c}"].float().numpy() for c in range(n_cat)]
+            gate.tau = tensors["gate.tau"].numpy().copy()
+            gate.spread = tensors["gate.spread"].numpy().copy()
+            thresholds = tensors["thresholds"].double().numpy().copy()
+            if thresholds.shape != (n_cat,) or gate.tau.shape != (n_cat,):
+                raise ValueError("threshold/category count mismatch")
+        except errors.ModelFileError:
+            raise
+        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+            raise errors.ModelFileError(
+                f"The model file is incomplete or inconsistent ({type(exc).__name__}: {exc}). Retrain the model.",
+                path=path,
+            ) from None
+        model = HeadEnsemble(heads).eval()
+        return cls(doc["backbone"], doc["weights_id"], categories, thresholds, model, gate, doc.get("metrics", {}), doc.get("info", {}))
+
+
+def read_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """Parse and verify; every failure becomes a ModelFileError that says what to do."""
+    from safetensors import safe_open
+
+    if not path.is_file():
+        raise errors.ModelFileError("No model file here. Train one first with 'photosorter train'.", path=path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        if len(head) < 8 or int.from_bytes(head, "little") > 100_000_000:
+            raise ValueError("not a safetensors header")
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise errors.ModelFileError(
+            "This is not a photosorter model file (it may be damaged, or a different kind of file). "
+            f"photosorter never runs code from model files. Details: {type(exc).__name__}: {exc}",
+            path=path,
+        ) from None
+    doc_text = meta.get("photosorter")
+    if doc_text is None:
+        raise errors.ModelFileError("This safetensors file is not a photosorter model.", path=path)
+    if meta.get("checksum") != _checksum(tensors, doc_text):
+        raise errors.ModelFileError(
+            "The model file's checksum does not match its contents: it was modified or damaged. Retrain the model.",
+            path=path,
+        )
+    try:
+        doc = json.loads(doc_text)
+    except json.JSONDecodeError:
+        raise errors.ModelFileError("The model description is not valid JSON.", path=path) from None
+    if doc.get("format") != FORMAT:
+        raise errors.ModelFileError("This safetensors file is not a photosorter model.", path=path)
+    if int(doc.get("format_version", 0)) > FORMAT_VERSION:
+        raise errors.ModelFileError(
+            "This model was made by a newer photosorter. Update photosorter to use it.", path=path
+        )
+    return tensors, doc
+
+
+def _checksum(tensors: dict[str, torch.Tensor], doc: str) -> str:
+    h = hashlib.sha256(doc.encode())
+    for k in sorted(tensors):
+        h.update(k.encode())
+        h.update(str(tuple(tensors[k].shape)).encode())
+        h.update(str(tensors[k].dtype).encode())
+        h.update(tensors[k].contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if tensors[k].numel() else b"")
+    return h.hexdigest()
+
+
+def _json_default(o):
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    raise TypeError(f"not JSON serialisable: {type(o)}")

@@ -1,0 +1,231 @@
+"""Photo → feature vectors, with an on-disk cache so retraining costs seconds.
+
+The cache is one SQLite file keyed by (content hash, backbone weights, preprocessing version,
+numeric mode, view). View 0 is the clean photo; views 1..N are seeded augmentations, so the head
+trains on precomputed augmented features without ever running the backbone again.
+
+Decoding (the expensive part on 12 MP JPEGs) runs in a thread pool — Pillow releases the GIL
+while decoding — and overlaps with batched inference on the calling thread.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .. import errors, imaging
+from ..jobs import CancelToken, ProgressFn, no_progress
+from .backbones import PREPROCESS_VERSION, BackboneSpec, FeatureExtractor, build_backbone, get_spec
+from .preprocess import augmented_view, eval_view, normalize
+
+
+class FeatureCache:
+    """SQLite store of float16 feature vectors. Safe to share between threads."""
+
+    def __init__(self, path: str | Path | None) -> None:
+        self._lock = threading.Lock()
+        if path is None:
+            self._db = sqlite3.connect(":memory:", check_same_thread=False)
+        else:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS features (model TEXT NOT NULL, sha TEXT NOT NULL, view INTEGER NOT NULL,"
+            " vec BLOB NOT NULL, PRIMARY KEY (model, sha, view)) WITHOUT ROWID"
+        )
+        self._db.commit()
+
+    def get(self, model: str, sha: str, views: int) -> np.ndarray | None:
+        """All views 0..views-1 for one photo, or None if any is missing."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT view, vec FROM features WHERE model=? AND sha=? AND view<? ORDER BY view", (model, sha, views)
+            ).fetchall()
+        if len(rows) != views:
+            return None
+        return np.stack([np.frombuffer(vec, dtype=np.float16) for _, vec in rows]).astype(np.float32)
+
+    def put(self, model: str, sha: str, vecs: np.ndarray) -> None:
+        data = [(model, sha, i, v.astype(np.float16).tobytes()) for i, v in enumerate(vecs)]
+        with self._lock:
+            self._db.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?)", data)
+            self._db.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+@dataclass
+class Embedding:
+    path: Path
+    sha256: str
+    features: np.ndarray  # (views, dim) float32; row 0 is the clean view
+    size: tuple[int, int]
+
+
+@dataclass
+class EmbedFailure:
+    path: Path
+    error: errors.BadImageError
+
+
+def default_threads() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+class Embedder:
+    """A loaded backbone plus its cache: the one object that turns photos into features."""
+
+    def __init__(
+        self,
+        backbone: str = "efficientnet_lite0",
+        weights: str | Path | None = None,
+        cache: FeatureCache | None = None,
+        batch_size: int = 16,
+        decode_workers: int | None = None,
+    ) -> None:
+        self.spec: BackboneSpec = get_spec(backbone)
+        self.model: FeatureExtractor = build_backbone(backbone, weights).to(memory_format=torch.channels_last)
+        self.cache = cache if cache is not None else FeatureCache(None)
+        self.batch_size = batch_size
+        self.decode_workers = decode_workers or default_threads()
+        self.numeric_mode = "fp32"
+        torch.set_num_threads(default_threads())
+
+    @property
+    def cache_key(self) -> str:
+        return f"{self.model.weights_id}|{PREPROCESS_VERSION}|{self.numeric_mode}"
+
+    @torch.inference_mode()
+    def forward_u8(self, batch_u8: torch.Tensor) -> np.ndarray:
+        x = normalize(batch_u8, self.spec).contiguous(memory_format=torch.channels_last)
+        return self.model(x).float().numpy()
+
+    def embed(
+        self,
+        paths: Sequence[str | Path],
+        views: int = 1,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> list[Embedding | EmbedFailure]:
+        """Features for each path, in order; bad photos come back as EmbedFailure, not exceptions."""
+        return list(self.iter_embed(paths, views, progress, cancel))
+
+    def iter_embed(
+        self,
+        paths: Iterable[str | Path],
+        views: int = 1,
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        total: int | None = None,
+    ) -> Iterator[Embedding | EmbedFailure]:
+        """Streaming version: bounded look-ahead, so memory stays flat for any number of photos."""
+        paths_iter = iter(paths)
+        if total is None and isinstance(paths, Sequence):
+            total = len(paths)
+        total = total or 0
+        key = self.cache_key
+        window = max(2 * self.batch_size, 4 * self.decode_workers)
+        pending: deque[tuple[Path, Future]] = deque()
+        ready: list[tuple[Path, _Prepared]] = []
+        done = 0
+        with ThreadPoolExecutor(self.decode_workers, thread_name_prefix="decode") as pool:
+
+            def fill() -> None:
+                while len(pending) < window:
+                    try:
+                        p = Path(next(paths_iter))
+                    except StopIteration:
+                        return
+                    pending.append((p, pool.submit(self._prepare, p, views, key)))
+
+            fill()
+            while pending or ready:
+                if cancel is not None and cancel.cancelled:
+                    for _, fut in pending:
+                        fut.cancel()
+                    cancel.raise_if_cancelled()
+                # Gather up to one batch worth of decoded photos, in input order.
+                out: list[Embedding | EmbedFailure] = []
+                n_tensors = sum(len(prep.tensors) for _, prep in ready if prep.tensors is not None)
+                while pending and n_tensors < self.batch_size:
+                    p, fut = pending.popleft()
+                    try:
+                        prep = fut.result()
+                    except errors.BadImageError as exc:
+                        prep = _Prepared(error=exc)
+                    ready.append((p, prep))
+                    if prep.tensors is not None:
+                        n_tensors += len(prep.tensors)
+                    fill()
+                out.extend(self._finish(ready, key))
+                ready = []
+                for item in out:
+                    done += 1
+                    progress(done, max(total, done), f"{item.path.name}")
+                    yield item
+
+    def _prepare(self, path: Path, views: int, key: str) -> "_Prepared":
+        data = imaging.read_file_bytes(path)
+        sha = imaging.content_hash(data)
+        cached = self.cache.get(key, sha, views)
+        if cached is not None:
+            # Still needs the size; header-only open is cheap.
+            return _Prepared(sha=sha, cached=cached, size=_header_size(data))
+        img, _fmt, size = imaging.decode(data, min_side=self.spec.input_size, path=path)
+        tensors = [eval_view(img, self.spec)]
+        seed = int(sha[:12], 16)
+        tensors += [augmented_view(img, self.spec, seed + v) for v in range(1, views)]
+        return _Prepared(sha=sha, tensors=tensors, size=size)
+
+    def _finish(self, ready: list[tuple[Path, "_Prepared"]], key: str) -> list[Embedding | EmbedFailure]:
+        tensors = [t for _, prep in ready if prep.tensors is not None for t in prep.tensors]
+        feats = self.forward_u8(torch.stack(tensors)) if tensors else np.zeros((0, self.spec.feature_dim))
+        out: list[Embedding | EmbedFailure] = []
+        i = 0
+        for path, prep in ready:
+            if prep.error is not None:
+                out.append(EmbedFailure(path, prep.error))
+            elif prep.cached is not None:
+                out.append(Embedding(path, prep.sha, prep.cached, prep.size))
+            else:
+                n = len(prep.tensors)
+                vecs = feats[i : i + n]
+                i += n
+                self.cache.put(key, prep.sha, vecs)
+                out.append(Embedding(path, prep.sha, vecs.astype(np.float32), prep.size))
+        return out
+
+
+@dataclass
+class _Prepared:
+    sha: str = ""
+    tensors: list[torch.Tensor] | None = None
+    cached: np.ndarray | None = None
+    size: tuple[int, int] = (0, 0)
+    error: errors.BadImageError | None = None
+
+
+def _header_size(data: bytes) -> tuple[int, int]:
+    """Oriented full size from the header alone (for cache hits, which skip decoding)."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            w, h = im.size
+            o = im.getexif().get(0x0112, 1)
+        return (h, w) if o in (5, 6, 7, 8) else (w, h)
+    except Exception:
+        return (0, 0)

@@ -1,0 +1,90 @@
+"""A trained classifier and its backbone, loaded once, scoring photos and labelled folders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from .. import errors
+from ..jobs import CancelToken, ProgressFn, no_progress
+from .calibration import compute_metrics
+from .classifier import Classifier, read_model_file
+from .dataset import scan_labeled_folder
+from .features import Embedder, EmbedFailure, FeatureCache
+
+
+@dataclass
+class PhotoScore:
+    path: Path
+    sha256: str
+    scores: dict[str, float]
+    categories: list[str]  # those at or above their threshold
+
+
+@dataclass
+class PhotoFailure:
+    path: Path
+    reason: str  # stable code, e.g. "truncated"
+    message: str
+
+
+class Scorer:
+    def __init__(self, classifier: Classifier, embedder: Embedder) -> None:
+        if embedder.model.weights_id != classifier.weights_id:
+            raise errors.ModelError(
+                f"This model was trained on {classifier.backbone} weights '{classifier.weights_id}', but the "
+                f"loaded backbone has '{embedder.model.weights_id}'. Use the same --weights file as for training."
+            )
+        self.classifier = classifier
+        self.embedder = embedder
+
+    @classmethod
+    def from_file(cls, model_path: str | Path, weights: str | Path | None = None, cache: FeatureCache | None = None) -> "Scorer":
+        _tensors, doc = read_model_file(Path(model_path))
+        embedder = Embedder(doc["backbone"], weights=weights, cache=cache)
+        clf = Classifier.load(model_path, imagenet_head=embedder.model.imagenet_head)
+        return cls(clf, embedder)
+
+    def score_paths(
+        self,
+        paths: Iterable[str | Path],
+        progress: ProgressFn = no_progress,
+        cancel: CancelToken | None = None,
+        total: int | None = None,
+    ) -> Iterator[PhotoScore | PhotoFailure]:
+        clf = self.classifier
+        for r in self.embedder.iter_embed(paths, views=1, progress=progress, cancel=cancel, total=total):
+            if isinstance(r, EmbedFailure):
+                yield PhotoFailure(r.path, r.error.reason, str(r.error))
+                continue
+            s = clf.scores(r.features[:1])[0]
+            yield PhotoScore(
+                r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None])[0]
+            )
+
+    def evaluate_folder(self, test_dir: str | Path, progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> dict:
+        clf = self.classifier
+        photos = scan_labeled_folder(test_dir, clf.categories)
+        rows, truth, images, failed = [], [], [], []
+        for r, y in zip(self.score_paths(photos.paths, progress, cancel), photos.labels):
+            if isinstance(r, PhotoFailure):
+                failed.append({"file": str(r.path), "reason": r.reason, "message": r.message})
+                continue
+            rows.append([r.scores[c] for c in clf.categories])
+            truth.append(y)
+            images.append({
+                "file": str(r.path.relative_to(Path(test_dir))) if r.path.is_relative_to(Path(test_dir)) else str(r.path),
+                "labels": [c for c, v in zip(clf.categories, y) if v > 0.5],
+                "predicted": r.categories,
+                "scores": r.scores,
+            })
+        if not rows:
+            raise errors.InputError("No usable test photos were found.", path=test_dir)
+        metrics = compute_metrics(np.array(truth), np.array(rows), clf.thresholds, clf.categories)
+        metrics["images"] = images
+        metrics["failed"] = failed
+        metrics["warnings"] = photos.warnings
+        return metrics
