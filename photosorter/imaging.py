@@ -178,7 +178,7 @@ def decode(data: bytes, *, min_side: int | None = None, path: str | Path | None 
     try:
         img.load()
     except Image.DecompressionBombError as exc:
-        raise errors.ImageTooLargeError(str(exc), path=path) from None
+        raise _too_large(exc, path) from None
     except OSError as exc:
         text = str(exc)
         if "truncated" in text or "broken data stream" in text or "premature" in text.lower():
@@ -201,10 +201,8 @@ def _open(data: bytes, path: str | Path | None) -> Image.Image:
         return Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
         pass
-    except Image.DecompressionBombError as exc:
-        raise errors.ImageTooLargeError(str(exc), path=path) from None
-    except Image.DecompressionBombWarning as exc:
-        raise errors.ImageTooLargeError(str(exc), path=path) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise _too_large(exc, path) from None
     except ValueError as exc:  # e.g. PNG text chunks larger than Pillow's safety limit
         raise errors.CorruptImageError(f"The file is malformed ({exc}).", path=path) from None
     except (OSError, SyntaxError, EOFError) as exc:
@@ -221,6 +219,14 @@ def _open(data: bytes, path: str | Path | None) -> Image.Image:
             f"{fmt} files are not supported. Supported: {', '.join(ALLOWED_FORMATS)}.", path=path
         )
     raise errors.NotAnImageError("This file is not an image (its contents are not a known picture format).", path=path)
+
+
+def _too_large(exc: Exception, path: str | Path | None) -> errors.ImageTooLargeError:
+    return errors.ImageTooLargeError(
+        f"The image has more pixels than the {MAX_PIXELS / 1e6:.0f} MP limit; it may be a "
+        f"decompression bomb ({exc}).",
+        path=path,
+    )
 
 
 def _orientation(img: Image.Image) -> int:

@@ -36,7 +36,7 @@ class TrainOptions:
     views: int = 4  # clean view + 3 augmented views per example
     folds: int = 5
     max_epochs: int = 200
-    patience: int = 25
+    patience: int = 10  # heads reach their best validation loss within a few epochs
     lr: float = 1e-3
     weight_decay: float = 1e-3
     batch_size: int = 128

@@ -1,0 +1,222 @@
+"""Headless command-line front end over the core.
+
+Human-readable output by default, one JSON document with ``--json``. Progress goes to stderr
+(only on a terminal), results to stdout. Exit codes: 0 ok, 1 internal error, 2 bad usage,
+3 bad input, 4 model/weights problem, 130 cancelled (Ctrl+C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from . import __version__, errors
+
+log = logging.getLogger("photosorter")
+
+
+class TerminalProgress:
+    """A one-line progress bar with ETA on stderr; silent when stderr is not a terminal."""
+
+    def __init__(self, enabled: bool | None = None) -> None:
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.start = time.monotonic()
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and done < total:
+            return
+        self.last = now
+        frac = done / total if total else 0.0
+        elapsed = now - self.start
+        eta = f"{elapsed / frac - elapsed:4.0f}s left" if 0 < frac < 1 else ""
+        bar = "#" * int(frac * 30)
+        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} {eta} {message[:40]:<40}")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.enabled:
+            sys.stderr.write("\n")
+
+
+def _cache(args: argparse.Namespace):
+    from .config import app_paths
+    from .ml.features import FeatureCache
+
+    return FeatureCache(None if args.no_cache else app_paths().feature_cache_file)
+
+
+def _print_json(obj: object) -> None:
+    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write("\n")
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .ml.features import Embedder
+    from .ml.training import TrainOptions, train_from_folder
+
+    embedder = Embedder(args.backbone, weights=args.weights, cache=_cache(args))
+    opts = TrainOptions(views=args.views, gate_quantile=args.strictness)
+    progress = TerminalProgress(None if not args.quiet else False)
+    result = train_from_folder(args.examples_dir, embedder, opts, progress=progress)
+    clf = result.classifier
+    clf.save(args.model)
+    if args.json:
+        _print_json({
+            "model": str(args.model), "backbone": clf.backbone, "categories": clf.categories,
+            "thresholds": dict(zip(clf.categories, map(float, clf.thresholds))),
+            "cross_validated_metrics": clf.metrics, "warnings": result.warnings,
+            "skipped": [{"file": f, "reason": r} for f, r in result.skipped], "seconds": result.seconds,
+        })
+        return 0
+    print(f"Trained {len(clf.categories)} categories on {clf.info['examples']} photos with {clf.backbone} "
+          f"in {result.seconds:.1f}s → {args.model}")
+    print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
+    for w in result.warnings:
+        print(f"warning: {w}")
+    for f, r in result.skipped:
+        print(f"skipped: {r}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .ml.scoring import Scorer
+
+    scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
+    metrics = scorer.evaluate_folder(args.test_dir, progress=TerminalProgress(None if not args.quiet else False))
+    if args.json:
+        _print_json(metrics)
+        return 0
+    print(_metrics_table(metrics, f"Evaluation on {metrics['images'] if isinstance(metrics['images'], int) else len(metrics['images'])} photos:"))
+    for f in metrics["failed"]:
+        print(f"skipped: {f['message']}")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from .ml.scoring import PhotoFailure, Scorer
+
+    scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
+    out, failed = [], 0
+    for r in scorer.score_paths(args.photos, progress=TerminalProgress(None if not args.quiet else False)):
+        if isinstance(r, PhotoFailure):
+            failed += 1
+            out.append({"file": str(r.path), "error": r.reason, "message": r.message})
+            if not args.json:
+                print(f"{r.path}: cannot use this photo: {r.message.split(': ', 1)[-1]}", file=sys.stderr)
+            continue
+        out.append({"file": str(r.path), "categories": r.categories, "scores": r.scores})
+        if not args.json:
+            cats = ", ".join(r.categories) if r.categories else "(no category)"
+            detail = "  ".join(f"{c} {s:.2f}" for c, s in r.scores.items())
+            print(f"{r.path}: {cats}    [{detail}]")
+    if args.json:
+        _print_json({"thresholds": dict(zip(scorer.classifier.categories, map(float, scorer.classifier.thresholds))), "photos": out})
+    return 3 if failed and failed == len(out) else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Until the desktop window exists: train and evaluate on real or generated photos."""
+    from .demo import run_demo
+
+    return run_demo(quiet=args.quiet)
+
+
+def _metrics_table(m: dict, title: str) -> str:
+    lines = [title, f"  {'category':<20} {'precision':>9} {'recall':>7} {'F1':>6} {'threshold':>9} {'examples':>8}"]
+    for name, v in m["per_category"].items():
+        lines.append(
+            f"  {name:<20} {v['precision']:>9.3f} {v['recall']:>7.3f} {v['f1']:>6.3f} {v['threshold']:>9.2f} {v['support']:>8d}"
+        )
+    lines.append(f"  micro-F1 {m['micro_f1']:.3f}   macro-F1 {m['macro_f1']:.3f}   exact match {m['exact_match']:.3f}"
+                 + (f"   top-1 {m['top1']:.3f}" if m.get("top1") is not None else ""))
+    if m.get("none_correct") is not None:
+        lines.append(f"  photos of no category correctly left out: {m['none_correct']:.3f}")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .ml.backbones import BACKBONES, DEFAULT_BACKBONE
+    from .ml.openset import DEFAULT_QUANTILE
+
+    p = argparse.ArgumentParser(prog="photosorter", description="Learn your photo categories from examples and sort photos into them.")
+    p.add_argument("--version", action="version", version=f"photosorter {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--json", action="store_true", help="print one JSON document for scripts")
+        sp.add_argument("--weights", type=Path, help="local backbone weights file (e.g. ResNet50 .pth), no download")
+        sp.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+        sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    t = sub.add_parser("train", help="learn categories from a folder of example sub-folders")
+    t.add_argument("examples_dir", type=Path, metavar="EXAMPLES_DIR", help="one sub-folder per category; _none/ for photos in no category")
+    t.add_argument("--model", type=Path, required=True, help="where to save the model (.safetensors)")
+    t.add_argument("--backbone", choices=list(BACKBONES), default=DEFAULT_BACKBONE)
+    t.add_argument("--views", type=int, default=4, help="feature views per example: 1 clean + N-1 augmented (default 4)")
+    t.add_argument("--strictness", type=float, default=DEFAULT_QUANTILE,
+                   help="share of genuine examples allowed to look 'unfamiliar' (0-0.5; higher keeps more unrelated photos out; default %(default)s)")
+    common(t)
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="measure a model on a labelled folder")
+    e.add_argument("test_dir", type=Path, metavar="TEST_DIR")
+    e.add_argument("--model", type=Path, required=True)
+    common(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    pr = sub.add_parser("predict", help="score photos against a model")
+    pr.add_argument("photos", type=Path, nargs="+", metavar="PHOTO")
+    pr.add_argument("--model", type=Path, required=True)
+    common(pr)
+    pr.set_defaults(func=cmd_predict)
+
+    d = sub.add_parser("demo", help="train and evaluate on sample photos (real ones if present, else generated)")
+    d.add_argument("-q", "--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    if getattr(args, "strictness", 0.05) is not None and not 0.0 <= getattr(args, "strictness", 0.05) <= 0.5:
+        print("photosorter: error: --strictness must be between 0 and 0.5", file=sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except errors.PhotosorterError as exc:
+        print(f"photosorter: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("\nphotosorter: cancelled", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. piped into `head`: the reader left, not an error of ours
+        sys.stderr.close()
+        return 0
+    except Exception:  # a bug: say so plainly, keep the details for the report
+        print("photosorter: internal error (this is a bug; please report it with the details below)", file=sys.stderr)
+        traceback.print_exc()
+        return 1

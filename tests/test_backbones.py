@@ -1,0 +1,83 @@
+"""Backbone registry: shapes, offline behaviour, local weight files (downloads are impossible here)."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import pytest
+import torch
+
+from photosorter import errors
+from photosorter.ml import backbones
+
+
+def test_tiny_is_deterministic_and_pools():
+    a, b = backbones.build_backbone("tiny"), backbones.build_backbone("tiny")
+    x = torch.rand(2, 3, 64, 64)
+    assert torch.equal(a(x), b(x))
+    assert a(x).shape == (2, backbones.get_spec("tiny").feature_dim)
+    assert not any(p.requires_grad for p in a.parameters())
+
+
+def test_efficientnet_lite0_offline_weights_load():
+    m = backbones.build_backbone("efficientnet_lite0")
+    x = torch.zeros(1, 3, 224, 224)
+    assert m(x).shape == (1, 1280)
+    assert m.feature_map(x).shape == (1, 1280, 7, 7)
+    assert m.imagenet_head.weight.shape == (1000, 1280)
+
+
+def test_unknown_backbone_is_a_usage_error():
+    with pytest.raises(errors.UsageError, match="Choose one of"):
+        backbones.get_spec("vgg")
+
+
+@pytest.fixture
+def resnet50_state(tmp_path):
+    from torchvision.models import resnet50
+
+    torch.manual_seed(0)
+    path = tmp_path / "resnet50-local.pth"
+    torch.save(resnet50(weights=None).state_dict(), path)
+    return path
+
+
+def test_resnet50_from_local_weights_file(resnet50_state):
+    m = backbones.build_backbone("resnet50", weights=resnet50_state)
+    assert m(torch.zeros(1, 3, 224, 224)).shape == (1, 2048)
+    assert m.feature_map(torch.zeros(1, 3, 224, 224)).shape == (1, 2048, 7, 7)
+    assert m.weights_id.startswith("resnet50-")
+
+
+def test_resnet50_from_cache_without_download(resnet50_state, monkeypatch):
+    from photosorter.config import app_paths
+
+    cached = app_paths().weights_dir / backbones.RESNET50_FILENAME
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(resnet50_state.read_bytes())
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: pytest.fail("must not download"))
+    assert backbones.build_backbone("resnet50").weights_id.startswith("resnet50-")
+
+
+def test_resnet50_offline_message_names_both_remedies(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+
+    def offline(*a, **k):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", offline)
+    with pytest.raises(errors.WeightsUnavailableError) as info:
+        backbones.build_backbone("resnet50")
+    text = str(info.value)
+    assert "--weights FILE" in text and "internet" in text and "efficientnet_lite0" in text
+
+
+def test_wrong_weights_file_is_refused_clearly(tmp_path):
+    bad = tmp_path / "bad.pth"
+    torch.save({"conv.weight": torch.zeros(3)}, bad)
+    with pytest.raises(errors.WeightsUnavailableError, match="does not fit ResNet50"):
+        backbones.build_backbone("resnet50", weights=bad)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"not a weights file")
+    with pytest.raises(errors.WeightsUnavailableError, match="not a readable weights file"):
+        backbones.build_backbone("resnet50", weights=junk)
