@@ -36,10 +36,10 @@ class TrainOptions:
     views: int = 4  # clean view + 3 augmented views per example
     folds: int = 5
     max_epochs: int = 200
-    patience: int = 10  # heads reach their best validation loss within a few epochs
+    patience: int = 6  # heads reach their best validation loss within a few epochs
     lr: float = 1e-3
     weight_decay: float = 1e-3
-    batch_size: int = 128
+    batch_size: int = 256
     near_duplicate: float = 0.97  # cosine similarity that makes two examples one group
     gate_quantile: float = DEFAULT_QUANTILE
     seed: int = 0

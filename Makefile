@@ -1,0 +1,31 @@
+# Two commands on a fresh machine:
+#   make run    install everything and start photosorter
+#   make test   install everything and run the test suite
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+# torch and torchvision must be a matching pair from the registry.
+TORCH_PAIR := torch==2.15.0 torchvision==0.29.2
+
+.PHONY: install run test bench clean
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet $(TORCH_PAIR)
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(VENV)/bin/photosorter
+
+test: install
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/accuracy.py --data ../shared/data
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

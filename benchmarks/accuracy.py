@@ -1,0 +1,116 @@
+"""Accuracy, open-set and retraining figures on real photos, with a linear probe as baseline.
+
+    python benchmarks/accuracy.py --data ../shared/data [--backbone efficientnet_lite0]
+
+Uses a private PHOTOSORTER_HOME (feature cache included) under --work, so the first run
+measures cold feature extraction and later runs reuse it. Prints a JSON summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def linear_probe(train_f, train_y, test_f) -> np.ndarray:
+    """Multinomial logistic regression on clean features: the plain baseline."""
+    x = torch.as_tensor(train_f)
+    mu, sd = x.mean(0), x.std(0).clamp_min(1e-4)
+    lin = torch.nn.Linear(x.shape[1], train_y.max() + 1)
+    opt = torch.optim.LBFGS(lin.parameters(), max_iter=200)
+    y = torch.as_tensor(train_y)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(lin((x - mu) / sd), y) + 1e-3 * lin.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    with torch.no_grad():
+        return lin((torch.as_tensor(test_f) - mu) / sd).argmax(1).numpy()
+
+
+def clean_features(embedder, photos):
+    res = embedder.embed(photos.paths, views=1)
+    return np.stack([r.features[0] for r in res]), photos.labels.argmax(1)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--backbone", default="efficientnet_lite0")
+    ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "photosorter-bench")
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    os.environ["PHOTOSORTER_HOME"] = str(args.work / "home")
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from photosorter.config import app_paths
+    from photosorter.ml.dataset import scan_labeled_folder
+    from photosorter.ml.features import Embedder, FeatureCache
+    from photosorter.ml.scoring import Scorer
+    from photosorter.ml.training import train_from_folder
+
+    embedder = Embedder(args.backbone, cache=FeatureCache(app_paths().feature_cache_file))
+    report: dict = {"backbone": args.backbone}
+    for name in ("hymenoptera", "flowers"):
+        train_dir, val_dir = args.data / name / "train", args.data / name / "val"
+        t = time.perf_counter()
+        clf = train_from_folder(train_dir, embedder).classifier
+        train_s = time.perf_counter() - t
+        m = Scorer(clf, embedder).evaluate_folder(val_dir)
+        tp, vp = scan_labeled_folder(train_dir), scan_labeled_folder(val_dir, clf.categories)
+        (ftr, ytr), (fva, yva) = clean_features(embedder, tp), clean_features(embedder, vp)
+        probe_acc = float((linear_probe(ftr, ytr, fva) == yva).mean())
+        report[name] = {
+            "train_seconds": round(train_s, 1), "top1": m["top1"], "exact_match": m["exact_match"],
+            "macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"],
+            "per_category": {c: {k: round(v[k], 3) for k in ("precision", "recall", "f1", "threshold")} for c, v in m["per_category"].items()},
+            "linear_probe_top1": probe_acc,
+        }
+        if name == "hymenoptera":
+            open_dir = args.work / "openset"
+            shutil.rmtree(open_dir, ignore_errors=True)
+            for c in clf.categories:
+                shutil.copytree(val_dir / c, open_dir / c)
+            (open_dir / "_none").mkdir(parents=True)
+            for f in (args.data / "flowers" / "val").glob("*/*"):
+                shutil.copy(f, open_dir / "_none" / f"{f.parent.name}_{f.name}")
+            o = Scorer(clf, embedder).evaluate_folder(open_dir)
+            report["openset_hymenoptera_vs_flowers"] = {
+                "none_correct": o["none_correct"],
+                "recall": {c: round(v["recall"], 3) for c, v in o["per_category"].items()},
+                "precision": {c: round(v["precision"], 3) for c, v in o["per_category"].items()},
+            }
+            # Retraining after adding one example, in-process (the app keeps the backbone loaded).
+            ex = args.work / "retrain"
+            shutil.rmtree(ex, ignore_errors=True)
+            shutil.copytree(train_dir, ex)
+            extra = sorted((ex / clf.categories[-1]).iterdir())[0]
+            held = args.work / extra.name
+            shutil.move(extra, held)
+            # Cold: a fresh feature cache for this copy is not needed: content hashes match the
+            # cached ones, so measure first training with an empty cache explicitly.
+            cold = Embedder(args.backbone, cache=FeatureCache(None))
+            t = time.perf_counter(); train_from_folder(ex, cold); first = time.perf_counter() - t
+            shutil.move(held, extra)
+            t = time.perf_counter(); train_from_folder(ex, cold); again = time.perf_counter() - t
+            report["retrain_one_more_example"] = {"first_seconds": round(first, 2), "retrain_seconds": round(again, 2), "ratio": round(again / first, 3)}
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
