@@ -16,6 +16,8 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 from . import __version__, errors
 
 log = logging.getLogger("photosorter")
@@ -129,6 +131,58 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 3 if failed and failed == len(out) else 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from . import imaging
+    from .ml.gradcam import GradCAM, render
+    from .ml.preprocess import eval_view
+    from .ml.scoring import Scorer
+
+    scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
+    clf, emb = scorer.classifier, scorer.embedder
+    if args.category and args.category not in clf.categories:
+        raise errors.UsageError(f"No category '{args.category}' in this model. Categories: {', '.join(clf.categories)}.")
+    wanted = [clf.categories.index(args.category)] if args.category else list(range(len(clf.categories)))
+    # Heat and scores come from exactly the view `predict` and `sort` score (same decode, same
+    # preprocessing); the written images are a separate, larger decode of the same oriented photo.
+    scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
+    with GradCAM(emb.model, clf.head, emb.spec, args.layer) as cam:
+        maps, _logits = cam(scored, wanted)
+    scores = clf.scores(emb.forward_u8(eval_view(scored, emb.spec)[None]))[0]
+    view = imaging.load_image(args.photo, min_side=args.max_side).image.copy()
+    view.thumbnail((args.max_side, args.max_side))
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.photo.stem
+    files: dict[str, dict[str, str]] = {}
+    view.save(args.out / f"{stem}_original.jpg", quality=92)
+    for n, c in enumerate(wanted):
+        name = clf.categories[c]
+        r = render(view, maps[n], args.opacity)
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+        paths = {"overlay": args.out / f"{stem}_{safe}_overlay.jpg", "heatmap": args.out / f"{stem}_{safe}_heatmap.png"}
+        r.overlay.save(paths["overlay"], quality=92)
+        r.heatmap.save(paths["heatmap"])
+        files[name] = {k: str(v) for k, v in paths.items()}
+    result = {
+        "photo": str(args.photo),
+        "scores": {c: float(s) for c, s in zip(clf.categories, scores)},
+        "thresholds": {c: float(t) for c, t in zip(clf.categories, clf.thresholds)},
+        "categories": clf.decide(scores[None])[0],
+        "layer": args.layer,
+        "grid": list(maps.shape[1:]),
+        "heatmap": {clf.categories[c]: np.round(maps[n], 4).tolist() for n, c in enumerate(wanted)},
+        "original": str(args.out / f"{stem}_original.jpg"),
+        "files": files,
+    }
+    if args.json:
+        _print_json(result)
+        return 0
+    for c in clf.categories:
+        mark = "✓" if c in result["categories"] else " "
+        print(f" {mark} {c:<20} score {result['scores'][c]:.2f}  threshold {result['thresholds'][c]:.2f}")
+    print(f"Images written to {args.out}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Until the desktop window exists: train and evaluate on real or generated photos."""
     from .demo import run_demo
@@ -188,6 +242,17 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", type=Path, required=True)
     common(pr)
     pr.set_defaults(func=cmd_predict)
+
+    x = sub.add_parser("explain", help="Grad-CAM: show where each category's evidence lies in a photo")
+    x.add_argument("photo", type=Path, metavar="PHOTO")
+    x.add_argument("--model", type=Path, required=True)
+    x.add_argument("--category", help="only this category (default: all)")
+    x.add_argument("--out", type=Path, required=True, help="folder for original, overlay and heatmap images")
+    x.add_argument("--layer", choices=["last", "fine"], default="last", help="last conv block (7x7, default) or one stage earlier (14x14)")
+    x.add_argument("--opacity", type=float, default=0.5, help="heatmap opacity in the overlay (0-1)")
+    x.add_argument("--max-side", type=int, default=1024, help="longest side of the written images")
+    common(x)
+    x.set_defaults(func=cmd_explain)
 
     d = sub.add_parser("demo", help="train and evaluate on sample photos (real ones if present, else generated)")
     d.add_argument("-q", "--quiet", action="store_true")

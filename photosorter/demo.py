@@ -18,7 +18,7 @@ def _sample_data() -> tuple[Path, Path, str]:
     from .samples import make_labeled_folder
 
     tmp = Path(tempfile.mkdtemp(prefix="photosorter-demo-"))
-    make_labeled_folder(tmp / "train", per_category=20, seed=1)
+    make_labeled_folder(tmp / "train", per_category=20, none=20, seed=1)
     make_labeled_folder(tmp / "val", per_category=10, none=10, seed=2)
     return tmp / "train", tmp / "val", f"generated sample photos in {tmp}"
 
