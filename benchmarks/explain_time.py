@@ -1,0 +1,49 @@
+"""Time one Grad-CAM explanation (all categories) of a 12-megapixel JPEG, decode included.
+
+    python benchmarks/explain_time.py --model MODEL.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from photosorter import imaging  # noqa: E402
+from photosorter.ml.gradcam import GradCAM  # noqa: E402
+from photosorter.ml.scoring import Scorer  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", type=Path, required=True)
+    ap.add_argument("--runs", type=int, default=10)
+    args = ap.parse_args()
+    photo = Path(tempfile.mkdtemp()) / "12mp.jpg"
+    rng = np.random.default_rng(0)
+    small = rng.integers(0, 255, (378, 504, 3), dtype=np.uint8)
+    Image.fromarray(small).resize((4032, 3024), Image.Resampling.BICUBIC).save(photo, quality=92)
+    scorer = Scorer.from_file(args.model)
+    emb, clf = scorer.embedder, scorer.classifier
+    times = []
+    with GradCAM(emb.model, clf.head, emb.spec) as cam:
+        for i in range(args.runs + 1):
+            t = time.perf_counter()
+            img = imaging.load_image(photo, min_side=emb.spec.input_size).image
+            cam(img)
+            if i:  # first run is warm-up
+                times.append(time.perf_counter() - t)
+    print(f"{clf.backbone}, {len(clf.categories)} categories, 4032x3024 JPEG ({photo.stat().st_size / 1e6:.1f} MB): "
+          f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms over {len(times)} runs")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
