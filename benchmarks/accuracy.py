@@ -67,11 +67,13 @@ def main() -> int:
         t = time.perf_counter()
         clf = train_from_folder(train_dir, embedder).classifier
         train_s = time.perf_counter() - t
-        m = Scorer(clf, embedder).evaluate_folder(val_dir)
+        m = Scorer(clf, embedder).evaluate_folder(val_dir, background="off")
         tp, vp = scan_labeled_folder(train_dir), scan_labeled_folder(val_dir, clf.categories)
         (ftr, ytr), (fva, yva) = clean_features(embedder, tp), clean_features(embedder, vp)
         probe_acc = float((linear_probe(ftr, ytr, fva) == yva).mean())
+        mb = Scorer(clf, embedder).evaluate_folder(val_dir, background="auto")
         report[name] = {
+            "with_background_auto": {"top1": mb["top1"], "exact_match": mb["exact_match"], "macro_f1": mb["macro_f1"]},
             "train_seconds": round(train_s, 1), "top1": m["top1"], "exact_match": m["exact_match"],
             "macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"],
             "per_category": {c: {k: round(v[k], 3) for k in ("precision", "recall", "f1", "threshold")} for c, v in m["per_category"].items()},
@@ -85,12 +87,14 @@ def main() -> int:
             (open_dir / "_none").mkdir(parents=True)
             for f in (args.data / "flowers" / "val").glob("*/*"):
                 shutil.copy(f, open_dir / "_none" / f"{f.parent.name}_{f.name}")
-            o = Scorer(clf, embedder).evaluate_folder(open_dir)
-            report["openset_hymenoptera_vs_flowers"] = {
-                "none_correct": o["none_correct"],
-                "recall": {c: round(v["recall"], 3) for c, v in o["per_category"].items()},
-                "precision": {c: round(v["precision"], 3) for c, v in o["per_category"].items()},
-            }
+            for mode in ("off", "auto"):
+                o = Scorer(clf, embedder).evaluate_folder(open_dir, background=mode)
+                report[f"openset_hymenoptera_vs_flowers_background_{mode}"] = {
+                    "none_correct": o["none_correct"], "top1": o["top1"],
+                    "recall": {c: round(v["recall"], 3) for c, v in o["per_category"].items()},
+                    "precision": {c: round(v["precision"], 3) for c, v in o["per_category"].items()},
+                    "background_photos": o["background_photos"],
+                }
             # Retraining after adding one example, in-process (the app keeps the backbone loaded).
             ex = args.work / "retrain"
             shutil.rmtree(ex, ignore_errors=True)

@@ -99,11 +99,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from .ml.scoring import Scorer
 
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
-    metrics = scorer.evaluate_folder(args.test_dir, progress=TerminalProgress(None if not args.quiet else False))
+    metrics = scorer.evaluate_folder(args.test_dir, progress=TerminalProgress(None if not args.quiet else False), background=args.background)
     if args.json:
         _print_json(metrics)
         return 0
-    print(_metrics_table(metrics, f"Evaluation on {metrics['images'] if isinstance(metrics['images'], int) else len(metrics['images'])} photos:"))
+    bg = metrics["background_photos"]
+    print(_metrics_table(metrics, f"Evaluation on {len(metrics['images'])} photos"
+                         + (f" (familiarity measured against these {bg} photos):" if bg else ":")))
     for f in metrics["failed"]:
         print(f"skipped: {f['message']}")
     return 0
@@ -114,7 +116,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
     out, failed = [], 0
-    for r in scorer.score_paths(args.photos, progress=TerminalProgress(None if not args.quiet else False)):
+    for r in scorer.score_paths(args.photos, progress=TerminalProgress(None if not args.quiet else False), background=args.background):
         if isinstance(r, PhotoFailure):
             failed += 1
             out.append({"file": str(r.path), "error": r.reason, "message": r.message})
@@ -127,7 +129,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
             detail = "  ".join(f"{c} {s:.2f}" for c, s in r.scores.items())
             print(f"{r.path}: {cats}    [{detail}]")
     if args.json:
-        _print_json({"thresholds": dict(zip(scorer.classifier.categories, map(float, scorer.classifier.thresholds))), "photos": out})
+        _print_json({"thresholds": dict(zip(scorer.classifier.categories, map(float, scorer.classifier.thresholds))),
+                     "background_photos": scorer.last_background_photos, "photos": out})
     return 3 if failed and failed == len(out) else 0
 
 
@@ -221,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
         sp.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
+    def background_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--background", choices=["auto", "off"], default="auto",
+                        help="auto: with 20+ photos, judge 'belongs to no category' against the mix of these photos "
+                             "(your camera roll) rather than against photos in general (default auto)")
+
     t = sub.add_parser("train", help="learn categories from a folder of example sub-folders")
     t.add_argument("examples_dir", type=Path, metavar="EXAMPLES_DIR", help="one sub-folder per category; _none/ for photos in no category")
     t.add_argument("--model", type=Path, required=True, help="where to save the model (.safetensors)")
@@ -234,12 +242,14 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="measure a model on a labelled folder")
     e.add_argument("test_dir", type=Path, metavar="TEST_DIR")
     e.add_argument("--model", type=Path, required=True)
+    background_option(e)
     common(e)
     e.set_defaults(func=cmd_evaluate)
 
     pr = sub.add_parser("predict", help="score photos against a model")
     pr.add_argument("photos", type=Path, nargs="+", metavar="PHOTO")
     pr.add_argument("--model", type=Path, required=True)
+    background_option(pr)
     common(pr)
     pr.set_defaults(func=cmd_predict)
 

@@ -16,7 +16,9 @@ OBJECTS = ("red_disc", "blue_square", "green_triangle")
 
 def background(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     w, h = size
-    base = rng.integers(40, 200, size=3)
+    # Natural-looking: a random brightness with a mild tint (a saturated blue background would
+    # camouflage a blue object, which is not what these samples are meant to test).
+    base = rng.integers(50, 200) + rng.integers(-35, 36, size=3)
     noise = rng.normal(0, 28, size=(h // 8 + 1, w // 8 + 1, 3))
     arr = np.clip(base + noise, 0, 255).astype(np.uint8)
     img = Image.fromarray(arr).resize((w, h), Image.Resampling.BICUBIC)

@@ -8,6 +8,7 @@ a damaged, tampered or foreign file is refused with a ModelFileError.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -21,7 +22,7 @@ import torch
 
 from .. import __version__, errors
 from .head import Head, HeadEnsemble
-from .openset import ConceptGate, Gate, NeighbourGate
+from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
 
 FORMAT = "photosorter-model"
 FORMAT_VERSION = 1
@@ -52,6 +53,15 @@ class Classifier:
         feats = np.atleast_2d(feats)
         return self.head_probabilities(feats) * self.gate.gate(feats)
 
+    def with_background(self, feats: np.ndarray | None) -> "Classifier":
+        """The same classifier, its familiarity gate measured against these photos as "photos in
+        general" (e.g. the whole folder being sorted). None restores the default background."""
+        return dataclasses.replace(self, gate=self.gate.with_background(feats))
+
+    @property
+    def background_photos(self) -> int:
+        return int(getattr(self.gate, "background_photos", 0))
+
     def decide(self, scores: np.ndarray, thresholds: np.ndarray | None = None) -> list[list[str]]:
         th = self.thresholds if thresholds is None else np.asarray(thresholds)
         return [[c for c, s, t in zip(self.categories, row, th) if s >= t] for row in np.atleast_2d(scores)]
@@ -63,13 +73,11 @@ class Classifier:
             for k, v in h.state_dict().items():
                 t[f"head.{i}.{k}"] = v.detach().contiguous().clone()
         t["thresholds"] = torch.as_tensor(self.thresholds, dtype=torch.float32)
-        t["gate.tau"] = torch.as_tensor(self.gate.tau, dtype=torch.float64)
-        t["gate.spread"] = torch.as_tensor(self.gate.spread, dtype=torch.float64)
-        if isinstance(self.gate, ConceptGate):
-            t["gate.profiles"] = torch.as_tensor(self.gate.profiles, dtype=torch.float32)
-        elif isinstance(self.gate, NeighbourGate):
-            for c, ex in enumerate(self.gate.examples):
-                t[f"gate.examples.{c}"] = torch.as_tensor(ex, dtype=torch.float16)
+        for c in range(len(self.categories)):
+            if isinstance(self.gate, ConceptGate):
+                t[f"gate.concepts.{c}"] = torch.as_tensor(self.gate.example_concepts[c], dtype=torch.float16)
+            elif isinstance(self.gate, NeighbourGate):
+                t[f"gate.examples.{c}"] = torch.as_tensor(self.gate.examples[c], dtype=torch.float16)
         return t
 
     def _document(self) -> dict:
@@ -82,6 +90,7 @@ class Classifier:
             "n_heads": len(self.head.heads),
             "feature_dim": self.head.heads[0].fc1.in_features,
             "gate": self.gate.kind,
+            "gate_quantile": self.gate.quantile,
             "metrics": self.metrics,
             "info": self.info,
             "app_version": __version__,
@@ -124,20 +133,21 @@ class Classifier:
                 h = Head(int(doc["feature_dim"]), n_cat)
                 h.load_state_dict(state)
                 heads.append(h)
+            quantile = float(doc.get("gate_quantile", DEFAULT_QUANTILE))
             if doc["gate"] == "concept":
                 if imagenet_head is None:
                     raise errors.ModelFileError("This model needs its backbone's ImageNet head to load.", path=path)
                 gate: Gate = ConceptGate(
-                    n_cat, imagenet_head.weight.detach().numpy(), imagenet_head.bias.detach().numpy()
+                    n_cat, imagenet_head.weight.detach().numpy(), imagenet_head.bias.detach().numpy(), quantile
                 )
-                gate.profiles = tensors["gate.profiles"].double().numpy()
+                for c in range(n_cat):
+                    gate.set_example_concepts(c, tensors[f"gate.concepts.{c}"].double().numpy())
             else:
-                gate = NeighbourGate(n_cat)
+                gate = NeighbourGate(n_cat, quantile)
                 gate.examples = [tensors[f"gate.examples.{c}"].float().numpy() for c in range(n_cat)]
-            gate.tau = tensors["gate.tau"].numpy().copy()
-            gate.spread = tensors["gate.spread"].numpy().copy()
+            gate.calibrate()
             thresholds = tensors["thresholds"].double().numpy().copy()
-            if thresholds.shape != (n_cat,) or gate.tau.shape != (n_cat,):
+            if thresholds.shape != (n_cat,):
                 raise ValueError("threshold/category count mismatch")
         except errors.ModelFileError:
             raise

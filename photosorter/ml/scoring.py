@@ -31,6 +31,10 @@ class PhotoFailure:
     message: str
 
 
+#: Below this many photos in a batch, their mix says too little about "photos in general".
+MIN_BACKGROUND_PHOTOS = 20
+
+
 class Scorer:
     def __init__(self, classifier: Classifier, embedder: Embedder) -> None:
         if embedder.model.weights_id != classifier.weights_id:
@@ -40,6 +44,7 @@ class Scorer:
             )
         self.classifier = classifier
         self.embedder = embedder
+        self.last_background_photos = 0
 
     @classmethod
     def from_file(cls, model_path: str | Path, weights: str | Path | None = None, cache: FeatureCache | None = None) -> "Scorer":
@@ -54,9 +59,23 @@ class Scorer:
         progress: ProgressFn = no_progress,
         cancel: CancelToken | None = None,
         total: int | None = None,
+        background: str = "auto",
     ) -> Iterator[PhotoScore | PhotoFailure]:
+        """Score photos in order. ``background="auto"``: when there are at least
+        MIN_BACKGROUND_PHOTOS, the batch itself is the picture of "photos in general" that the
+        familiarity gate compares against (the folder being sorted is a sample of the user's
+        photos); all photos are embedded first, then scored. ``"off"``: stream, flat prior."""
+        if background not in ("auto", "off"):
+            raise errors.UsageError("background must be 'auto' or 'off'")
+        results = self.embedder.iter_embed(paths, views=1, progress=progress, cancel=cancel, total=total)
         clf = self.classifier
-        for r in self.embedder.iter_embed(paths, views=1, progress=progress, cancel=cancel, total=total):
+        if background == "auto":
+            results = list(results)
+            feats = [r.features[0] for r in results if not isinstance(r, EmbedFailure)]
+            if len(feats) >= MIN_BACKGROUND_PHOTOS:
+                clf = clf.with_background(np.stack(feats))
+        self.last_background_photos = clf.background_photos
+        for r in results:
             if isinstance(r, EmbedFailure):
                 yield PhotoFailure(r.path, r.error.reason, str(r.error))
                 continue
@@ -65,11 +84,14 @@ class Scorer:
                 r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None])[0]
             )
 
-    def evaluate_folder(self, test_dir: str | Path, progress: ProgressFn = no_progress, cancel: CancelToken | None = None) -> dict:
+    def evaluate_folder(
+        self, test_dir: str | Path, progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
+        background: str = "auto",
+    ) -> dict:
         clf = self.classifier
         photos = scan_labeled_folder(test_dir, clf.categories)
         rows, truth, images, failed = [], [], [], []
-        for r, y in zip(self.score_paths(photos.paths, progress, cancel), photos.labels):
+        for r, y in zip(self.score_paths(photos.paths, progress, cancel, background=background), photos.labels):
             if isinstance(r, PhotoFailure):
                 failed.append({"file": str(r.path), "reason": r.reason, "message": r.message})
                 continue
@@ -87,4 +109,5 @@ class Scorer:
         metrics["images"] = images
         metrics["failed"] = failed
         metrics["warnings"] = photos.warnings
+        metrics["background_photos"] = self.last_background_photos
         return metrics
