@@ -186,6 +186,91 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ledger():
+    from .config import app_paths
+    from .sorting.ledger import Ledger
+    from .sorting.sorter import recover
+
+    ledger = Ledger(app_paths().ledger_file)
+    recover(ledger)  # finish or roll back whatever a crash interrupted, before anything else
+    return ledger
+
+
+def cmd_sort(args: argparse.Namespace) -> int:
+    from .ml.scoring import Scorer
+    from .sorting.paths import category_folder
+    from .sorting.sorter import apply_plan, plan_sort
+
+    ledger = _ledger()
+    scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
+    root = args.dest.expanduser().resolve()
+    destinations = {c: category_folder(root, c) for c in scorer.classifier.categories}
+    progress = TerminalProgress(None if not args.quiet else False)
+    plan = plan_sort(args.sources, scorer, ledger, destinations, progress=progress, background=args.background)
+    if args.dry_run:
+        rows = [{"file": str(d.path), "outcome": d.outcome, "categories": d.categories, "already_in": d.done_before,
+                 "scores": d.scores, "reason": d.reason, "message": d.message,
+                 "destinations": [str(destinations[c]) for c in d.categories]} for d in plan.decisions]
+        counts = plan.counts()
+        if args.json:
+            _print_json({"dry_run": True, "thresholds": plan.thresholds, "background_photos": plan.background_photos,
+                         "counts": dict(counts), "photos": rows})
+            return 0
+        for r in rows:
+            where = ", ".join(r["categories"]) if r["outcome"] == "copy" else r["outcome"].replace("_", " ")
+            print(f"{r['file']}  →  {where}" + (f"  ({r['message']})" if r["message"] else ""))
+        print(f"Dry run: {counts['copy']} to copy, {counts['already_sorted']} already sorted, "
+              f"{counts['no_category']} in no category, {counts['failed']} cannot be read. Nothing was written.")
+        return 0
+    summary = apply_plan(plan, ledger, root, progress=progress,
+                         detail={"sources": [str(s) for s in args.sources], "model": str(args.model), "dest": str(root)})
+    if args.json:
+        _print_json(summary.as_dict())
+        return 0
+    print(f"Run {summary.run_id}: copied {summary.copied_photos} photos ({summary.copies_made} copies), "
+          f"{summary.already_sorted} already sorted, {summary.no_category} in no category, {len(summary.failed)} failed.")
+    for path, reason, message in summary.failed:
+        print(f"  failed ({reason}): {message}")
+    if summary.copies_made:
+        print(f"Undo with: photosorter undo {summary.run_id}")
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from .sorting.sorter import undo_run
+
+    result = undo_run(_ledger(), args.run_id)
+    if args.json:
+        _print_json(result.as_dict())
+        return 0
+    print(f"Run {result.run_id}: {len(result.trashed)} copies moved to the trash.")
+    for f in result.kept_modified:
+        print(f"  kept (changed since we copied it): {f}")
+    for f in result.already_gone:
+        print(f"  already removed: {f}")
+    for f, m in result.errors:
+        print(f"  not undone: {f}: {m}")
+    return 0 if not result.errors else 3
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    import datetime
+
+    runs = _ledger().runs()
+    if args.json:
+        _print_json([{"id": r.id, "kind": r.kind, "started": r.started, "finished": r.finished, "state": r.state,
+                      "dry_run": r.dry_run, **r.detail} for r in runs])
+        return 0
+    if not runs:
+        print("No runs yet.")
+    for r in runs:
+        when = datetime.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M")
+        s = r.detail.get("summary", {})
+        print(f"{r.id:>4}  {when}  {r.kind:<5} {r.state:<11} copied {s.get('copied_photos', 0):>5}  "
+              f"failed {len(s.get('failed', [])):>3}  {', '.join(r.detail.get('sources', []))}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Until the desktop window exists: train and evaluate on real or generated photos."""
     from .demo import run_demo
@@ -263,6 +348,24 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--max-side", type=int, default=1024, help="longest side of the written images")
     common(x)
     x.set_defaults(func=cmd_explain)
+
+    so = sub.add_parser("sort", help="copy photos into every category they belong to (originals untouched)")
+    so.add_argument("sources", type=Path, nargs="+", metavar="SOURCE", help="photo files or folders (searched recursively)")
+    so.add_argument("--model", type=Path, required=True)
+    so.add_argument("--dest", type=Path, required=True, metavar="ROOT", help="each category goes to ROOT/<category>")
+    so.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
+    background_option(so)
+    common(so)
+    so.set_defaults(func=cmd_sort)
+
+    u = sub.add_parser("undo", help="move the copies a run made to the trash (the last run by default)")
+    u.add_argument("run_id", type=int, nargs="?", metavar="RUN_ID")
+    u.add_argument("--json", action="store_true")
+    u.set_defaults(func=cmd_undo)
+
+    rn = sub.add_parser("runs", help="list sort runs")
+    rn.add_argument("--json", action="store_true")
+    rn.set_defaults(func=cmd_runs)
 
     d = sub.add_parser("demo", help="train and evaluate on sample photos (real ones if present, else generated)")
     d.add_argument("-q", "--quiet", action="store_true")

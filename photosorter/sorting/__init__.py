@@ -1,0 +1,1 @@
+"""Sorting engine: plan, copy, journal, recover, undo, watch. Qt-free."""

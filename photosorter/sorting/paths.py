@@ -1,0 +1,65 @@
+"""Safe names and destinations: nothing we write may land outside a category's folder.
+
+Category names become folder names, so they are validated like hostile input: no separators,
+no ``..``, no absolute paths, no control characters, no Windows device names. And because a
+folder can be swapped for a symlink between our check and our write, every destination is
+resolved again right before writing and must still lie inside its configured root.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from .. import errors
+
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_FORBIDDEN_CHARS = set('<>:"/\\|?*')
+MAX_NAME = 100
+
+#: File names that are someone else's unfinished work, or ours: never sort them.
+TEMP_PATTERNS = re.compile(r"^(\.pending-|\.syncthing\.|\._|~\$)|(\.part|\.tmp|\.crdownload|\.download|~)$", re.IGNORECASE)
+
+
+def validate_category_name(name: str) -> str:
+    """Return the NFC-normalised name, or raise CategoryNameError saying what is wrong."""
+    if not isinstance(name, str) or not name.strip():
+        raise errors.CategoryNameError("A category needs a name.")
+    norm = unicodedata.normalize("NFC", name.strip())
+    if len(norm) > MAX_NAME:
+        raise errors.CategoryNameError(f"Category names can be at most {MAX_NAME} characters.")
+    if norm in (".", "..") or norm.startswith("."):
+        raise errors.CategoryNameError(f"'{name}' cannot be a category name: it may not start with a dot.")
+    bad = sorted({ch for ch in norm if ch in _FORBIDDEN_CHARS or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")})
+    if bad:
+        shown = ", ".join(repr(ch) for ch in bad)
+        raise errors.CategoryNameError(f"'{name!r}' cannot be a category name: it contains {shown} (no slashes, control characters or <>:\"|?*).")
+    if norm.split(".")[0].upper() in _RESERVED:
+        raise errors.CategoryNameError(f"'{name}' is a reserved device name on Windows; choose another name.")
+    if norm.endswith((" ", ".")):
+        raise errors.CategoryNameError(f"'{name}' cannot end with a space or a dot.")
+    return norm
+
+
+def inside(root: Path, candidate: Path) -> bool:
+    """Does ``candidate`` (resolved, symlinks followed) lie inside ``root`` (resolved)?"""
+    try:
+        Path(os.path.realpath(candidate)).relative_to(os.path.realpath(root))
+        return True
+    except ValueError:
+        return False
+
+
+def category_folder(dest_root: Path, category: str) -> Path:
+    """ROOT/<category>, refusing names or symlinks that would lead elsewhere."""
+    name = validate_category_name(category)
+    folder = dest_root / name
+    if not inside(dest_root, folder):
+        raise errors.UsageError(f"The folder for '{name}' resolves outside {dest_root} (a symbolic link?); refusing to write there.")
+    return folder
+
+
+def is_temp_name(name: str) -> bool:
+    return bool(TEMP_PATTERNS.search(name)) or name.startswith(".")

@@ -1,0 +1,232 @@
+"""The sorting engine: plan, copy, collisions, companions, undo, safety."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosorter import errors
+from photosorter.samples import make_labeled_folder, make_photo
+from photosorter.sorting.ledger import Ledger
+from photosorter.sorting.paths import category_folder, validate_category_name
+from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
+from sorting_helpers import contents, snapshot, trained_scorer
+
+
+@pytest.fixture(scope="module")
+def scorer(tmp_path_factory):
+    return trained_scorer(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture
+def env(tmp_path, scorer):
+    roll = make_labeled_folder(tmp_path / "roll", per_category=4, rel_size=0.6, none=3, seed=22)
+    dest = tmp_path / "Sorted"
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    dests = {c: category_folder(dest, c) for c in scorer.classifier.categories}
+    return roll, dest, ledger, dests
+
+
+def moved_to_trash(trash_dir: Path):
+    def fn(p: Path) -> None:
+        trash_dir.mkdir(exist_ok=True)
+        os.rename(p, trash_dir / f"{len(list(trash_dir.iterdir()))}-{p.name}")
+    return fn
+
+
+def test_sort_copies_into_categories_and_never_touches_originals(env, scorer):
+    roll, dest, ledger, dests = env
+    before = snapshot(roll)
+    plan = plan_sort([roll], scorer, ledger, dests, background="off")
+    assert not dest.exists(), "planning must not write"
+    s = apply_plan(plan, ledger)
+    to_copy = [d for d in plan.decisions if d.outcome == "copy"]
+    assert len(to_copy) >= 7, "the tiny model should recognise most planted objects"
+    assert s.copied_photos == len(to_copy) and s.no_category == 11 - len(to_copy) and not s.failed
+    expected = {c: sorted(d.sha256 for d in to_copy if c in d.categories) for c in ("red_disc", "blue_square")}
+    assert contents(dest) == {c: v for c, v in expected.items() if v}
+    assert snapshot(roll) == before
+    # A second run, and a renamed copy of a sorted photo, copy nothing.
+    shutil.copy(to_copy[0].path, roll / "renamed.jpg")
+    s2 = apply_plan(plan_sort([roll], scorer, ledger, dests, background="off"), ledger)
+    assert s2.copies_made == 0 and s2.already_sorted == len(to_copy) + 1
+    assert ledger.integrity_ok()
+
+
+def test_name_clash_gets_new_name_and_identical_content_is_not_copied_twice(env, scorer):
+    roll, dest, ledger, dests = env
+    red = dests["red_disc"]
+    red.mkdir(parents=True)
+    # Different content under the same name (different case too: case-insensitive destinations).
+    (red / "RED_DISC_000.JPG").write_bytes(b"someone else's file")
+    # Identical content already there under the same name.
+    shutil.copy(roll / "red_disc" / "red_disc_001.jpg", red / "red_disc_001.jpg")
+    apply_plan(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"), ledger)
+    names = sorted(os.listdir(red))
+    assert "red_disc_000 (1).jpg" in names and "RED_DISC_000.JPG" in names
+    assert (red / "RED_DISC_000.JPG").read_bytes() == b"someone else's file"
+    assert names.count("red_disc_001.jpg") == 1 and not any(n.startswith("red_disc_001 (") for n in names)
+    assert len(names) == 5
+
+
+def test_companions_travel_with_their_photo(env, scorer):
+    roll, dest, ledger, dests = env
+    photo = roll / "red_disc" / "red_disc_002.jpg"
+    (roll / "red_disc" / "red_disc_002.MOV").write_bytes(b"live photo movie")
+    (roll / "red_disc" / "red_disc_002.xmp").write_bytes(b"<xmp/>")
+    (roll / "red_disc" / "red_disc_002.jpg.aae").write_bytes(b"<aae/>")
+    apply_plan(plan_sort([photo], scorer, ledger, dests, background="off"), ledger)
+    names = sorted(os.listdir(dests["red_disc"]))
+    assert names == ["red_disc_002.MOV", "red_disc_002.jpg", "red_disc_002.jpg.aae", "red_disc_002.xmp"]
+
+
+def test_undo_restores_destination_and_keeps_modified_copies(env, scorer, tmp_path):
+    roll, dest, ledger, dests = env
+    dests["red_disc"].mkdir(parents=True)
+    (dests["red_disc"] / "mine.txt").write_text("the user's own file")
+    before_dest, before_roll = snapshot(dest), snapshot(roll)
+    s = apply_plan(plan_sort([roll], scorer, ledger, dests, background="off"), ledger)
+    edited = dests["blue_square"] / "blue_square_000.jpg"
+    edited.write_bytes(edited.read_bytes() + b"edited")
+    result = undo_run(ledger, s.run_id, trash_fn=moved_to_trash(tmp_path / "trash"))
+    assert result.kept_modified == [str(edited)]
+    assert len(result.trashed) == s.copies_made - 1
+    after = snapshot(dest)
+    assert {k: v for k, v in after.items() if k != os.path.join("blue_square", "blue_square_000.jpg")} == before_dest
+    assert snapshot(roll) == before_roll
+    # Undone photos can be sorted again.
+    s2 = apply_plan(plan_sort([roll], scorer, ledger, dests, background="off"), ledger)
+    assert s2.copies_made == s.copies_made - 1
+
+
+def test_undo_with_real_trash(env, scorer, tmp_path, monkeypatch):
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    roll, dest, ledger, dests = env
+    s = apply_plan(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"), ledger)
+    assert s.copies_made >= 3
+    result = undo_run(ledger, s.run_id)
+    assert len(result.trashed) == s.copies_made and not result.errors
+    assert snapshot(dest) == {}
+    trashed = list((tmp_path / "home").rglob("red_disc_*.jpg"))
+    assert len(trashed) == s.copies_made, "copies must be in the trash, not deleted"
+
+
+def test_trash_failure_never_deletes(env, scorer):
+    roll, dest, ledger, dests = env
+    s = apply_plan(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"), ledger)
+    def broken(p):
+        raise OSError("no trash on this volume")
+    result = undo_run(ledger, s.run_id, trash_fn=broken)
+    assert s.copies_made >= 3
+    assert len(result.errors) == s.copies_made and len(snapshot(dest)) == s.copies_made
+
+
+@pytest.mark.parametrize("name", ["../evil", "a/b", "/abs", "..", "a\\b", "con", "LPT1.txt", "bad\x00name", "tab\tname", "", " ", ".hidden", "x" * 200, "dot."])
+def test_hostile_category_names_refused(name):
+    with pytest.raises(errors.CategoryNameError):
+        validate_category_name(name)
+
+
+def test_unicode_category_names_allowed():
+    assert validate_category_name("Café ☕") == "Café ☕"
+
+
+def test_symlink_swap_writes_nothing_outside(env, scorer, tmp_path):
+    roll, dest, ledger, dests = env
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    plan = plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off")
+    dest.mkdir(exist_ok=True)
+    os.symlink(outside, dests["red_disc"])  # swapped in after planning
+    s = apply_plan(plan, ledger)
+    assert list(outside.iterdir()) == []
+    assert s.copies_made == 0 and {r for _p, r, _m in s.failed} == {"unsafe_destination"}
+    with pytest.raises(errors.UsageError):
+        category_folder(dest, "red_disc")
+
+
+def _bad_files(root: Path) -> dict[str, str]:
+    """name → expected failure reason (None: a good odd file that must sort fine)."""
+    root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    (root / "zero.jpg").write_bytes(b"")
+    (root / "random.jpg").write_bytes(rng.integers(0, 255, 4000, dtype=np.uint8).tobytes())
+    make_photo(root / "full.jpg", ("red_disc",), 1, rel_size=0.6)
+    data = (root / "full.jpg").read_bytes()
+    (root / "truncated.jpg").write_bytes(data[: len(data) // 2])
+    (root / "full.jpg").unlink()
+    import struct, zlib
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    (root / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""))
+    from PIL import PngImagePlugin
+    info = PngImagePlugin.PngInfo()
+    info.add_text("c", "x" * (16 * 1024 * 1024), zip=True)
+    Image.new("RGB", (8, 8)).save(root / "textbomb.png", pnginfo=info)
+    Image.new("CMYK", (64, 48), (0, 255, 255, 0)).save(root / "cmyk.jpg")
+    Image.fromarray((np.arange(64 * 48).reshape(48, 64) * 20).astype(np.uint16)).save(root / "deep16.png")
+    frames = [Image.new("RGB", (32, 32), c) for c in [(255, 0, 0), (0, 0, 255)]]
+    frames[0].save(root / "anim.gif", save_all=True, append_images=frames[1:])
+    for o in range(1, 9):
+        exif = Image.Exif()
+        exif[0x0112] = o
+        Image.new("RGB", (60, 40), (200, 30, 30)).save(root / f"exif{o}.jpg", exif=exif.tobytes())
+    nfd = "Cafe\u0301 ☀ photo.jpg"
+    make_photo(root / nfd, ("red_disc",), 2, rel_size=0.6)
+    make_photo(root / ("long_" + "x" * 230 + ".jpg"), ("red_disc",), 3, rel_size=0.6)
+    os.mkfifo(root / "pipe.jpg")
+    os.symlink(root / "loop_b.jpg", root / "loop_a.jpg")
+    os.symlink(root / "loop_a.jpg", root / "loop_b.jpg")
+    (root / "folder.jpg").mkdir()
+    make_photo(root / "folder.jpg" / "inside.jpg", ("blue_square",), 4, rel_size=0.6)
+    return {"zero.jpg": "empty_file", "random.jpg": "not_an_image", "truncated.jpg": "truncated",
+            "bomb.png": "too_many_pixels", "textbomb.png": "corrupt", "pipe.jpg": "not_a_regular_file",
+            "loop_a.jpg": "symlink", "loop_b.jpg": "symlink"}
+
+
+@pytest.mark.timeout(120)
+def test_bad_input_suite_through_sort(env, scorer, tmp_path, monkeypatch):
+    _roll, dest, ledger, dests = env
+    src = tmp_path / "bad"
+    expected = _bad_files(src)
+    unreadable = src / "unreadable.jpg"
+    make_photo(unreadable, ("red_disc",), 9, rel_size=0.6)
+    real_open = os.open
+    def guarded(path, *a, **k):
+        if str(path) == str(unreadable):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **k)
+    monkeypatch.setattr(os, "open", guarded)
+    expected["unreadable.jpg"] = "unreadable"
+    before = {k: v for k, v in snapshot(src).items()}
+    plan = plan_sort([src], scorer, ledger, dests, background="off")
+    s = apply_plan(plan, ledger)
+    reasons = {Path(p).name: r for p, r, _m in s.failed}
+    for name, reason in expected.items():
+        assert reasons.get(name) == reason, (name, reasons.get(name))
+    assert all(m for _p, _r, m in s.failed), "every failure needs a message"
+    ledger_reasons = {Path(p).name: r for p, r, _m in ledger.failures(s.run_id)}
+    assert ledger_reasons == reasons
+    good = {"cmyk.jpg", "deep16.png", "anim.gif", "Cafe\u0301 ☀ photo.jpg", "inside.jpg", *(f"exif{o}.jpg" for o in range(1, 9))}
+    good.add("long_" + "x" * 230 + ".jpg")
+    assert not (good & set(reasons)), "odd but valid files must not fail"
+    assert snapshot(src) == before
+
+
+def test_recover_removes_stale_temp_and_marks_runs(env, scorer):
+    roll, dest, ledger, dests = env
+    apply_plan(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"), ledger)
+    stale = dests["red_disc"] / ".pending-abc123-red_disc_000.jpg"
+    stale.write_bytes(b"half")
+    ledger.start_run("sort", False, {})
+    stats = recover(ledger)
+    assert not stale.exists() and stats["temp_removed"] == 1
+    assert all(r.state != "running" for r in ledger.runs())
