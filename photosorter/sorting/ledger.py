@@ -157,6 +157,15 @@ class Ledger:
             (sha, category),
         ).fetchone() is not None
 
+    def copy_dest(self, sha: str, category: str) -> str | None:
+        """Where this content was sorted into this category, if it was."""
+        row = self.db.execute(
+            "SELECT dest FROM copies WHERE source_sha256=? AND category=? AND state IN ('done','existing','kept_modified')"
+            " ORDER BY id LIMIT 1",
+            (sha, category),
+        ).fetchone()
+        return row[0] if row else None
+
     def known_unchanged(self, path: str, size: int, mtime_ns: int) -> str | None:
         """Hash of a file seen before with the same size and mtime (saves re-reading it)."""
         row = self.db.execute(

@@ -181,13 +181,11 @@ def plan_sort(
                                       message=f"identical to {first_seen[r.sha256].name}"))
             continue
         first_seen[r.sha256] = r.path
-        todo = [c for c in r.categories if not ledger.already_copied(r.sha256, c)]
+        companions = companions_of(r.path) if r.categories else []
+        todo = [c for c in r.categories if not _category_done(ledger, r.sha256, companions, c)]
         before = [c for c in r.categories if c not in todo]
         outcome = "no_category" if not r.categories else "copy" if todo else "already_sorted"
-        decisions.append(Decision(
-            r.path, outcome, r.sha256, size, mtime, todo, before, r.scores,
-            companions=companions_of(r.path) if todo else [],
-        ))
+        decisions.append(Decision(r.path, outcome, r.sha256, size, mtime, todo, before, r.scores, companions=companions))
     thresholds = dict(zip(clf.categories, map(float, clf.thresholds)))
     return Plan(decisions, dict(destinations), thresholds, getattr(scorer, "last_background_photos", 0))
 
@@ -246,17 +244,18 @@ def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: S
         return None
     made = 0
     for category in d.categories:
-        if ledger.already_copied(d.sha256, category):  # done by an earlier (perhaps interrupted) run
-            continue
         folder = plan.destinations[category]
         try:
-            result = _copy_one(data, d.sha256, d.path, d.path.name, category, folder, ledger, run_id)
-            if result is None:
-                continue
-            made += result.written
-            summary.copies_made += result.written
+            done_at = ledger.copy_dest(d.sha256, category)  # an earlier, perhaps interrupted, run
+            if done_at is None:
+                result = _copy_one(data, d.sha256, d.path, d.path.name, category, folder, ledger, run_id)
+                made += result.written
+                summary.copies_made += result.written
+                photo_dest = result.dest
+            else:
+                photo_dest = Path(done_at)
             for comp in d.companions:
-                _copy_companion(comp, result.dest, d, category, folder, ledger, run_id, summary)
+                _copy_companion(comp, photo_dest, d, category, folder, ledger, run_id, summary)
         except OSError as exc:
             reason = {errno.ENOSPC: "disk_full", errno.EACCES: "permission_denied", errno.EPERM: "permission_denied",
                       errno.EROFS: "read_only"}.get(exc.errno or 0, "write_failed")
@@ -269,7 +268,7 @@ def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: S
 
 
 def _copy_one(data: bytes, sha: str, source: Path, name: str, category: str, folder: Path,
-              ledger: Ledger, run_id: int) -> copier.CopyResult | None:
+              ledger: Ledger, run_id: int) -> copier.CopyResult:
     root = folder.parent
     folder.mkdir(parents=True, exist_ok=True)
     if not inside(root, folder) or folder.is_symlink():
@@ -310,11 +309,28 @@ def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, fo
     except errors.BadImageError as exc:
         _fail(ledger, run_id, summary, comp, exc.reason, str(exc))
         return
+    sha = imaging.content_hash(data)
+    if ledger.already_copied(sha, category):
+        return
     if comp.name.casefold().startswith(d.path.name.casefold()):  # IMG_1.JPG.xmp style
         name = photo_dest.name + comp.name[len(d.path.name):]
     else:
         name = photo_dest.stem + comp.suffix
-    _copy_one(data, imaging.content_hash(data), comp, name, category, folder, ledger, run_id)
+    result = _copy_one(data, sha, comp, name, category, folder, ledger, run_id)
+    summary.copies_made += result.written
+
+
+def _category_done(ledger: Ledger, sha: str, companions: list[Path], category: str) -> bool:
+    """Sorted into this category only when the photo *and* every companion are there."""
+    if not ledger.already_copied(sha, category):
+        return False
+    for comp in companions:
+        try:
+            if not ledger.already_copied(imaging.file_hash(comp), category):
+                return False
+        except OSError:
+            continue  # a companion that vanished cannot be copied anyway
+    return True
 
 
 def _fail(ledger: Ledger, run_id: int, summary: Summary, path: Path, reason: str, message: str) -> None:
