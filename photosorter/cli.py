@@ -236,6 +236,44 @@ def cmd_sort(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from .config import app_paths
+    from .ml.scoring import Scorer
+    from .sorting.paths import category_folder
+    from .sorting.service import WatchService
+
+    _ledger().close()
+    scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
+    root = args.dest.expanduser().resolve()
+    destinations = {c: category_folder(root, c) for c in scorer.classifier.categories}
+    stop = threading.Event()
+
+    def batch(summary) -> None:
+        print(f"Run {summary.run_id}: copied {summary.copied_photos} photos, {summary.already_sorted} already sorted, "
+              f"{summary.no_category} in no category, {len(summary.failed)} failed.", flush=True)
+        for _p, reason, message in summary.failed:
+            print(f"  failed ({reason}): {message}", flush=True)
+
+    service = WatchService([args.source], scorer, app_paths().ledger_file, destinations, on_batch=batch,
+                           on_warning=lambda m: print(f"warning: {m}", file=sys.stderr, flush=True),
+                           stable_seconds=args.stable_seconds, rescan_seconds=args.rescan_seconds,
+                           force_polling=args.poll)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    service.start()
+    print(f"Watching {args.source} (Ctrl+C to stop)...", flush=True)
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.stop()
+    return 0
+
+
 def cmd_undo(args: argparse.Namespace) -> int:
     from .sorting.sorter import undo_run
 
@@ -357,6 +395,16 @@ def build_parser() -> argparse.ArgumentParser:
     background_option(so)
     common(so)
     so.set_defaults(func=cmd_sort)
+
+    w = sub.add_parser("watch", help="keep sorting new photos that appear in a folder (e.g. DCIM)")
+    w.add_argument("source", type=Path, metavar="SOURCE")
+    w.add_argument("--model", type=Path, required=True)
+    w.add_argument("--dest", type=Path, required=True, metavar="ROOT")
+    w.add_argument("--stable-seconds", type=float, default=2.0, help="a file must stay unchanged this long (default 2)")
+    w.add_argument("--rescan-seconds", type=float, default=60.0, help="full rescan interval (default 60)")
+    w.add_argument("--poll", action="store_true", help="poll instead of using native file events")
+    common(w)
+    w.set_defaults(func=cmd_watch)
 
     u = sub.add_parser("undo", help="move the copies a run made to the trash (the last run by default)")
     u.add_argument("run_id", type=int, nargs="?", metavar="RUN_ID")
