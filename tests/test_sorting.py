@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -230,3 +231,68 @@ def test_recover_removes_stale_temp_and_marks_runs(env, scorer):
     stats = recover(ledger)
     assert not stale.exists() and stats["temp_removed"] == 1
     assert all(r.state != "running" for r in ledger.runs())
+
+
+def test_disk_full_and_permission_denied_on_one_category_are_recorded_and_retried(env, scorer, monkeypatch):
+    import errno
+    from photosorter.sorting import copier
+
+    roll, dest, ledger, dests = env
+    plan = plan_sort([roll], scorer, ledger, dests, background="off")
+    real_write, real_mkdir = copier.write_temp, Path.mkdir
+
+    def full_disk(data, temp):
+        if temp.parent.name == "blue_square":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(data, temp)
+
+    def no_permission(self, *a, **k):
+        if self.name == "red_disc":
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_mkdir(self, *a, **k)
+
+    monkeypatch.setattr(copier, "write_temp", full_disk)
+    monkeypatch.setattr(Path, "mkdir", no_permission)
+    s = apply_plan(plan, ledger)
+    reasons = Counter(r for _p, r, _m in s.failed)
+    to_copy = [d for d in plan.decisions if d.outcome == "copy"]
+    assert s.copies_made == 0 and sum(reasons.values()) == len(to_copy)
+    assert set(reasons) == {"disk_full", "permission_denied"}
+    assert all("retried" in m for _p, _r, m in s.failed)
+    assert not list(dest.rglob(".pending-*"))
+    assert {r for _p, r, _m in ledger.failures(s.run_id)} == {"disk_full", "permission_denied"}
+    monkeypatch.undo()
+    s2 = apply_plan(plan_sort([roll], scorer, ledger, dests, background="off"), ledger)  # space freed, rights fixed
+    assert s2.copies_made == len(to_copy) and not s2.failed
+
+
+def test_file_changed_or_vanished_after_planning(env, scorer):
+    roll, dest, ledger, dests = env
+    plan = plan_sort([roll], scorer, ledger, dests, background="off")
+    to_copy = [d for d in plan.decisions if d.outcome == "copy"]
+    to_copy[0].path.write_bytes(to_copy[0].path.read_bytes() + b"appended")
+    to_copy[1].path.unlink()
+    s = apply_plan(plan, ledger)
+    reasons = {Path(p).name: r for p, r, _m in s.failed}
+    assert reasons == {to_copy[0].path.name: "changed", to_copy[1].path.name: "unreadable"}
+    assert s.copies_made == len(to_copy) - 2
+
+
+def test_cli_sort_dry_run_undo_runs_json(tmp_path, capsys, scorer):
+    import json
+
+    from photosorter.cli import main
+
+    model = tmp_path / "m.safetensors"
+    scorer.classifier.save(model)
+    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=40)
+    dest = tmp_path / "out"
+    assert main(["sort", str(roll), "--model", str(model), "--dest", str(dest), "--dry-run", "--json", "-q"]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert dry["dry_run"] and len(dry["photos"]) == 6 and not dest.exists()
+    assert main(["sort", str(roll), "--model", str(model), "--dest", str(dest), "--json", "-q"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["copies_made"] == dry["counts"].get("copy", 0) == len(snapshot(dest))
+    assert main(["runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert runs[0]["id"] == run["run_id"] and runs[0]["state"] == "done"
