@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -107,6 +108,7 @@ def train_head(
     opts: TrainOptions,
     seed: int,
     cancel: CancelToken | None = None,
+    on_epoch: Callable[[int, float, float], None] | None = None,
 ) -> tuple[Head, FoldCurve]:
     """One head with early stopping on validation loss; returns the best epoch's weights."""
     torch.manual_seed(seed)
@@ -140,6 +142,8 @@ def train_head(
             val = float(loss_fn(head(xv), yv)) if len(xv) else total / len(xt)
         curve.train_loss.append(total / len(xt))
         curve.val_loss.append(val)
+        if on_epoch is not None:
+            on_epoch(epoch, curve.train_loss[-1], val)
         if val < best_loss - 1e-5:
             best_loss, bad, curve.best_epoch = val, 0, epoch
             best_state = {k: v.clone() for k, v in head.state_dict().items()}
@@ -172,8 +176,11 @@ def fit_classifier(
     opts: TrainOptions | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    on_epoch: Callable[[int, int, float, float], None] | None = None,
 ) -> Classifier:
-    """Cross-validated training on precomputed features ``feats`` of shape (n, views, D)."""
+    """Cross-validated training on precomputed features ``feats`` of shape (n, views, D).
+
+    ``on_epoch(fold, epoch, train_loss, val_loss)`` feeds live curves."""
     opts = opts or TrainOptions()
     n, _views, _dim = feats.shape
     n_cat = len(categories)
@@ -198,7 +205,8 @@ def fit_classifier(
         tr, va = fold != f, fold == f
         x_tr = feats[tr].reshape(-1, feats.shape[2])
         y_tr = np.repeat(labels[tr], feats.shape[1], axis=0)
-        head, curve = train_head(x_tr, y_tr, clean[va], labels[va], opts, seed=opts.seed * 100 + f, cancel=cancel)
+        head, curve = train_head(x_tr, y_tr, clean[va], labels[va], opts, seed=opts.seed * 100 + f, cancel=cancel,
+                                 on_epoch=(lambda e, t, v, f=f: on_epoch(f, e, t, v)) if on_epoch else None)
         with torch.no_grad():
             oof_logits[va] = head(torch.as_tensor(clean[va], dtype=torch.float32)).numpy()
         fold_gate = make_gate(imagenet_head, n_cat).fit(clean[tr], labels[tr], opts.gate_quantile)
@@ -255,6 +263,7 @@ def train_from_photos(
     opts: TrainOptions | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    on_epoch: Callable[[int, int, float, float], None] | None = None,
 ) -> TrainResult:
     opts = opts or TrainOptions()
     start = time.perf_counter()
@@ -281,7 +290,7 @@ def train_from_photos(
     clf = fit_classifier(
         feats, labels, photos.categories,
         backbone=embedder.spec.name, weights_id=embedder.model.weights_id,
-        imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel,
+        imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel, on_epoch=on_epoch,
     )
     seconds = time.perf_counter() - start
     clf.info.update({"warnings": warnings, "skipped": skipped, "train_seconds": seconds})

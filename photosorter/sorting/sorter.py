@@ -8,6 +8,7 @@ leaves nothing half-done after :func:`recover`.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import os
 import stat
@@ -188,6 +189,23 @@ def plan_sort(
         decisions.append(Decision(r.path, outcome, r.sha256, size, mtime, todo, before, r.scores, companions=companions))
     thresholds = dict(zip(clf.categories, map(float, clf.thresholds)))
     return Plan(decisions, dict(destinations), thresholds, getattr(scorer, "last_background_photos", 0))
+
+
+def rethreshold(plan: Plan, thresholds: dict[str, float]) -> Plan:
+    """The same plan under other thresholds, from the scores it already holds (no rescoring):
+    what the preview's sliders show live."""
+    out = []
+    for d in plan.decisions:
+        if d.outcome in ("failed",) or d.sha256 is None or (d.outcome == "already_sorted" and not d.scores):
+            out.append(d)
+            continue
+        chosen = [c for c, v in d.scores.items() if v >= thresholds.get(c, plan.thresholds.get(c, 0.5))]
+        todo = [c for c in chosen if c not in d.done_before]
+        outcome = "no_category" if not chosen else "copy" if todo else "already_sorted"
+        if d.message and d.message.startswith("identical to"):
+            outcome, todo = "already_sorted", []
+        out.append(dataclasses.replace(d, outcome=outcome, categories=todo))
+    return Plan(out, plan.destinations, dict(thresholds), plan.background_photos)
 
 
 # --------------------------------------------------------------------------- applying

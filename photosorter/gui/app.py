@@ -1,0 +1,86 @@
+"""Start the desktop app: QApplication, theme, crash dialog, logging, main window."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+import traceback
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from ..config import app_paths
+
+log = logging.getLogger("photosorter")
+
+
+def setup_logging() -> None:
+    path = app_paths().log_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+
+
+def install_excepthook() -> None:
+    """A GUI never dies silently: log the traceback and show a readable dialog."""
+
+    def hook(exc_type, exc, tb):
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.error("unhandled exception:\n%s", text)
+        if QApplication.instance() is not None:
+            box = QMessageBox(QMessageBox.Icon.Critical, "photosorter — something went wrong",
+                              f"{exc_type.__name__}: {exc}\n\nYour photos are safe: photosorter only copies. "
+                              f"Details were written to {app_paths().log_file}.")
+            box.setDetailedText(text)
+            box.exec()
+
+    sys.excepthook = hook
+
+
+class Theming:
+    def __init__(self, app: QApplication) -> None:
+        self.app = app
+
+    def set_theme(self, which: str) -> None:
+        self.app.setStyle("Fusion")
+        if which == "dark" or (which == "system" and QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark):
+            p = QPalette()
+            for role, colour in {
+                QPalette.ColorRole.Window: "#23262b", QPalette.ColorRole.WindowText: "#e8e8e8",
+                QPalette.ColorRole.Base: "#1b1d21", QPalette.ColorRole.AlternateBase: "#2d3137",
+                QPalette.ColorRole.Text: "#e8e8e8", QPalette.ColorRole.Button: "#2d3137",
+                QPalette.ColorRole.ButtonText: "#e8e8e8", QPalette.ColorRole.Highlight: "#669bbc",
+                QPalette.ColorRole.HighlightedText: "#101010", QPalette.ColorRole.ToolTipBase: "#2d3137",
+                QPalette.ColorRole.ToolTipText: "#e8e8e8", QPalette.ColorRole.Mid: "#555a62",
+                QPalette.ColorRole.PlaceholderText: "#8a8f98",
+            }.items():
+                p.setColor(role, QColor(colour))
+            self.app.setPalette(p)
+        else:
+            p = self.app.style().standardPalette()
+            p.setColor(QPalette.ColorRole.Highlight, QColor("#29335c"))
+            self.app.setPalette(p)
+
+
+def run(argv: list[str] | None = None) -> int:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    app.setApplicationName("photosorter")
+    app.setOrganizationName("photosorter")
+    app.setQuitOnLastWindowClosed(False)
+    setup_logging()
+    install_excepthook()
+    Theming(app).set_theme("system")
+    from .main_window import MainWindow  # after the QApplication exists
+
+    window = MainWindow()
+    window.show()
+    app.lastWindowClosed.connect(lambda: None if window.watch_service else app.quit())
+    window.destroyed.connect(app.quit)
+    code = app.exec()
+    window.shutdown()
+    return code

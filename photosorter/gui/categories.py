@@ -1,0 +1,195 @@
+"""Categories panel: the list (drop photos or folders on a category to add examples) and the
+example thumbnails of the selected one, decoded off the UI thread."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
+)
+
+from ..library import Library
+from .workers import start_job
+
+NONE_ITEM = "\u2205 None of these"  # the bucket for photos that belong nowhere
+ROLE_NAME = Qt.ItemDataRole.UserRole
+
+
+def pil_to_qimage(img) -> QImage:
+    img = img.convert("RGB")
+    data = img.tobytes()
+    q = QImage(data, img.width, img.height, img.width * 3, QImage.Format.Format_RGB888)
+    return q.copy()  # own the pixels: `data` goes away
+
+
+def swatch(colour: str) -> QIcon:
+    pm = QPixmap(14, 14)
+    pm.fill(QColor(colour))
+    return QIcon(pm)
+
+
+class CategoryList(QListWidget):
+    """Accepts dropped files/folders; emits (category or None, paths)."""
+
+    dropped = Signal(object, list)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+
+    def dragEnterEvent(self, e):
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dragMoveEvent(self, e):
+        item = self.itemAt(e.position().toPoint())
+        if e.mimeData().hasUrls() and item is not None:
+            self.setCurrentItem(item)
+            e.acceptProposedAction()
+        else:
+            e.ignore()
+
+    def dropEvent(self, e):
+        item = self.itemAt(e.position().toPoint())
+        paths = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if item is None or not paths:
+            e.ignore()
+            return
+        self.dropped.emit(item.data(ROLE_NAME), paths)
+        e.acceptProposedAction()
+
+
+class CategoriesPanel(QWidget):
+    changed = Signal()  # the library was edited
+    photo_selected = Signal(str)
+    add_requested = Signal()
+    remove_requested = Signal(str)
+    rename_requested = Signal(str)
+    recolour_requested = Signal(str)
+    folder_requested = Signal(str)
+
+    def __init__(self, library: Library) -> None:
+        super().__init__()
+        self.library = library
+        self.list = CategoryList()
+        self.list.dropped.connect(self._dropped)
+        self.list.currentItemChanged.connect(lambda *_: self.show_examples())
+        self.list.itemDoubleClicked.connect(lambda it: it.data(ROLE_NAME) and self.rename_requested.emit(it.data(ROLE_NAME)))
+        self.thumbs = QListWidget()
+        self.thumbs.setViewMode(QListWidget.ViewMode.IconMode)
+        self.thumbs.setIconSize(QSize(96, 96))
+        self.thumbs.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.thumbs.setUniformItemSizes(True)
+        self.thumbs.currentItemChanged.connect(lambda it, _p: it and self.photo_selected.emit(it.data(ROLE_NAME)))
+        self.header = QLabel()
+        self.header.setWordWrap(True)
+        add = QPushButton("Add category…")
+        add.clicked.connect(self.add_requested.emit)
+        buttons = QHBoxLayout()
+        for text, signal in (("Rename", self.rename_requested), ("Colour", self.recolour_requested),
+                             ("Folder…", self.folder_requested), ("Remove", self.remove_requested)):
+            b = QPushButton(text)
+            b.clicked.connect(lambda _=False, s=signal: self.current_name() and s.emit(self.current_name()))
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        title = QLabel("<b>Categories</b> — drop photos or folders on one to add examples")
+        title.setWordWrap(True)
+        lay.addWidget(title)
+        lay.addWidget(self.list, 2)
+        lay.addWidget(add)
+        lay.addLayout(buttons)
+        lay.addWidget(self.header)
+        lay.addWidget(self.thumbs, 3)
+        self._thumb_job = None
+        self._generation = 0
+        self.refresh()
+
+    def current_name(self) -> str | None:
+        it = self.list.currentItem()
+        return it.data(ROLE_NAME) if it else None
+
+    def refresh(self, select: str | None = None) -> None:
+        keep = select if select is not None else self.current_name() if self.list.currentItem() else None
+        if keep is None and self.library.categories and select is None:
+            keep = self.library.categories[0].name
+        self.list.blockSignals(True)
+        self.list.clear()
+        for c in self.library.categories:
+            n = len(c.examples)
+            warn = "  ⚠ add more" if n < 10 else ""
+            it = QListWidgetItem(swatch(c.color), f"{c.name}  ({n}){warn}")
+            it.setData(ROLE_NAME, c.name)
+            it.setToolTip(f"Copies go to {c.folder}" + ("\nFewer than 10 examples: results will be unreliable." if warn else ""))
+            self.list.addItem(it)
+        it = QListWidgetItem(f"{NONE_ITEM}  ({len(self.library.none_examples)})")
+        it.setData(ROLE_NAME, None)
+        it.setToolTip("Photos that belong to no category: they teach the model what to leave alone.")
+        self.list.addItem(it)
+        self.list.blockSignals(False)
+        rows = [self.list.item(i).data(ROLE_NAME) for i in range(self.list.count())]
+        self.list.setCurrentRow(rows.index(keep) if keep in rows else 0)
+        self.show_examples()
+
+    def _dropped(self, name, paths: list[str]) -> None:
+        added = self.library.add_examples(name, paths)
+        self.library.save()
+        self.refresh(select=name)
+        self.header.setText(f"Added {added} photo(s)." if added else "Nothing new: those photos were already examples (or not photos).")
+        self.changed.emit()
+
+    def examples_of(self, name) -> list[str]:
+        return self.library.none_examples if name is None else self.library.category(name).examples
+
+    def show_examples(self) -> None:
+        it = self.list.currentItem()
+        self.thumbs.clear()
+        if it is None:
+            return
+        name = it.data(ROLE_NAME)
+        paths = list(self.examples_of(name))
+        where = "" if name is None else f" → copies go to {self.library.category(name).folder}"
+        self.header.setText(f"{len(paths)} example photo(s){where}")
+        items = {}
+        for p in paths:
+            item = QListWidgetItem(Path(p).name[:18])
+            item.setData(ROLE_NAME, p)
+            item.setToolTip(p)
+            self.thumbs.addItem(item)
+            items[p] = item
+        if self._thumb_job is not None:
+            self._thumb_job.cancel()
+        self._generation += 1
+        generation = self._generation
+        if paths:
+            self._thumb_job = start_job(self, lambda progress, cancel, emit: _load_thumbs(paths, cancel, emit),
+                                        on_data=lambda d: self._set_thumb(items, d, generation))
+
+    def _set_thumb(self, items: dict, data, generation: int) -> None:
+        if generation != self._generation:
+            return  # the list was rebuilt since: these items no longer exist
+        path, qimage, problem = data
+        item = items.get(path)
+        if item is None:
+            return
+        if qimage is not None:
+            item.setIcon(QIcon(QPixmap.fromImage(qimage)))
+        else:
+            item.setText("⚠ " + item.text())
+            item.setToolTip(f"{path}\nCannot be used: {problem}")
+
+
+def _load_thumbs(paths: list[str], cancel, emit) -> None:
+    from ..errors import BadImageError
+    from ..imaging import make_thumbnail
+
+    for p in paths:
+        cancel.raise_if_cancelled()
+        try:
+            emit((p, pil_to_qimage(make_thumbnail(p, 96)), None))
+        except BadImageError as exc:
+            emit((p, None, exc.message))

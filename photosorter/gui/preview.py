@@ -1,0 +1,135 @@
+"""Preview pane: a photo, its scores against the thresholds, and Grad-CAM overlays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
+)
+
+from .categories import pil_to_qimage
+from .widgets import ScoreBars
+
+PREVIEW_SIDE = 720
+
+
+class PreviewPane(QWidget):
+    correction = Signal(str, object)  # (photo path, category name to add it to, or None = none of these)
+
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.window = window  # provides .explain_job(path) and .colours()
+        self.path: str | None = None
+        self.photo = None  # PIL image as the user sees it (oriented)
+        self.maps: dict[str, np.ndarray] = {}
+        self.scores: dict[str, float] = {}
+        self.thresholds: dict[str, float] = {}
+        self.image = QLabel("Select a photo to see how the model scores it.")
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setMinimumSize(280, 220)
+        self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.bars = ScoreBars()
+        self.show_cam = QCheckBox("Show what the model looked at")
+        self.show_cam.setChecked(True)
+        self.cam_category = QComboBox()
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setValue(50)
+        self.opacity.setToolTip("Heatmap opacity")
+        for w in (self.show_cam, self.cam_category, self.opacity):
+            (w.toggled if w is self.show_cam else w.currentIndexChanged if w is self.cam_category else w.valueChanged).connect(self.redraw)
+        self.not_button = QPushButton()
+        self.not_button.clicked.connect(self._not_this)
+        self.also = QComboBox()
+        self.also.activated.connect(self._also)
+        cam_row = QHBoxLayout()
+        cam_row.addWidget(self.show_cam)
+        cam_row.addWidget(self.cam_category, 1)
+        cam_row.addWidget(QLabel("opacity"))
+        cam_row.addWidget(self.opacity, 1)
+        fix_row = QHBoxLayout()
+        fix_row.addWidget(self.not_button)
+        fix_row.addWidget(self.also, 1)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.image, 1)
+        lay.addWidget(self.caption)
+        lay.addWidget(self.bars)
+        lay.addLayout(cam_row)
+        lay.addLayout(fix_row)
+        self._set_controls_enabled(False)
+
+    def _set_controls_enabled(self, on: bool) -> None:
+        for w in (self.show_cam, self.cam_category, self.opacity, self.not_button, self.also):
+            w.setEnabled(on)
+
+    def show_photo(self, path: str) -> None:
+        self.path = path
+        self.maps, self.scores = {}, {}
+        self.caption.setText(f"{Path(path).name} — loading…")
+        self.bars.set_scores([])
+        self._set_controls_enabled(False)
+        self.window.explain_job(path, self._loaded)
+
+    def _loaded(self, result) -> None:
+        path, photo, scores, thresholds, maps, message = result
+        if path != self.path:
+            return  # the user moved on
+        self.photo, self.scores, self.thresholds, self.maps = photo, scores, thresholds, maps
+        if photo is None:
+            self.image.setText(message)
+            self.caption.setText(Path(path).name)
+            return
+        colours = self.window.colours()
+        rows = [(c, s, thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in scores.items()]
+        self.bars.set_scores(rows)
+        chosen = [c for c, s in scores.items() if s >= thresholds.get(c, 0.5)]
+        self.caption.setText(f"<b>{Path(path).name}</b> — " + (f"goes to {', '.join(chosen)}" if chosen else "goes to no category")
+                             + ("" if scores else f"<br>{message}"))
+        self.cam_category.blockSignals(True)
+        self.cam_category.clear()
+        self.cam_category.addItems(list(maps))
+        best = max(scores, key=scores.get) if scores else None
+        if best in maps:
+            self.cam_category.setCurrentText(best)
+        self.cam_category.blockSignals(False)
+        top = chosen[0] if chosen else None
+        self.not_button.setText(f"Not {top}" if top else "Mark as: none of these")
+        self.not_button.setProperty("category", top)
+        self.also.clear()
+        self.also.addItem("Also belongs in…")
+        self.also.addItems([c for c in scores if c not in chosen])
+        self._set_controls_enabled(bool(scores))
+        self.redraw()
+
+    def redraw(self, *_args) -> None:
+        if self.photo is None:
+            return
+        img = self.photo
+        cat = self.cam_category.currentText()
+        if self.show_cam.isChecked() and cat in self.maps:
+            from ..ml.gradcam import render
+
+            img = render(self.photo, self.maps[cat], self.opacity.value() / 100).overlay
+        pm = QPixmap.fromImage(pil_to_qimage(img))
+        self.image.setPixmap(pm.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                       Qt.TransformationMode.SmoothTransformation))
+
+    def resizeEvent(self, e):
+        super().resizeEvent(e)
+        self.redraw()
+
+    def _not_this(self) -> None:
+        if self.path:
+            # "Not Food": the photo becomes a "none of these" example (it belongs nowhere we know).
+            self.correction.emit(self.path, None)
+
+    def _also(self, index: int) -> None:
+        if self.path and index > 0:
+            self.correction.emit(self.path, self.also.itemText(index))
+            self.also.setCurrentIndex(0)

@@ -1,0 +1,116 @@
+"""Training panel: progress with stage and ETA, Cancel, live loss curves, per-category results."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from .widgets import CurveChart
+
+
+def eta_text(started: float, done: int, total: int) -> str:
+    if done <= 0 or total <= 0 or done >= total:
+        return ""
+    elapsed = time.monotonic() - started
+    left = elapsed * (total - done) / done
+    return f" — about {left:.0f} s left" if left < 90 else f" — about {left / 60:.0f} min left"
+
+
+def hints(clf) -> list[str]:
+    """Plain-language advice from the cross-validated metrics."""
+    out = []
+    per = clf.metrics.get("per_category", {})
+    for name, m in per.items():
+        n = clf.info.get("examples_per_category", {}).get(name, m.get("support", 0))
+        if n < 10:
+            out.append(f"{name}: only {n} examples — add more (10 or more) for reliable sorting.")
+        elif m["recall"] < 0.8:
+            out.append(f"{name}: misses {100 * (1 - m['recall']):.0f}% of its examples — add more varied examples.")
+        elif m["precision"] < 0.8:
+            out.append(f"{name}: {100 * (1 - m['precision']):.0f}% of what it picks belongs elsewhere — "
+                       "add examples to the categories it confuses, or some 'none of these' photos.")
+    if not clf.info.get("none_examples"):
+        out.append("Tip: a few 'none of these' photos (from your camera roll, belonging nowhere) help keep "
+                   "unrelated photos out of every category.")
+    return out
+
+
+class TrainingPanel(QWidget):
+    train_requested = Signal()
+    cancel_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.train_button = QPushButton("Train (Ctrl+T)")
+        self.train_button.clicked.connect(self.train_requested.emit)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel_requested.emit)
+        self.bar = QProgressBar()
+        self.bar.setTextVisible(True)
+        self.stage = QLabel("Add at least two examples to each category, then train.")
+        self.stage.setWordWrap(True)
+        self.chart = CurveChart()
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(["Category", "Precision", "Recall", "F1", "Threshold", "Examples"])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.advice = QLabel()
+        self.advice.setWordWrap(True)
+        self.advice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        top = QHBoxLayout()
+        top.addWidget(self.train_button)
+        top.addWidget(self.cancel_button)
+        top.addWidget(self.bar, 1)
+        lay = QVBoxLayout(self)
+        lay.addLayout(top)
+        lay.addWidget(self.stage)
+        lay.addWidget(self.chart, 2)
+        lay.addWidget(QLabel("<b>How well it learned</b> (cross-validated: each example judged by a model that never saw it)"))
+        lay.addWidget(self.table, 2)
+        lay.addWidget(self.advice)
+        self._started = time.monotonic()
+
+    def begin(self) -> None:
+        self._started = time.monotonic()
+        self.chart.clear()
+        self.bar.setRange(0, 0)
+        self.train_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.stage.setText("Loading the recognition model…")
+
+    def on_progress(self, done: int, total: int, message: str) -> None:
+        self.bar.setRange(0, max(1, total))
+        self.bar.setValue(done)
+        self.stage.setText(f"{message}{eta_text(self._started, done, total)}")
+
+    def end(self, message: str) -> None:
+        self.bar.setRange(0, 1)
+        self.bar.setValue(1 if message.startswith("Trained") else 0)
+        self.train_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.stage.setText(message)
+
+    def show_result(self, clf) -> None:
+        per = clf.metrics.get("per_category", {})
+        self.table.setRowCount(len(per))
+        counts = clf.info.get("examples_per_category", {})
+        for r, (name, m) in enumerate(per.items()):
+            vals = [name, f"{m['precision']:.2f}", f"{m['recall']:.2f}", f"{m['f1']:.2f}", f"{m['threshold']:.2f}",
+                    str(counts.get(name, m["support"]))]
+            for c, v in enumerate(vals):
+                item = QTableWidgetItem(v)
+                if c:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+                self.table.setItem(r, c, item)
+        if not self.chart.train:
+            for fold, curve in enumerate(clf.info.get("curves", [])):
+                for e, (t, v) in enumerate(zip(curve["train_loss"], curve["val_loss"])):
+                    self.chart.add_point(fold, e, t, v)
+        tips = hints(clf) + [f"⚠ {w}" for w in clf.info.get("warnings", []) if "only" not in w]
+        self.advice.setText("<br>".join(tips) if tips else "All categories look healthy.")

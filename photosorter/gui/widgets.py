@@ -1,0 +1,109 @@
+"""Small painted widgets: score bars with threshold marks, and loss curves."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+
+class ScoreBars(QWidget):
+    """One bar per category: the score, a tick at the threshold, green when it passes."""
+
+    ROW = 26
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.rows: list[tuple[str, float, float, str]] = []  # name, score, threshold, colour
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+
+    def set_scores(self, rows: list[tuple[str, float, float, str]]) -> None:
+        self.rows = rows
+        self.setFixedHeight(max(1, len(rows)) * self.ROW + 6)
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        label_w = 110
+        bar_x, bar_w = label_w + 8, max(40, self.width() - label_w - 60)
+        for i, (name, score, threshold, colour) in enumerate(self.rows):
+            y = 4 + i * self.ROW
+            passes = score >= threshold
+            p.setPen(pal.text().color())
+            font = QFont(self.font())
+            font.setBold(passes)
+            p.setFont(font)
+            p.drawText(QRectF(0, y, label_w, self.ROW - 6), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                       self.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, label_w))
+            p.setPen(Qt.PenStyle.NoPen)
+            p.setBrush(pal.alternateBase())
+            p.drawRoundedRect(QRectF(bar_x, y + 3, bar_w, self.ROW - 12), 4, 4)
+            fill = QColor(colour)
+            if not passes:
+                fill.setAlpha(110)
+            p.setBrush(fill)
+            p.drawRoundedRect(QRectF(bar_x, y + 3, max(2.0, bar_w * score), self.ROW - 12), 4, 4)
+            tx = bar_x + bar_w * threshold
+            p.setPen(QPen(pal.text().color(), 2))
+            p.drawLine(QPointF(tx, y), QPointF(tx, y + self.ROW - 6))
+            p.drawText(QRectF(bar_x + bar_w + 6, y, 50, self.ROW - 6), Qt.AlignmentFlag.AlignVCenter,
+                       f"{score:.2f}{' ✓' if passes else ''}")
+        p.end()
+
+
+class CurveChart(QWidget):
+    """Training and validation loss per epoch (all folds, one after another)."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.train: list[float] = []
+        self.val: list[float] = []
+        self.fold_starts: list[int] = []
+        self.setMinimumHeight(160)
+
+    def clear(self) -> None:
+        self.train, self.val, self.fold_starts = [], [], []
+        self.update()
+
+    def add_point(self, fold: int, epoch: int, train: float, val: float) -> None:
+        if epoch == 0:
+            self.fold_starts.append(len(self.train))
+        self.train.append(train)
+        self.val.append(val)
+        self.update()
+
+    def paintEvent(self, _event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        r = QRectF(40, 10, self.width() - 50, self.height() - 36)
+        p.setPen(QPen(pal.mid().color(), 1))
+        p.drawRect(r)
+        p.setPen(pal.text().color())
+        if not self.train:
+            p.drawText(r, Qt.AlignmentFlag.AlignCenter, "Loss curves appear here while training")
+            p.end()
+            return
+        hi = max(max(self.train), max(self.val)) * 1.05 or 1.0
+        n = max(2, len(self.train))
+
+        def pt(i: int, v: float) -> QPointF:
+            return QPointF(r.left() + r.width() * i / (n - 1), r.bottom() - r.height() * min(v, hi) / hi)
+
+        p.setPen(QPen(pal.mid().color(), 1, Qt.PenStyle.DashLine))
+        for s in self.fold_starts[1:]:
+            p.drawLine(pt(s, 0), pt(s, hi))
+        for values, colour, label, row in ((self.train, "#669bbc", "training loss", 0), (self.val, "#e4572e", "validation loss", 1)):
+            path = QPainterPath(pt(0, values[0]))
+            for i, v in enumerate(values[1:], 1):
+                path.lineTo(pt(i, v))
+            p.setPen(QPen(QColor(colour), 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPath(path)
+            p.drawText(QPointF(r.left() + 8 + row * 130, self.height() - 8), f"— {label}")
+        p.setPen(pal.text().color())
+        p.drawText(QPointF(4, r.top() + 10), f"{hi:.2f}")
+        p.drawText(QPointF(4, r.bottom()), "0")
+        p.end()

@@ -1,0 +1,114 @@
+"""Run core jobs on a QThread and turn their progress callback into Qt signals.
+
+A job is a plain callable ``job(progress, cancel, emit) -> result`` wrapping the Qt-free core;
+``emit(obj)`` streams intermediate data (thumbnails, curve points) to the UI thread. The worker
+lives on its own thread; signals cross back to the UI thread queued, so the UI never blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from ..errors import CancelledError, PhotosorterError
+from ..jobs import CancelToken
+
+log = logging.getLogger(__name__)
+
+
+class JobWorker(QObject):
+    progress = Signal(int, int, str)
+    data = Signal(object)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+    finished = Signal()
+
+    def __init__(self, job: Callable[[Callable, CancelToken], Any]) -> None:
+        super().__init__()
+        self.job = job
+        self.cancel_token = CancelToken()
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.job(self._progress, self.cancel_token, self.data.emit)
+        except CancelledError:
+            self.cancelled.emit()
+        except PhotosorterError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # a bug: show it, log it, never crash the window
+            log.error("job failed:\n%s", traceback.format_exc())
+            self.failed.emit(f"Something went wrong: {type(exc).__name__}: {exc}\n\nDetails are in the log file.")
+        else:
+            self.succeeded.emit(result)
+        finally:
+            self.finished.emit()
+
+    def _progress(self, done: int, total: int, message: str) -> None:
+        self.progress.emit(int(done), int(total), str(message))
+
+    def cancel(self) -> None:
+        self.cancel_token.cancel()
+
+
+class _Relay(QObject):
+    """Lives in the UI thread; worker signals connected to its slots are queued, so callbacks
+    (often lambdas, which PySide6 would otherwise call in the worker thread) run on the UI thread."""
+
+    def __init__(self, parent: QObject, callbacks: dict) -> None:
+        super().__init__(parent)
+        self.callbacks = callbacks
+
+    @Slot(int, int, str)
+    def progress(self, done, total, message):
+        self._call("progress", done, total, message)
+
+    @Slot(object)
+    def data(self, obj):
+        self._call("data", obj)
+
+    @Slot(object)
+    def succeeded(self, result):
+        self._call("done", result)
+
+    @Slot(str)
+    def failed(self, message):
+        self._call("error", message)
+
+    @Slot()
+    def cancelled(self):
+        self._call("cancel")
+
+    def _call(self, key, *args):
+        fn = self.callbacks.get(key)
+        if fn is not None:
+            fn(*args)
+
+
+def start_job(owner: QObject, job: Callable, *, on_done=None, on_error=None, on_progress=None, on_cancel=None,
+              on_data=None) -> JobWorker:
+    """Start ``job`` on a new thread owned by ``owner``; callbacks run on the UI thread."""
+    thread = QThread(owner)
+    worker = JobWorker(job)
+    worker.moveToThread(thread)
+    relay = _Relay(owner, {"progress": on_progress, "data": on_data, "done": on_done, "error": on_error,
+                           "cancel": on_cancel})
+    worker.progress.connect(relay.progress)
+    worker.data.connect(relay.data)
+    worker.succeeded.connect(relay.succeeded)
+    worker.failed.connect(relay.failed)
+    worker.cancelled.connect(relay.cancelled)
+    thread.started.connect(worker.run)
+    worker.finished.connect(thread.quit)
+    thread.finished.connect(thread.deleteLater)
+    thread.finished.connect(relay.deleteLater)
+    worker._thread, worker._relay = thread, relay  # keep them alive while running
+    jobs = owner.__dict__.setdefault("_jobs", set())
+    jobs.add(worker)
+    thread.finished.connect(lambda: jobs.discard(worker))
+    thread.start()
+    return worker

@@ -1,0 +1,140 @@
+"""The real widgets, driven through a whole session (offscreen): categories, examples by drop,
+training (to completion and cancelled), dry run, a threshold slider, apply, undo, watching."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtGui import QDropEvent  # noqa: E402
+
+from photosorter.library import Library  # noqa: E402
+from photosorter.samples import make_labeled_folder, make_photo  # noqa: E402
+from sorting_helpers import snapshot  # noqa: E402
+
+
+def drop(widget, paths, pos):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    ev = QDropEvent(QPointF(pos), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(ev)
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, monkeypatch):
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # send2trash's trash lives under here
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+    from photosorter.gui.main_window import MainWindow
+
+    lib = Library()
+    lib.backbone = "tiny"
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+@pytest.mark.timeout(240)
+def test_whole_session(window, qtbot, tmp_path):
+    w = window
+    data = make_labeled_folder(tmp_path / "ex", per_category=12, rel_size=0.6, none=6, seed=50)
+    # 1. two categories, examples added by dropping folders onto them
+    w.add_category("red_disc")
+    w.add_category("blue_square")
+    lst = w.categories.list
+    for row, name in enumerate(["red_disc", "blue_square"]):
+        drop(lst, [data / name], lst.visualItemRect(lst.item(row)).center())
+    drop(lst, [data / "_none"], lst.visualItemRect(lst.item(2)).center())
+    assert [len(c.examples) for c in w.library.categories] == [12, 12]
+    assert len(w.library.none_examples) == 6
+    assert "red_disc  (12)" in lst.item(0).text()
+    saved = Library.load(w.library.path)
+    assert len(saved.category("blue_square").examples) == 12
+
+    # 2. train once, cancelled: no model appears
+    qtbot.mouseClick(w.training.train_button, Qt.MouseButton.LeftButton)
+    w.cancel_training()
+    qtbot.waitUntil(lambda: w.training.train_button.isEnabled(), timeout=60_000)
+    assert "cancelled" in w.training.stage.text().lower()
+    assert not w.model_path.exists()
+
+    # 3. train to completion: model saved, results table filled, curves drawn
+    qtbot.mouseClick(w.training.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.training.train_button.isEnabled(), timeout=120_000)
+    assert w.training.stage.text().startswith("Trained"), w.training.stage.text()
+    assert w.model_path.exists()
+    assert w.training.table.rowCount() == 2
+    assert len(w.training.chart.train) > 0
+
+    # 4. dry run of a folder: a preview, nothing written
+    roll = make_labeled_folder(tmp_path / "roll", per_category=4, rel_size=0.6, none=2, seed=51)
+    originals = snapshot(roll)
+    w.preview_sort([str(roll)])
+    qtbot.waitUntil(lambda: w.sorting.shown is not None, timeout=60_000)
+    assert w.sorting.table.rowCount() == 10
+    dest_root = Path(w.library.category("red_disc").folder).parent
+    assert snapshot(dest_root) == {}
+    before = [w.sorting.table.item(r, 1).text() for r in range(10)]
+    n_copy = w.sorting.shown.counts()["copy"]
+    assert n_copy > 0
+
+    # 5. a threshold slider changes the preview live
+    slider = w.sorting.sliders["red_disc"]
+    slider.setValue(99)
+    after = [w.sorting.table.item(r, 1).text() for r in range(10)]
+    assert after != before and w.sorting.shown.counts()["copy"] < n_copy
+    slider.setValue(round(w.sorting.plan.thresholds["red_disc"] * 100))
+
+    # 6. apply: the files are on disk exactly as previewed
+    expected = sorted((c, d.sha256) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories)
+    qtbot.mouseClick(w.sorting.apply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.sorting.summary.text().startswith("<b>Done"), timeout=60_000)
+    got = sorted((rel.split("/")[0], v[0]) for rel, v in snapshot(dest_root).items())
+    assert got == expected
+    assert w.sorting.history.rowCount() == 1
+    assert snapshot(roll) == originals
+
+    # 7. undo: the destination is empty again, copies are in the trash
+    w.undo(None)
+    qtbot.waitUntil(lambda: "Undid run" in w.sorting.summary.text(), timeout=30_000)
+    assert snapshot(dest_root) == {}
+    assert len(list((tmp_path / "home").rglob("*.jpg"))) == len(expected)
+
+    # 8. watching on and off
+    dcim = tmp_path / "DCIM"
+    dcim.mkdir()
+    w.add_watched(str(dcim))
+    w.watch_switch.setChecked(True)
+    qtbot.waitUntil(lambda: w.watch_service is not None, timeout=30_000)
+    make_photo(dcim / "new_red.jpg", ("red_disc",), 777, rel_size=0.6)
+    qtbot.waitUntil(lambda: "Sorted" in w.watch_status.text(), timeout=30_000)
+    assert w.sorting.history.rowCount() == 2  # the sort run and the watch batch
+    assert "new_red.jpg" in {Path(rel).name for rel in snapshot(dest_root)}
+    w.watch_switch.setChecked(False)
+    assert w.watch_service is None and w.watch_status.text() == "Not watching."
+
+
+def test_preview_pane_shows_scores_and_gradcam(window, qtbot, tmp_path):
+    w = window
+    data = make_labeled_folder(tmp_path / "ex", per_category=8, rel_size=0.6, seed=60)
+    w.import_folder(str(data))
+    assert [c.name for c in w.library.categories] == ["blue_square", "red_disc"]
+    w.train()
+    qtbot.waitUntil(lambda: w.model_path.exists() and w.training.train_button.isEnabled(), timeout=120_000)
+    photo = str(next((data / "red_disc").glob("*.jpg")))
+    w.preview.show_photo(photo)
+    qtbot.waitUntil(lambda: bool(w.preview.scores), timeout=30_000)
+    assert set(w.preview.maps) == {"blue_square", "red_disc"}
+    assert len(w.preview.bars.rows) == 2
+    assert w.preview.image.pixmap() is not None and not w.preview.image.pixmap().isNull()
+    w.preview.opacity.setValue(90)  # redraw with another opacity: must not fail
+    # a correction adds the photo as an example (the retrain question is answered "Later")
+    QTimer.singleShot(300, lambda: [b.click() for b in w.findChildren(type(w.training.train_button)) if b.text() == "Later"])
+    w.correct(photo, None)
+    assert photo in w.library.none_examples
