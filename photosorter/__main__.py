@@ -6,6 +6,13 @@ import sys
 
 
 def main_gui() -> int:
+    import os
+
+    if (sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
+            and not os.environ.get("QT_QPA_PLATFORM")):
+        print("photosorter: no display found, so the window cannot open. Start it from a desktop session, "
+              "or use the command line: photosorter --help", file=sys.stderr)
+        return 2
     try:
         from .gui.app import run  # type: ignore[attr-defined]
     except ImportError:

@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
+import os
+
+# GUI tests always run offscreen, whatever display the developer's shell has; the Qt application
+# is created once per session, before any per-test fixture runs, so this must happen at import.
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+# send2trash reads XDG_DATA_HOME once, when imported: give the whole session one private trash,
+# so tests never touch the user's real one.
+import tempfile  # noqa: E402
+
+TEST_XDG_DATA_HOME = tempfile.mkdtemp(prefix="photosorter-test-xdg-")
+os.environ["XDG_DATA_HOME"] = TEST_XDG_DATA_HOME
+
 import io
 from pathlib import Path
 
@@ -41,3 +53,8 @@ def write(tmp_path):
         return p
 
     return _write
+
+
+def trashed_files() -> list[Path]:
+    """Files in the session's private trash (send2trash's freedesktop layout)."""
+    return sorted((Path(TEST_XDG_DATA_HOME) / "Trash" / "files").glob("*"))

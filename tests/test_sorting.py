@@ -106,18 +106,17 @@ def test_undo_restores_destination_and_keeps_modified_copies(env, scorer, tmp_pa
     assert s2.copies_made == s.copies_made - 1
 
 
-def test_undo_with_real_trash(env, scorer, tmp_path, monkeypatch):
-    (tmp_path / "home").mkdir()
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "home" / ".local" / "share"))
+def test_undo_with_real_trash(env, scorer, tmp_path):
+    from conftest import trashed_files
+
     roll, dest, ledger, dests = env
+    in_trash_before = len(trashed_files())
     s = apply_plan(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"), ledger)
     assert s.copies_made >= 3
     result = undo_run(ledger, s.run_id)
     assert len(result.trashed) == s.copies_made and not result.errors
     assert snapshot(dest) == {}
-    trashed = list((tmp_path / "home").rglob("red_disc_*.jpg"))
-    assert len(trashed) == s.copies_made, "copies must be in the trash, not deleted"
+    assert len(trashed_files()) - in_trash_before == s.copies_made, "copies must be in the trash, not deleted"
 
 
 def test_trash_failure_never_deletes(env, scorer):

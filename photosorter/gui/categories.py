@@ -83,8 +83,13 @@ class CategoriesPanel(QWidget):
         self.thumbs = QListWidget()
         self.thumbs.setViewMode(QListWidget.ViewMode.IconMode)
         self.thumbs.setIconSize(QSize(96, 96))
+        self.thumbs.setGridSize(QSize(112, 124))
         self.thumbs.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.thumbs.setMovement(QListWidget.Movement.Static)
         self.thumbs.setUniformItemSizes(True)
+        placeholder = QPixmap(96, 96)
+        placeholder.fill(QColor(128, 128, 128, 60))
+        self._placeholder = QIcon(placeholder)
         self.thumbs.currentItemChanged.connect(lambda it, _p: it and self.photo_selected.emit(it.data(ROLE_NAME)))
         self.header = QLabel()
         self.header.setWordWrap(True)
@@ -156,7 +161,7 @@ class CategoriesPanel(QWidget):
         self.header.setText(f"{len(paths)} example photo(s){where}")
         items = {}
         for p in paths:
-            item = QListWidgetItem(Path(p).name[:18])
+            item = QListWidgetItem(self._placeholder, Path(p).name[:16])
             item.setData(ROLE_NAME, p)
             item.setToolTip(p)
             self.thumbs.addItem(item)
@@ -177,7 +182,16 @@ class CategoriesPanel(QWidget):
         if item is None:
             return
         if qimage is not None:
-            item.setIcon(QIcon(QPixmap.fromImage(qimage)))
+            # Centre the thumbnail on a square canvas so the grid stays even.
+            square = QPixmap(96, 96)
+            square.fill(Qt.GlobalColor.transparent)
+            from PySide6.QtGui import QPainter
+
+            painter = QPainter(square)
+            pm = QPixmap.fromImage(qimage)
+            painter.drawPixmap((96 - pm.width()) // 2, (96 - pm.height()) // 2, pm)
+            painter.end()
+            item.setIcon(QIcon(square))
         else:
             item.setText("⚠ " + item.text())
             item.setToolTip(f"{path}\nCannot be used: {problem}")

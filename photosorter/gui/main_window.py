@@ -79,6 +79,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
 
         self.categories.changed.connect(self._library_changed)
+        self.categories.changed.connect(self._update_train_hint)
         self.categories.photo_selected.connect(self.preview.show_photo)
         self.categories.add_requested.connect(self.add_category)
         self.categories.remove_requested.connect(self.remove_category)
@@ -96,6 +97,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._build_tray()
         self.refresh_history()
+        self.ready = False
+        self._update_train_hint()
+        QTimer.singleShot(0, self.warm_up)
         if self.model_path.exists():
             self.status("A trained model is ready. Drop a folder on the Sort tab to preview.")
         elif welcome and not self.library.categories:
@@ -119,6 +123,14 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         self.status(message, 3000)
 
+    def _update_train_hint(self) -> None:
+        if self._train_job is not None:
+            return
+        n = len(self.library.labeled_photos().paths)
+        if self.library.categories and n:
+            self.training.stage.setText(f"Ready to train on {n} example photos in {len(self.library.categories)} "
+                                        "categories. Press Train (Ctrl+T).")
+
     def _library_changed(self) -> None:
         self.library.save()
         if self.model_path.exists():
@@ -138,6 +150,8 @@ class MainWindow(QMainWindow):
         action(m, "New category…", self.add_category, "Ctrl+N")
         action(m, "Import a folder of category sub-folders…", self.import_folder, "Ctrl+I")
         action(m, "Sort a folder…", self.choose_sort_folder, "Ctrl+O")
+        m.addSeparator()
+        action(m, "Settings…", self.open_settings, "Ctrl+,")
         m.addSeparator()
         action(m, "Quit", self.quit, "Ctrl+Q")
         m = self.menuBar().addMenu("&Model")
@@ -169,6 +183,14 @@ class MainWindow(QMainWindow):
         self.tray.setContextMenu(menu)
         self.tray.setToolTip("photosorter")
         self.tray.show()
+
+    def open_settings(self) -> None:
+        from .settings import SettingsDialog
+
+        dlg = SettingsDialog(self.library, self)
+        if dlg.exec() and dlg.apply():
+            self.tray_switch.setChecked(self.library.keep_watching_in_tray)
+            self.status("Settings saved. Retrain (Ctrl+T) to use them.", 10000)
 
     def about(self) -> None:
         from .. import __version__
@@ -256,6 +278,34 @@ class MainWindow(QMainWindow):
         self.status(f"Imported {len(self.library.categories)} categories from {folder}. Train next (Ctrl+T).")
 
     # ------------------------------------------------------------ model
+    def warm_up(self) -> None:
+        """Load torch and the backbone in the background as soon as the window is up.
+
+        Importing torch holds Python's GIL for a while (loading its native libraries), which would
+        make the window stutter; doing it now, while the user is looking around, keeps training and
+        sorting smooth later."""
+
+        def job(progress, cancel, emit):
+            self.embedder()
+            if self.model_path.exists():
+                self.classifier()
+
+        def done(_):
+            self.ready = True
+            self.status("Ready.", 3000)
+            if self._classifier is not None and self._train_job is None:
+                self.training.show_result(self._classifier)
+                self.training.stage.setText(
+                    f"Current model: {len(self._classifier.categories)} categories, trained on "
+                    f"{self._classifier.info.get('examples', '?')} photos. Retrain after changing examples.")
+
+        def failed(message):
+            self.ready = True
+            self.status(f"The recognition model could not be loaded yet: {message}", 15000)
+
+        self.status("Loading the recognition model in the background…", 0)
+        start_job(self, job, on_done=done, on_error=failed)
+
     def embedder(self):
         """Load torch and the backbone on first use (called from worker threads only)."""
         from ..ml.features import Embedder, FeatureCache

@@ -108,7 +108,7 @@ class TrainingPanel(QWidget):
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.table.setItem(r, c, item)
-        if not self.chart.train:
+        if not self.chart.folds:
             for fold, curve in enumerate(clf.info.get("curves", [])):
                 for e, (t, v) in enumerate(zip(curve["train_loss"], curve["val_loss"])):
                     self.chart.add_point(fold, e, t, v)

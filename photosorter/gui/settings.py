@@ -1,0 +1,72 @@
+"""Settings: backbone (with the offline fallback explained), strictness, background watching."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSlider, QVBoxLayout,
+)
+
+from ..library import Library
+from ..ml.backbones import BACKBONES
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, library: Library, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.library = library
+        self.backbone = QComboBox()
+        for name, spec in BACKBONES.items():
+            if name == "tiny":
+                continue
+            self.backbone.addItem(name, name)
+        self.backbone.setCurrentIndex(max(0, self.backbone.findData(library.backbone)))
+        self.about_backbone = QLabel()
+        self.about_backbone.setWordWrap(True)
+        self.backbone.currentIndexChanged.connect(self._describe)
+        self.strictness = QSlider(Qt.Orientation.Horizontal)
+        self.strictness.setRange(1, 30)
+        self.strictness.setValue(round(library.strictness * 100))
+        self.strictness_label = QLabel()
+        self.strictness.valueChanged.connect(self._strict_text)
+        self.tray = QCheckBox("Keep watching in the tray when the window is closed")
+        self.tray.setChecked(library.keep_watching_in_tray)
+        form = QFormLayout()
+        form.addRow("Recognition model", self.backbone)
+        form.addRow("", self.about_backbone)
+        form.addRow("Keep unrelated photos out", self.strictness)
+        form.addRow("", self.strictness_label)
+        form.addRow("", self.tray)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(QLabel("Changing the recognition model or strictness takes effect at the next training."))
+        lay.addWidget(buttons)
+        self._describe()
+        self._strict_text(self.strictness.value())
+
+    def _describe(self) -> None:
+        name = self.backbone.currentData()
+        text = BACKBONES[name].description
+        if name == "resnet50":
+            text += (" Without internet on first use, photosorter tells you and you can keep using "
+                     "EfficientNet-Lite0, which is bundled and works offline.")
+        self.about_backbone.setText(text)
+
+    def _strict_text(self, v: int) -> None:
+        self.strictness_label.setText(
+            f"{v}% of a category's own examples may look 'unfamiliar'. Higher keeps more unrelated photos out, "
+            "but also misses more genuine ones.")
+
+    def apply(self) -> bool:
+        """Write the choices into the library; True if retraining is needed."""
+        changed = (self.backbone.currentData() != self.library.backbone
+                   or abs(self.strictness.value() / 100 - self.library.strictness) > 1e-9)
+        self.library.backbone = self.backbone.currentData()
+        self.library.strictness = self.strictness.value() / 100
+        self.library.keep_watching_in_tray = self.tray.isChecked()
+        self.library.save()
+        return changed
