@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 
 
-def main_gui() -> int:
+def main_gui(background: bool = False) -> int:
     import os
 
     if (sys.platform.startswith("linux") and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")
@@ -14,23 +14,21 @@ def main_gui() -> int:
               "or use the command line: photosorter --help", file=sys.stderr)
         return 2
     try:
-        from .gui.app import run  # type: ignore[attr-defined]
-    except ImportError:
-        print(
-            "photosorter: the desktop window is not part of this version yet; "
-            "running the headless demo instead (see 'photosorter --help' for the CLI).",
-            file=sys.stderr,
-        )
-        from .demo import run_demo
-
-        return run_demo()
-    return run()
+        from .gui.app import run
+    except ImportError as exc:  # Qt or one of its system libraries is missing
+        print(f"photosorter: the desktop window cannot start ({exc}). Install the Qt system libraries "
+              "(on Debian/Ubuntu: libegl1 libxkbcommon0 libxcb-cursor0), or use the command line: "
+              "photosorter --help", file=sys.stderr)
+        return 1
+    return run(background=background)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         return main_gui()
+    if argv == ["--background"]:  # started at login: tray only
+        return main_gui(background=True)
     from .cli import main as cli_main
 
     return cli_main(argv)

@@ -67,7 +67,7 @@ class Theming:
             self.app.setPalette(p)
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, background: bool = False) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("photosorter")
     app.setOrganizationName("photosorter")
@@ -77,8 +77,11 @@ def run(argv: list[str] | None = None) -> int:
     Theming(app).set_theme("system")
     from .main_window import MainWindow  # after the QApplication exists
 
-    window = MainWindow()
-    window.show()
+    window = MainWindow(welcome=not background)
+    if background and window.tray is not None:
+        window.status("Started at login: sorting in the background.")  # stays in the tray
+    else:
+        window.show()
     app.lastWindowClosed.connect(lambda: None if window.watch_service else app.quit())
     window.destroyed.connect(app.quit)
     code = app.exec()

@@ -100,6 +100,8 @@ class MainWindow(QMainWindow):
         self.ready = False
         self._update_train_hint()
         QTimer.singleShot(0, self.warm_up)
+        if self.library.watching and self.library.watched and self.model_path.exists():
+            QTimer.singleShot(0, lambda: self.watch_switch.setChecked(True))  # resume background sorting
         if self.model_path.exists():
             self.status("A trained model is ready. Drop a folder on the Sort tab to preview.")
         elif welcome and not self.library.categories:
@@ -518,6 +520,14 @@ class MainWindow(QMainWindow):
         self.tray_switch = QCheckBox("Keep watching when the window is closed (tray icon)")
         self.tray_switch.setChecked(self.library.keep_watching_in_tray)
         self.tray_switch.toggled.connect(lambda on: (setattr(self.library, "keep_watching_in_tray", on), self.library.save()))
+        self.login_switch = QCheckBox("Start photosorter at login (in the tray, watching these folders)")
+        from .. import autostart
+
+        try:
+            self.login_switch.setChecked(autostart.is_enabled())
+        except Exception:
+            self.login_switch.setEnabled(False)
+        self.login_switch.toggled.connect(self.set_start_at_login)
         self.watch_status = QLabel("Not watching.")
         self.watch_status.setWordWrap(True)
         row = QHBoxLayout()
@@ -530,8 +540,19 @@ class MainWindow(QMainWindow):
         lay.addLayout(row)
         lay.addWidget(self.watch_switch)
         lay.addWidget(self.tray_switch)
+        lay.addWidget(self.login_switch)
         lay.addWidget(self.watch_status)
         return w
+
+    def set_start_at_login(self, on: bool) -> None:
+        from .. import autostart
+
+        try:
+            autostart.enable() if on else autostart.disable()
+        except Exception as exc:  # e.g. a read-only config folder
+            self.error(f"Could not change the start-at-login setting: {exc}")
+            return
+        self.status("photosorter will start at login." if on else "photosorter will no longer start at login.")
 
     def add_watched(self, folder: str | None = None) -> None:
         folder = folder or QFileDialog.getExistingDirectory(self, "Folder to watch")
@@ -547,6 +568,9 @@ class MainWindow(QMainWindow):
         self.library.save()
 
     def set_watching(self, on: bool) -> None:
+        if self.library.watching != on:
+            self.library.watching = on
+            self.library.save()
         if not on:
             if self.watch_service is not None:
                 service, self.watch_service = self.watch_service, None
