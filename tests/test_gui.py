@@ -53,6 +53,19 @@ def test_whole_session(window, qtbot, tmp_path):
     assert "red_disc  (12)" in lst.item(0).text()
     saved = Library.load(w.library.path)
     assert len(saved.category("blue_square").examples) == 12
+    # a byte-identical duplicate and an unreadable file are flagged on their thumbnails
+    import shutil
+
+    shutil.copy(data / "red_disc" / "red_disc_000.jpg", tmp_path / "dupe.jpg")
+    (tmp_path / "broken.jpg").write_bytes(b"not a photo")
+    drop(lst, [tmp_path / "dupe.jpg", tmp_path / "broken.jpg"], lst.visualItemRect(lst.item(0)).center())
+    lst.setCurrentRow(0)
+    qtbot.waitUntil(lambda: "duplicate" in w.categories.header.text(), timeout=20_000)
+    texts = [w.categories.thumbs.item(i).text() for i in range(w.categories.thumbs.count())]
+    qtbot.waitUntil(lambda: any(w.categories.thumbs.item(i).text().startswith("⚠")
+                                for i in range(w.categories.thumbs.count())), timeout=20_000)
+    assert any(t.startswith("⧉") for t in [w.categories.thumbs.item(i).text() for i in range(w.categories.thumbs.count())]), texts
+    w.library.remove_example("red_disc", str(tmp_path / "broken.jpg"))
 
     # 2. train once, cancelled: no model appears
     qtbot.mouseClick(w.training.train_button, Qt.MouseButton.LeftButton)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
 import sys
 import traceback
 
@@ -82,6 +83,16 @@ def run(argv: list[str] | None = None, background: bool = False) -> int:
         window.status("Started at login: sorting in the background.")  # stays in the tray
     else:
         window.show()
+    if os.environ.get("PHOTOSORTER_STARTUP_PROBE"):  # benchmarks/cold_start.py: report, then quit
+        from PySide6.QtCore import QTimer
+
+        def probe() -> None:
+            window.repaint()
+            print(f"window-shown torch-loaded={'torch' in sys.modules}", flush=True)
+            window.shutdown()
+            app.quit()
+
+        QTimer.singleShot(0, probe)
     app.lastWindowClosed.connect(lambda: None if window.watch_service else app.quit())
     window.destroyed.connect(app.quit)
     code = app.exec()

@@ -112,6 +112,7 @@ class CategoriesPanel(QWidget):
         lay.addWidget(self.thumbs, 3)
         self._thumb_job = None
         self._generation = 0
+        self._header_base, self._duplicates = "", 0
         self.refresh()
 
     def current_name(self) -> str | None:
@@ -158,7 +159,9 @@ class CategoriesPanel(QWidget):
         name = it.data(ROLE_NAME)
         paths = list(self.examples_of(name))
         where = "" if name is None else f" → copies go to {self.library.category(name).folder}"
-        self.header.setText(f"{len(paths)} example photo(s){where}")
+        self._header_base = f"{len(paths)} example photo(s){where}"
+        self._duplicates = 0
+        self.header.setText(self._header_base)
         items = {}
         for p in paths:
             item = QListWidgetItem(self._placeholder, Path(p).name[:16])
@@ -181,6 +184,11 @@ class CategoriesPanel(QWidget):
         item = items.get(path)
         if item is None:
             return
+        if problem is not None and qimage is not None:  # a duplicate: usable, but counted once
+            item.setText("⧉ " + item.text())
+            item.setToolTip(f"{path}\n{problem}")
+            self._duplicates += 1
+            self.header.setText(self._header_base + f" — {self._duplicates} duplicate(s), counted once")
         if qimage is not None:
             # Centre the thumbnail on a square canvas so the grid stays even.
             square = QPixmap(96, 96)
@@ -198,12 +206,22 @@ class CategoriesPanel(QWidget):
 
 
 def _load_thumbs(paths: list[str], cancel, emit) -> None:
-    from ..errors import BadImageError
-    from ..imaging import make_thumbnail
+    """Thumbnail each example; flag unreadable files and byte-identical duplicates."""
+    from PIL import Image
 
+    from ..errors import BadImageError
+    from ..imaging import decode, read_file_bytes, content_hash
+
+    first_with: dict[str, str] = {}
     for p in paths:
         cancel.raise_if_cancelled()
         try:
-            emit((p, pil_to_qimage(make_thumbnail(p, 96)), None))
+            data = read_file_bytes(p)
+            img = decode(data, min_side=96, path=p)[0]
+            img.thumbnail((96, 96), Image.Resampling.BILINEAR)
         except BadImageError as exc:
             emit((p, None, exc.message))
+            continue
+        sha = content_hash(data)
+        dup_of = first_with.setdefault(sha, p)
+        emit((p, pil_to_qimage(img), None if dup_of == p else f"duplicate of {Path(dup_of).name} (counted once)"))

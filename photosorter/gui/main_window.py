@@ -576,6 +576,7 @@ class MainWindow(QMainWindow):
                 service, self.watch_service = self.watch_service, None
                 threading.Thread(target=service.stop, daemon=True).start()
             self.watch_status.setText("Not watching.")
+            self._set_tray_status("not watching")
             return
         if not self.library.watched:
             self.watch_switch.setChecked(False)
@@ -603,6 +604,7 @@ class MainWindow(QMainWindow):
             self.watch_service = service
             mode = " (polling)" if service.watcher.polling else ""
             self.watch_status.setText(f"Watching {len(folders)} folder(s){mode}. New photos are sorted as they arrive.")
+            self._set_tray_status(f"watching {len(folders)} folder(s)")
 
         def failed(message):
             self.watch_switch.setChecked(False)
@@ -610,10 +612,15 @@ class MainWindow(QMainWindow):
 
         start_job(self, job, on_done=done, on_error=failed)
 
+    def _set_tray_status(self, text: str) -> None:
+        if self.tray is not None:
+            self.tray.setToolTip(f"photosorter — {text}")
+
     def _watch_batch(self, summary) -> None:
         self.refresh_history()
         text = f"Sorted {summary.copied_photos} new photo(s)" + (f", {len(summary.failed)} could not be read" if summary.failed else "")
         self.watch_status.setText(text + ".")
+        self._set_tray_status(f"watching; last: {text.lower()}")
         if self.tray is not None and summary.copied_photos:
             self.tray.showMessage("photosorter", text, QSystemTrayIcon.MessageIcon.Information, 4000)
 

@@ -1,0 +1,146 @@
+"""Photos per second: the app's pipeline vs the straightforward baseline, in the same run.
+
+    python benchmarks/pipeline.py [--photos DIR] [--count 48] [--backbones resnet50 efficientnet_lite0]
+
+Generates phone-size JPEGs (4032x3024, 2-5 MB) unless --photos is given. For each backbone:
+
+* baseline: full decode → resize → centre crop → fp32 eager, one photo at a time;
+* draft decoding alone (the floor: no network), with the app's decode workers;
+* the app's pipeline (photosorter.ml.features.Embedder, no feature cache), in each numeric mode.
+
+ResNet50 uses random weights when no weights file is at hand (speed does not depend on them).
+Prints machine facts and a JSON summary; peak RSS is the process's high-water mark so far.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from photosorter import imaging  # noqa: E402
+from photosorter.ml import backbones, numerics  # noqa: E402
+from photosorter.ml.features import Embedder, FeatureCache, default_threads  # noqa: E402
+
+
+def make_photos(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    rng = np.random.default_rng(0)
+    for i in range(count):
+        p = folder / f"IMG_{i:04d}.jpg"
+        if not p.exists():
+            base = rng.integers(0, 255, (189, 252, 3), dtype=np.uint8)
+            img = Image.fromarray(base).resize((4032, 3024), Image.Resampling.BICUBIC)
+            noise = rng.normal(0, 7, (3024, 4032, 1)).astype(np.int16)  # sensor-like grain: realistic file sizes
+            arr = np.clip(np.asarray(img, dtype=np.int16) + noise, 0, 255).astype(np.uint8)
+            Image.fromarray(arr).save(p, "JPEG", quality=90)
+        out.append(p)
+    return out
+
+
+def machine() -> dict:
+    flags = ""
+    try:
+        flags = open("/proc/cpuinfo").read()
+    except OSError:
+        pass
+    return {
+        "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "usable_cores": default_threads(),
+        "avx2": " avx2" in flags, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags,
+        "torch": torch.__version__, "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def baseline(model, spec, paths) -> float:
+    import torchvision.transforms.functional as F
+
+    torch.set_num_threads(default_threads())
+    mean, std = torch.tensor(spec.mean).view(3, 1, 1), torch.tensor(spec.std).view(3, 1, 1)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        for p in paths:
+            img = Image.open(p).convert("RGB")  # full decode
+            img = F.center_crop(F.resize(img, int(spec.input_size * 256 / 224)), spec.input_size)
+            x = (F.pil_to_tensor(img).float() / 255 - mean) / std
+            model(x[None])
+    return len(paths) / (time.perf_counter() - start)
+
+
+def draft_only(paths, side: int) -> float:
+    start = time.perf_counter()
+    with ThreadPoolExecutor(default_threads()) as pool:
+        list(pool.map(lambda p: imaging.load_image(p, min_side=side).image.resize((side, side)), paths))
+    return len(paths) / (time.perf_counter() - start)
+
+
+def app_pipeline(name: str, weights, paths, mode: str) -> float:
+    emb = Embedder(name, weights=weights, cache=FeatureCache(None), numeric_mode=mode)
+    emb.embed(paths[:8])  # warm-up (first batches pay for allocations and kernel selection)
+    emb.cache = FeatureCache(None)
+    start = time.perf_counter()
+    res = emb.embed(paths)
+    assert all(hasattr(r, "features") for r in res)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--photos", type=Path)
+    ap.add_argument("--count", type=int, default=48)
+    ap.add_argument("--backbones", nargs="+", default=["resnet50", "efficientnet_lite0"])
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    folder = args.photos or Path(tempfile.gettempdir()) / "photosorter-bench-12mp"
+    paths = sorted(folder.glob("*.jpg"))[: args.count] if args.photos else make_photos(folder, args.count)
+    sizes = [p.stat().st_size / 1e6 for p in paths]
+    report = {"machine": machine(), "photos": len(paths), "mean_mb": round(float(np.mean(sizes)), 2),
+              "modes_available": numerics.available_modes(), "results": {}}
+    print(json.dumps(report["machine"]), flush=True)
+    tmp = Path(tempfile.mkdtemp())
+    for name in args.backbones:
+        spec = backbones.get_spec(name)
+        weights = None
+        if name == "resnet50":
+            from torchvision.models import resnet50
+
+            weights = tmp / "resnet50-random.pth"
+            torch.save(resnet50(weights=None).state_dict(), weights)
+        model = backbones.build_backbone(name, weights)
+        r: dict = {"baseline_photos_per_s": round(baseline(model, spec, paths[:16]), 2),
+                   "draft_decode_only_photos_per_s": round(draft_only(paths, spec.input_size), 2)}
+        for mode in numerics.available_modes():
+            r[f"app_{mode}_photos_per_s"] = round(app_pipeline(name, weights, paths, mode), 2)
+        best = max(v for k, v in r.items() if k.startswith("app_"))
+        r["app_best_vs_baseline"] = round(best / r["baseline_photos_per_s"], 2)
+        r["app_best_vs_draft_decode"] = round(best / r["draft_decode_only_photos_per_s"], 2)
+        r["default_mode"] = numerics.choose_mode()
+        report["results"][name] = r
+        print(name, json.dumps(r), flush=True)
+    report["peak_rss_mb"] = round(peak_rss_mb())
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
