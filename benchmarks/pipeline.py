@@ -15,7 +15,6 @@ Prints machine facts and a JSON summary; peak RSS is the process's high-water ma
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform

@@ -222,7 +222,7 @@ def cmd_sort(args: argparse.Namespace) -> int:
         print(f"Dry run: {counts['copy']} to copy, {counts['already_sorted']} already sorted, "
               f"{counts['no_category']} in no category, {counts['failed']} cannot be read. Nothing was written.")
         return 0
-    summary = apply_plan(plan, ledger, root, progress=progress,
+    summary = apply_plan(plan, ledger, progress=progress,
                          detail={"sources": [str(s) for s in args.sources], "model": str(args.model), "dest": str(root)})
     if args.json:
         _print_json(summary.as_dict())
@@ -381,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--model", type=Path, required=True)
     x.add_argument("--category", help="only this category (default: all)")
     x.add_argument("--out", type=Path, required=True, help="folder for original, overlay and heatmap images")
-    x.add_argument("--layer", choices=["last", "fine"], default="last", help="last conv block (7x7, default) or one stage earlier (14x14)")
+    x.add_argument("--layer", choices=["last", "fine"], default="last", help="the backbone's last conv block (default; 10x10 for efficientnet_lite0, 7x7 for resnet50) or one stage earlier (2x finer, measured less precise)")
     x.add_argument("--opacity", type=float, default=0.5, help="heatmap opacity in the overlay (0-1)")
     x.add_argument("--max-side", type=int, default=1024, help="longest side of the written images")
     common(x)

@@ -6,7 +6,6 @@ import plistlib
 import shutil
 import subprocess
 
-import pytest
 
 from photosorter import autostart
 

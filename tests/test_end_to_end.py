@@ -127,3 +127,19 @@ def test_exit_codes(argv, code, capsys):
     assert got == code
     err = capsys.readouterr().err
     assert "Traceback" not in err
+
+
+def test_near_identical_examples_still_train_with_a_warning(tmp_path):
+    """A burst of near-identical shots per category must not leave a fold without data."""
+    from PIL import Image
+
+    root = tmp_path / "ex"
+    for name, colour in (("red", (200, 30, 30)), ("blue", (30, 40, 200))):
+        (root / name).mkdir(parents=True)
+        for i in range(5):
+            img = Image.new("RGB", (80, 60), colour)
+            img.putpixel((i, 0), (i * 40, i * 40, i * 40))  # different bytes, same picture
+            img.save(root / name / f"{name}_{i}.jpg", quality=90 - i)
+    result = train_from_folder(root, Embedder("tiny"), TrainOptions(views=1, folds=3, max_epochs=10))
+    assert any("near-duplicates" in w for w in result.warnings)
+    assert result.classifier.info["folds"] >= 2

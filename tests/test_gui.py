@@ -3,7 +3,6 @@ training (to completion and cancelled), dry run, a threshold slider, apply, undo
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from photosorter import errors
-from photosorter.ml.backbones import build_backbone
 from photosorter.ml.classifier import Classifier
 from photosorter.ml.training import TrainOptions, fit_classifier
 

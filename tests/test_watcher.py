@@ -144,7 +144,6 @@ def test_burst_of_5000_files_sorted_exactly_once(tmp_path, scorer):
     service = WatchService([src], scorer, ledger_path, dests, on_batch=batches.append, **FAST)
     service.start()
     try:
-        red = jpeg(0)  # content differs per file below, so every file is its own photo
         n = 5000
         for i in range(n):
             img = Image.new("RGB", (32, 24), (200 + i % 50, 20, (i * 7) % 255))

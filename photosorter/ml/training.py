@@ -195,6 +195,15 @@ def fit_classifier(
         )
     clean = feats[:, 0, :]
     groups = near_duplicate_groups(clean, opts.near_duplicate)
+    notes: list[str] = []
+    per_category_groups = [len(np.unique(groups[labels[:, j] > 0.5])) for j in range(n_cat)]
+    if min(per_category_groups) < 2:
+        # Keeping near-duplicates together would leave some category with nothing to hold out:
+        # split its examples individually (the held-out estimates will be optimistic).
+        crowded = [c for c, g in zip(categories, per_category_groups) if g < 2]
+        notes.append(f"{', '.join(crowded)}: the examples are near-duplicates of each other (e.g. a burst of one "
+                     "scene); add more varied photos, or the accuracy shown will be optimistic.")
+        groups = np.arange(n)
     k = int(max(2, min(opts.folds, counts.min(), len(np.unique(groups)))))
     fold = assign_folds(labels, groups, k, opts.seed)
     oof_logits = np.zeros((n, n_cat))
@@ -227,6 +236,7 @@ def fit_classifier(
         "options": asdict(opts),
         "curves": [asdict(c) for c in curves],
         "metrics_note": "cross-validated: each example scored by a head that never saw it",
+        "notes": notes,
     }
     return Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, info)
 
@@ -293,6 +303,7 @@ def train_from_photos(
         imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel, on_epoch=on_epoch,
     )
     seconds = time.perf_counter() - start
+    warnings += clf.info.get("notes", [])
     clf.info.update({"warnings": warnings, "skipped": skipped, "train_seconds": seconds})
     return TrainResult(clf, skipped, warnings, seconds)
 

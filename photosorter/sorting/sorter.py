@@ -21,7 +21,7 @@ from .. import errors, imaging
 from ..jobs import CancelToken, ProgressFn, no_progress
 from . import copier, fault
 from .ledger import Ledger
-from .paths import category_folder, inside, is_temp_name
+from .paths import inside, is_temp_name
 
 COMPANION_SUFFIXES = (".mov", ".xmp", ".aae")
 
@@ -214,7 +214,6 @@ def rethreshold(plan: Plan, thresholds: dict[str, float]) -> Plan:
 def apply_plan(
     plan: Plan,
     ledger: Ledger,
-    dest_root: Path | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     detail: dict | None = None,

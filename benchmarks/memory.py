@@ -1,0 +1,78 @@
+"""Peak RSS of `photosorter sort` with ResNet50 on 500 vs 2,000 distinct 12 MP photos.
+
+    python benchmarks/memory.py [--counts 500 2000]
+
+Photos are variants of a few generated phone-size JPEGs, made distinct by a unique JPEG comment
+(different bytes → different content hash → no cache hits, full decode every time). ResNet50 uses
+random weights (memory and speed do not depend on them). Needs ~5 MB of disk per photo, twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def variants(bases: list[Path], folder: Path, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    datas = [b.read_bytes() for b in bases]
+    for i in range(count):
+        data = datas[i % len(datas)]
+        comment = f"photosorter-benchmark-{i}".encode()
+        seg = b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment
+        (folder / f"IMG_{i:05d}.jpg").write_bytes(data[:2] + seg + data[2:])
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--counts", type=int, nargs="+", default=[500, 2000])
+    args = ap.parse_args()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import torch
+    from pipeline import make_photos
+    from torchvision.models import resnet50
+
+    from photosorter.ml.features import Embedder
+    from photosorter.ml.training import TrainOptions, train_from_folder
+    from photosorter.samples import make_labeled_folder
+
+    work = Path(tempfile.mkdtemp(prefix="ps-mem-"))
+    weights = work / "resnet50-random.pth"
+    torch.save(resnet50(weights=None).state_dict(), weights)
+    ex = make_labeled_folder(work / "examples", per_category=6, seed=3)
+    clf = train_from_folder(ex, Embedder("resnet50", weights=weights), TrainOptions(views=1, folds=2)).classifier
+    model = clf.save(work / "model.safetensors")
+    bases = make_photos(Path(tempfile.gettempdir()) / "photosorter-bench-12mp", 8)
+    report = {}
+    for n in args.counts:
+        src, dest, home = work / f"src{n}", work / f"dest{n}", work / f"home{n}"
+        variants(bases, src, n)
+        env = dict(os.environ, PHOTOSORTER_HOME=str(home))
+        cmd = ["/usr/bin/time", "-f", "%M %e", sys.executable, "-m", "photosorter", "sort", str(src), "--model", str(model),
+               "--dest", str(dest), "--weights", str(weights), "--no-cache", "-q", "--json"]
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if proc.returncode != 0 or not proc.stdout.strip():
+            print(f"sort of {n} photos failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}", file=sys.stderr)
+            return 1
+        max_kb, seconds = proc.stderr.strip().splitlines()[-1].split()
+        summary = json.loads(proc.stdout)
+        report[n] = {"peak_rss_mb": round(int(max_kb) / 1024), "seconds": float(seconds),
+                     "photos_per_s": round(n / float(seconds), 1), "copies_made": summary["copies_made"],
+                     "failed": len(summary["failed"])}
+        print(n, report[n], flush=True)
+        shutil.rmtree(src)
+        shutil.rmtree(dest, ignore_errors=True)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
