@@ -28,10 +28,15 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
 def app_icon() -> QIcon:
-    for candidate in (RESOURCES / "icons" / "photosorter.svg", Path(__file__).with_name("photosorter.svg")):
-        if candidate.exists():
-            return QIcon(str(candidate))
-    return QIcon()
+    """The packaged icon (works from a wheel), falling back to the source tree's resources/."""
+    icon = QIcon()
+    for folder in (Path(__file__).with_name("icons"), RESOURCES / "icons"):
+        for name in ("photosorter.svg", "photosorter.png"):
+            if (folder / name).exists():
+                icon.addFile(str(folder / name))
+        if not icon.isNull():
+            return icon
+    return icon
 
 
 class _Bridge(QObject):
