@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -99,12 +99,12 @@ class CurveChart(QWidget):
                 values = t_v[values_index]
                 if not values:
                     continue
-                path = QPainterPath(pt(0, values[0]))
-                for i, v in enumerate(values[1:], 1):
-                    path.lineTo(pt(i, v))
+                # One polyline per curve. (Building a QPainterPath point by point crashed PySide6
+                # 6.12 after many repaints: "none_dealloc", a refcount bug in the binding.)
+                line = QPolygonF([pt(i, v) for i, v in enumerate(values)])
                 p.setPen(QPen(QColor(colour), 1.6))
                 p.setBrush(Qt.BrushStyle.NoBrush)
-                p.drawPath(path)
+                p.drawPolyline(line)
                 if values_index == 1:
                     best = min(range(len(values)), key=values.__getitem__)
                     p.setBrush(QColor(colour))
