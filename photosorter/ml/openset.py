@@ -26,7 +26,8 @@ Calibration is conformal-style and uses positives only: each example is scored a
 *other* examples of its category (leave one out); τ_c is the ``quantile`` of those scores, i.e.
 about that share of genuine members would fail the gate. Below τ_c the gate decays smoothly
 (in units of the spread of the held-out scores) instead of cutting hard, so scores stay
-continuous for threshold sliders. τ is recomputed whenever the background changes.
+continuous for threshold sliders (steeply: see DECAY). τ is recomputed whenever the background
+changes.
 """
 
 from __future__ import annotations
@@ -37,7 +38,14 @@ import numpy as np
 
 DEFAULT_QUANTILE = 0.05
 TEMPERATURE = 2.0  # softens ImageNet probabilities so secondary concepts still count
-DECAY = 3.0  # gate = exp(-DECAY * (τ - fam) / spread) below τ
+MIN_SCORE_THRESHOLD = 0.05  # the lowest per-category threshold calibration may choose
+BOUNDARY_WIDTH = 0.3  # in units of the held-out spread
+# gate = exp(-DECAY * (τ - fam) / spread) below τ. The calibrated cut-off τ must *be* the
+# boundary, whatever threshold calibration picks for the head: a photo BOUNDARY_WIDTH spreads
+# below τ must end up under the lowest possible threshold, so DECAY = ln(1/0.05) / 0.3 ≈ 10.
+# (A gentler decay of 3 let unfamiliar photos through whenever the head was confident and the
+# category's threshold was low: 68% instead of 82% of unrelated photos kept out on the dev check.)
+DECAY = float(np.log(1.0 / MIN_SCORE_THRESHOLD) / BOUNDARY_WIDTH)
 NEIGHBOURS = 5
 BACKGROUND_PRIOR_PHOTOS = 20.0  # the flat prior counts as this many photos when mixing
 
