@@ -44,7 +44,8 @@ class Scorer:
             )
         self.classifier = classifier
         self.embedder = embedder
-        self.last_background_photos = 0
+        self.last_background_photos = 0  # photos the gate actually measured against (0: flat prior)
+        self.last_background_pool = 0  # photos offered as background (batch + history)
 
     @classmethod
     def from_file(cls, model_path: str | Path, weights: str | Path | None = None, cache: FeatureCache | None = None) -> "Scorer":
@@ -60,20 +61,27 @@ class Scorer:
         cancel: CancelToken | None = None,
         total: int | None = None,
         background: str = "auto",
+        history: np.ndarray | None = None,
     ) -> Iterator[PhotoScore | PhotoFailure]:
         """Score photos in order. ``background="auto"``: when there are at least
         MIN_BACKGROUND_PHOTOS, the batch itself is the picture of "photos in general" that the
         familiarity gate compares against (the folder being sorted is a sample of the user's
-        photos); all photos are embedded first, then scored. ``"off"``: stream, flat prior."""
+        photos); all photos are embedded first, then scored. ``history``: features of photos seen
+        before (e.g. by the watcher), added to the batch's. ``"off"``: stream, flat prior."""
         if background not in ("auto", "off"):
             raise errors.UsageError("background must be 'auto' or 'off'")
         results = self.embedder.iter_embed(paths, views=1, progress=progress, cancel=cancel, total=total)
         clf = self.classifier
+        self.last_batch_features = np.zeros((0, self.embedder.spec.feature_dim), dtype=np.float32)
         if background == "auto":
             results = list(results)
             feats = [r.features[0] for r in results if not isinstance(r, EmbedFailure)]
-            if len(feats) >= MIN_BACKGROUND_PHOTOS:
-                clf = clf.with_background(np.stack(feats))
+            if feats:
+                self.last_batch_features = np.stack(feats)
+            pool = self.last_batch_features if history is None or not len(history) else np.concatenate([history, self.last_batch_features])
+            self.last_background_pool = len(pool)
+            if len(pool) >= MIN_BACKGROUND_PHOTOS:
+                clf = clf.with_background(pool)
         self.last_background_photos = clf.background_photos
         for r in results:
             if isinstance(r, EmbedFailure):

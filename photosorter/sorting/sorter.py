@@ -157,8 +157,10 @@ def plan_sort(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     background: str = "auto",
+    history=None,
 ) -> Plan:
-    """Decide what to do with every photo; reads files, writes nothing."""
+    """Decide what to do with every photo; reads files, writes nothing. ``history``: features of
+    photos seen earlier, joining this batch as the familiarity gate's background."""
     clf = scorer.classifier
     for c in clf.categories:
         if c not in destinations:
@@ -172,7 +174,8 @@ def plan_sort(
         except OSError:
             stats[p] = (None, None)
     first_seen: dict[str, Path] = {}
-    for r in scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background):
+    for r in scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
+                                history=history):
         size, mtime = stats.get(r.path, (None, None))
         if not hasattr(r, "scores"):
             decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))
