@@ -262,6 +262,8 @@ def test_disk_full_and_permission_denied_on_one_category_are_recorded_and_retrie
     assert all("retried" in m for _p, _r, m in s.failed)
     assert not list(dest.rglob(".pending-*"))
     assert {r for _p, r, _m in ledger.failures(s.run_id)} == {"disk_full", "permission_denied"}
+    outcomes = {o for (o,) in ledger.db.execute("SELECT outcome FROM seen WHERE run_id=? AND categories != '[]'", (s.run_id,))}
+    assert outcomes == {"failed"}, "a photo that failed must not look sorted to the watcher's rescans"
     monkeypatch.undo()
     s2 = apply_plan(plan_sort([roll], scorer, ledger, dests, background="off"), ledger)  # space freed, rights fixed
     assert s2.copies_made == len(to_copy) and not s2.failed

@@ -240,13 +240,16 @@ def apply_plan(
             setattr(summary, d.outcome, getattr(summary, d.outcome) + 1)
             ledger.record_seen(run_id, str(d.path), d.size, d.mtime_ns, d.sha256, d.outcome, d.done_before, d.scores)
             continue
+        failures_before = len(summary.failed)
         made = _copy_photo(d, plan, ledger, run_id, summary)
         if made is not None:
             summary.copied_photos += made > 0
-            if made == 0:
+            if made == 0 and len(summary.failed) == failures_before:
                 summary.already_sorted += 1
-            ledger.record_seen(run_id, str(d.path), d.size, d.mtime_ns, d.sha256,
-                               "copied" if made else "already_sorted", d.categories, d.scores)
+            # A photo that failed in any category is recorded as failed, so rescans retry it
+            # (the planner then skips the categories that did succeed).
+            outcome = "failed" if len(summary.failed) > failures_before else "copied" if made else "already_sorted"
+            ledger.record_seen(run_id, str(d.path), d.size, d.mtime_ns, d.sha256, outcome, d.categories, d.scores)
     progress(total, total, "done")
     ledger.finish_run(run_id, "done", summary.as_dict())
     return summary
