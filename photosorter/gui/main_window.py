@@ -473,6 +473,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ preview & corrections
     def explain_job(self, path: str, callback) -> None:
+        overrides = dict(self.sorting.thresholds)  # snapshot on the UI thread: sliders may move meanwhile
+
         def job(progress, cancel, emit):
             from .. import imaging
             from ..ml.gradcam import GradCAM
@@ -492,7 +494,7 @@ class MainWindow(QMainWindow):
                 maps, _ = cam(scored)
             names = clf.categories
             th = dict(zip(names, map(float, clf.thresholds)))
-            th.update({k: v for k, v in self.sorting.thresholds.items() if k in th})
+            th.update({k: v for k, v in overrides.items() if k in th})
             return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, maps)), ""
 
         start_job(self, job, on_done=callback, on_error=self.error)
