@@ -98,7 +98,9 @@ def test_whole_session(window, qtbot, tmp_path):
     slider.setValue(99)
     after = [w.sorting.table.item(r, 1).text() for r in range(10)]
     assert after != before and w.sorting.shown.counts()["copy"] < n_copy
+    assert Library.load(w.library.path).threshold_overrides == {"red_disc": 0.99}  # the choice sticks
     slider.setValue(round(w.sorting.plan.thresholds["red_disc"] * 100))
+    assert Library.load(w.library.path).threshold_overrides == {}
 
     # 6. apply: the files are on disk exactly as previewed
     expected = sorted((c, d.sha256) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories)

@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.sorting.apply_requested.connect(self.apply_sort)
         self.sorting.undo_requested.connect(self.undo)
         self.sorting.photo_selected.connect(self.preview.show_photo)
+        self.sorting.thresholds_changed.connect(self._save_thresholds)
         self.preview.correction.connect(self.correct)
         self._build_menus()
         self._build_tray()
@@ -137,6 +138,14 @@ class MainWindow(QMainWindow):
         if self.library.categories and n:
             self.training.stage.setText(f"Ready to train on {n} example photos in {len(self.library.categories)} "
                                         "categories. Press Train (Ctrl+T).")
+
+    def _save_thresholds(self, thresholds: dict) -> None:
+        """Slider choices stick: the next preview and background watching use them."""
+        defaults = dict(zip(self._classifier.categories, map(float, self._classifier.thresholds))) if self._classifier else {}
+        self.library.threshold_overrides = {c: t for c, t in thresholds.items() if abs(t - defaults.get(c, -1)) > 1e-9}
+        self.library.save()
+        if self.watch_service is not None:
+            self.watch_service.scorer.threshold_overrides = dict(self.library.threshold_overrides)
 
     def _library_changed(self) -> None:
         self.library.save()
@@ -354,6 +363,9 @@ class MainWindow(QMainWindow):
             self._train_job = None
             result.classifier.save(self.model_path)
             self._classifier = result.classifier
+            if self.library.threshold_overrides:  # recalibrated thresholds replace old slider choices
+                self.library.threshold_overrides = {}
+                self.library.save()
             self.training.end(f"Trained {len(result.classifier.categories)} categories on "
                               f"{result.classifier.info['examples']} photos in {result.seconds:.1f} s.")
             self.training.show_result(result.classifier)
@@ -387,6 +399,7 @@ class MainWindow(QMainWindow):
     def preview_sort(self, paths: list[str]) -> None:
         self.tabs.setCurrentWidget(self.sorting)
         dests = self.library.destinations()
+        overrides = dict(self.library.threshold_overrides)
 
         def job(progress, cancel, emit):
             from ..ml.scoring import Scorer
@@ -394,6 +407,7 @@ class MainWindow(QMainWindow):
             from ..sorting.sorter import plan_sort, recover
 
             scorer = Scorer(self.classifier(), self.embedder())
+            scorer.threshold_overrides = overrides
             ledger = Ledger(app_paths().ledger_file)
             try:
                 recover(ledger)
@@ -404,9 +418,6 @@ class MainWindow(QMainWindow):
 
         def done(plan):
             self.progress.hide()
-            for name, t in self.library.threshold_overrides.items():
-                if name in plan.thresholds:
-                    plan.thresholds[name] = t
             self.sorting.set_plan(plan, self.colours())
             self.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
 
@@ -591,6 +602,7 @@ class MainWindow(QMainWindow):
             return
         folders = [Path(f) for f in self.library.watched]
         dests = self.library.destinations()
+        overrides = dict(self.library.threshold_overrides)
         self.watch_status.setText("Starting… (loading the model)")
 
         def job(progress, cancel, emit):
@@ -598,6 +610,7 @@ class MainWindow(QMainWindow):
             from ..sorting.service import WatchService
 
             scorer = Scorer(self.classifier(), self.embedder())
+            scorer.threshold_overrides = overrides
             service = WatchService(folders, scorer, app_paths().ledger_file,
                                    {c: dests[c] for c in scorer.classifier.categories},
                                    on_batch=self.bridge.batch.emit, on_warning=self.bridge.warning.emit)

@@ -110,8 +110,11 @@ class SortPanel(QWidget):
         self._refresh()
 
     def _slider_moved(self, name: str, value: int, label: QLabel) -> None:
-        self.thresholds[name] = value / 100
-        label.setText(f"{value / 100:.2f}")
+        calibrated = self.plan.thresholds[name] if self.plan is not None else None
+        # The slider has 1/100 steps; its starting notch means "the calibrated threshold", exactly.
+        t = calibrated if calibrated is not None and value == round(calibrated * 100) else value / 100
+        self.thresholds[name] = t
+        label.setText(f"{t:.2f}")
         self._refresh()
         self.thresholds_changed.emit(dict(self.thresholds))
 

@@ -44,6 +44,7 @@ class Scorer:
             )
         self.classifier = classifier
         self.embedder = embedder
+        self.threshold_overrides: dict[str, float] = {}  # the user's slider choices, by category
         self.last_background_photos = 0  # photos the gate actually measured against (0: flat prior)
         self.last_background_pool = 0  # photos offered as background (batch + history)
 
@@ -83,13 +84,14 @@ class Scorer:
             if len(pool) >= MIN_BACKGROUND_PHOTOS:
                 clf = clf.with_background(pool)
         self.last_background_photos = clf.background_photos
+        thresholds = np.array([self.threshold_overrides.get(c, t) for c, t in zip(clf.categories, clf.thresholds)])
         for r in results:
             if isinstance(r, EmbedFailure):
                 yield PhotoFailure(r.path, r.error.reason, str(r.error))
                 continue
             s = clf.scores(r.features[:1])[0]
             yield PhotoScore(
-                r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None])[0]
+                r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None], thresholds)[0]
             )
 
     def evaluate_folder(

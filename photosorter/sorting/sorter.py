@@ -190,7 +190,8 @@ def plan_sort(
         before = [c for c in r.categories if c not in todo]
         outcome = "no_category" if not r.categories else "copy" if todo else "already_sorted"
         decisions.append(Decision(r.path, outcome, r.sha256, size, mtime, todo, before, r.scores, companions=companions))
-    thresholds = dict(zip(clf.categories, map(float, clf.thresholds)))
+    thresholds = {c: float(scorer.threshold_overrides.get(c, t)) if hasattr(scorer, "threshold_overrides") else float(t)
+                  for c, t in zip(clf.categories, clf.thresholds)}
     return Plan(decisions, dict(destinations), thresholds, getattr(scorer, "last_background_photos", 0))
 
 
