@@ -15,7 +15,6 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from photosorter import imaging  # noqa: E402
 from photosorter.ml.gradcam import GradCAM, render  # noqa: E402
-from photosorter.ml.preprocess import eval_view  # noqa: E402
 from photosorter.ml.scoring import Scorer  # noqa: E402
 
 CELL = 200
@@ -37,7 +36,7 @@ def main() -> int:
             for p in photos:
                 img = imaging.load_image(p, min_side=emb.spec.input_size).image
                 maps, _ = cam(img, [ci])
-                score = clf.scores(emb.forward_u8(eval_view(img, emb.spec)[None]))[0][ci]
+                score = scorer.image_scores(img)[ci]
                 tile = render(img, maps[0], 0.5).overlay
                 tile.thumbnail((CELL, CELL))
                 canvas = Image.new("RGB", (CELL, CELL + 18), (25, 25, 25))

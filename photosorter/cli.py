@@ -137,7 +137,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from . import imaging
     from .ml.gradcam import GradCAM, render
-    from .ml.preprocess import eval_view
     from .ml.scoring import Scorer
 
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
@@ -150,7 +149,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
     with GradCAM(emb.model, clf.head, emb.spec, args.layer) as cam:
         maps, _logits = cam(scored, wanted)
-    scores = clf.scores(emb.forward_u8(eval_view(scored, emb.spec)[None]))[0]
+    scores = scorer.image_scores(scored)
     view = imaging.load_image(args.photo, min_side=args.max_side).image.copy()
     view.thumbnail((args.max_side, args.max_side))
     args.out.mkdir(parents=True, exist_ok=True)

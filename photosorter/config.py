@@ -24,10 +24,6 @@ class AppPaths:
     cache_dir: Path
 
     @property
-    def settings_file(self) -> Path:
-        return self.config_dir / "settings.json"
-
-    @property
     def library_file(self) -> Path:
         return self.config_dir / "library.json"
 

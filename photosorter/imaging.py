@@ -172,7 +172,7 @@ def decode(data: bytes, *, min_side: int | None = None, path: str | Path | None 
             path=path,
         )
     orientation = _orientation(img)
-    full_size = (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    full_size = _oriented_size((width, height), orientation)
     if min_side and fmt in ("JPEG", "MPO") and min(width, height) > min_side:
         img.draft("RGB", (min_side, min_side))
     try:
@@ -227,6 +227,20 @@ def _too_large(exc: Exception, path: str | Path | None) -> errors.ImageTooLargeE
         f"decompression bomb ({exc}).",
         path=path,
     )
+
+
+def _oriented_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """(width, height) as displayed: EXIF orientations 5-8 swap the axes."""
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+
+
+def header_size(data: bytes) -> tuple[int, int]:
+    """Displayed (width, height) from the header alone, without decoding; (0, 0) if unreadable."""
+    try:
+        with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
+            return _oriented_size(img.size, _orientation(img))
+    except Exception:
+        return (0, 0)
 
 
 def _orientation(img: Image.Image) -> int:

@@ -8,13 +8,9 @@ terminal bar; the GUI turns it into Qt signals from a worker thread.
 from __future__ import annotations
 
 import threading
-from typing import Callable, Protocol
+from typing import Callable
 
 from .errors import CancelledError
-
-
-class Progress(Protocol):
-    def __call__(self, done: int, total: int, message: str) -> None: ...
 
 
 def no_progress(done: int, total: int, message: str) -> None:

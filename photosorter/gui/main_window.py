@@ -489,7 +489,7 @@ class MainWindow(QMainWindow):
         def job(progress, cancel, emit):
             from .. import imaging
             from ..ml.gradcam import GradCAM
-            from ..ml.preprocess import eval_view
+            from ..ml.scoring import Scorer
 
             try:
                 shown = imaging.load_image(path, min_side=PREVIEW_SIDE).image.copy()
@@ -500,7 +500,7 @@ class MainWindow(QMainWindow):
                 return path, shown, {}, {}, {}, "Train a model to see scores and explanations."
             clf, emb = self.classifier(), self.embedder()
             scored = imaging.load_image(path, min_side=emb.spec.input_size).image
-            scores = clf.scores(emb.forward_u8(eval_view(scored, emb.spec)[None]))[0]
+            scores = Scorer(clf, emb).image_scores(scored)
             with GradCAM(emb.model, clf.head, emb.spec) as cam:
                 maps, _ = cam(scored)
             names = clf.categories

@@ -124,6 +124,12 @@ class Classifier:
         """Load and verify a model file. ``imagenet_head`` comes from the backbone (concept gate)."""
         path = Path(path)
         tensors, doc = read_model_file(path)
+        return cls.from_contents(tensors, doc, path, imagenet_head)
+
+    @classmethod
+    def from_contents(cls, tensors: dict[str, torch.Tensor], doc: dict, path: Path,
+                      imagenet_head: torch.nn.Module | None = None) -> "Classifier":
+        """Build from an already read and verified model file (see read_model_file)."""
         try:
             categories = [str(c) for c in doc["categories"]]
             n_cat = len(categories)

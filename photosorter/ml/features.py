@@ -10,7 +10,6 @@ while decoding — and overlaps with batched inference on the calling thread.
 
 from __future__ import annotations
 
-import io
 import os
 import sqlite3
 import threading
@@ -22,7 +21,6 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
-from PIL import Image
 
 from .. import errors, imaging
 from ..jobs import CancelToken, ProgressFn, no_progress
@@ -190,7 +188,7 @@ class Embedder:
         cached = self.cache.get(key, sha, views)
         if cached is not None:
             # Still needs the size; header-only open is cheap.
-            return _Prepared(sha=sha, cached=cached, size=_header_size(data))
+            return _Prepared(sha=sha, cached=cached, size=imaging.header_size(data))
         img, _fmt, size = imaging.decode(data, min_side=self.spec.input_size, path=path)
         tensors = [eval_view(img, self.spec)]
         seed = int(sha[:12], 16)
@@ -223,14 +221,3 @@ class _Prepared:
     cached: np.ndarray | None = None
     size: tuple[int, int] = (0, 0)
     error: errors.BadImageError | None = None
-
-
-def _header_size(data: bytes) -> tuple[int, int]:
-    """Oriented full size from the header alone (for cache hits, which skip decoding)."""
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            w, h = im.size
-            o = im.getexif().get(0x0112, 1)
-        return (h, w) if o in (5, 6, 7, 8) else (w, h)
-    except Exception:
-        return (0, 0)

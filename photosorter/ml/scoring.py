@@ -14,6 +14,7 @@ from .calibration import compute_metrics
 from .classifier import Classifier, read_model_file
 from .dataset import scan_labeled_folder
 from .features import Embedder, EmbedFailure, FeatureCache
+from .preprocess import eval_view
 
 
 @dataclass
@@ -50,10 +51,14 @@ class Scorer:
 
     @classmethod
     def from_file(cls, model_path: str | Path, weights: str | Path | None = None, cache: FeatureCache | None = None) -> "Scorer":
-        _tensors, doc = read_model_file(Path(model_path))
+        tensors, doc = read_model_file(Path(model_path))  # read and verified once
         embedder = Embedder(doc["backbone"], weights=weights, cache=cache)
-        clf = Classifier.load(model_path, imagenet_head=embedder.model.imagenet_head)
+        clf = Classifier.from_contents(tensors, doc, Path(model_path), imagenet_head=embedder.model.imagenet_head)
         return cls(clf, embedder)
+
+    def image_scores(self, image) -> np.ndarray:
+        """Final per-category scores of one decoded photo, through the same view `score_paths` uses."""
+        return self.classifier.scores(self.embedder.forward_u8(eval_view(image, self.embedder.spec)[None]))[0]
 
     def score_paths(
         self,

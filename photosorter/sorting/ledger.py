@@ -119,14 +119,19 @@ class Ledger:
             detail["summary"] = summary
         self.db.execute("UPDATE runs SET finished=?, state=?, detail=? WHERE id=?", (time.time(), state, json.dumps(detail), run_id))
 
+    _RUN_COLUMNS = "SELECT id, kind, started, finished, state, dry_run, detail FROM runs"
+
+    @staticmethod
+    def _run_info(r) -> RunInfo:
+        return RunInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6] or "{}"))
+
     def runs(self, limit: int = 50) -> list[RunInfo]:
-        rows = self.db.execute(
-            "SELECT id, kind, started, finished, state, dry_run, detail FROM runs ORDER BY id DESC LIMIT ?", (limit,)
-        ).fetchall()
-        return [RunInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6] or "{}")) for r in rows]
+        rows = self.db.execute(f"{self._RUN_COLUMNS} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [self._run_info(r) for r in rows]
 
     def run(self, run_id: int) -> RunInfo | None:
-        return next((r for r in self.runs(10_000) if r.id == run_id), None)
+        row = self.db.execute(f"{self._RUN_COLUMNS} WHERE id=?", (run_id,)).fetchone()
+        return self._run_info(row) if row else None
 
     def last_undoable_run(self) -> int | None:
         row = self.db.execute(
@@ -163,14 +168,6 @@ class Ledger:
             "SELECT dest FROM copies WHERE source_sha256=? AND category=? AND state IN ('done','existing','kept_modified')"
             " ORDER BY id LIMIT 1",
             (sha, category),
-        ).fetchone()
-        return row[0] if row else None
-
-    def known_unchanged(self, path: str, size: int, mtime_ns: int) -> str | None:
-        """Hash of a file seen before with the same size and mtime (saves re-reading it)."""
-        row = self.db.execute(
-            "SELECT sha256 FROM seen WHERE path=? AND size=? AND mtime_ns=? AND sha256 IS NOT NULL ORDER BY run_id DESC LIMIT 1",
-            (path, size, mtime_ns),
         ).fetchone()
         return row[0] if row else None
 

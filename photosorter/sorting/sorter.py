@@ -186,7 +186,8 @@ def plan_sort(
             continue
         first_seen[r.sha256] = r.path
         companions = companions_of(r.path) if r.categories else []
-        todo = [c for c in r.categories if not _category_done(ledger, r.sha256, companions, c)]
+        companion_shas = _LazyHashes(companions)
+        todo = [c for c in r.categories if not _category_done(ledger, r.sha256, companion_shas, c)]
         before = [c for c in r.categories if c not in todo]
         outcome = "no_category" if not r.categories else "copy" if todo else "already_sorted"
         decisions.append(Decision(r.path, outcome, r.sha256, size, mtime, todo, before, r.scores, companions=companions))
@@ -344,17 +345,29 @@ def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, fo
     summary.copies_made += result.written
 
 
-def _category_done(ledger: Ledger, sha: str, companions: list[Path], category: str) -> bool:
+class _LazyHashes:
+    """Companion files' hashes, each read at most once, and only if needed."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        self.paths = paths
+        self._shas: list[str | None] | None = None
+
+    def __iter__(self):
+        if self._shas is None:
+            self._shas = []
+            for p in self.paths:
+                try:
+                    self._shas.append(imaging.file_hash(p))
+                except OSError:
+                    self._shas.append(None)  # a companion that vanished cannot be copied anyway
+        return iter(s for s in self._shas if s is not None)
+
+
+def _category_done(ledger: Ledger, sha: str, companion_shas: _LazyHashes, category: str) -> bool:
     """Sorted into this category only when the photo *and* every companion are there."""
     if not ledger.already_copied(sha, category):
         return False
-    for comp in companions:
-        try:
-            if not ledger.already_copied(imaging.file_hash(comp), category):
-                return False
-        except OSError:
-            continue  # a companion that vanished cannot be copied anyway
-    return True
+    return all(ledger.already_copied(s, category) for s in companion_shas)
 
 
 def _fail(ledger: Ledger, run_id: int, summary: Summary, path: Path, reason: str, message: str) -> None:
