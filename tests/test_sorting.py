@@ -299,3 +299,23 @@ def test_cli_sort_dry_run_undo_runs_json(tmp_path, capsys, scorer):
     assert main(["runs", "--json"]) == 0
     runs = json.loads(capsys.readouterr().out)
     assert runs[0]["id"] == run["run_id"] and runs[0]["state"] == "done"
+
+
+def test_unreadable_subfolder_is_reported_and_the_rest_sorted(env, scorer, monkeypatch):
+    roll, dest, ledger, dests = env
+    locked = roll / "locked"
+    locked.mkdir()
+    make_photo(locked / "hidden_from_us.jpg", ("red_disc",), 5, rel_size=0.6)
+    real_scandir = os.scandir
+
+    def guarded(path):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", guarded)
+    plan = plan_sort([roll], scorer, ledger, dests, background="off")
+    s = apply_plan(plan, ledger)
+    failed = {Path(p).name: (r, m) for p, r, m in s.failed}
+    assert failed["locked"][0] == "unreadable" and "cannot list this folder" in failed["locked"][1]
+    assert s.copied_photos == sum(d.outcome == "copy" for d in plan.decisions) > 0  # the rest was sorted
