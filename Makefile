@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 # torch and torchvision must be a matching pair from the registry.
 TORCH_PAIR := torch==2.15.0 torchvision==0.29.2
 
-.PHONY: install run test bench clean
+.PHONY: install run test bench bundle clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ test: install
 
 bench: install
 	$(PY) benchmarks/accuracy.py --data ../shared/data
+
+# Desktop bundle (PyInstaller, one folder) in build/bundle/dist/photosorter; see packaging/README.md.
+# Ship ResNet50 weights inside it with: make bundle BUNDLE_ARGS="--resnet50-weights FILE"
+bundle: install
+	$(PY) -m pip install --quiet -e ".[bundle]"
+	$(PY) packaging/build_bundle.py $(BUNDLE_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -74,7 +74,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     embedder = Embedder(args.backbone, weights=args.weights, cache=_cache(args))
     opts = TrainOptions(views=args.views, gate_quantile=args.strictness)
     progress = TerminalProgress(None if not args.quiet else False)
-    result = train_from_folder(args.examples_dir, embedder, opts, progress=progress)
+    previous = None
+    if not args.from_scratch and Path(args.model).is_file():
+        from .ml.classifier import Classifier
+
+        try:  # continue from the model being replaced when only the examples changed
+            previous = Classifier.load(args.model, imagenet_head=embedder.model.imagenet_head)
+        except errors.PhotosorterError:
+            previous = None
+    result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous)
     clf = result.classifier
     clf.save(args.model)
     if args.json:
@@ -83,10 +91,13 @@ def cmd_train(args: argparse.Namespace) -> int:
             "thresholds": dict(zip(clf.categories, map(float, clf.thresholds))),
             "cross_validated_metrics": clf.metrics, "warnings": result.warnings,
             "skipped": [{"file": f, "reason": r} for f, r in result.skipped], "seconds": result.seconds,
+            "continued_folds": clf.info.get("continued_folds", 0),
         })
         return 0
+    continued = clf.info.get("continued_folds", 0)
     print(f"Trained {len(clf.categories)} categories on {clf.info['examples']} photos with {clf.backbone} "
-          f"in {result.seconds:.1f}s → {args.model}")
+          f"in {result.seconds:.1f}s → {args.model}"
+          + (f" (continued from the previous model in {continued} of {clf.info['folds']} folds)" if continued else ""))
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
     for w in result.warnings:
         print(f"warning: {w}")
@@ -355,6 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("examples_dir", type=Path, metavar="EXAMPLES_DIR", help="one sub-folder per category; _none/ for photos in no category")
     t.add_argument("--model", type=Path, required=True, help="where to save the model (.safetensors)")
     t.add_argument("--backbone", choices=list(BACKBONES), default=DEFAULT_BACKBONE)
+    t.add_argument("--from-scratch", action="store_true",
+                   help="ignore the existing --model file (by default training continues from it when only examples changed)")
     t.add_argument("--views", type=int, default=4, help="feature views per example: 1 clean + N-1 augmented (default 4)")
     t.add_argument("--strictness", type=float, default=DEFAULT_QUANTILE,
                    help="share of genuine examples allowed to look 'unfamiliar' (0-0.5; higher keeps more unrelated photos out; default %(default)s)")

@@ -48,6 +48,21 @@ class AppPaths:
         return self.data_dir / "photosorter.log"
 
 
+def bundled_weights_dir() -> Path | None:
+    """Weights shipped inside a frozen bundle (PyInstaller), so an offline install has them.
+
+    ``packaging/build_bundle.py --resnet50-weights FILE`` puts the file in ``weights/`` next to the
+    bundled code; a normal pip install has no such folder.
+    """
+    import sys
+
+    base = getattr(sys, "_MEIPASS", None)
+    if not getattr(sys, "frozen", False) or base is None:
+        return None
+    folder = Path(base) / "weights"
+    return folder if folder.is_dir() else None
+
+
 def app_paths() -> AppPaths:
     """Resolve the folders now (not at import), so a test can set the variable per test."""
     home = os.environ.get(HOME_ENV)

@@ -59,6 +59,21 @@ def test_resnet50_from_cache_without_download(resnet50_state, monkeypatch):
     assert backbones.build_backbone("resnet50").weights_id.startswith("resnet50-")
 
 
+def test_resnet50_weights_shipped_in_a_frozen_bundle_are_used_offline(resnet50_state, monkeypatch, tmp_path):
+    """packaging/build_bundle.py --resnet50-weights puts the file in the bundle's weights/ folder."""
+    import sys
+
+    bundle = tmp_path / "bundle"
+    (bundle / "weights").mkdir(parents=True)
+    (bundle / "weights" / backbones.RESNET50_FILENAME).write_bytes(resnet50_state.read_bytes())
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "_MEIPASS", str(bundle), raising=False)
+    local = backbones.build_backbone("resnet50", weights=resnet50_state)
+    assert backbones.build_backbone("resnet50").weights_id == local.weights_id
+
+
 def test_resnet50_offline_message_names_both_remedies(monkeypatch, tmp_path):
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
 

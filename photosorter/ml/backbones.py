@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from .. import errors
-from ..config import app_paths
+from ..config import app_paths, bundled_weights_dir
 
 #: Bump when decoding/resizing changes, so cached features are recomputed.
 PREPROCESS_VERSION = "p2"
@@ -91,7 +91,9 @@ def _resnet50_state(weights: Path | None, enum) -> dict[str, torch.Tensor]:
         return _load_state_file(Path(weights))
     cached = app_paths().weights_dir / RESNET50_FILENAME
     hub_cached = Path(torch.hub.get_dir()) / "checkpoints" / RESNET50_FILENAME
-    for candidate in (cached, hub_cached):
+    bundled = bundled_weights_dir()
+    candidates = [cached, hub_cached] + ([bundled / RESNET50_FILENAME] if bundled else [])
+    for candidate in candidates:
         if candidate.is_file():
             return _load_state_file(candidate)
     try:

@@ -4,6 +4,11 @@ The cache is one SQLite file keyed by (content hash, backbone weights, preproces
 numeric mode, view). View 0 is the clean photo; views 1..N are seeded augmentations, so the head
 trains on precomputed augmented features without ever running the backbone again.
 
+A second table remembers each file's content hash and oriented size by (path, size, mtime, ctime,
+inode), the way git's index does: retraining on a thousand unchanged camera photos then costs a
+``stat`` per photo instead of reading and hashing gigabytes. ctime cannot be set back by tools
+that rewrite a file and restore its mtime, so a changed file is always read again.
+
 Decoding (the expensive part on 12 MP JPEGs) runs in a thread pool — Pillow releases the GIL
 while decoding — and overlaps with batched inference on the calling thread.
 """
@@ -45,7 +50,32 @@ class FeatureCache:
             "CREATE TABLE IF NOT EXISTS features (model TEXT NOT NULL, sha TEXT NOT NULL, view INTEGER NOT NULL,"
             " vec BLOB NOT NULL, PRIMARY KEY (model, sha, view)) WITHOUT ROWID"
         )
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+            " ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, sha TEXT NOT NULL, width INTEGER NOT NULL,"
+            " height INTEGER NOT NULL) WITHOUT ROWID"
+        )
         self._db.commit()
+
+    @staticmethod
+    def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
+        return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+    def known_file(self, path: Path, st: os.stat_result) -> tuple[str, tuple[int, int]] | None:
+        """(content hash, oriented size) of a file seen before and unchanged since, else None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT size, mtime_ns, ctime_ns, ino, sha, width, height FROM files WHERE path=?", (os.path.abspath(path),)
+            ).fetchone()
+        if row is None or tuple(row[:4]) != self._stat_key(st):
+            return None
+        return row[4], (row[5], row[6])
+
+    def remember_file(self, path: Path, st: os.stat_result, sha: str, size: tuple[int, int]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                             (os.path.abspath(path), *self._stat_key(st), sha, int(size[0]), int(size[1])))
+            self._db.commit()
 
     def get(self, model: str, sha: str, views: int) -> np.ndarray | None:
         """All views 0..views-1 for one photo, or None if any is missing."""
@@ -183,13 +213,25 @@ class Embedder:
                     yield item
 
     def _prepare(self, path: Path, views: int, key: str) -> "_Prepared":
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None  # read_file_bytes below turns this into the user-facing error
+        if st is not None and (known := self.cache.known_file(path, st)) is not None:
+            cached = self.cache.get(key, known[0], views)
+            if cached is not None:  # unchanged file, features cached: no read at all
+                return _Prepared(sha=known[0], cached=cached, size=known[1])
         data = imaging.read_file_bytes(path)
         sha = imaging.content_hash(data)
         cached = self.cache.get(key, sha, views)
         if cached is not None:
-            # Still needs the size; header-only open is cheap.
-            return _Prepared(sha=sha, cached=cached, size=imaging.header_size(data))
+            size = imaging.header_size(data)  # header-only open is cheap
+            if st is not None:
+                self.cache.remember_file(path, st, sha, size)
+            return _Prepared(sha=sha, cached=cached, size=size)
         img, _fmt, size = imaging.decode(data, min_side=self.spec.input_size, path=path)
+        if st is not None:
+            self.cache.remember_file(path, st, sha, size)
         tensors = [eval_view(img, self.spec)]
         seed = int(sha[:12], 16)
         tensors += [augmented_view(img, self.spec, seed + v) for v in range(1, views)]
@@ -210,7 +252,8 @@ class Embedder:
                 vecs = feats[i : i + n]
                 i += n
                 self.cache.put(key, prep.sha, vecs)
-                out.append(Embedding(path, prep.sha, vecs.astype(np.float32), prep.size))
+                # at the cache's float16 precision, so a first training and a retraining see the same numbers
+                out.append(Embedding(path, prep.sha, vecs.astype(np.float16).astype(np.float32), prep.size))
         return out
 
 

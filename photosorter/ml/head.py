@@ -14,19 +14,39 @@ HIDDEN = 256
 DROPOUT = 0.4
 
 
+class FastDropout(nn.Dropout):
+    """Ordinary inverted dropout, with the mask drawn by ``rand`` instead of ``bernoulli_``.
+
+    On CPU ``bernoulli_`` is about 3x slower than ``rand`` and was 15% of head training time;
+    the mask has the same distribution (each unit kept with probability 1 - p, scaled by 1/(1 - p)).
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.rand_like(x) >= self.p
+        return x * keep * (1.0 / (1.0 - self.p))
+
+
 class Head(nn.Module):
     def __init__(self, in_dim: int, n_out: int, hidden: int = HIDDEN, dropout: float = DROPOUT) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(in_dim))
         self.register_buffer("scale", torch.ones(in_dim))
         self.fc1 = nn.Linear(in_dim, hidden)
-        self.drop = nn.Dropout(dropout)
+        self.drop = FastDropout(dropout)
         self.fc2 = nn.Linear(hidden, n_out)
+
+    def standardize(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) * self.scale
+
+    def forward_standardized(self, z: torch.Tensor) -> torch.Tensor:
+        """Logits of already standardised inputs: training standardises its data once, not per batch."""
+        return self.fc2(self.drop(torch.relu(self.fc1(z))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Raw logits (Grad-CAM and the loss want these, not probabilities)."""
-        x = (x - self.mean) * self.scale
-        return self.fc2(self.drop(torch.relu(self.fc1(x))))
+        return self.forward_standardized(self.standardize(x))
 
 
 class HeadEnsemble(nn.Module):

@@ -72,24 +72,34 @@ class Gate:
         self.spread = np.ones(n_categories, dtype=np.float64)
 
     # -- subclass API -------------------------------------------------------------
-    def _store(self, c: int, feats: np.ndarray) -> None:
-        """Keep what category c needs from its examples' features."""
+    def represent(self, feats: np.ndarray) -> np.ndarray:
+        """What the gate compares photos by, computed from features. Training computes it once
+        for all examples and passes slices of it to ``fit``/``gate`` for every fold."""
+        return np.atleast_2d(feats)
+
+    def _store(self, c: int, rep: np.ndarray) -> None:
+        """Keep what category c needs from its examples' representations."""
         raise NotImplementedError
 
     def _held_out(self, c: int) -> np.ndarray:
         """Leave-one-out familiarity of category c's examples (empty if < 2)."""
         raise NotImplementedError
 
-    def familiarity(self, feats: np.ndarray) -> np.ndarray:
-        """(n, D) features → (n, C) familiarity scores (higher = more like the examples)."""
+    def familiarity_of(self, rep: np.ndarray) -> np.ndarray:
+        """(n, ·) representations → (n, C) familiarity scores (higher = more like the examples)."""
         raise NotImplementedError
 
+    def familiarity(self, feats: np.ndarray) -> np.ndarray:
+        return self.familiarity_of(self.represent(feats))
+
     # -- shared -------------------------------------------------------------------
-    def fit(self, feats: np.ndarray, labels: np.ndarray, quantile: float | None = None) -> "Gate":
+    def fit(self, feats: np.ndarray | None, labels: np.ndarray, quantile: float | None = None,
+            rep: np.ndarray | None = None) -> "Gate":
         if quantile is not None:
             self.quantile = quantile
+        rep = self.represent(feats) if rep is None else rep
         for c in range(labels.shape[1]):
-            self._store(c, feats[labels[:, c] > 0.5])
+            self._store(c, rep[labels[:, c] > 0.5])
         self.calibrate()
         return self
 
@@ -102,9 +112,9 @@ class Gate:
             self.tau[c] = float(np.quantile(loo, self.quantile))
             self.spread[c] = float(max(np.std(loo), 1e-3))
 
-    def gate(self, feats: np.ndarray) -> np.ndarray:
+    def gate(self, feats: np.ndarray | None, rep: np.ndarray | None = None) -> np.ndarray:
         """(n, C) multipliers in [0, 1]: 1 for familiar photos, decaying for unfamiliar ones."""
-        fam = self.familiarity(feats)
+        fam = self.familiarity_of(self.represent(feats) if rep is None else rep)
         deficit = np.clip((self.tau[None, :] - fam) / self.spread[None, :], 0.0, None)
         deficit = np.where(np.isfinite(deficit), deficit, 0.0)
         return np.exp(-DECAY * deficit)
@@ -132,8 +142,11 @@ class ConceptGate(Gate):
     def concepts(self, feats: np.ndarray) -> np.ndarray:
         return _softmax((np.atleast_2d(feats).astype(np.float32) @ self.w.T + self.b) / TEMPERATURE).astype(np.float64)
 
-    def _store(self, c: int, feats: np.ndarray) -> None:
-        self.set_example_concepts(c, self.concepts(feats) if len(feats) else np.zeros((0, len(self.flat))))
+    def represent(self, feats: np.ndarray) -> np.ndarray:
+        return self.concepts(feats)
+
+    def _store(self, c: int, rep: np.ndarray) -> None:
+        self.set_example_concepts(c, rep if len(rep) else np.zeros((0, len(self.flat))))
 
     def set_example_concepts(self, c: int, p: np.ndarray) -> None:
         # Kept at float16 precision, as stored in model files, so a loaded gate is identical.
@@ -150,8 +163,7 @@ class ConceptGate(Gate):
         num = np.einsum("ik,ik->i", p, others)
         return np.log(np.maximum(num, 1e-30)) - np.log(np.maximum(p @ self.background, 1e-30))
 
-    def familiarity(self, feats: np.ndarray) -> np.ndarray:
-        p = self.concepts(feats)
+    def familiarity_of(self, p: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(p @ self.profiles.T, 1e-30)) - np.log(np.maximum(p @ self.background, 1e-30))[:, None]
 
     def with_background(self, feats: np.ndarray | None) -> "ConceptGate":
@@ -175,8 +187,11 @@ class NeighbourGate(Gate):
         super().__init__(n_categories, quantile)
         self.examples: list[np.ndarray] = [np.zeros((0, 1), dtype=np.float32)] * n_categories
 
-    def _store(self, c: int, feats: np.ndarray) -> None:
-        ex = _l2(feats.astype(np.float32)).astype(np.float16).astype(np.float32) if len(feats) else None
+    def represent(self, feats: np.ndarray) -> np.ndarray:
+        return _l2(np.atleast_2d(feats).astype(np.float32))
+
+    def _store(self, c: int, rep: np.ndarray) -> None:
+        ex = rep.astype(np.float16).astype(np.float32) if len(rep) else None
         self.examples[c] = ex if ex is not None else np.zeros((0, 1), dtype=np.float32)
 
     def _held_out(self, c: int) -> np.ndarray:
@@ -188,8 +203,7 @@ class NeighbourGate(Gate):
         k = min(NEIGHBOURS, len(ex) - 1)
         return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
 
-    def familiarity(self, feats: np.ndarray) -> np.ndarray:
-        q = _l2(np.atleast_2d(feats).astype(np.float32))
+    def familiarity_of(self, q: np.ndarray) -> np.ndarray:
         out = np.full((len(q), len(self.examples)), np.inf)
         for c, ex in enumerate(self.examples):
             if len(ex) == 0 or ex.shape[1] != q.shape[1]:

@@ -11,7 +11,9 @@ category's threshold and give honest metrics.
 
 from __future__ import annotations
 
+import copy
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -38,6 +40,7 @@ class TrainOptions:
     folds: int = 5
     max_epochs: int = 200
     patience: int = 6  # heads reach their best validation loss within a few epochs
+    warm_patience: int = 2  # a head continued from the previous model starts near its optimum
     lr: float = 1e-3
     weight_decay: float = 1e-3
     batch_size: int = 256
@@ -100,6 +103,60 @@ def assign_folds(labels: np.ndarray, groups: np.ndarray, k: int, seed: int) -> n
     return np.array([fold_of_group[g] for g in groups])
 
 
+def fold_key(sha: str) -> str:
+    """How the model file remembers which fold an example was held out in (short, still unique)."""
+    return sha[:16]
+
+
+def continue_folds(
+    labels: np.ndarray, groups: np.ndarray, shas: list[str], previous: dict[str, int], k: int
+) -> tuple[np.ndarray, set[int]]:
+    """Fold ids that keep every known example where the previous model held it out.
+
+    That is what makes continuing the previous fold heads honest: head f never trained on an
+    example of fold f, before or now, so its out-of-fold scores still come from a head that never
+    saw the example. New groups are dealt to the fold that has the fewest examples of their
+    labels. Returns the folds and the set of folds whose old head is no longer clean (a new
+    near-duplicate joined two groups from different folds): those start from scratch.
+    """
+    n = len(labels)
+    fold = np.full(n, -1)
+    tainted: set[int] = set()
+    new_groups: list[int] = []
+    for g in np.unique(groups):
+        members = np.flatnonzero(groups == g)
+        known = [previous[fold_key(shas[i])] for i in members if fold_key(shas[i]) in previous]
+        known = [f for f in known if 0 <= f < k]
+        if not known:
+            new_groups.append(int(g))
+            continue
+        chosen = Counter(known).most_common(1)[0][0]
+        fold[members] = chosen
+        if len(set(known)) > 1:
+            tainted.add(chosen)
+    counts = labels.sum(0)
+
+    def rarity(g: int) -> tuple[float, str]:
+        members = np.flatnonzero(groups == g)
+        lab = labels[members].max(0)
+        rarest = float(counts[lab > 0].min()) if lab.any() else float("inf")
+        return rarest, min(shas[i] for i in members)
+
+    for g in sorted(new_groups, key=rarity):
+        members = np.flatnonzero(groups == g)
+        lab = labels[members].max(0) > 0
+        loads = [(float(labels[fold == f][:, lab].sum()), int((fold == f).sum()), f) for f in range(k)]
+        fold[members] = min(loads)[2]
+    return fold, tainted
+
+
+def _optimizer(params, opts: TrainOptions) -> torch.optim.Optimizer:
+    try:  # the fused CPU kernel is ~3x faster per step (PyTorch >= 2.4)
+        return torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay, fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.AdamW(params, lr=opts.lr, weight_decay=opts.weight_decay)
+
+
 def train_head(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -109,38 +166,51 @@ def train_head(
     seed: int,
     cancel: CancelToken | None = None,
     on_epoch: Callable[[int, float, float], None] | None = None,
+    init: Head | None = None,
 ) -> tuple[Head, FoldCurve]:
-    """One head with early stopping on validation loss; returns the best epoch's weights."""
+    """One head with early stopping on validation loss; returns the best epoch's weights.
+
+    With ``init`` (the previous model's head for this fold) training continues from its weights,
+    which stay the answer unless an epoch beats them on the validation fold."""
     torch.manual_seed(seed)
     xt = torch.as_tensor(x_train, dtype=torch.float32)
     yt = torch.as_tensor(y_train, dtype=torch.float32)
     xv = torch.as_tensor(x_val, dtype=torch.float32)
     yv = torch.as_tensor(y_val, dtype=torch.float32)
-    head = Head(xt.shape[1], yt.shape[1])
-    head.mean.copy_(xt.mean(0))
-    head.scale.copy_(1.0 / xt.std(0).clamp_min(1e-4))
-    optim = torch.optim.AdamW(head.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+    if init is not None:
+        head, patience = copy.deepcopy(init), opts.warm_patience
+    else:
+        head, patience = Head(xt.shape[1], yt.shape[1]), opts.patience
+        head.mean.copy_(xt.mean(0))
+        head.scale.copy_(1.0 / xt.std(0).clamp_min(1e-4))
+    with torch.no_grad():  # once, not per batch
+        zt, zv = head.standardize(xt), head.standardize(xv)
+    optim = _optimizer(head.parameters(), opts)
     loss_fn = nn.BCEWithLogitsLoss()
     curve = FoldCurve()
     best_loss, best_state, bad = float("inf"), None, 0
+    if init is not None and len(zv):
+        with torch.no_grad():
+            best_loss = float(loss_fn(head.eval().forward_standardized(zv), yv))
+        best_state, curve.best_epoch = {k: v.clone() for k, v in head.state_dict().items()}, -1
     gen = torch.Generator().manual_seed(seed)
     for epoch in range(opts.max_epochs):
         if cancel is not None:
             cancel.raise_if_cancelled()
         head.train()
-        perm = torch.randperm(len(xt), generator=gen)
+        perm = torch.randperm(len(zt), generator=gen)
         total = 0.0
-        for i in range(0, len(xt), opts.batch_size):
+        for i in range(0, len(zt), opts.batch_size):
             idx = perm[i : i + opts.batch_size]
             optim.zero_grad(set_to_none=True)
-            loss = loss_fn(head(xt[idx]), yt[idx])
+            loss = loss_fn(head.forward_standardized(zt[idx]), yt[idx])
             loss.backward()
             optim.step()
             total += float(loss.detach()) * len(idx)
         head.eval()
         with torch.no_grad():
-            val = float(loss_fn(head(xv), yv)) if len(xv) else total / len(xt)
-        curve.train_loss.append(total / len(xt))
+            val = float(loss_fn(head.forward_standardized(zv), yv)) if len(zv) else total / len(zt)
+        curve.train_loss.append(total / len(zt))
         curve.val_loss.append(val)
         if on_epoch is not None:
             on_epoch(epoch, curve.train_loss[-1], val)
@@ -149,11 +219,28 @@ def train_head(
             best_state = {k: v.clone() for k, v in head.state_dict().items()}
         else:
             bad += 1
-            if bad >= opts.patience:
+            if bad >= patience:
                 break
     if best_state is not None:
         head.load_state_dict(best_state)
     return head.eval(), curve
+
+
+def previous_heads(previous, categories: list[str], backbone: str, weights_id: str, dim: int,
+                   k: int) -> tuple[list[Head], dict[str, int]] | None:
+    """The previous model's fold heads and fold map, if training can continue from them.
+
+    Only when nothing but the examples changed: same backbone weights, same categories in the
+    same order, same number of folds. Anything else trains from scratch."""
+    if previous is None or previous.backbone != backbone or previous.weights_id != weights_id:
+        return None
+    folds = previous.info.get("example_folds")
+    heads = list(getattr(previous.head, "heads", []))
+    if list(previous.categories) != list(categories) or not folds or len(heads) != k:
+        return None
+    if any(not isinstance(h, Head) or h.fc1.in_features != dim for h in heads):
+        return None
+    return heads, {str(key): int(f) for key, f in folds.items()}
 
 
 def make_gate(embedder_head: nn.Module | None, n_categories: int) -> Gate:
@@ -177,10 +264,15 @@ def fit_classifier(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     on_epoch: Callable[[int, int, float, float], None] | None = None,
+    shas: list[str] | None = None,
+    previous: Classifier | None = None,
 ) -> Classifier:
     """Cross-validated training on precomputed features ``feats`` of shape (n, views, D).
 
-    ``on_epoch(fold, epoch, train_loss, val_loss)`` feeds live curves."""
+    ``on_epoch(fold, epoch, train_loss, val_loss)`` feeds live curves. ``shas`` (content hashes
+    of the examples) let the model remember each example's fold, so the next training can continue
+    from this model (``previous``) instead of starting over: that is what makes adding a few
+    examples to a thousand take a second or two."""
     opts = opts or TrainOptions()
     n, _views, _dim = feats.shape
     n_cat = len(categories)
@@ -193,6 +285,7 @@ def fit_classifier(
             f"Each category needs at least 2 usable example photos; {', '.join(too_few)} "
             "has fewer. Add examples (10 or more work well)."
         )
+    t_fit = time.perf_counter()
     clean = feats[:, 0, :]
     groups = near_duplicate_groups(clean, opts.near_duplicate)
     notes: list[str] = []
@@ -205,7 +298,15 @@ def fit_classifier(
                      "scene); add more varied photos, or the accuracy shown will be optimistic.")
         groups = np.arange(n)
     k = int(max(2, min(opts.folds, counts.min(), len(np.unique(groups)))))
-    fold = assign_folds(labels, groups, k, opts.seed)
+    warm = previous_heads(previous, categories, backbone, weights_id, feats.shape[2], k) if shas else None
+    init_heads: list[Head | None] = [None] * k
+    if warm is not None:
+        fold, tainted = continue_folds(labels, groups, shas, warm[1], k)
+        init_heads = [None if f in tainted else h for f, h in enumerate(warm[0])]
+    else:
+        fold = assign_folds(labels, groups, k, opts.seed)
+    t_heads = time.perf_counter()
+    gate_rep = make_gate(imagenet_head, n_cat).represent(clean)  # once for all folds
     oof_logits = np.zeros((n, n_cat))
     oof_gate = np.ones((n, n_cat))
     heads: list[Head] = []
@@ -215,17 +316,20 @@ def fit_classifier(
         x_tr = feats[tr].reshape(-1, feats.shape[2])
         y_tr = np.repeat(labels[tr], feats.shape[1], axis=0)
         head, curve = train_head(x_tr, y_tr, clean[va], labels[va], opts, seed=opts.seed * 100 + f, cancel=cancel,
-                                 on_epoch=(lambda e, t, v, f=f: on_epoch(f, e, t, v)) if on_epoch else None)
+                                 on_epoch=(lambda e, t, v, f=f: on_epoch(f, e, t, v)) if on_epoch else None,
+                                 init=init_heads[f])
         with torch.no_grad():
             oof_logits[va] = head(torch.as_tensor(clean[va], dtype=torch.float32)).numpy()
-        fold_gate = make_gate(imagenet_head, n_cat).fit(clean[tr], labels[tr], opts.gate_quantile)
-        oof_gate[va] = fold_gate.gate(clean[va])
+        fold_gate = make_gate(imagenet_head, n_cat).fit(None, labels[tr], opts.gate_quantile, rep=gate_rep[tr])
+        oof_gate[va] = fold_gate.gate(None, rep=gate_rep[va])
         heads.append(head)
         curves.append(curve)
-        progress(f + 1, k, f"Training: fold {f + 1} of {k} (best epoch {curve.best_epoch + 1})")
+        best = "kept the previous weights" if curve.best_epoch < 0 else f"best epoch {curve.best_epoch + 1}"
+        progress(f + 1, k, f"Training: fold {f + 1} of {k} ({best})")
+    t_calibrate = time.perf_counter()
     oof_scores = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate
     thresholds = np.array([choose_threshold(oof_scores[:, j], labels[:, j]) for j in range(n_cat)])
-    gate = make_gate(imagenet_head, n_cat).fit(clean, labels, opts.gate_quantile)
+    gate = make_gate(imagenet_head, n_cat).fit(None, labels, opts.gate_quantile, rep=gate_rep)
     metrics = compute_metrics(labels, oof_scores, thresholds, categories)
     info = {
         "examples": int(n),
@@ -237,6 +341,10 @@ def fit_classifier(
         "curves": [asdict(c) for c in curves],
         "metrics_note": "cross-validated: each example scored by a head that never saw it",
         "notes": notes,
+        "continued_folds": sum(h is not None for h in init_heads),
+        "example_folds": {fold_key(sha): int(f) for sha, f in zip(shas, fold)} if shas else {},
+        "timings": {"grouping": round(t_heads - t_fit, 3), "heads": round(t_calibrate - t_heads, 3),
+                    "calibration_and_gate": round(time.perf_counter() - t_calibrate, 3)},
     }
     return Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, info)
 
@@ -274,7 +382,10 @@ def train_from_photos(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     on_epoch: Callable[[int, int, float, float], None] | None = None,
+    previous: Classifier | None = None,
 ) -> TrainResult:
+    """Examples → trained classifier. With ``previous`` (the current model) training continues
+    from it when only the examples changed; otherwise it starts from scratch."""
     opts = opts or TrainOptions()
     start = time.perf_counter()
     n = len(photos.paths)
@@ -285,7 +396,8 @@ def train_from_photos(
         progress(done, total, f"Reading examples: {msg}")
 
     results = embedder.embed(photos.paths, views=opts.views, progress=read_progress, cancel=cancel)
-    feats, labels, _shas, skipped = collect_features(results, photos.labels)
+    embed_seconds = time.perf_counter() - start
+    feats, labels, shas, skipped = collect_features(results, photos.labels)
     warnings = list(photos.warnings)
     dupes = n - len(skipped) - len(feats)
     if dupes:
@@ -301,10 +413,12 @@ def train_from_photos(
         feats, labels, photos.categories,
         backbone=embedder.spec.name, weights_id=embedder.model.weights_id,
         imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel, on_epoch=on_epoch,
+        shas=shas, previous=previous,
     )
     seconds = time.perf_counter() - start
     warnings += clf.info.get("notes", [])
     clf.info.update({"warnings": warnings, "skipped": skipped, "train_seconds": seconds})
+    clf.info["timings"] = {"features": round(embed_seconds, 3), **clf.info.get("timings", {})}
     return TrainResult(clf, skipped, warnings, seconds)
 
 
@@ -314,5 +428,6 @@ def train_from_folder(
     opts: TrainOptions | None = None,
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
+    previous: Classifier | None = None,
 ) -> TrainResult:
-    return train_from_photos(scan_labeled_folder(examples_dir), embedder, opts, progress, cancel)
+    return train_from_photos(scan_labeled_folder(examples_dir), embedder, opts, progress, cancel, previous=previous)

@@ -1,0 +1,13 @@
+"""Entry point of the frozen bundle: the same `photosorter` command as a pip install.
+
+No arguments opens the window; a subcommand runs the CLI (the bundle is also the headless tool).
+"""
+
+import multiprocessing
+import sys
+
+from photosorter.__main__ import main
+
+if __name__ == "__main__":
+    multiprocessing.freeze_support()  # harmless on Linux; needed if worker processes ever start frozen
+    sys.exit(main())
