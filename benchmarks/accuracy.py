@@ -105,9 +105,10 @@ def main() -> int:
             # Cold: a fresh feature cache for this copy is not needed: content hashes match the
             # cached ones, so measure first training with an empty cache explicitly.
             cold = Embedder(args.backbone, cache=FeatureCache(None))
-            t = time.perf_counter(); train_from_folder(ex, cold); first = time.perf_counter() - t
+            t = time.perf_counter(); before = train_from_folder(ex, cold).classifier; first = time.perf_counter() - t
             shutil.move(held, extra)
-            t = time.perf_counter(); train_from_folder(ex, cold); again = time.perf_counter() - t
+            # as the app and `photosorter train` do: continue from the model being replaced
+            t = time.perf_counter(); train_from_folder(ex, cold, previous=before); again = time.perf_counter() - t
             report["retrain_one_more_example"] = {"first_seconds": round(first, 2), "retrain_seconds": round(again, 2), "ratio": round(again / first, 3)}
     text = json.dumps(report, indent=2)
     print(text)
