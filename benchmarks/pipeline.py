@@ -90,14 +90,26 @@ def draft_only(paths, side: int) -> float:
     return len(paths) / (time.perf_counter() - start)
 
 
-def app_pipeline(name: str, weights, paths, mode: str) -> float:
+def app_pipeline(name: str, weights, paths, mode: str) -> tuple[float, dict]:
+    """Steady-state photos/s of the app's pipeline, and what the one-time set-up cost."""
     emb = Embedder(name, weights=weights, cache=FeatureCache(None), numeric_mode=mode)
-    emb.embed(paths[:8])  # warm-up (first batches pay for allocations and kernel selection)
+    if emb.int8 is not None:
+        # Speed only: with random weights the fp32 check rightly refuses int8 (see
+        # numerics_check.py), so it is bypassed here and its verdict reported next to the speed.
+        emb.int8.require_check = False
+    # Warm-up: the first batches pay for allocations and kernel selection; in int8 mode the first
+    # 32 photos also calibrate and check the quantized network (timed separately, reported).
+    start = time.perf_counter()
+    emb.embed(paths[:32] if mode == "int8" else paths[:8])
+    setup = {"warm_up_seconds": round(time.perf_counter() - start, 2)}
+    if emb.int8 is not None:
+        setup["int8_check"] = emb.int8.report
+        setup["int8_check_bypassed_for_speed"] = True
     emb.cache = FeatureCache(None)
     start = time.perf_counter()
     res = emb.embed(paths)
     assert all(hasattr(r, "features") for r in res)
-    return len(paths) / (time.perf_counter() - start)
+    return len(paths) / (time.perf_counter() - start), setup
 
 
 def main() -> int:
@@ -111,7 +123,7 @@ def main() -> int:
     paths = sorted(folder.glob("*.jpg"))[: args.count] if args.photos else make_photos(folder, args.count)
     sizes = [p.stat().st_size / 1e6 for p in paths]
     report = {"machine": machine(), "photos": len(paths), "mean_mb": round(float(np.mean(sizes)), 2),
-              "modes_available": numerics.available_modes(), "results": {}}
+              "modes_available": {n: numerics.available_modes(n) for n in args.backbones}, "results": {}}
     print(json.dumps(report["machine"]), flush=True)
     tmp = Path(tempfile.mkdtemp())
     for name in args.backbones:
@@ -125,12 +137,14 @@ def main() -> int:
         model = backbones.build_backbone(name, weights)
         r: dict = {"baseline_photos_per_s": round(baseline(model, spec, paths[:16]), 2),
                    "draft_decode_only_photos_per_s": round(draft_only(paths, spec.input_size), 2)}
-        for mode in numerics.available_modes():
-            r[f"app_{mode}_photos_per_s"] = round(app_pipeline(name, weights, paths, mode), 2)
+        for mode in numerics.available_modes(name):
+            speed, setup = app_pipeline(name, weights, paths, mode)
+            r[f"app_{mode}_photos_per_s"] = round(speed, 2)
+            r[f"{mode}_setup"] = setup
         best = max(v for k, v in r.items() if k.startswith("app_"))
         r["app_best_vs_baseline"] = round(best / r["baseline_photos_per_s"], 2)
         r["app_best_vs_draft_decode"] = round(best / r["draft_decode_only_photos_per_s"], 2)
-        r["default_mode"] = numerics.choose_mode()
+        r["default_mode"] = numerics.choose_mode(None, name)
         report["results"][name] = r
         print(name, json.dumps(r), flush=True)
     report["peak_rss_mb"] = round(peak_rss_mb())

@@ -55,6 +55,7 @@ class MainWindow(QMainWindow):
         self.library = library or Library.load()
         self.model_path = app_paths().models_dir / "current.safetensors"
         self._embedder = None
+        self._requested_mode = None
         self._classifier = None
         self._lock = threading.Lock()  # one job touches the model at a time
         self._train_job = None
@@ -363,9 +364,13 @@ class MainWindow(QMainWindow):
         """Load torch and the backbone on first use (called from worker threads only)."""
         from ..ml.features import Embedder, FeatureCache
 
+        mode = "auto" if self.library.speed == "fast" else None  # None: PHOTOSORTER_NUMERIC_MODE or fp32
         with self._lock:
-            if self._embedder is None or self._embedder.spec.name != self.library.backbone:
-                self._embedder = Embedder(self.library.backbone, cache=FeatureCache(app_paths().feature_cache_file))
+            if (self._embedder is None or self._embedder.spec.name != self.library.backbone
+                    or self._requested_mode != mode):
+                self._embedder = Embedder(self.library.backbone, cache=FeatureCache(app_paths().feature_cache_file),
+                                          numeric_mode=mode)
+                self._requested_mode = mode
             return self._embedder
 
     def classifier(self):

@@ -1,4 +1,4 @@
-"""Settings: backbone (with the offline fallback explained), strictness, background watching."""
+"""Settings: backbone (with the offline fallback explained), strictness, speed, background watching."""
 
 from __future__ import annotations
 
@@ -30,6 +30,12 @@ class SettingsDialog(QDialog):
         self.strictness.setValue(round(library.strictness * 100))
         self.strictness_label = QLabel()
         self.strictness.valueChanged.connect(self._strict_text)
+        self.speed = QComboBox()
+        self.speed.addItem("Exact — the same results on every computer (fp32)", "exact")
+        self.speed.addItem("Fast — bf16 or int8 where this computer runs them natively", "fast")
+        self.speed.setCurrentIndex(max(0, self.speed.findData(library.speed)))
+        self.speed.setToolTip("Fast mode can change a few borderline decisions; see README, Performance. "
+                              "int8 checks itself against fp32 on the first photos and stays exact if they differ.")
         self.tray = QCheckBox("Keep watching in the tray when the window is closed")
         self.tray.setChecked(library.keep_watching_in_tray)
         form = QFormLayout()
@@ -37,6 +43,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.about_backbone)
         form.addRow("Keep unrelated photos out", self.strictness)
         form.addRow("", self.strictness_label)
+        form.addRow("Speed", self.speed)
         form.addRow("", self.tray)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
@@ -64,9 +71,11 @@ class SettingsDialog(QDialog):
     def apply(self) -> bool:
         """Write the choices into the library; True if retraining is needed."""
         changed = (self.backbone.currentData() != self.library.backbone
+                   or self.speed.currentData() != self.library.speed
                    or abs(self.strictness.value() / 100 - self.library.strictness) > 1e-9)
         self.library.backbone = self.backbone.currentData()
         self.library.strictness = self.strictness.value() / 100
         self.library.keep_watching_in_tray = self.tray.isChecked()
+        self.library.speed = self.speed.currentData()
         self.library.save()
         return changed

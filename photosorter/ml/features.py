@@ -133,7 +133,12 @@ class Embedder:
         self.cache = cache if cache is not None else FeatureCache(None)
         self.batch_size = batch_size
         self.decode_workers = decode_workers or default_threads()
-        self.numeric_mode = choose_mode(numeric_mode)
+        self.numeric_mode = choose_mode(numeric_mode, backbone)
+        self.int8 = None
+        if self.numeric_mode == "int8":
+            from .quantize import Int8Runner
+
+            self.int8 = Int8Runner(self.model.body)
         torch.set_num_threads(default_threads())
 
     @property
@@ -146,6 +151,8 @@ class Embedder:
         if self.numeric_mode == "bf16":
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 return self.model(x).float().numpy()
+        if self.int8 is not None:
+            return self.int8.features(x, self.model).float().numpy()
         return self.model(x).float().numpy()
 
     def embed(
