@@ -1,4 +1,4 @@
-"""Time one Grad-CAM explanation (all categories) of a 12-megapixel JPEG, decode included.
+"""Time one explanation (all categories) of a 12-megapixel JPEG, decode included, per method.
 
     python benchmarks/explain_time.py --model MODEL.safetensors
 """
@@ -17,7 +17,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from photosorter import imaging  # noqa: E402
-from photosorter.ml.gradcam import GradCAM  # noqa: E402
+from photosorter.ml.gradcam import METHODS, explain  # noqa: E402
 from photosorter.ml.scoring import Scorer  # noqa: E402
 
 
@@ -32,16 +32,17 @@ def main() -> int:
     Image.fromarray(small).resize((4032, 3024), Image.Resampling.BICUBIC).save(photo, quality=92)
     scorer = Scorer.from_file(args.model)
     emb, clf = scorer.embedder, scorer.classifier
-    times = []
-    with GradCAM(emb.model, clf.head, emb.spec) as cam:
+    for method in ("gradcam", *[m for m in METHODS if m != "gradcam"]):
+        times = []
         for i in range(args.runs + 1):
             t = time.perf_counter()
             img = imaging.load_image(photo, min_side=emb.spec.input_size).image
-            cam(img)
+            explain(emb.model, clf.head, emb.spec, img, method=method)
             if i:  # first run is warm-up
                 times.append(time.perf_counter() - t)
-    print(f"{clf.backbone}, {len(clf.categories)} categories, 4032x3024 JPEG ({photo.stat().st_size / 1e6:.1f} MB): "
-          f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms over {len(times)} runs")
+        print(f"{method}: {clf.backbone}, {len(clf.categories)} categories, 4032x3024 JPEG "
+              f"({photo.stat().st_size / 1e6:.1f} MB): median {statistics.median(times) * 1000:.0f} ms, "
+              f"min {min(times) * 1000:.0f} ms over {len(times)} runs", flush=True)
     return 0
 
 

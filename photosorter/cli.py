@@ -147,7 +147,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from . import imaging
-    from .ml.gradcam import GradCAM, render
+    from .ml.gradcam import explain, render
     from .ml.scoring import Scorer
 
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
@@ -158,8 +158,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     # Heat and scores come from exactly the view `predict` and `sort` score (same decode, same
     # preprocessing); the written images are a separate, larger decode of the same oriented photo.
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
-    with GradCAM(emb.model, clf.head, emb.spec, args.layer) as cam:
-        maps, _logits = cam(scored, wanted)
+    ex = explain(emb.model, clf.head, emb.spec, scored, wanted, method=args.method, layer=args.layer)
+    maps = ex.maps
     scores = scorer.image_scores(scored)
     view = imaging.load_image(args.photo, min_side=args.max_side).image.copy()
     view.thumbnail((args.max_side, args.max_side))
@@ -181,7 +181,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
         "thresholds": {c: float(t) for c, t in zip(clf.categories, clf.thresholds)},
         "categories": clf.decide(scores[None])[0],
         "layer": args.layer,
-        "grid": list(maps.shape[1:]),
+        "method": {clf.categories[c]: m for c, m in zip(wanted, ex.methods)},
+        "faithfulness": {clf.categories[c]: f for c, f in zip(wanted, ex.faithfulness)},
+        "flagged": [clf.categories[c] for c, bad in zip(wanted, ex.flagged) if bad],
+        "grid": {clf.categories[c]: list(maps[n].shape) for n, c in enumerate(wanted)},
         "heatmap": {clf.categories[c]: np.round(maps[n], 4).tolist() for n, c in enumerate(wanted)},
         "original": str(args.out / f"{stem}_original.jpg"),
         "files": files,
@@ -192,6 +195,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for c in clf.categories:
         mark = "✓" if c in result["categories"] else " "
         print(f" {mark} {c:<20} score {result['scores'][c]:.2f}  threshold {result['thresholds'][c]:.2f}")
+    for c in result["flagged"]:
+        print(f"note: {c}: Grad-CAM's heat was not where the score's evidence is (hiding it barely changed the "
+              "score), so the overlay shows the occlusion map instead — look twice at this one.")
     print(f"Images written to {args.out}")
     return 0
 
@@ -394,6 +400,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--category", help="only this category (default: all)")
     x.add_argument("--out", type=Path, required=True, help="folder for original, overlay and heatmap images")
     x.add_argument("--layer", choices=["last", "fine"], default="last", help="the backbone's last conv block (default; 10x10 for efficientnet_lite0, 7x7 for resnet50) or one stage earlier (2x finer, measured less precise)")
+    x.add_argument("--method", choices=["checked", "gradcam", "occlusion"], default="checked",
+                   help="checked (default): Grad-CAM verified by occlusion, replaced and flagged where its heat is not "
+                        "where the evidence is; gradcam: fast, unverified; occlusion: always the 5x5 occlusion map")
     x.add_argument("--opacity", type=float, default=0.5, help="heatmap opacity in the overlay (0-1)")
     x.add_argument("--max-side", type=int, default=1024, help="longest side of the written images")
     common(x)

@@ -12,7 +12,7 @@ import pytest
 from photosorter import imaging
 from photosorter.cli import main
 from photosorter.ml.features import Embedder
-from photosorter.ml.gradcam import GradCAM, render, target_layer
+from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, explain, faithfulness, occlusion, render, target_layer
 from photosorter.ml.training import TrainOptions, train_from_folder
 from photosorter.samples import make_labeled_folder, make_photo
 
@@ -68,6 +68,43 @@ def test_two_objects_two_categories(trained):
             for k, name in enumerate(clf.categories):
                 hits[name] += _peak_in_box(maps[k], boxes[name], img.size)
     assert all(v / 20 >= 0.9 for v in hits.values()), hits
+
+
+@pytest.mark.slow
+def test_two_objects_two_categories_checked_explanation(trained):
+    """What the app shows (Grad-CAM, replaced by occlusion where it fails the check) puts each
+    category's peak on its own object; 40 photos, so one photo is 2.5 points."""
+    root, emb, clf = trained
+    hits = {name: 0 for name in clf.categories}
+    for i in range(40):
+        p = root / "two40" / f"{i}.jpg"
+        boxes = make_photo(p, ("red_disc", "blue_square"), 7000 + i)
+        img = imaging.load_image(p).image
+        ex = explain(emb.model, clf.head, emb.spec, img)
+        for k, name in enumerate(clf.categories):
+            hits[name] += _peak_in_box(ex.maps[k], boxes[name], img.size)
+    assert all(v / 40 >= 0.9 for v in hits.values()), hits
+
+
+@pytest.mark.slow
+def test_faithfulness_flags_heat_that_is_not_where_the_evidence_is(trained):
+    root, emb, clf = trained
+    c = clf.categories.index("red_disc")
+    p = root / "flag" / "0.jpg"
+    box = make_photo(p, ("red_disc",), 5100)["red_disc"]
+    img = imaging.load_image(p).image
+    occ = occlusion(emb.model, clf.head, emb.spec, img)
+    assert _peak_in_box(occ.maps[c], box, img.size)  # occlusion finds the disc
+    with GradCAM(emb.model, clf.head, emb.spec) as cam:
+        heat, _ = cam(img, [c])
+    right = faithfulness(emb.model, clf.head, emb.spec, img, heat, [c], occ)[0]
+    # a heatmap that points at the cell farthest from the disc: hiding it changes nothing
+    wrong = np.zeros_like(heat)
+    g = heat.shape[-1]
+    cx, cy = (box[0] + box[2]) / 2 / img.size[0], (box[1] + box[3]) / 2 / img.size[1]
+    wrong[0, 0 if cy > 0.5 else g - 1, 0 if cx > 0.5 else g - 1] = 1.0
+    misplaced = faithfulness(emb.model, clf.head, emb.spec, img, wrong, [c], occ)[0]
+    assert right >= FAITHFUL_MIN > misplaced, (right, misplaced)
 
 
 def test_hooks_removed_even_on_error_and_no_memory_growth(tmp_path):

@@ -161,6 +161,14 @@ def test_preview_pane_shows_scores_and_gradcam(window, qtbot, tmp_path):
     assert len(w.preview.bars.rows) == 2
     assert w.preview.image.pixmap() is not None and not w.preview.image.pixmap().isNull()
     w.preview.opacity.setValue(90)  # redraw with another opacity: must not fail
+    assert not w.preview.cam_note.isVisibleTo(w.preview)  # nothing flagged on a clear red disc
+    # a flagged explanation carries a visible "look twice" note for that category only
+    p = w.preview
+    p._loaded((p.path, p.photo, p.scores, p.thresholds, p.maps, "", {"red_disc"}))
+    p.cam_category.setCurrentText("red_disc")
+    assert p.cam_note.isVisibleTo(p) and "red_disc" in p.cam_note.text()
+    p.cam_category.setCurrentText("blue_square")
+    assert not p.cam_note.isVisibleTo(p)
     # a correction adds the photo as an example (the retrain question is answered "Later")
     QTimer.singleShot(300, lambda: [b.click() for b in w.findChildren(type(w.training.train_button)) if b.text() == "Later"])
     w.correct(photo, None)

@@ -542,25 +542,25 @@ class MainWindow(QMainWindow):
 
         def job(progress, cancel, emit):
             from .. import imaging
-            from ..ml.gradcam import GradCAM
+            from ..ml.gradcam import explain
             from ..ml.scoring import Scorer
 
             try:
                 shown = imaging.load_image(path, min_side=PREVIEW_SIDE).image.copy()
             except PhotosorterError as exc:
-                return path, None, {}, {}, {}, f"Cannot show this photo: {exc}"
+                return path, None, {}, {}, {}, f"Cannot show this photo: {exc}", set()
             shown.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
             if not self.model_path.exists():
-                return path, shown, {}, {}, {}, "Train a model to see scores and explanations."
+                return path, shown, {}, {}, {}, "Train a model to see scores and explanations.", set()
             clf, emb = self.classifier(), self.embedder()
             scored = imaging.load_image(path, min_side=emb.spec.input_size).image
             scores = Scorer(clf, emb).image_scores(scored)
-            with GradCAM(emb.model, clf.head, emb.spec) as cam:
-                maps, _ = cam(scored)
+            ex = explain(emb.model, clf.head, emb.spec, scored)  # Grad-CAM, checked against occlusion
             names = clf.categories
             th = dict(zip(names, map(float, clf.thresholds)))
             th.update({k: v for k, v in overrides.items() if k in th})
-            return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, maps)), ""
+            flagged = {n for n, bad in zip(names, ex.flagged) if bad}
+            return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, ex.maps)), "", flagged
 
         start_job(self, job, on_done=callback, on_error=self.error)
 

@@ -28,6 +28,7 @@ class PreviewPane(QWidget):
         self.maps: dict[str, np.ndarray] = {}
         self.scores: dict[str, float] = {}
         self.thresholds: dict[str, float] = {}
+        self.flagged: set[str] = set()  # categories whose Grad-CAM failed the occlusion check
         self.image = QLabel("Select a photo to see how the model scores it.")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(280, 220)
@@ -44,6 +45,9 @@ class PreviewPane(QWidget):
         self.opacity.setToolTip("Heatmap opacity")
         for w in (self.show_cam, self.cam_category, self.opacity):
             (w.toggled if w is self.show_cam else w.currentIndexChanged if w is self.cam_category else w.valueChanged).connect(self.redraw)
+        self.cam_note = QLabel()
+        self.cam_note.setWordWrap(True)
+        self.cam_note.setVisible(False)
         self.not_button = QPushButton()
         self.not_button.clicked.connect(self._not_this)
         self.also = QComboBox()
@@ -61,6 +65,7 @@ class PreviewPane(QWidget):
         lay.addWidget(self.caption)
         lay.addWidget(self.bars)
         lay.addLayout(cam_row)
+        lay.addWidget(self.cam_note)
         lay.addLayout(fix_row)
         self._set_controls_enabled(False)
 
@@ -77,10 +82,11 @@ class PreviewPane(QWidget):
         self.window.explain_job(path, self._loaded)
 
     def _loaded(self, result) -> None:
-        path, photo, scores, thresholds, maps, message = result
+        path, photo, scores, thresholds, maps, message, flagged = result
         if path != self.path:
             return  # the user moved on
         self.photo, self.scores, self.thresholds, self.maps = photo, scores, thresholds, maps
+        self.flagged = set(flagged)
         if photo is None:
             self.image.setText(message)
             self.caption.setText(Path(path).name)
@@ -112,6 +118,10 @@ class PreviewPane(QWidget):
             return
         img = self.photo
         cat = self.cam_category.currentText()
+        self.cam_note.setVisible(self.show_cam.isChecked() and cat in self.flagged)
+        self.cam_note.setText(f"⚠ Look twice: for {cat}, Grad-CAM's highlight was not where the evidence is (hiding "
+                              "it barely changed the score). Shown instead: what hiding each part of the photo does "
+                              "to the score.")
         if self.show_cam.isChecked() and cat in self.maps:
             from ..ml.gradcam import render
 
