@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from photosorter import imaging  # noqa: E402
 from photosorter.ml.features import Embedder  # noqa: E402
-from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, faithfulness, occlusion  # noqa: E402
+from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, faithfulness, occlusion, on_grid  # noqa: E402
 from photosorter.ml.training import TrainOptions, train_from_folder  # noqa: E402
 from photosorter.samples import make_labeled_folder, make_photo  # noqa: E402
 
@@ -76,9 +76,10 @@ def main() -> int:
                 for c, name in enumerate(clf.categories):
                     if name in boxes:
                         rows.append({"category": name, "gradcam_hit": peak_in_box(heat[c], boxes[name], img.size),
-                                     "occlusion_hit": peak_in_box(occ.maps[c], boxes[name], img.size),
+                                     "occlusion_hit": peak_in_box(on_grid(occ.maps[c], heat.shape[1:]), boxes[name], img.size),
                                      # what the app shows: Grad-CAM, or occlusion where Grad-CAM is flagged
-                                     "checked_hit": peak_in_box(heat[c] if faith[c] >= FAITHFUL_MIN else occ.maps[c],
+                                     "checked_hit": peak_in_box(heat[c] if faith[c] >= FAITHFUL_MIN
+                                                                else on_grid(occ.maps[c], heat.shape[1:]),
                                                                 boxes[name], img.size),
                                      "faithfulness": float(faith[c]), "logit": float(occ.logits[c])})
             out: dict = {}

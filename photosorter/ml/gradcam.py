@@ -178,6 +178,15 @@ def faithfulness(model: FeatureExtractor, head: HeadEnsemble, spec: BackboneSpec
 METHODS = ("checked", "gradcam", "occlusion")
 
 
+def on_grid(coarse: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A coarse map resampled (bilinear) onto the Grad-CAM grid, so every method's map has the
+    same native resolution and the same cell-to-photo geometry; peak kept at 1."""
+    t = torch.nn.functional.interpolate(torch.as_tensor(coarse, dtype=torch.float64)[None, None], size=tuple(shape),
+                                        mode="bilinear", align_corners=False)[0, 0].numpy()
+    peak = t.max()
+    return t / peak if peak > 0 else t
+
+
 @dataclass
 class Explanation:
     maps: list[np.ndarray]  # one (h, w) map in [0, 1] per requested category (grids may differ)
@@ -204,10 +213,11 @@ def explain(model: FeatureExtractor, head: HeadEnsemble, spec: BackboneSpec, ima
         return Explanation(list(heat), ["gradcam"] * n, [None] * n, [False] * n, logits)
     occ = occlusion(model, head, spec, image)
     if method == "occlusion":
-        return Explanation([occ.maps[c] for c in idx], ["occlusion"] * n, [None] * n, [False] * n, logits)
+        return Explanation([on_grid(occ.maps[c], heat.shape[1:]) for c in idx], ["occlusion"] * n, [None] * n,
+                           [False] * n, logits)
     faith = faithfulness(model, head, spec, image, heat, idx, occ)
     flagged = [bool(f < FAITHFUL_MIN) for f in faith]  # NaN (no patch lowers the logit): nothing to check
-    maps = [occ.maps[c] if bad else heat[n_] for n_, (c, bad) in enumerate(zip(idx, flagged))]
+    maps = [on_grid(occ.maps[c], heat.shape[1:]) if bad else heat[n_] for n_, (c, bad) in enumerate(zip(idx, flagged))]
     methods = ["occlusion" if bad else "gradcam" for bad in flagged]
     return Explanation(maps, methods, [None if np.isnan(f) else round(float(f), 3) for f in faith], flagged, logits)
 
