@@ -51,6 +51,7 @@ def main() -> int:
     ap.add_argument("--backbone", default="efficientnet_lite0")
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "photosorter-bench")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--numeric-mode", default="fp32", help="fp32 (default: the README's figures), bf16, int8 or auto")
     args = ap.parse_args()
     os.environ["PHOTOSORTER_HOME"] = str(args.work / "home")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -60,7 +61,7 @@ def main() -> int:
     from photosorter.ml.scoring import Scorer
     from photosorter.ml.training import train_from_folder
 
-    embedder = Embedder(args.backbone, cache=FeatureCache(app_paths().feature_cache_file))
+    embedder = Embedder(args.backbone, cache=FeatureCache(app_paths().feature_cache_file), numeric_mode=args.numeric_mode)
     report: dict = {"backbone": args.backbone}
     for name in ("hymenoptera", "flowers"):
         train_dir, val_dir = args.data / name / "train", args.data / name / "val"
@@ -104,7 +105,7 @@ def main() -> int:
             shutil.move(extra, held)
             # Cold: a fresh feature cache for this copy is not needed: content hashes match the
             # cached ones, so measure first training with an empty cache explicitly.
-            cold = Embedder(args.backbone, cache=FeatureCache(None))
+            cold = Embedder(args.backbone, cache=FeatureCache(None), numeric_mode=args.numeric_mode)
             t = time.perf_counter(); before = train_from_folder(ex, cold).classifier; first = time.perf_counter() - t
             shutil.move(held, extra)
             # as the app and `photosorter train` do: continue from the model being replaced

@@ -40,7 +40,7 @@ class Library:
     backbone: str = "efficientnet_lite0"
     strictness: float = 0.05
     keep_watching_in_tray: bool = True
-    speed: str = "exact"  # "exact": fp32 everywhere; "fast": bf16/int8 where native and checked (numerics)
+    speed: str = "default"  # "default": modes validated per backbone; "exact": fp32; "fast": any native fast mode
     threshold_overrides: dict[str, float] = field(default_factory=dict)
     path: Path | None = field(default=None, repr=False, compare=False)
 

@@ -17,7 +17,18 @@ def test_int8_is_offered_for_resnet50_only_and_auto_picks_the_fastest():
     assert "int8" not in numerics.available_modes("efficientnet_lite0")  # measured slower and far off
     assert numerics.choose_mode("auto", "resnet50") == "int8"
     assert numerics.choose_mode("int8", "efficientnet_lite0") == "fp32"  # not offered: falls back
-    assert numerics.choose_mode(None, "resnet50") == numerics.DEFAULT_MODE
+    assert numerics.choose_mode(None, "resnet50") == "fp32"  # nothing validated without real weights
+
+
+def test_default_is_the_validated_mode_where_native(monkeypatch):
+    monkeypatch.delenv("PHOTOSORTER_NUMERIC_MODE", raising=False)
+    monkeypatch.setattr(numerics, "native_bf16", lambda: True)
+    assert numerics.choose_mode(None, "efficientnet_lite0") == "bf16"
+    monkeypatch.setattr(numerics, "native_bf16", lambda: False)  # AVX2-only: emulated bf16 is slow
+    assert numerics.choose_mode(None, "efficientnet_lite0") == "fp32"
+    monkeypatch.setenv("PHOTOSORTER_NUMERIC_MODE", "fp32")
+    monkeypatch.setattr(numerics, "native_bf16", lambda: True)
+    assert numerics.choose_mode(None, "efficientnet_lite0") == "fp32"
 
 
 def images(n: int, seed: int = 0) -> torch.Tensor:

@@ -364,7 +364,8 @@ class MainWindow(QMainWindow):
         """Load torch and the backbone on first use (called from worker threads only)."""
         from ..ml.features import Embedder, FeatureCache
 
-        mode = "auto" if self.library.speed == "fast" else None  # None: PHOTOSORTER_NUMERIC_MODE or fp32
+        # None: PHOTOSORTER_NUMERIC_MODE, else the backbone's validated mode (numerics.choose_mode)
+        mode = {"fast": "auto", "exact": "fp32"}.get(self.library.speed)
         with self._lock:
             if (self._embedder is None or self._embedder.spec.name != self.library.backbone
                     or self._requested_mode != mode):
