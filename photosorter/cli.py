@@ -158,9 +158,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     # Heat and scores come from exactly the view `predict` and `sort` score (same decode, same
     # preprocessing); the written images are a separate, larger decode of the same oriented photo.
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
-    ex = explain(emb.model, clf.head, emb.spec, scored, wanted, method=args.method, layer=args.layer)
-    maps = ex.maps
     scores = scorer.image_scores(scored)
+    chosen = [c for c, name in enumerate(clf.categories) if name in clf.decide(scores[None])[0]]
+    # the check is for decisions: the categories this photo goes to (or the one asked for)
+    verify = wanted if args.category else chosen
+    ex = explain(emb.model, clf.head, emb.spec, scored, wanted, method=args.method, layer=args.layer, verify=verify)
+    maps = ex.maps
     view = imaging.load_image(args.photo, min_side=args.max_side).image.copy()
     view.thumbnail((args.max_side, args.max_side))
     args.out.mkdir(parents=True, exist_ok=True)

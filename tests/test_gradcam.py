@@ -163,3 +163,11 @@ def test_explain_cli_json(tmp_path, capsys):
     for name in ("blue_square", "red_disc"):
         for f in doc["files"][name].values():
             assert (tmp_path / "out").joinpath(f.split("/")[-1]).is_file()
+    # the check covers the categories the photo goes to; the others keep plain Grad-CAM
+    for name in ("blue_square", "red_disc"):
+        checked = name in doc["categories"]
+        if not checked:
+            assert doc["method"][name] == "gradcam" and doc["faithfulness"][name] is None
+            assert name not in doc["flagged"]
+        else:
+            assert doc["method"][name] == ("occlusion" if name in doc["flagged"] else "gradcam")

@@ -556,10 +556,12 @@ class MainWindow(QMainWindow):
             clf, emb = self.classifier(), self.embedder()
             scored = imaging.load_image(path, min_side=emb.spec.input_size).image
             scores = Scorer(clf, emb).image_scores(scored)
-            ex = explain(emb.model, clf.head, emb.spec, scored)  # Grad-CAM, checked against occlusion
             names = clf.categories
             th = dict(zip(names, map(float, clf.thresholds)))
             th.update({k: v for k, v in overrides.items() if k in th})
+            chosen = [c for c, n in enumerate(names) if scores[c] >= th[n]]
+            # Grad-CAM for every category; checked against occlusion where the photo goes
+            ex = explain(emb.model, clf.head, emb.spec, scored, verify=chosen)
             flagged = {n for n, bad in zip(names, ex.flagged) if bad}
             return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, ex.maps)), "", flagged
 

@@ -197,11 +197,14 @@ class Explanation:
 
 
 def explain(model: FeatureExtractor, head: HeadEnsemble, spec: BackboneSpec, image: Image.Image,
-            categories: list[int] | None = None, method: str = "checked", layer: str = "last") -> Explanation:
+            categories: list[int] | None = None, method: str = "checked", layer: str = "last",
+            verify: list[int] | None = None) -> Explanation:
     """Per-category explanation of the scored view.
 
     ``checked`` (the default): Grad-CAM, verified by :func:`faithfulness`; where it fails the check
-    the occlusion map is shown instead and the category is flagged. ``gradcam``: unverified and
+    the occlusion map is shown instead and the category is flagged. ``verify`` limits the check to
+    those category indices (the app passes the categories the photo goes to: a decision is what
+    needs a trustworthy explanation; the others keep plain Grad-CAM). ``gradcam``: unverified and
     fast (~20 ms). ``occlusion``: always the occlusion map (~0.7 s)."""
     if method not in METHODS:
         raise errors.UsageError(f"Unknown explanation method '{method}'. Use one of: {', '.join(METHODS)}.")
@@ -209,14 +212,16 @@ def explain(model: FeatureExtractor, head: HeadEnsemble, spec: BackboneSpec, ima
         heat, logits = cam(image, categories)
     idx = list(range(len(logits))) if categories is None else list(categories)
     n = len(idx)
-    if method == "gradcam":
+    if method == "gradcam" or (method == "checked" and verify is not None and not set(verify) & set(idx)):
         return Explanation(list(heat), ["gradcam"] * n, [None] * n, [False] * n, logits)
     occ = occlusion(model, head, spec, image)
     if method == "occlusion":
         return Explanation([on_grid(occ.maps[c], heat.shape[1:]) for c in idx], ["occlusion"] * n, [None] * n,
                            [False] * n, logits)
     faith = faithfulness(model, head, spec, image, heat, idx, occ)
-    flagged = [bool(f < FAITHFUL_MIN) for f in faith]  # NaN (no patch lowers the logit): nothing to check
+    if verify is not None:
+        faith = np.array([f if c in verify else np.nan for c, f in zip(idx, faith)])
+    flagged = [bool(f < FAITHFUL_MIN) for f in faith]  # NaN (not checked, or nothing to compare): not flagged
     maps = [on_grid(occ.maps[c], heat.shape[1:]) if bad else heat[n_] for n_, (c, bad) in enumerate(zip(idx, flagged))]
     methods = ["occlusion" if bad else "gradcam" for bad in flagged]
     return Explanation(maps, methods, [None if np.isnan(f) else round(float(f), 3) for f in faith], flagged, logits)
