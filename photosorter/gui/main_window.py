@@ -649,7 +649,7 @@ class MainWindow(QMainWindow):
         if not on:
             if self.watch_service is not None:
                 service, self.watch_service = self.watch_service, None
-                threading.Thread(target=service.stop, daemon=True).start()
+                self._stop_in_background(service)
             self.watch_status.setText("Not watching.")
             self._set_tray_status("not watching")
             return
@@ -676,7 +676,7 @@ class MainWindow(QMainWindow):
 
         def done(service):
             if not self.watch_switch.isChecked():
-                threading.Thread(target=service.stop, daemon=True).start()
+                self._stop_in_background(service)
                 return
             self.watch_service = service
             mode = " (polling)" if service.watcher.polling else ""
@@ -688,6 +688,14 @@ class MainWindow(QMainWindow):
             self.error(message)
 
         start_job(self, job, on_done=done, on_error=failed)
+
+    def _stop_in_background(self, service) -> None:
+        """Stopping joins the watcher's threads (up to a second or two): not on the UI thread. The
+        thread is kept so shutdown can wait for it: a watcher still delivering a batch to a window
+        being destroyed would crash Qt."""
+        t = threading.Thread(target=service.stop, daemon=True, name="watch-stop")
+        t.start()
+        self._stopping = [x for x in getattr(self, "_stopping", []) if x.is_alive()] + [t]
 
     def _set_tray_status(self, text: str) -> None:
         if self.tray is not None:
@@ -728,6 +736,8 @@ class MainWindow(QMainWindow):
         if self.watch_service is not None:
             self.watch_service.stop()
             self.watch_service = None
+        for t in getattr(self, "_stopping", []):
+            t.join(10)
         for job in list(getattr(self, "_jobs", ())):
             job.cancel()
             job._thread.quit()
