@@ -738,10 +738,16 @@ class MainWindow(QMainWindow):
             self.watch_service = None
         for t in getattr(self, "_stopping", []):
             t.join(10)
+        from shiboken6 import isValid
+
         for job in list(getattr(self, "_jobs", ())):
             job.cancel()
-            job._thread.quit()
-            job._thread.wait(5000)
+            thread = job._thread
+            # a job that just finished may already have had its QThread deleted (deleteLater):
+            # touching it then would crash, so only wait for threads that still exist and run
+            if isValid(thread) and thread.isRunning():
+                thread.quit()
+                thread.wait(5000)
 
     def quit(self) -> None:
         from PySide6.QtWidgets import QApplication
