@@ -60,6 +60,7 @@ class MainWindow(QMainWindow):
         self._lock = threading.Lock()  # one job touches the model at a time
         self._train_job = None
         self._read_job = None  # reads newly added examples ahead of training
+        self._closing = False  # set by shutdown: no new background jobs after it
         self._read_again = False
         self.watch_service = None
         self.bridge = _Bridge()
@@ -162,8 +163,8 @@ class MainWindow(QMainWindow):
         Reading a photo through the network is most of what training costs for a new example;
         doing it while the person is still choosing examples makes pressing Train take about a
         second even with a thousand examples (benchmarks/retrain.py)."""
-        if not self.ready:
-            return  # warm_up is still loading the model; it calls this when done
+        if not self.ready or self._closing:
+            return  # warm_up is still loading the model (it calls this when done), or the window is closing
         if self._read_job is not None:
             self._read_again = True
             return
@@ -731,6 +732,7 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
+        self._closing = True
         if self._train_job is not None:
             self._train_job.cancel()
         if self.watch_service is not None:
