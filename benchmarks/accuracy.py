@@ -9,7 +9,6 @@ measures cold feature extraction and later runs reuse it. Prints a JSON summary.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _report import emit  # benchmarks/ is on sys.path when a script here runs
 
 
 def linear_probe(train_f, train_y, test_f) -> np.ndarray:
@@ -111,10 +111,7 @@ def main() -> int:
             # as the app and `photosorter train` do: continue from the model being replaced
             t = time.perf_counter(); train_from_folder(ex, cold, previous=before); again = time.perf_counter() - t
             report["retrain_one_more_example"] = {"first_seconds": round(first, 2), "retrain_seconds": round(again, 2), "ratio": round(again / first, 3)}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(report, args.out)
     return 0
 
 

@@ -32,6 +32,7 @@ from photosorter.ml.features import Embedder  # noqa: E402
 from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, faithfulness, occlusion, on_grid  # noqa: E402
 from photosorter.ml.training import TrainOptions, train_from_folder  # noqa: E402
 from photosorter.samples import make_labeled_folder, make_photo  # noqa: E402
+from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
 
 
 def peak_in_box(heat: np.ndarray, box, size) -> bool:
@@ -98,10 +99,7 @@ def main() -> int:
             report[scene] = out
             print(scene, json.dumps(out), flush=True)
     report["median_ms_per_photo_all_categories"] = {k: round(1000 * float(np.median(v)), 1) for k, v in times.items()}
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
     return 0
 
 
@@ -123,9 +121,7 @@ def real_photos(folder: Path, model: Path, out: Path | None) -> int:
                 counts[name][0] += ex.flagged[c]
                 counts[name][1] += 1
     report = {"folder": str(folder), "flagged_own_category": {c: f"{a} of {b}" for c, (a, b) in counts.items()}}
-    print(json.dumps(report, indent=2))
-    if out:
-        out.write_text(json.dumps(report, indent=2) + "\n")
+    emit(report, out)
     return 0
 
 

@@ -33,6 +33,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
+
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -105,10 +107,7 @@ def main() -> int:
                 out[m]["seed_sd_top1_macro_f1"] = [round(float(v), 2) for v in sd]
             report[f"{name}/{dataset}"] = out
             print(name, dataset, json.dumps(out), flush=True)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
     return 0
 
 

@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from photosorter import imaging  # noqa: E402
 from photosorter.ml import backbones, numerics  # noqa: E402
 from photosorter.ml.features import Embedder, FeatureCache, default_threads  # noqa: E402
+from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
 
 
 def make_photos(folder: Path, count: int) -> list[Path]:
@@ -148,10 +149,7 @@ def main() -> int:
         report["results"][name] = r
         print(name, json.dumps(r), flush=True)
     report["peak_rss_mb"] = round(peak_rss_mb())
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
+    emit(report, args.out)
     return 0
 
 

@@ -22,7 +22,6 @@ folder of generated photos of the same size is used.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import shutil
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from photosorter.ml.dataset import NONE_FOLDER, scan_labeled_folder  # noqa: E402
 from photosorter.ml.features import Embedder, FeatureCache  # noqa: E402
 from photosorter.ml.training import train_from_photos  # noqa: E402
+from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
 
 CATEGORIES = 6
 NEW_EXAMPLES = 10
@@ -146,10 +146,7 @@ def main() -> int:
             },
             "target_seconds": 2.0,
         }
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n")
+    emit(report, args.out)
     return 0
 
 

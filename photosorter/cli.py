@@ -159,7 +159,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     # preprocessing); the written images are a separate, larger decode of the same oriented photo.
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
     scores = scorer.image_scores(scored)
-    chosen = [c for c, name in enumerate(clf.categories) if name in clf.decide(scores[None])[0]]
+    decided = clf.decide(scores[None])[0]
+    chosen = [c for c, name in enumerate(clf.categories) if name in decided]
     # the check is for decisions: the categories this photo goes to (or the one asked for)
     verify = wanted if args.category else chosen
     ex = explain(emb.model, clf.head, emb.spec, scored, wanted, method=args.method, layer=args.layer, verify=verify)
@@ -182,7 +183,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
         "photo": str(args.photo),
         "scores": {c: float(s) for c, s in zip(clf.categories, scores)},
         "thresholds": {c: float(t) for c, t in zip(clf.categories, clf.thresholds)},
-        "categories": clf.decide(scores[None])[0],
+        "categories": decided,
         "layer": args.layer,
         "method": {clf.categories[c]: m for c, m in zip(wanted, ex.methods)},
         "faithfulness": {clf.categories[c]: f for c, f in zip(wanted, ex.faithfulness)},

@@ -61,6 +61,7 @@ class MainWindow(QMainWindow):
         self._train_job = None
         self._read_job = None  # reads newly added examples ahead of training
         self._closing = False  # set by shutdown: no new background jobs after it
+        self._stopping: list[threading.Thread] = []  # watch services being stopped (shutdown joins them)
         self._read_again = False
         self.watch_service = None
         self.bridge = _Bridge()
@@ -696,7 +697,7 @@ class MainWindow(QMainWindow):
         being destroyed would crash Qt."""
         t = threading.Thread(target=service.stop, daemon=True, name="watch-stop")
         t.start()
-        self._stopping = [x for x in getattr(self, "_stopping", []) if x.is_alive()] + [t]
+        self._stopping = [x for x in self._stopping if x.is_alive()] + [t]
 
     def _set_tray_status(self, text: str) -> None:
         if self.tray is not None:
@@ -738,7 +739,7 @@ class MainWindow(QMainWindow):
         if self.watch_service is not None:
             self.watch_service.stop()
             self.watch_service = None
-        for t in getattr(self, "_stopping", []):
+        for t in self._stopping:
             t.join(10)
         from shiboken6 import isValid
 

@@ -189,7 +189,7 @@ def on_grid(coarse: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 @dataclass
 class Explanation:
-    maps: list[np.ndarray]  # one (h, w) map in [0, 1] per requested category (grids may differ)
+    maps: list[np.ndarray]  # one (h, w) map in [0, 1] per requested category, all on the Grad-CAM grid
     methods: list[str]  # "gradcam" or "occlusion", per category
     faithfulness: list[float | None]  # Grad-CAM's check (None when not computed)
     flagged: list[bool]  # Grad-CAM's heat was not where the evidence is
@@ -218,10 +218,10 @@ def explain(model: FeatureExtractor, head: HeadEnsemble, spec: BackboneSpec, ima
     if method == "occlusion":
         return Explanation([on_grid(occ.maps[c], heat.shape[1:]) for c in idx], ["occlusion"] * n, [None] * n,
                            [False] * n, logits)
-    faith = faithfulness(model, head, spec, image, heat, idx, occ)
-    if verify is not None:
-        faith = np.array([f if c in verify else np.nan for c, f in zip(idx, faith)])
-    flagged = [bool(f < FAITHFUL_MIN) for f in faith]  # NaN (not checked, or nothing to compare): not flagged
+    checked = [n_ for n_, c in enumerate(idx) if verify is None or c in verify]  # not empty: see above
+    faith = np.full(n, np.nan)  # NaN: not checked, or nothing to compare with — never flagged
+    faith[checked] = faithfulness(model, head, spec, image, heat[checked], [idx[n_] for n_ in checked], occ)
+    flagged = [bool(f < FAITHFUL_MIN) for f in faith]
     maps = [on_grid(occ.maps[c], heat.shape[1:]) if bad else heat[n_] for n_, (c, bad) in enumerate(zip(idx, flagged))]
     methods = ["occlusion" if bad else "gradcam" for bad in flagged]
     return Explanation(maps, methods, [None if np.isnan(f) else round(float(f), 3) for f in faith], flagged, logits)

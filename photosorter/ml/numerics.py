@@ -10,8 +10,8 @@ evaluated end to end in it, the dev-set top-1 and macro-F1 (mean over training s
 0.5 points of fp32. EfficientNet-Lite0 in bf16: within 0.25 points on hymenoptera and flowers (six
 seeds; a single seed differs by up to a point either way, which is seed noise, not bf16), so it
 runs bf16 where the CPU has it natively. ResNet50's real ImageNet weights were not available to
-validate anything, so it stays fp32 unless asked (Settings → Speed → Fast, or the variable).
-``PHOTOSORTER_NUMERIC_MODE=fp32|bf16|int8|auto`` overrides; ``exact`` in Settings pins fp32.
+validate anything, so it stays fp32 unless asked (Settings → Speed → Fastest, or the variable).
+``PHOTOSORTER_NUMERIC_MODE=fp32|bf16|int8|auto`` overrides; Exact in Settings pins fp32.
 Features from different modes never mix: the mode is part of the feature-cache key.
 
 int8 (static quantization, see :mod:`.quantize`) is offered for ResNet50 where the CPU has

@@ -74,7 +74,7 @@ class Gate:
     # -- subclass API -------------------------------------------------------------
     def represent(self, feats: np.ndarray) -> np.ndarray:
         """What the gate compares photos by, computed from features. Training computes it once
-        for all examples and passes slices of it to ``fit``/``gate`` for every fold."""
+        for all examples and passes slices of it to ``fit`` and ``gate_represented`` for every fold."""
         return np.atleast_2d(feats)
 
     def _store(self, c: int, rep: np.ndarray) -> None:
@@ -85,19 +85,15 @@ class Gate:
         """Leave-one-out familiarity of category c's examples (empty if < 2)."""
         raise NotImplementedError
 
-    def familiarity_of(self, rep: np.ndarray) -> np.ndarray:
+    def familiarity(self, rep: np.ndarray) -> np.ndarray:
         """(n, ·) representations → (n, C) familiarity scores (higher = more like the examples)."""
         raise NotImplementedError
 
-    def familiarity(self, feats: np.ndarray) -> np.ndarray:
-        return self.familiarity_of(self.represent(feats))
-
     # -- shared -------------------------------------------------------------------
-    def fit(self, feats: np.ndarray | None, labels: np.ndarray, quantile: float | None = None,
-            rep: np.ndarray | None = None) -> "Gate":
+    def fit(self, rep: np.ndarray, labels: np.ndarray, quantile: float | None = None) -> "Gate":
+        """Learn from the examples' :meth:`represent` output (training computes it once for all folds)."""
         if quantile is not None:
             self.quantile = quantile
-        rep = self.represent(feats) if rep is None else rep
         for c in range(labels.shape[1]):
             self._store(c, rep[labels[:, c] > 0.5])
         self.calibrate()
@@ -112,9 +108,12 @@ class Gate:
             self.tau[c] = float(np.quantile(loo, self.quantile))
             self.spread[c] = float(max(np.std(loo), 1e-3))
 
-    def gate(self, feats: np.ndarray | None, rep: np.ndarray | None = None) -> np.ndarray:
+    def gate(self, feats: np.ndarray) -> np.ndarray:
         """(n, C) multipliers in [0, 1]: 1 for familiar photos, decaying for unfamiliar ones."""
-        fam = self.familiarity_of(self.represent(feats) if rep is None else rep)
+        return self.gate_represented(self.represent(feats))
+
+    def gate_represented(self, rep: np.ndarray) -> np.ndarray:
+        fam = self.familiarity(rep)
         deficit = np.clip((self.tau[None, :] - fam) / self.spread[None, :], 0.0, None)
         deficit = np.where(np.isfinite(deficit), deficit, 0.0)
         return np.exp(-DECAY * deficit)
@@ -163,7 +162,7 @@ class ConceptGate(Gate):
         num = np.einsum("ik,ik->i", p, others)
         return np.log(np.maximum(num, 1e-30)) - np.log(np.maximum(p @ self.background, 1e-30))
 
-    def familiarity_of(self, p: np.ndarray) -> np.ndarray:
+    def familiarity(self, p: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(p @ self.profiles.T, 1e-30)) - np.log(np.maximum(p @ self.background, 1e-30))[:, None]
 
     def with_background(self, feats: np.ndarray | None) -> "ConceptGate":
@@ -203,7 +202,7 @@ class NeighbourGate(Gate):
         k = min(NEIGHBOURS, len(ex) - 1)
         return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
 
-    def familiarity_of(self, q: np.ndarray) -> np.ndarray:
+    def familiarity(self, q: np.ndarray) -> np.ndarray:
         out = np.full((len(q), len(self.examples)), np.inf)
         for c, ex in enumerate(self.examples):
             if len(ex) == 0 or ex.shape[1] != q.shape[1]:

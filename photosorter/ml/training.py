@@ -88,17 +88,20 @@ def near_duplicate_groups(feats: np.ndarray, threshold: float) -> np.ndarray:
     return np.array([find(i) for i in range(n)])
 
 
+def _rarest_label_count(labels: np.ndarray, groups: np.ndarray, g: int) -> float:
+    """How many examples the rarest category of group ``g`` has (inf for "none of these" groups):
+    groups are placed rarest first, so scarce categories get spread over the folds."""
+    lab = labels[groups == g].max(0)
+    return float(labels.sum(0)[lab > 0].min()) if lab.any() else float("inf")
+
+
 def assign_folds(labels: np.ndarray, groups: np.ndarray, k: int, seed: int) -> np.ndarray:
     """Group-aware, roughly label-stratified fold ids: groups are dealt round-robin, rarest
     label first, so every fold sees every category when the counts allow it."""
     rng = np.random.default_rng(seed)
     uniq = np.unique(groups)
     rng.shuffle(uniq)
-    counts = labels.sum(0)
-    def key(g: int) -> float:
-        lab = labels[groups == g].max(0)
-        return float(counts[lab > 0].min()) if lab.any() else float("inf")
-    order = sorted(uniq, key=key)
+    order = sorted(uniq, key=lambda g: _rarest_label_count(labels, groups, g))
     fold_of_group = {g: i % k for i, g in enumerate(order)}
     return np.array([fold_of_group[g] for g in groups])
 
@@ -134,13 +137,8 @@ def continue_folds(
         fold[members] = chosen
         if len(set(known)) > 1:
             tainted.add(chosen)
-    counts = labels.sum(0)
-
-    def rarity(g: int) -> tuple[float, str]:
-        members = np.flatnonzero(groups == g)
-        lab = labels[members].max(0)
-        rarest = float(counts[lab > 0].min()) if lab.any() else float("inf")
-        return rarest, min(shas[i] for i in members)
+    def rarity(g: int) -> tuple[float, str]:  # ties broken by content, not by order of arrival
+        return _rarest_label_count(labels, groups, g), min(shas[i] for i in np.flatnonzero(groups == g))
 
     for g in sorted(new_groups, key=rarity):
         members = np.flatnonzero(groups == g)
@@ -320,8 +318,8 @@ def fit_classifier(
                                  init=init_heads[f])
         with torch.no_grad():
             oof_logits[va] = head(torch.as_tensor(clean[va], dtype=torch.float32)).numpy()
-        fold_gate = make_gate(imagenet_head, n_cat).fit(None, labels[tr], opts.gate_quantile, rep=gate_rep[tr])
-        oof_gate[va] = fold_gate.gate(None, rep=gate_rep[va])
+        fold_gate = make_gate(imagenet_head, n_cat).fit(gate_rep[tr], labels[tr], opts.gate_quantile)
+        oof_gate[va] = fold_gate.gate_represented(gate_rep[va])
         heads.append(head)
         curves.append(curve)
         best = "kept the previous weights" if curve.best_epoch < 0 else f"best epoch {curve.best_epoch + 1}"
@@ -329,7 +327,7 @@ def fit_classifier(
     t_calibrate = time.perf_counter()
     oof_scores = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate
     thresholds = np.array([choose_threshold(oof_scores[:, j], labels[:, j]) for j in range(n_cat)])
-    gate = make_gate(imagenet_head, n_cat).fit(None, labels, opts.gate_quantile, rep=gate_rep)
+    gate = make_gate(imagenet_head, n_cat).fit(gate_rep, labels, opts.gate_quantile)
     metrics = compute_metrics(labels, oof_scores, thresholds, categories)
     info = {
         "examples": int(n),
