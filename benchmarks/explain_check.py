@@ -31,16 +31,8 @@ from photosorter import imaging  # noqa: E402
 from photosorter.ml.features import Embedder  # noqa: E402
 from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, faithfulness, occlusion, on_grid  # noqa: E402
 from photosorter.ml.training import TrainOptions, train_from_folder  # noqa: E402
-from photosorter.samples import make_labeled_folder, make_photo  # noqa: E402
+from photosorter.samples import make_labeled_folder, make_photo, peak_in_box  # noqa: E402
 from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
-
-
-def peak_in_box(heat: np.ndarray, box, size) -> bool:
-    h, w = heat.shape
-    r, c = np.unravel_index(heat.argmax(), heat.shape)
-    cw, ch = size[0] / w, size[1] / h
-    x, y = (c + 0.5) * cw, (r + 0.5) * ch
-    return box[0] - cw <= x <= box[2] + cw and box[1] - ch <= y <= box[3] + ch
 
 
 def main() -> int:

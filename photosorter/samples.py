@@ -66,3 +66,15 @@ def make_labeled_folder(root: Path, per_category: int = 12, categories: tuple[st
         make_photo(root / "_none" / f"none_{i:03d}.jpg", (), seed * 100_000 + n, size, rel_size)
         n += 1
     return root
+
+
+def peak_in_box(heat: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]) -> bool:
+    """Does a heatmap's peak point at a planted object? The peak cell's centre, mapped onto the
+    photo (``size`` = width, height), must lie inside ``box`` grown by one heatmap cell — the
+    criterion of the explanation tests and of benchmarks/explain_check.py."""
+    h, w = heat.shape
+    r, c = np.unravel_index(heat.argmax(), heat.shape)
+    cw, ch = size[0] / w, size[1] / h
+    left, top, right, bottom = box
+    x, y = (c + 0.5) * cw, (r + 0.5) * ch
+    return left - cw <= x <= right + cw and top - ch <= y <= bottom + ch

@@ -14,17 +14,7 @@ from photosorter.cli import main
 from photosorter.ml.features import Embedder
 from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, explain, faithfulness, occlusion, render, target_layer
 from photosorter.ml.training import TrainOptions, train_from_folder
-from photosorter.samples import make_labeled_folder, make_photo
-
-
-def _peak_in_box(heat: np.ndarray, box, size) -> bool:
-    """Peak cell centre inside the object's box grown by one heatmap cell."""
-    h, w = heat.shape
-    r, c = np.unravel_index(heat.argmax(), heat.shape)
-    cw, ch = size[0] / w, size[1] / h
-    left, top, right, bottom = box
-    x, y = (c + 0.5) * cw, (r + 0.5) * ch
-    return left - cw <= x <= right + cw and top - ch <= y <= bottom + ch
+from photosorter.samples import make_labeled_folder, make_photo, peak_in_box
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +39,7 @@ def test_single_planted_object(trained):
             maps, _ = cam(img, [c])
             grid = emb.spec.input_size // 32  # the last block has stride 32: 10x10 at 320 px
             assert maps.shape == (1, grid, grid) and 0.0 <= maps.min() and maps.max() <= 1.0
-            hits += _peak_in_box(maps[0], box, img.size)
+            hits += peak_in_box(maps[0], box, img.size)
     assert hits / 20 >= 0.9, hits
 
 
@@ -66,7 +56,7 @@ def test_two_objects_two_categories(trained):
             img = imaging.load_image(p).image
             maps, _ = cam(img)
             for k, name in enumerate(clf.categories):
-                hits[name] += _peak_in_box(maps[k], boxes[name], img.size)
+                hits[name] += peak_in_box(maps[k], boxes[name], img.size)
     assert all(v / 20 >= 0.9 for v in hits.values()), hits
 
 
@@ -81,7 +71,7 @@ def test_every_method_gives_maps_on_the_native_grid_and_checked_flags_consistent
     for method in ("gradcam", "occlusion", "checked"):
         ex = explain(emb.model, clf.head, emb.spec, img, method=method)
         assert all(m.shape == (grid, grid) and 0 <= m.min() and m.max() <= 1 for m in ex.maps)
-        assert _peak_in_box(ex.maps[c], box, img.size), method
+        assert peak_in_box(ex.maps[c], box, img.size), method
         if method == "checked":
             assert ex.methods == ["occlusion" if f else "gradcam" for f in ex.flagged]
             assert ex.faithfulness[c] is not None and not ex.flagged[c]  # a clear single disc: Grad-CAM holds
@@ -95,7 +85,7 @@ def test_faithfulness_flags_heat_that_is_not_where_the_evidence_is(trained):
     box = make_photo(p, ("red_disc",), 5100)["red_disc"]
     img = imaging.load_image(p).image
     occ = occlusion(emb.model, clf.head, emb.spec, img)
-    assert _peak_in_box(occ.maps[c], box, img.size)  # occlusion finds the disc
+    assert peak_in_box(occ.maps[c], box, img.size)  # occlusion finds the disc
     with GradCAM(emb.model, clf.head, emb.spec) as cam:
         heat, _ = cam(img, [c])
     right = faithfulness(emb.model, clf.head, emb.spec, img, heat, [c], occ)[0]
