@@ -5,7 +5,9 @@
 Generates phone-size JPEGs (4032x3024, 2-5 MB) unless --photos is given. For each backbone:
 
 * baseline: full decode → resize → centre crop → fp32 eager, one photo at a time;
-* draft decoding alone (the floor: no network), with the app's decode workers;
+* draft decoding alone (the floor: no network), with the app's decode threads, and with worker
+  processes instead (the same speed here: Pillow releases the GIL while decoding, so the app keeps
+  threads — no process start-up, no copies between processes);
 * the app's pipeline (photosorter.ml.features.Embedder, no feature cache), in each numeric mode.
 
 ResNet50 uses random weights when no weights file is at hand (speed does not depend on them).
@@ -22,7 +24,8 @@ import resource
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+import functools
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -84,28 +87,39 @@ def baseline(model, spec, paths) -> float:
     return len(paths) / (time.perf_counter() - start)
 
 
-def draft_only(paths, side: int) -> float:
-    start = time.perf_counter()
-    with ThreadPoolExecutor(default_threads()) as pool:
-        list(pool.map(lambda p: imaging.load_image(p, min_side=side).image.resize((side, side)), paths))
+def _draft(path: Path, side: int) -> np.ndarray:
+    return np.asarray(imaging.load_image(path, min_side=side).image.resize((side, side)))
+
+
+def draft_only(paths, side: int, processes: bool = False) -> float:
+    """Draft decoding alone, in worker threads (the app's choice) or worker processes (uint8
+    arrays sent back): Pillow releases the GIL while decoding, so both should reach the floor."""
+    pool_type = ProcessPoolExecutor if processes else ThreadPoolExecutor
+    with pool_type(default_threads()) as pool:
+        list(pool.map(functools.partial(_draft, side=side), paths[:4]))  # workers started and warm
+        start = time.perf_counter()
+        list(pool.map(functools.partial(_draft, side=side), paths))
     return len(paths) / (time.perf_counter() - start)
 
 
 def app_pipeline(name: str, weights, paths, mode: str) -> tuple[float, dict]:
     """Steady-state photos/s of the app's pipeline, and what the one-time set-up cost."""
     emb = Embedder(name, weights=weights, cache=FeatureCache(None), numeric_mode=mode)
-    if emb.int8 is not None:
-        # Speed only: with random weights the fp32 check rightly refuses int8 (see
-        # numerics_check.py), so it is bypassed here and its verdict reported next to the speed.
-        emb.int8.require_check = False
-    # Warm-up: the first batches pay for allocations and kernel selection; in int8 mode the first
-    # 32 photos also calibrate and check the quantized network (timed separately, reported).
+    checks = {"int8": emb.int8, "bf16": emb.bf16_check}
+    for check in checks.values():
+        if check is not None:
+            # Speed only: with random weights the fp32 check refuses int8 (see numerics_check.py)
+            # and is borderline for bf16, so it is bypassed here; its verdict is reported.
+            check.require_check = False
+    # Warm-up: the first batches pay for allocations and kernel selection; a run-time check also
+    # runs here (int8: 32 photos to calibrate and check; bf16: 16 photos both ways), timed apart.
     start = time.perf_counter()
-    emb.embed(paths[:32] if mode == "int8" else paths[:8])
+    emb.embed(paths[:32] if emb.int8 else paths[:16] if emb.bf16_check else paths[:8])
     setup = {"warm_up_seconds": round(time.perf_counter() - start, 2)}
-    if emb.int8 is not None:
-        setup["int8_check"] = emb.int8.report
-        setup["int8_check_bypassed_for_speed"] = True
+    for kind, check in checks.items():
+        if check is not None:
+            setup[f"{kind}_check"] = check.report
+            setup[f"{kind}_check_bypassed_for_speed"] = True
     emb.cache = FeatureCache(None)
     start = time.perf_counter()
     res = emb.embed(paths)
@@ -137,7 +151,8 @@ def main() -> int:
             torch.save(resnet50(weights=None).state_dict(), weights)
         model = backbones.build_backbone(name, weights)
         r: dict = {"baseline_photos_per_s": round(baseline(model, spec, paths[:16]), 2),
-                   "draft_decode_only_photos_per_s": round(draft_only(paths, spec.input_size), 2)}
+                   "draft_decode_only_photos_per_s": round(draft_only(paths, spec.input_size), 2),
+                   "draft_decode_only_worker_processes_photos_per_s": round(draft_only(paths, spec.input_size, True), 2)}
         for mode in numerics.available_modes(name):
             speed, setup = app_pipeline(name, weights, paths, mode)
             r[f"app_{mode}_photos_per_s"] = round(speed, 2)
@@ -145,7 +160,10 @@ def main() -> int:
         best = max(v for k, v in r.items() if k.startswith("app_"))
         r["app_best_vs_baseline"] = round(best / r["baseline_photos_per_s"], 2)
         r["app_best_vs_draft_decode"] = round(best / r["draft_decode_only_photos_per_s"], 2)
-        r["default_mode"] = numerics.choose_mode(None, name)
+        r["default_mode"] = default = numerics.choose_mode(None, name)
+        r["default_checked_at_run_time"] = numerics.checked_at_run_time(default, name)
+        r["app_default_vs_baseline"] = round(r[f"app_{default}_photos_per_s"] / r["baseline_photos_per_s"], 2)
+        r["app_default_vs_draft_decode"] = round(r[f"app_{default}_photos_per_s"] / r["draft_decode_only_photos_per_s"], 2)
         report["results"][name] = r
         print(name, json.dumps(r), flush=True)
     report["peak_rss_mb"] = round(peak_rss_mb())

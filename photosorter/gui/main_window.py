@@ -366,7 +366,7 @@ class MainWindow(QMainWindow):
         """Load torch and the backbone on first use (called from worker threads only)."""
         from ..ml.features import Embedder, FeatureCache
 
-        # None: PHOTOSORTER_NUMERIC_MODE, else the backbone's validated mode (numerics.choose_mode)
+        # None: PHOTOSORTER_NUMERIC_MODE, else the backbone's validated or self-checked mode (numerics.choose_mode)
         mode = {"fast": "auto", "exact": "fp32"}.get(self.library.speed)
         with self._lock:
             if (self._embedder is None or self._embedder.spec.name != self.library.backbone

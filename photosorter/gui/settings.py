@@ -31,12 +31,14 @@ class SettingsDialog(QDialog):
         self.strictness_label = QLabel()
         self.strictness.valueChanged.connect(self._strict_text)
         self.speed = QComboBox()
-        self.speed.addItem("Recommended — fast modes measured not to change accuracy", "default")
+        self.speed.addItem("Recommended — fast modes validated, or checked against exact results on your first photos",
+                           "default")
         self.speed.addItem("Exact — the same numbers on every computer (fp32)", "exact")
-        self.speed.addItem("Fastest — also bf16/int8 not validated for this model", "fast")
+        self.speed.addItem("Fastest — also int8 (checked against exact results on your first photos)", "fast")
         self.speed.setCurrentIndex(max(0, self.speed.findData(library.speed)))
         self.speed.setToolTip("Fast modes can change a few borderline decisions; see README, Performance. "
-                              "int8 checks itself against fp32 on the first photos and stays exact if they differ.")
+                              "A mode not validated for the model checks itself against fp32 on the first "
+                              "photos of each session and stays exact if they differ.")
         self.tray = QCheckBox("Keep watching in the tray when the window is closed")
         self.tray.setChecked(library.keep_watching_in_tray)
         form = QFormLayout()

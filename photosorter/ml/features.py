@@ -29,7 +29,7 @@ import torch
 
 from .. import errors, imaging
 from ..jobs import CancelToken, ProgressFn, no_progress
-from .numerics import choose_mode
+from .numerics import Bf16Check, checked_at_run_time, choose_mode
 from .backbones import PREPROCESS_VERSION, BackboneSpec, FeatureExtractor, build_backbone, get_spec
 from .preprocess import augmented_view, eval_view, normalize
 
@@ -135,6 +135,7 @@ class Embedder:
         self.decode_workers = decode_workers or default_threads()
         self.numeric_mode = choose_mode(numeric_mode, backbone)
         self.int8 = None
+        self.bf16_check = Bf16Check() if checked_at_run_time(self.numeric_mode, backbone) else None
         if self.numeric_mode == "int8":
             from .quantize import Int8Runner
 
@@ -148,6 +149,8 @@ class Embedder:
     @torch.inference_mode()
     def forward_u8(self, batch_u8: torch.Tensor) -> np.ndarray:
         x = normalize(batch_u8, self.spec).contiguous(memory_format=torch.channels_last)
+        if self.bf16_check is not None:
+            return self.bf16_check.features(x, self.model).numpy()
         if self.numeric_mode == "bf16":
             with torch.autocast("cpu", dtype=torch.bfloat16):
                 return self.model(x).float().numpy()

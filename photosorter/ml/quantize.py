@@ -28,14 +28,16 @@ import warnings
 import torch
 from torch import nn
 
+from . import numerics
+
 log = logging.getLogger(__name__)
 
 INT8_BACKBONES = ("resnet50",)
 CALIBRATION_PHOTOS = 24  # observer statistics saturate well before this on ResNet50
 CHECK_PHOTOS = 8
 #: int8 features must point the same way as fp32 ones (centred on the mean feature of the photos
-#: seen): every checked photo at least this close.
-MIN_COSINE = 0.99
+#: seen): every checked photo at least this close — the bar every fast mode's run-time check uses.
+MIN_COSINE = numerics.MIN_COSINE
 
 
 def int8_engine() -> str | None:
@@ -122,8 +124,7 @@ class Int8Runner:
             self.report = {"ok": False, "reason": f"{type(exc).__name__}: {exc}"}
             log.warning("int8 mode unavailable, staying in fp32: %s", exc)
             return
-        mean = feats.mean(dim=0, keepdim=True)
-        cos = torch.nn.functional.cosine_similarity(q - mean, feats[CALIBRATION_PHOTOS:] - mean, dim=1)
+        cos = numerics.centred_cosine(q, feats[CALIBRATION_PHOTOS:], feats.mean(dim=0, keepdim=True))
         raw = torch.nn.functional.cosine_similarity(q, feats[CALIBRATION_PHOTOS:], dim=1)
         self.report = {"ok": bool(cos.min() >= MIN_COSINE), "min_cosine": round(float(cos.min()), 5),
                        "mean_cosine": round(float(cos.mean()), 5), "raw_min_cosine": round(float(raw.min()), 5),
