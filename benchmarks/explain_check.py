@@ -11,7 +11,10 @@ object and with both objects,
 * the flag: Grad-CAM explanations with faithfulness < FAITHFUL_MIN, counted separately among
   Grad-CAM's hits and misses (a useful flag fires on misses and rarely on hits);
 * "checked": what the app shows — Grad-CAM, replaced by occlusion where it is flagged;
-* time per photo for all categories.
+* time per photo for all categories;
+* two alternatives measured but not used by the app (README, Known gaps): "cell scores", the
+  trained head applied to each cell's features (CAM generalised to a non-linear head), and
+  "mirror-consistent cell scores", their minimum over the photo and its two mirror images.
 """
 
 from __future__ import annotations
@@ -24,15 +27,39 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from photosorter import imaging  # noqa: E402
 from photosorter.ml.features import Embedder  # noqa: E402
-from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, faithfulness, occlusion, on_grid  # noqa: E402
+from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, faithfulness, occlusion, on_grid, target_layer  # noqa: E402
+from photosorter.ml.preprocess import eval_view, normalize  # noqa: E402
 from photosorter.ml.training import TrainOptions, train_from_folder  # noqa: E402
 from photosorter.samples import make_labeled_folder, make_photo, peak_in_box  # noqa: E402
 from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
+
+
+def cell_scores(emb: Embedder, head, img: Image.Image) -> np.ndarray:
+    """(C, h, w): the head's logit for each cell's feature vector, as if the photo were all that cell."""
+    store: dict = {}
+    handle = target_layer(emb.model).register_forward_hook(lambda _m, _i, out: store.__setitem__("a", out.detach()))
+    try:
+        with torch.no_grad():
+            emb.model(normalize(eval_view(img, emb.spec)[None], emb.spec))
+            a = store["a"][0]
+            head.eval()
+            return head(a.reshape(a.shape[0], -1).T).T.reshape(-1, *a.shape[1:]).numpy()
+    finally:
+        handle.remove()
+
+
+def mirror_consistent(emb: Embedder, head, img: Image.Image) -> np.ndarray:
+    """Cell scores that survive mirroring: the minimum over the photo and its two mirror images."""
+    lr = cell_scores(emb, head, img.transpose(Image.Transpose.FLIP_LEFT_RIGHT))[:, :, ::-1]
+    tb = cell_scores(emb, head, img.transpose(Image.Transpose.FLIP_TOP_BOTTOM))[:, ::-1, :]
+    return np.minimum.reduce([cell_scores(emb, head, img), lr, tb])
 
 
 def main() -> int:
@@ -66,6 +93,7 @@ def main() -> int:
                 t = time.perf_counter(); occ = occlusion(emb.model, clf.head, emb.spec, img); times["occlusion"].append(time.perf_counter() - t)
                 t = time.perf_counter(); faith = faithfulness(emb.model, clf.head, emb.spec, img, heat, cats, occ)
                 times["faithfulness"].append(time.perf_counter() - t)
+                cells, mirrored = cell_scores(emb, clf.head, img), mirror_consistent(emb, clf.head, img)
                 for c, name in enumerate(clf.categories):
                     if name in boxes:
                         rows.append({"category": name, "gradcam_hit": peak_in_box(heat[c], boxes[name], img.size),
@@ -74,6 +102,8 @@ def main() -> int:
                                      "checked_hit": peak_in_box(heat[c] if faith[c] >= FAITHFUL_MIN
                                                                 else on_grid(occ.maps[c], heat.shape[1:]),
                                                                 boxes[name], img.size),
+                                     "cells_hit": peak_in_box(cells[c], boxes[name], img.size),
+                                     "mirrored_hit": peak_in_box(mirrored[c], boxes[name], img.size),
                                      "faithfulness": float(faith[c]), "logit": float(occ.logits[c])})
             out: dict = {}
             for name in clf.categories:
@@ -85,6 +115,9 @@ def main() -> int:
                              "gradcam_peak_on_object": round(len(g_hits) / len(r), 3),
                              "occlusion_peak_on_object": round(sum(x["occlusion_hit"] for x in r) / len(r), 3),
                              "checked_peak_on_object": round(sum(x["checked_hit"] for x in r) / len(r), 3),
+                             "not_adopted_cell_scores_peak_on_object": round(sum(x["cells_hit"] for x in r) / len(r), 3),
+                             "not_adopted_mirror_consistent_peak_on_object":
+                                 round(sum(x["mirrored_hit"] for x in r) / len(r), 3),
                              "flagged_among_gradcam_misses": f"{flagged(g_miss)} of {len(g_miss)}",
                              "flagged_among_gradcam_hits": f"{flagged(g_hits)} of {len(g_hits)}",
                              "photos_scored_above_threshold": sum(1 for x in r if x["logit"] > 0)}
