@@ -21,7 +21,8 @@ photos; a *randomly initialised* ResNet50 measures 0.987–0.992 on real photos 
 generated ones (random networks amplify rounding noise far more than trained ones), so the check
 is close to the line for a network nobody would sort with.
 ``PHOTOSORTER_NUMERIC_MODE=fp32|bf16|int8|auto`` overrides; Exact in Settings pins fp32.
-Features from different modes never mix: the mode is part of the feature-cache key.
+The mode is part of the feature-cache key, so cached features of different modes never mix (a
+checked mode's first photos are cached with their exact fp32 features under its key).
 
 int8 (static quantization, see :mod:`.quantize`) is offered for ResNet50 where the CPU has
 quantized kernels; it checks itself against fp32 on the first photos of each session and stays in
