@@ -6,8 +6,8 @@ Generates phone-size JPEGs (4032x3024, 2-5 MB) unless --photos is given. For eac
 
 * baseline: full decode → resize → centre crop → fp32 eager, one photo at a time;
 * draft decoding alone (the floor: no network), with the app's decode threads, and with worker
-  processes instead (the same speed here: Pillow releases the GIL while decoding, so the app keeps
-  threads — no process start-up, no copies between processes);
+  processes instead (only 4–9% faster here: Pillow releases the GIL while decoding, so the app
+  keeps threads — no process start-up, no copies between processes);
 * the app's pipeline (photosorter.ml.features.Embedder, no feature cache), in each numeric mode.
 
 ResNet50 uses random weights when no weights file is at hand (speed does not depend on them).
@@ -34,7 +34,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from photosorter import imaging  # noqa: E402
-from photosorter.ml import backbones, numerics  # noqa: E402
+from photosorter.ml import backbones, numerics, quantize  # noqa: E402
 from photosorter.ml.features import Embedder, FeatureCache, default_threads  # noqa: E402
 from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
 
@@ -114,7 +114,9 @@ def app_pipeline(name: str, weights, paths, mode: str) -> tuple[float, dict]:
     # Warm-up: the first batches pay for allocations and kernel selection; a run-time check also
     # runs here (int8: 32 photos to calibrate and check; bf16: 16 photos both ways), timed apart.
     start = time.perf_counter()
-    emb.embed(paths[:32] if emb.int8 else paths[:16] if emb.bf16_check else paths[:8])
+    checked = (quantize.CALIBRATION_PHOTOS + quantize.CHECK_PHOTOS if emb.int8
+               else numerics.BF16_CHECK_PHOTOS if emb.bf16_check else 8)
+    emb.embed(paths[:checked])
     setup = {"warm_up_seconds": round(time.perf_counter() - start, 2)}
     for kind, check in checks.items():
         if check is not None:

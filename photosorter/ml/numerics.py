@@ -107,6 +107,22 @@ def centred_cosine(fast: torch.Tensor, exact: torch.Tensor, mean: torch.Tensor) 
     return nn.functional.cosine_similarity(fast.float() - mean, exact.float() - mean, dim=1)
 
 
+def verdict(kind: str, fast: torch.Tensor, exact: torch.Tensor, mean: torch.Tensor, min_cosine: float,
+            require_check: bool, **details) -> tuple[bool, dict]:
+    """A fast mode's run-time check (bf16 here, int8 in :mod:`.quantize`): use it only if every
+    checked photo keeps a centred cosine of ``min_cosine`` to fp32 (or the check is not required,
+    for speed benchmarks). Returns whether to use it and the report, logged either way."""
+    cos = centred_cosine(fast, exact, mean)
+    report = {"ok": bool(cos.min() >= min_cosine), "min_cosine": round(float(cos.min()), 5),
+              "mean_cosine": round(float(cos.mean()), 5), **details}
+    use = report["ok"] or not require_check
+    if use:
+        log.info("%s backbone active: %s", kind, report)
+    else:
+        log.warning("%s features too far from fp32 (%s): staying in fp32", kind, report)
+    return use, report
+
+
 class Bf16Check:
     """bf16 features once the first :data:`BF16_CHECK_PHOTOS` photos of the session agree with fp32.
 
@@ -146,13 +162,7 @@ class Bf16Check:
     def _decide(self) -> None:
         exact, fast = torch.cat(self._exact), torch.cat(self._fast)
         self._exact, self._fast = [], []
-        cos = centred_cosine(fast, exact, exact.mean(dim=0, keepdim=True))
-        self.report = {"ok": bool(cos.min() >= MIN_COSINE), "min_cosine": round(float(cos.min()), 5),
-                       "mean_cosine": round(float(cos.mean()), 5), "checked_photos": len(exact),
-                       "extra_seconds": round(self._seconds, 2)}
-        if self.report["ok"] or not self.require_check:
-            self.active = True
-            log.info("bf16 backbone active: %s", self.report)
-        else:
-            self.failed = True
-            log.warning("bf16 features too far from fp32 (%s): staying in fp32", self.report)
+        use, self.report = verdict("bf16", fast, exact, exact.mean(dim=0, keepdim=True), MIN_COSINE,
+                                   self.require_check, checked_photos=len(exact),
+                                   extra_seconds=round(self._seconds, 2))
+        self.active, self.failed = use, not use

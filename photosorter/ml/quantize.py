@@ -124,15 +124,13 @@ class Int8Runner:
             self.report = {"ok": False, "reason": f"{type(exc).__name__}: {exc}"}
             log.warning("int8 mode unavailable, staying in fp32: %s", exc)
             return
-        cos = numerics.centred_cosine(q, feats[CALIBRATION_PHOTOS:], feats.mean(dim=0, keepdim=True))
-        raw = torch.nn.functional.cosine_similarity(q, feats[CALIBRATION_PHOTOS:], dim=1)
-        self.report = {"ok": bool(cos.min() >= MIN_COSINE), "min_cosine": round(float(cos.min()), 5),
-                       "mean_cosine": round(float(cos.mean()), 5), "raw_min_cosine": round(float(raw.min()), 5),
-                       "checked_photos": len(check),
-                       "calibration_photos": len(calib), "seconds": round(time.perf_counter() - start, 2)}
-        if self.report["ok"] or not self.require_check:
+        exact = feats[CALIBRATION_PHOTOS:]
+        raw = torch.nn.functional.cosine_similarity(q, exact, dim=1)
+        use, self.report = numerics.verdict(
+            "int8", q, exact, feats.mean(dim=0, keepdim=True), MIN_COSINE, self.require_check,
+            raw_min_cosine=round(float(raw.min()), 5), checked_photos=len(check), calibration_photos=len(calib),
+            seconds=round(time.perf_counter() - start, 2))
+        if use:
             self.model = model
-            log.info("int8 backbone active: %s", self.report)
         else:
             self.failed = True
-            log.warning("int8 features too far from fp32 (%s): staying in fp32", self.report)
