@@ -1,4 +1,4 @@
-"""Contact sheet of Grad-CAM overlays: N photos per class of a labelled folder, each shown with
+"""Contact sheet of the app's explanation overlays (augmented Grad-CAM): N photos per class of a labelled folder, each shown with
 the overlay for its own category (and its score), for looking at what the model looked at.
 
     python benchmarks/gradcam_sheet.py --model M --folder ../shared/data/hymenoptera/val --out sheet.jpg
@@ -30,7 +30,7 @@ def main() -> int:
     scorer = Scorer.from_file(args.model)
     emb, clf = scorer.embedder, scorer.classifier
     rows = []
-    with GradCAM(emb.model, clf.head, emb.spec) as cam:
+    with GradCAM(emb.model, clf.head, emb.spec, augment=True) as cam:  # the app's map, unchecked
         for ci, cat in enumerate(clf.categories):
             photos = sorted((args.folder / cat).iterdir())[: args.per_class]
             for p in photos:

@@ -163,7 +163,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     chosen = [c for c, name in enumerate(clf.categories) if name in decided]
     # the check is for decisions: the categories this photo goes to (or the one asked for)
     verify = wanted if args.category else chosen
-    ex = explain(emb.model, clf.head, emb.spec, scored, wanted, method=args.method, layer=args.layer, verify=verify)
+    ex = explain(emb.model, clf.head, emb.spec, scored, wanted, method=args.method, layer=args.layer, verify=verify,
+                 bf16=emb.bf16_active)
     maps = ex.maps
     view = imaging.load_image(args.photo, min_side=args.max_side).image.copy()
     view.thumbnail((args.max_side, args.max_side))
@@ -404,9 +405,11 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--category", help="only this category (default: all)")
     x.add_argument("--out", type=Path, required=True, help="folder for original, overlay and heatmap images")
     x.add_argument("--layer", choices=["last", "fine"], default="last", help="the backbone's last conv block (default; 10x10 for efficientnet_lite0, 7x7 for resnet50) or one stage earlier (2x finer, measured less precise)")
-    x.add_argument("--method", choices=["checked", "gradcam", "occlusion"], default="checked",
-                   help="checked (default): Grad-CAM verified by occlusion, replaced and flagged where its heat is not "
-                        "where the evidence is; gradcam: fast, unverified; occlusion: always the 5x5 occlusion map")
+    x.add_argument("--method", choices=["checked", "augmented", "gradcam", "occlusion"], default="checked",
+                   help="checked (default): augmented Grad-CAM verified by occlusion, replaced and flagged where its heat "
+                        "is not where the evidence is; augmented: Grad-CAM averaged over the view's 8 rotations and "
+                        "mirror images, unverified; gradcam: one view, fastest, unverified; occlusion: always the 5x5 "
+                        "occlusion map")
     x.add_argument("--opacity", type=float, default=0.5, help="heatmap opacity in the overlay (0-1)")
     x.add_argument("--max-side", type=int, default=1024, help="longest side of the written images")
     common(x)

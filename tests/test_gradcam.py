@@ -8,11 +8,13 @@ import resource
 
 import numpy as np
 import pytest
+import torch
 
 from photosorter import imaging
 from photosorter.cli import main
 from photosorter.ml.features import Embedder
-from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, explain, faithfulness, occlusion, render, target_layer
+from photosorter.ml.gradcam import (AUGMENTED_VIEWS, FAITHFUL_MIN, GradCAM, _turn, _turn_back, explain, faithfulness,
+                                    occlusion, render, target_layer)
 from photosorter.ml.training import TrainOptions, train_from_folder
 from photosorter.samples import make_labeled_folder, make_photo, peak_in_box
 
@@ -27,11 +29,12 @@ def trained(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_single_planted_object(trained):
+@pytest.mark.parametrize("augment", [False, True], ids=["gradcam", "augmented"])
+def test_single_planted_object(trained, augment):
     root, emb, clf = trained
     c = clf.categories.index("red_disc")
     hits = 0
-    with GradCAM(emb.model, clf.head, emb.spec) as cam:
+    with GradCAM(emb.model, clf.head, emb.spec, augment=augment) as cam:
         for i in range(20):
             p = root / "one" / f"{i}.jpg"
             box = make_photo(p, ("red_disc",), 5000 + i)["red_disc"]
@@ -44,12 +47,14 @@ def test_single_planted_object(trained):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="known gap (issue 4 open): at 320 px (10x10 grid) the blue square's "
-                   "peak lands next to it, often at the image border, in ~25% of photos; red disc 100%")
 def test_two_objects_two_categories(trained):
+    """The app's explanation (augmented Grad-CAM) puts each category's peak on its own object.
+
+    Measured margin (README, "Explanations"): on these 20 photos 18 and 19 of 20, i.e. just at the
+    bar; the seed design's plain Grad-CAM manages 16 of 20 for the blue square."""
     root, emb, clf = trained
     hits = {name: 0 for name in clf.categories}
-    with GradCAM(emb.model, clf.head, emb.spec) as cam:
+    with GradCAM(emb.model, clf.head, emb.spec, augment=True) as cam:
         for i in range(20):
             p = root / "two" / f"{i}.jpg"
             boxes = make_photo(p, ("red_disc", "blue_square"), 7000 + i)
@@ -60,6 +65,34 @@ def test_two_objects_two_categories(trained):
     assert all(v / 20 >= 0.9 for v in hits.values()), hits
 
 
+def test_augmented_views_are_the_eight_symmetries_and_turn_back_exactly():
+    x = torch.arange(2 * 5 * 5).reshape(2, 5, 5)
+    turned = {tuple(_turn(x, k, m).flatten().tolist()) for k, m in AUGMENTED_VIEWS}
+    assert len(AUGMENTED_VIEWS) == len(turned) == 8
+    assert all(torch.equal(_turn_back(_turn(x, k, m), k, m), x) for k, m in AUGMENTED_VIEWS)
+
+
+def test_augmented_map_follows_the_photo_and_nested_explainers_do_not_interfere(tmp_path):
+    """A mirrored photo gets the mirrored augmented map (the eight views are the same set), and two
+    explainers open on one model at once each get their own, correct result."""
+    from PIL import Image
+
+    root = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=5)
+    emb = Embedder("tiny")
+    clf = train_from_folder(root, emb, TrainOptions(views=1, folds=2, max_epochs=5)).classifier
+    img = imaging.load_image(next((root / "red_disc").glob("*.jpg"))).image
+    with GradCAM(emb.model, clf.head, emb.spec, augment=True) as aug:
+        maps, logits = aug(img)
+        mirrored, _ = aug(img.transpose(Image.Transpose.FLIP_LEFT_RIGHT))
+    assert np.allclose(mirrored, maps[:, :, ::-1], atol=1e-4)
+    with GradCAM(emb.model, clf.head, emb.spec) as plain:
+        alone, _ = plain(img)
+    with GradCAM(emb.model, clf.head, emb.spec) as plain, GradCAM(emb.model, clf.head, emb.spec, augment=True) as aug:
+        both_plain, _ = plain(img)
+        both_aug, both_logits = aug(img)
+    assert np.allclose(both_plain, alone) and np.allclose(both_aug, maps) and np.allclose(both_logits, logits, atol=1e-5)
+
+
 @pytest.mark.slow
 def test_every_method_gives_maps_on_the_native_grid_and_checked_flags_consistently(trained):
     root, emb, clf = trained
@@ -68,13 +101,15 @@ def test_every_method_gives_maps_on_the_native_grid_and_checked_flags_consistent
     img = imaging.load_image(p).image
     grid = emb.spec.input_size // 32
     c = clf.categories.index("red_disc")
-    for method in ("gradcam", "occlusion", "checked"):
+    for method in ("gradcam", "augmented", "occlusion", "checked"):
         ex = explain(emb.model, clf.head, emb.spec, img, method=method)
         assert all(m.shape == (grid, grid) and 0 <= m.min() and m.max() <= 1 for m in ex.maps)
         assert peak_in_box(ex.maps[c], box, img.size), method
         if method == "checked":
-            assert ex.methods == ["occlusion" if f else "gradcam" for f in ex.flagged]
+            assert ex.methods == ["occlusion" if f else "augmented" for f in ex.flagged]
             assert ex.faithfulness[c] is not None and not ex.flagged[c]  # a clear single disc: Grad-CAM holds
+        else:
+            assert ex.methods == [method] * len(ex.maps)
 
 
 @pytest.mark.slow
@@ -111,17 +146,30 @@ def test_hooks_removed_even_on_error_and_no_memory_growth(tmp_path):
     def rss_kb() -> int:
         with open("/proc/self/statm") as fh:
             return int(fh.read().split()[1]) * (resource.getpagesize() // 1024)
-    with GradCAM(emb.model, clf.head, emb.spec) as cam:
+    with GradCAM(emb.model, clf.head, emb.spec, augment=True) as cam:
         for _ in range(20):
             cam(img)
     gc.collect()
     before = rss_kb()
-    for _ in range(200):
-        with GradCAM(emb.model, clf.head, emb.spec) as cam:
+    for n in range(200):
+        with GradCAM(emb.model, clf.head, emb.spec, augment=n % 2 == 0) as cam:  # the app's and the seed's
             cam(img)
     gc.collect()
     assert rss_kb() - before < 30_000, "memory grew by more than 30 MB over 200 explanations"
     assert not any(m._forward_hooks or m._backward_hooks for m in emb.model.modules())
+
+
+def test_bf16_occlusion_agrees_with_fp32_and_the_app_asks_for_it_only_when_scoring_in_bf16(tmp_path):
+    root = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=6)
+    emb = Embedder("tiny", numeric_mode="fp32")
+    assert not emb.bf16_active  # the CLI and the preview pass this: fp32 scoring gets an fp32 check
+    clf = train_from_folder(root, emb, TrainOptions(views=1, folds=2, max_epochs=5)).classifier
+    img = imaging.load_image(next((root / "red_disc").glob("*.jpg"))).image
+    exact = occlusion(emb.model, clf.head, emb.spec, img)
+    fast = occlusion(emb.model, clf.head, emb.spec, img, bf16=True)
+    assert not np.array_equal(fast.drops, exact.drops)  # really computed differently
+    assert np.corrcoef(fast.drops.ravel(), exact.drops.ravel())[0, 1] > 0.95
+    assert np.abs(fast.logits - exact.logits).max() < 0.1 * (np.abs(exact.logits).max() + 1)
 
 
 def test_render_outputs_align_with_photo():
@@ -157,7 +205,7 @@ def test_explain_cli_json(tmp_path, capsys):
     for name in ("blue_square", "red_disc"):
         checked = name in doc["categories"]
         if not checked:
-            assert doc["method"][name] == "gradcam" and doc["faithfulness"][name] is None
+            assert doc["method"][name] == "augmented" and doc["faithfulness"][name] is None
             assert name not in doc["flagged"]
         else:
-            assert doc["method"][name] == ("occlusion" if name in doc["flagged"] else "gradcam")
+            assert doc["method"][name] == ("occlusion" if name in doc["flagged"] else "augmented")

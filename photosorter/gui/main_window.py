@@ -563,7 +563,7 @@ class MainWindow(QMainWindow):
             th.update({k: v for k, v in overrides.items() if k in th})
             chosen = [c for c, n in enumerate(names) if scores[c] >= th[n]]
             # Grad-CAM for every category; checked against occlusion where the photo goes
-            ex = explain(emb.model, clf.head, emb.spec, scored, verify=chosen)
+            ex = explain(emb.model, clf.head, emb.spec, scored, verify=chosen, bf16=emb.bf16_active)
             flagged = {n for n, bad in zip(names, ex.flagged) if bad}
             return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, ex.maps)), "", flagged
 

@@ -143,6 +143,13 @@ class Embedder:
         torch.set_num_threads(default_threads())
 
     @property
+    def bf16_active(self) -> bool:
+        """Does scoring run in bfloat16 right now (ResNet50's run-time check may still say no)?"""
+        if self.bf16_check is not None:
+            return self.bf16_check.active
+        return self.numeric_mode == "bf16"
+
+    @property
     def cache_key(self) -> str:
         return f"{self.model.weights_id}|{PREPROCESS_VERSION}|{self.numeric_mode}"
 
