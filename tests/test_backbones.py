@@ -96,3 +96,27 @@ def test_wrong_weights_file_is_refused_clearly(tmp_path):
     junk.write_bytes(b"not a weights file")
     with pytest.raises(errors.WeightsUnavailableError, match="not a readable weights file"):
         backbones.build_backbone("resnet50", weights=junk)
+
+
+@pytest.mark.parametrize("name", ["tiny", "efficientnet_lite0", "resnet50"])
+def test_every_backbone_explains_on_its_declared_layer(name, resnet50_state):
+    """Grad-CAM, augmented Grad-CAM and occlusion work on each registered backbone's target layer,
+    on the grid that layer has at the backbone's input size (7x7 for ResNet50 at 224 px)."""
+    import numpy as np
+    from PIL import Image
+
+    from photosorter.ml.gradcam import explain
+    from photosorter.ml.head import Head, HeadEnsemble
+
+    spec = backbones.get_spec(name)
+    model = backbones.build_backbone(name, weights=resnet50_state if name == "resnet50" else None)
+    torch.manual_seed(0)
+    head = HeadEnsemble([Head(spec.feature_dim, 2)]).eval()
+    grid = model.feature_map(torch.zeros(1, 3, spec.input_size, spec.input_size)).shape[-1]
+    photo = Image.fromarray(np.random.default_rng(0).integers(0, 255, (150, 200, 3), dtype=np.uint8))
+    for method in ("gradcam", "augmented", "occlusion"):
+        ex = explain(model, head, spec, photo, method=method)
+        assert len(ex.maps) == 2 and all(m.shape == (grid, grid) for m in ex.maps), method
+        assert all(0 <= m.min() and m.max() <= 1 for m in ex.maps), method
+    assert name != "resnet50" or grid == 7
+    assert not any(m._forward_hooks for m in model.modules())
