@@ -29,13 +29,14 @@ Three additions, all measured on planted-object photos (README, "Explanations"):
     point it shows where this photo holds the category's evidence. Positive categories, the
     decisions the app acts on, keep their own gradient (and the faithfulness check below).
 
-  Measured on planted objects (benchmarks/explain_check.py, README "Explanations") and on real
-  photos (equally faithful: the check flags as many as for the seed design).
+  Measured on planted objects (benchmarks/explain_check.py, README "Explanations": blue square
+  beside a red disc 94% vs 81.5%) and on real photos (as faithful: the check below flags 32 of
+  153 hymenoptera explanations vs 34 for the seed design).
 
 * :func:`occlusion` — the slower, more faithful alternative: hide each patch of a 5×5 grid (its
   pixels replaced by the photo's mean colour) and measure how much each category's logit drops.
-  It answers "what does the score depend on" directly instead of through gradients; where two
-  objects share a photo it put each category's peak on its own object more often than Grad-CAM.
+  It answers "what does the score depend on" directly instead of through gradients, on a
+  coarser grid (less precise for small objects).
 * :func:`faithfulness` — the check behind the "look twice" flag: hide the cells Grad-CAM marks as
   hot (≥ half its peak) and compare the logit drop with the largest drop any single occlusion
   patch causes. Heat that sits where the evidence is removes at least that much; heat that lies
@@ -57,7 +58,7 @@ from .head import HeadEnsemble
 from .preprocess import eval_view, normalize
 
 AUGMENTED_VIEWS = tuple((k, f) for k in range(4) for f in (False, True))  # quarter turns × mirror
-OCCLUSION_GRID = 5  # 25 extra forward passes: ~0.6 s for all categories with EfficientNet-Lite0 here
+OCCLUSION_GRID = 5  # 25 extra forward passes, all categories at once: ~0.7 s fp32 / ~0.35 s bf16 (EfficientNet-Lite0 here)
 FAITHFUL_MIN = 0.5  # flag below this (measured: README, "Explanations")
 
 
