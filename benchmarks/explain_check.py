@@ -88,6 +88,7 @@ def main() -> int:
         make_labeled_folder(root / "train", per_category=20, categories=("red_disc", "blue_square"), none=20, seed=seed)
         clf = train_from_folder(root / "train", emb, TrainOptions(views=2)).classifier
         categories = clf.categories
+        scorer = Scorer(clf, emb)
         with GradCAM(emb.model, clf.head, emb.spec) as cam, GradCAM(emb.model, clf.head, emb.spec, augment=True) as aug:
             for scene, variants in scenes.items():
                 for i in range(args.photos):
@@ -103,7 +104,7 @@ def main() -> int:
                     t = time.perf_counter(); faith = faithfulness(emb.model, clf.head, emb.spec, img, aheat, cats, occ)
                     times["faithfulness"].append(time.perf_counter() - t)
                     plain_faith = faithfulness(emb.model, clf.head, emb.spec, img, heat, cats, occ)
-                    scores = Scorer(clf, emb).image_scores(img)
+                    scores = scorer.image_scores(img)
                     goes_to = {c for c in cats if scores[c] >= clf.thresholds[c]}  # the app checks only these
                     cells, mirrored = cell_scores(emb, clf.head, img), mirror_consistent(emb, clf.head, img)
                     for c, name in enumerate(categories):

@@ -31,7 +31,7 @@ from .. import errors, imaging
 from ..jobs import CancelToken, ProgressFn, no_progress
 from .numerics import Bf16Check, checked_at_run_time, choose_mode
 from .backbones import PREPROCESS_VERSION, BackboneSpec, FeatureExtractor, build_backbone, get_spec
-from .preprocess import augmented_view, eval_view, normalize
+from .preprocess import augmented_view, eval_view, model_input
 
 
 class FeatureCache:
@@ -155,7 +155,7 @@ class Embedder:
 
     @torch.inference_mode()
     def forward_u8(self, batch_u8: torch.Tensor) -> np.ndarray:
-        x = normalize(batch_u8, self.spec).contiguous(memory_format=torch.channels_last)
+        x = model_input(batch_u8, self.spec)
         if self.bf16_check is not None:
             return self.bf16_check.features(x, self.model).numpy()
         if self.numeric_mode == "bf16":
