@@ -8,10 +8,8 @@ Human-readable output by default, one JSON document with ``--json``. Progress go
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-import time
 import traceback
 from pathlib import Path
 from typing import Sequence
@@ -19,37 +17,11 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__, errors
+from .reporting import TerminalProgress
+from .reporting import metrics_table as _metrics_table
+from .reporting import print_json as _print_json
 
 log = logging.getLogger("photosorter")
-
-
-class TerminalProgress:
-    """A one-line progress bar with ETA on stderr; silent when stderr is not a terminal."""
-
-    def __init__(self, enabled: bool | None = None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else enabled
-        self.start = time.monotonic()
-        self.last = 0.0
-
-    def __call__(self, done: int, total: int, message: str) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.last < 0.1 and done < total:
-            return
-        self.last = now
-        frac = done / total if total else 0.0
-        elapsed = now - self.start
-        eta = f"{elapsed / frac - elapsed:4.0f}s left" if 0 < frac < 1 else ""
-        bar = "#" * int(frac * 30)
-        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} {eta} {message[:40]:<40}")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    def finish(self) -> None:
-        if self.enabled:
-            sys.stderr.write("\n")
 
 
 def _cache(args: argparse.Namespace):
@@ -57,11 +29,6 @@ def _cache(args: argparse.Namespace):
     from .ml.features import FeatureCache
 
     return FeatureCache(None if args.no_cache else app_paths().feature_cache_file)
-
-
-def _print_json(obj: object) -> None:
-    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False, default=str)
-    sys.stdout.write("\n")
 
 
 # --------------------------------------------------------------------------- commands
@@ -335,19 +302,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
     return run_demo(quiet=args.quiet)
-
-
-def _metrics_table(m: dict, title: str) -> str:
-    lines = [title, f"  {'category':<20} {'precision':>9} {'recall':>7} {'F1':>6} {'threshold':>9} {'examples':>8}"]
-    for name, v in m["per_category"].items():
-        lines.append(
-            f"  {name:<20} {v['precision']:>9.3f} {v['recall']:>7.3f} {v['f1']:>6.3f} {v['threshold']:>9.2f} {v['support']:>8d}"
-        )
-    lines.append(f"  micro-F1 {m['micro_f1']:.3f}   macro-F1 {m['macro_f1']:.3f}   exact match {m['exact_match']:.3f}"
-                 + (f"   top-1 {m['top1']:.3f}" if m.get("top1") is not None else ""))
-    if m.get("none_correct") is not None:
-        lines.append(f"  photos of no category correctly left out: {m['none_correct']:.3f}")
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- parser

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .cli import TerminalProgress, _metrics_table
+from .reporting import TerminalProgress, metrics_table
 
 
 def _sample_data() -> tuple[Path, Path, str]:
@@ -36,5 +36,5 @@ def run_demo(quiet: bool = False) -> int:
     model_path = result.classifier.save(app_paths().models_dir / "demo.safetensors")
     print(f"Trained in {result.seconds:.1f}s; model saved to {model_path}")
     metrics = Scorer(result.classifier, embedder).evaluate_folder(val_dir, progress=TerminalProgress(False if quiet else None))
-    print(_metrics_table(metrics, f"Held-out photos ({val_dir}):"))
+    print(metrics_table(metrics, f"Held-out photos ({val_dir}):"))
     return 0

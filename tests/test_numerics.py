@@ -80,7 +80,7 @@ def test_embedder_in_int8_mode_keeps_features_close_to_fp32(tmp_path, monkeypatc
     from photosorter.ml.features import Embedder, FeatureCache
     from photosorter.samples import make_labeled_folder
 
-    monkeypatch.setattr(quantize, "INT8_BACKBONES", ("tiny",))
+    monkeypatch.setattr(numerics, "INT8_BACKBONES", ("tiny",))
     root = make_labeled_folder(tmp_path / "p", per_category=24, rel_size=0.5, seed=3)
     paths = sorted(root.rglob("*.jpg"))
     fp32 = Embedder("tiny", cache=FeatureCache(None), numeric_mode="fp32")

@@ -1,4 +1,7 @@
-"""Start the desktop app: QApplication, theme, crash dialog, logging, main window."""
+"""Start the desktop app: QApplication, theme, crash dialog, logging, main window.
+
+The theme lives in :mod:`.theme` (``Theming`` stays importable from here) so that the main window
+can switch it without importing this module, which imports the main window."""
 
 from __future__ import annotations
 
@@ -8,11 +11,10 @@ import os
 import sys
 import traceback
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..config import app_paths
+from .theme import Theming
 
 log = logging.getLogger("photosorter")
 
@@ -41,31 +43,6 @@ def install_excepthook() -> None:
             box.exec()
 
     sys.excepthook = hook
-
-
-class Theming:
-    def __init__(self, app: QApplication) -> None:
-        self.app = app
-
-    def set_theme(self, which: str) -> None:
-        self.app.setStyle("Fusion")
-        if which == "dark" or (which == "system" and QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark):
-            p = QPalette()
-            for role, colour in {
-                QPalette.ColorRole.Window: "#23262b", QPalette.ColorRole.WindowText: "#e8e8e8",
-                QPalette.ColorRole.Base: "#1b1d21", QPalette.ColorRole.AlternateBase: "#2d3137",
-                QPalette.ColorRole.Text: "#e8e8e8", QPalette.ColorRole.Button: "#2d3137",
-                QPalette.ColorRole.ButtonText: "#e8e8e8", QPalette.ColorRole.Highlight: "#669bbc",
-                QPalette.ColorRole.HighlightedText: "#101010", QPalette.ColorRole.ToolTipBase: "#2d3137",
-                QPalette.ColorRole.ToolTipText: "#e8e8e8", QPalette.ColorRole.Mid: "#555a62",
-                QPalette.ColorRole.PlaceholderText: "#8a8f98",
-            }.items():
-                p.setColor(role, QColor(colour))
-            self.app.setPalette(p)
-        else:
-            p = self.app.style().standardPalette()
-            p.setColor(QPalette.ColorRole.Highlight, QColor("#29335c"))
-            self.app.setPalette(p)
 
 
 def run(argv: list[str] | None = None, background: bool = False) -> int:

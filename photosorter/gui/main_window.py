@@ -216,9 +216,9 @@ class MainWindow(QMainWindow):
     def window_app(self):
         from PySide6.QtWidgets import QApplication
 
-        from . import app as app_module
+        from .theme import Theming
 
-        return app_module.Theming(QApplication.instance())
+        return Theming(QApplication.instance())
 
     def _build_tray(self) -> None:
         self.tray = None

@@ -40,6 +40,8 @@ import time
 import torch
 from torch import nn
 
+from ..errors import UsageError
+
 log = logging.getLogger(__name__)
 
 MODES = ("fp32", "bf16", "int8")
@@ -52,6 +54,9 @@ SELF_CHECKED = {"resnet50": "bf16"}
 #: photos checked (what tells photos apart is how they differ): every checked photo this close.
 MIN_COSINE = 0.99
 BF16_CHECK_PHOTOS = 16
+#: backbones offered in int8 (see :mod:`.quantize`, which builds the quantized network); kept here,
+#: with the other "which mode can run" facts, so this module does not import quantize
+INT8_BACKBONES = ("resnet50",)
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,10 +73,17 @@ def native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def int8_engine() -> str | None:
+    """The quantized kernel library for this CPU, or None where there is none."""
+    engines = torch.backends.quantized.supported_engines
+    for name in ("x86", "fbgemm"):
+        if name in engines:
+            return name
+    return None
+
+
 def available_modes(backbone: str | None = None) -> list[str]:
     """Modes this CPU runs natively, for ``backbone`` (None: the modes every backbone has)."""
-    from .quantize import INT8_BACKBONES, int8_engine
-
     modes = ["fp32", "bf16"] if native_bf16() else ["fp32"]
     if backbone in INT8_BACKBONES and int8_engine() is not None:
         modes.append("int8")
@@ -83,14 +95,17 @@ def choose_mode(requested: str | None = None, backbone: str | None = None) -> st
     where native, else fp32; 'auto' → the fastest mode this CPU offers for the backbone (int8, then bf16); an explicit
     mode is honoured where supported, else fp32."""
     modes = available_modes(backbone)
-    requested = requested or os.environ.get("PHOTOSORTER_NUMERIC_MODE")
+    from_env = not requested and bool(os.environ.get("PHOTOSORTER_NUMERIC_MODE"))
+    requested = requested or os.environ.get("PHOTOSORTER_NUMERIC_MODE") or None
     if requested is None:
         fast = VALIDATED.get(backbone or "") or SELF_CHECKED.get(backbone or "")
         return fast if fast in modes else DEFAULT_MODE
     if requested == "auto":
         return "int8" if "int8" in modes else "bf16" if "bf16" in modes else "fp32"
     if requested not in MODES:
-        raise ValueError(f"unknown numeric mode {requested!r}; use one of {MODES} or 'auto'")
+        where = "PHOTOSORTER_NUMERIC_MODE" if from_env else "the numeric mode"
+        raise UsageError(f"{where} is {requested!r}, which photosorter does not know; "
+                         f"use one of {', '.join(MODES)} or auto (or unset it for the default)")
     return requested if requested in modes else "fp32"
 
 

@@ -29,24 +29,15 @@ import torch
 from torch import nn
 
 from . import numerics
+from .numerics import INT8_BACKBONES, int8_engine  # noqa: F401  (their home is numerics; kept importable here)
 
 log = logging.getLogger(__name__)
 
-INT8_BACKBONES = ("resnet50",)
 CALIBRATION_PHOTOS = 24  # observer statistics saturate well before this on ResNet50
 CHECK_PHOTOS = 8
 #: int8 features must point the same way as fp32 ones (centred on the mean feature of the photos
 #: seen): every checked photo at least this close — the bar every fast mode's run-time check uses.
 MIN_COSINE = numerics.MIN_COSINE
-
-
-def int8_engine() -> str | None:
-    """The quantized kernel library for this CPU, or None where there is none."""
-    engines = torch.backends.quantized.supported_engines
-    for name in ("x86", "fbgemm"):
-        if name in engines:
-            return name
-    return None
 
 
 class _Pooled(nn.Module):
