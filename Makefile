@@ -1,19 +1,20 @@
 # Two commands on a fresh machine:
 #   make run    install everything and start photosorter
 #   make test   install everything and run the test suite
+#   make lint   ruff (lint), mypy over photosorter/, import-linter contracts (all in pyproject.toml)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 # torch and torchvision must be a matching pair from the registry.
 TORCH_PAIR := torch==2.15.0 torchvision==0.29.2
 
-.PHONY: install run test bench bundle clean
+.PHONY: install run test lint bench bundle clean
 
 $(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet $(TORCH_PAIR)
-	$(PY) -m pip install --quiet -e ".[test]"
+	$(PY) -m pip install --quiet -e ".[test,lint]"
 	touch $@
 
 install: $(VENV)/.installed
@@ -23,6 +24,12 @@ run: install
 
 test: install
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# Run from the repository root: lint-imports analyses the photosorter package found from here.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: install
 	$(PY) benchmarks/accuracy.py --data ../shared/data

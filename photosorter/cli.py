@@ -11,8 +11,9 @@ import argparse
 import logging
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -68,8 +69,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
     for w in result.warnings:
         print(f"warning: {w}")
-    for f, r in result.skipped:
-        print(f"skipped: {r}")
+    for _file, reason in result.skipped:
+        print(f"skipped: {reason}")
     return 0
 
 
@@ -93,7 +94,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from .ml.scoring import PhotoFailure, Scorer
 
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
-    out, failed = [], 0
+    out: list[dict[str, Any]] = []
+    failed = 0
     for r in scorer.score_paths(args.photos, progress=TerminalProgress(None if not args.quiet else False), background=args.background):
         if isinstance(r, PhotoFailure):
             failed += 1
@@ -164,11 +166,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result)
         return 0
-    for c in clf.categories:
-        mark = "✓" if c in result["categories"] else " "
-        print(f" {mark} {c:<20} score {result['scores'][c]:.2f}  threshold {result['thresholds'][c]:.2f}")
-    for c in result["flagged"]:
-        print(f"note: {c}: Grad-CAM's heat was not where the score's evidence is (hiding it barely changed the "
+    for name in clf.categories:
+        mark = "✓" if name in result["categories"] else " "
+        print(f" {mark} {name:<20} score {result['scores'][name]:.2f}  threshold {result['thresholds'][name]:.2f}")
+    for name in result["flagged"]:
+        print(f"note: {name}: Grad-CAM's heat was not where the score's evidence is (hiding it barely changed the "
               "score), so the overlay shows the occlusion map instead — look twice at this one.")
     print(f"Images written to {args.out}")
     return 0
@@ -196,7 +198,7 @@ def cmd_sort(args: argparse.Namespace) -> int:
     progress = TerminalProgress(None if not args.quiet else False)
     plan = plan_sort(args.sources, scorer, ledger, destinations, progress=progress, background=args.background)
     if args.dry_run:
-        rows = [{"file": str(d.path), "outcome": d.outcome, "categories": d.categories, "already_in": d.done_before,
+        rows: list[dict[str, Any]] = [{"file": str(d.path), "outcome": d.outcome, "categories": d.categories, "already_in": d.done_before,
                  "scores": d.scores, "reason": d.reason, "message": d.message,
                  "destinations": [str(destinations[c]) for c in d.categories]} for d in plan.decisions]
         counts = plan.counts()
@@ -217,7 +219,7 @@ def cmd_sort(args: argparse.Namespace) -> int:
         return 0
     print(f"Run {summary.run_id}: copied {summary.copied_photos} photos ({summary.copies_made} copies), "
           f"{summary.already_sorted} already sorted, {summary.no_category} in no category, {len(summary.failed)} failed.")
-    for path, reason, message in summary.failed:
+    for _path, reason, message in summary.failed:
         print(f"  failed ({reason}): {message}")
     if summary.copies_made:
         print(f"Undo with: photosorter undo {summary.run_id}")

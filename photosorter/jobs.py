@@ -8,7 +8,7 @@ terminal bar; the GUI turns it into Qt signals from a worker thread.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .errors import CancelledError
 

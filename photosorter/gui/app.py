@@ -46,7 +46,8 @@ def install_excepthook() -> None:
 
 
 def run(argv: list[str] | None = None, background: bool = False) -> int:
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("photosorter")
     app.setOrganizationName("photosorter")
     app.setQuitOnLastWindowClosed(False)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSlider, QVBoxLayout,
-)
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSlider, QVBoxLayout
 
 from ..library import Library
 from ..ml.backbones import BACKBONES
@@ -17,7 +15,7 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.library = library
         self.backbone = QComboBox()
-        for name, spec in BACKBONES.items():
+        for name in BACKBONES:
             if name == "tiny":
                 continue
             self.backbone.addItem(name, name)

@@ -1,6 +1,6 @@
 """Run core jobs on a QThread and turn their progress callback into Qt signals.
 
-A job is a plain callable ``job(progress, cancel, emit) -> result`` wrapping the Qt-free core;
+A job is a plain callable ``job(progress, cancel, emit) -> result`` (:data:`Job`) wrapping the Qt-free core;
 ``emit(obj)`` streams intermediate data (thumbnails, curve points) to the UI thread. The worker
 lives on its own thread; signals cross back to the UI thread queued, so the UI never blocks.
 """
@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from ..errors import CancelledError, PhotosorterError
-from ..jobs import CancelToken
+from ..jobs import CancelToken, ProgressFn
 
 log = logging.getLogger(__name__)
+
+#: ``job(progress, cancel, emit) -> result``; ``emit(obj)`` sends intermediate data to the UI thread.
+Job = Callable[[ProgressFn, CancelToken, Callable[[Any], None]], Any]
 
 
 class JobWorker(QObject):
@@ -27,10 +31,29 @@ class JobWorker(QObject):
     cancelled = Signal()
     finished = Signal()
 
-    def __init__(self, job: Callable[[Callable, CancelToken], Any]) -> None:
+    def __init__(self, job: Job) -> None:
         super().__init__()
         self.job = job
         self.cancel_token = CancelToken()
+        # set by start_job; kept here so they live as long as the worker runs
+        self._thread: QThread | None = None
+        self._relay: QObject | None = None
+
+    @property
+    def thread_alive(self) -> bool:
+        """Whether this job's QThread still exists and runs (a finished one is deleted later,
+        and touching a deleted QThread crashes)."""
+        from shiboken6 import isValid
+
+        return self._thread is not None and isValid(self._thread) and self._thread.isRunning()
+
+    def stop(self, wait_ms: int = 5000) -> None:
+        """Ask the job to cancel and wait up to ``wait_ms`` for its thread to end."""
+        self.cancel()
+        if self.thread_alive:
+            assert self._thread is not None
+            self._thread.quit()
+            self._thread.wait(wait_ms)
 
     @Slot()
     def run(self) -> None:
@@ -89,7 +112,18 @@ class _Relay(QObject):
             fn(*args)
 
 
-def start_job(owner: QObject, job: Callable, *, on_done=None, on_error=None, on_progress=None, on_cancel=None,
+def running_jobs(owner: QObject) -> list[JobWorker]:
+    """The jobs started for ``owner`` whose threads have not finished yet."""
+    return list(getattr(owner, "_jobs", ()))
+
+
+def stop_jobs(owner: QObject, wait_ms: int = 5000) -> None:
+    """Cancel every job of ``owner`` and wait for the threads still running (window shutdown)."""
+    for worker in running_jobs(owner):
+        worker.stop(wait_ms)
+
+
+def start_job(owner: QObject, job: Job, *, on_done=None, on_error=None, on_progress=None, on_cancel=None,
               on_data=None) -> JobWorker:
     """Start ``job`` on a new thread owned by ``owner``; callbacks run on the UI thread."""
     thread = QThread(owner)
@@ -107,7 +141,10 @@ def start_job(owner: QObject, job: Callable, *, on_done=None, on_error=None, on_
     thread.finished.connect(thread.deleteLater)
     thread.finished.connect(relay.deleteLater)
     worker._thread, worker._relay = thread, relay  # keep them alive while running
-    jobs = owner.__dict__.setdefault("_jobs", set())
+    jobs: set[JobWorker] | None = getattr(owner, "_jobs", None)
+    if jobs is None:  # the owner's running jobs: keeps each worker alive until its thread ends
+        jobs = set()
+        setattr(owner, "_jobs", jobs)  # noqa: B010  (QObject subclasses declare no such attribute)
     jobs.add(worker)
     thread.finished.connect(lambda: jobs.discard(worker))
     thread.start()

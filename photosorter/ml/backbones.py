@@ -18,9 +18,10 @@ target is its output) and ``forward`` pools that map into one vector per photo.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -40,7 +41,7 @@ class BackboneSpec:
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
     description: str
-    builder: Callable[[Path | None], "FeatureExtractor"] = field(repr=False)
+    builder: Callable[[Path | None], FeatureExtractor] = field(repr=False)
     needs_download: bool = False
 
 
@@ -159,7 +160,7 @@ def efficientnet_lite0_weights_file() -> Path:
 def _efficientnet_lite0(weights: Path | None) -> FeatureExtractor:
     import timm
 
-    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    model: Any = timm.create_model("tf_efficientnet_lite0", pretrained=False)  # its stages by name
     source = _load_state_file(Path(weights) if weights else efficientnet_lite0_weights_file())
     target_keys = list(model.state_dict().keys())
     if len(source) != len(target_keys):
@@ -186,6 +187,7 @@ def _tiny(weights: Path | None) -> FeatureExtractor:
     def block(cin: int, cout: int) -> list[nn.Module]:
         conv = nn.Conv2d(cin, cout, 3, stride=2, padding=1)
         nn.init.kaiming_normal_(conv.weight, generator=gen)
+        assert conv.bias is not None
         nn.init.zeros_(conv.bias)
         return [conv, nn.ReLU()]
 

@@ -46,15 +46,17 @@ Three additions, all measured on planted-object photos (README, "Explanations"):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
 from .. import errors
 from .backbones import BackboneSpec, FeatureExtractor
-from .head import HeadEnsemble
+from .head import Head, HeadEnsemble
 from .preprocess import eval_view, model_input
 
 AUGMENTED_VIEWS = tuple((k, f) for k in range(4) for f in (False, True))  # quarter turns × mirror
@@ -64,14 +66,14 @@ FAITHFUL_MIN = 0.5  # flag below this (measured: README, "Explanations")
 
 def target_layer(model: FeatureExtractor, which: str = "last") -> nn.Module:
     """Each backbone declares its Grad-CAM layers: the body's last block, or one stage earlier."""
-    body = model.body
+    body = cast(nn.Sequential, model.body)  # every backbone's body is a Sequential of stages
     if which == "last":
         return body[-1]
     if which == "fine":
         if model.spec_name == "resnet50":
             return body[-2]  # layer3: 14x14
         if model.spec_name == "efficientnet_lite0":
-            return body[2][-3]  # blocks stage 4 (112 ch, stride 16): 14x14
+            return cast(nn.Sequential, body[2])[-3]  # blocks stage 4 (112 ch, stride 16): 14x14
         return body[-3]  # tiny: the previous conv block
     raise errors.UsageError(f"Unknown Grad-CAM layer '{which}'. Use 'last' or 'fine'.")
 
@@ -104,11 +106,11 @@ class GradCAM:
         self.views = AUGMENTED_VIEWS if augment else ((0, False),)
         self.neutral_weights = augment  # the app's explanation; plain Grad-CAM stays the seed design
         self._neutral_cache: dict[int, torch.Tensor] = {}
-        self._handle = None
+        self._handle: RemovableHandle | None = None
         self._calling = False
         self._activation: torch.Tensor | None = None
 
-    def __enter__(self) -> "GradCAM":
+    def __enter__(self) -> GradCAM:
         def hook(_module, _inputs, output):
             # The backbone is frozen (no parameter wants a gradient), so graft a leaf here from
             # which gradients can be taken; everything above it is recorded from this point on.
@@ -134,7 +136,7 @@ class GradCAM:
         standardising): Grad-CAM's channel weights taken at a neutral point, where no category's
         evidence is held down by another's (module doc)."""
         if c not in self._neutral_cache:
-            centre = torch.stack([h.mean for h in self.head.heads]).mean(0).detach().clone().requires_grad_(True)
+            centre = torch.stack([cast(Head, h).mean for h in self.head.heads]).mean(0).detach().clone().requires_grad_(True)
             with torch.enable_grad():
                 (grad,) = torch.autograd.grad(self.head(centre[None])[0, c], centre)
             self._neutral_cache[c] = grad
@@ -159,7 +161,7 @@ class GradCAM:
             assert act is not None
             idx = list(range(logits.shape[1])) if categories is None else categories
             maps = []
-            for n, c in enumerate(idx):
+            for c in idx:
                 if logits[0, c] > 0 or not self.neutral_weights:
                     (grad,) = torch.autograd.grad(logits[:, c].sum(), act, retain_graph=True)
                     weights = grad.mean(dim=(2, 3), keepdim=True)
@@ -307,7 +309,7 @@ def explain(model: FeatureExtractor, head: HeadEnsemble, spec: BackboneSpec, ima
 def _inferno_like(v: np.ndarray) -> np.ndarray:
     """A perceptually ordered dark-blue → red → yellow map, without a matplotlib dependency."""
     stops = np.array([[0.0, 0, 0, 40], [0.25, 60, 20, 140], [0.5, 200, 40, 90], [0.75, 250, 140, 20], [1.0, 255, 250, 160]])
-    out = np.empty(v.shape + (3,), dtype=np.float64)
+    out = np.empty((*v.shape, 3), dtype=np.float64)
     for ch in range(3):
         out[..., ch] = np.interp(v, stops[:, 0], stops[:, ch + 1])
     return out.astype(np.uint8)

@@ -29,6 +29,10 @@ class FastDropout(nn.Dropout):
 
 
 class Head(nn.Module):
+    # buffers (saved with the model, not trained): the training features' mean and 1/std
+    mean: torch.Tensor
+    scale: torch.Tensor
+
     def __init__(self, in_dim: int, n_out: int, hidden: int = HIDDEN, dropout: float = DROPOUT) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(in_dim))

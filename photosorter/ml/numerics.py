@@ -36,6 +36,7 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -67,7 +68,7 @@ def native_bf16() -> bool:
     except Exception:
         return False
     try:
-        flags = open("/proc/cpuinfo").read()
+        flags = Path("/proc/cpuinfo").read_text()
     except OSError:  # not Linux: trust oneDNN's check
         return True
     return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -1,0 +1,67 @@
+"""Jobs run on their own QThread with the three-argument contract ``job(progress, cancel, emit)``;
+everything they report reaches the UI thread through the callbacks of start_job.
+
+(JobWorker once declared jobs as two-argument callables while calling them with three; the type
+is now :data:`photosorter.gui.workers.Job`, which mypy checks, and this test pins the contract.)"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import QObject  # noqa: E402
+
+from photosorter.errors import InputError  # noqa: E402
+from photosorter.gui.workers import running_jobs, start_job, stop_jobs  # noqa: E402
+
+
+def test_job_gets_progress_cancel_and_emit_and_callbacks_run_on_the_ui_thread(qtbot):
+    owner = QObject()
+    ui_thread = threading.get_ident()
+    seen: dict[str, list] = {"progress": [], "data": [], "done": [], "threads": []}
+
+    def job(progress, cancel, emit):
+        assert threading.get_ident() != ui_thread  # the job itself runs off the UI thread
+        for i in range(3):
+            cancel.raise_if_cancelled()
+            progress(i + 1, 3, f"photo {i}")
+            emit({"thumb": i})
+        return "result"
+
+    def record(key):
+        return lambda *a: (seen[key].append(a), seen["threads"].append(threading.get_ident()))
+
+    worker = start_job(owner, job, on_progress=record("progress"), on_data=record("data"), on_done=record("done"))
+    qtbot.waitUntil(lambda: bool(seen["done"]), timeout=5000)
+    assert seen["progress"] == [(1, 3, "photo 0"), (2, 3, "photo 1"), (3, 3, "photo 2")]
+    assert seen["data"] == [({"thumb": 0},), ({"thumb": 1},), ({"thumb": 2},)]
+    assert seen["done"] == [("result",)]
+    assert set(seen["threads"]) == {ui_thread}
+    qtbot.waitUntil(lambda: not worker.thread_alive and not running_jobs(owner), timeout=5000)
+
+
+def test_errors_and_cancellation_reach_their_callbacks_and_stop_jobs_waits(qtbot):
+    owner = QObject()
+    errors: list[str] = []
+    start_job(owner, lambda progress, cancel, emit: (_ for _ in ()).throw(InputError("no photos in that folder")),
+              on_error=errors.append)
+    qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    assert errors == ["no photos in that folder"]
+
+    started, cancelled = threading.Event(), []
+
+    def endless(progress, cancel, emit):
+        started.set()
+        while True:
+            cancel.raise_if_cancelled()
+            threading.Event().wait(0.01)
+
+    worker = start_job(owner, endless, on_cancel=lambda: cancelled.append(True))
+    assert started.wait(5)
+    assert worker.thread_alive
+    stop_jobs(owner, wait_ms=5000)
+    assert not worker.thread_alive
+    qtbot.waitUntil(lambda: cancelled == [True], timeout=5000)
