@@ -31,8 +31,10 @@ lint: install
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
+# One benchmark: make bench BENCH="pipeline --count 96"; `$(PY) -m benchmarks` lists them all.
+BENCH ?= accuracy --data ../shared/data
 bench: install
-	$(PY) benchmarks/accuracy.py --data ../shared/data
+	$(PY) -m benchmarks $(BENCH)
 
 # Desktop bundle (PyInstaller, one folder) in build/bundle/dist/photosorter; see packaging/README.md.
 # Ship ResNet50 weights inside it with: make bundle BUNDLE_ARGS="--resnet50-weights FILE"

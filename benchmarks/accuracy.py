@@ -1,6 +1,6 @@
 """Accuracy, open-set and retraining figures on real photos, with a linear probe as baseline.
 
-    python benchmarks/accuracy.py --data ../shared/data [--backbone efficientnet_lite0]
+    python -m benchmarks accuracy --data ../shared/data [--backbone efficientnet_lite0]
 
 Uses a private PHOTOSORTER_HOME (feature cache included) under --work, so the first run
 measures cold feature extraction and later runs reuse it. Prints a JSON summary.
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _report import emit  # benchmarks/ is on sys.path when a script here runs
+
+from ._report import emit
 
 
 def linear_probe(train_f, train_y, test_f) -> np.ndarray:
@@ -54,7 +55,6 @@ def main() -> int:
     ap.add_argument("--numeric-mode", default="fp32", help="fp32 (default: the README's figures), bf16, int8 or auto")
     args = ap.parse_args()
     os.environ["PHOTOSORTER_HOME"] = str(args.work / "home")
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from photosorter.config import app_paths
     from photosorter.ml.dataset import scan_labeled_folder
     from photosorter.ml.features import Embedder, FeatureCache

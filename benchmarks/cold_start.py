@@ -1,6 +1,6 @@
 """Cold start: seconds from launching `python -m photosorter` to a painted main window.
 
-    python benchmarks/cold_start.py [--runs 5]
+    python -m benchmarks cold_start [--runs 5]
 
 Runs offscreen with a fresh PHOTOSORTER_HOME; the app prints a line once the window has been
 shown and painted (PHOTOSORTER_STARTUP_PROBE), and whether torch was imported by then (it must
@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from ._report import emit
 
 
 def main() -> int:
@@ -36,9 +38,9 @@ def main() -> int:
                 break
         proc.wait(timeout=60)
     times = times[1:]  # the first run warms the OS file cache
-    print(f"cold start to painted window: median {statistics.median(times):.2f} s, "
-          f"min {min(times):.2f} s, max {max(times):.2f} s over {len(times)} runs; "
-          f"torch imported before the window showed: {sorted(torch_loaded)}")
+    emit({"seconds_to_painted_window": {"median": round(statistics.median(times), 2), "min": round(min(times), 2),
+                                        "max": round(max(times), 2), "runs": len(times)},
+          "torch_imported_before_window_showed": sorted(torch_loaded)}, None)
     return 0
 
 

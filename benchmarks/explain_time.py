@@ -1,7 +1,7 @@
 """Time one explanation (all categories) of a 12-megapixel JPEG, decode included, per method
 ("checked" here checks every category; the app checks only those the photo goes to — same cost).
 
-    python benchmarks/explain_time.py --model MODEL.safetensors
+    python -m benchmarks explain_time --model MODEL.safetensors
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from photosorter import imaging  # noqa: E402
-from photosorter.ml.gradcam import METHODS, explain  # noqa: E402
-from photosorter.ml.scoring import Scorer  # noqa: E402
+from photosorter import imaging
+from photosorter.ml.gradcam import METHODS, explain
+from photosorter.ml.scoring import Scorer
 
 
 def main() -> int:

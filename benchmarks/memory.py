@@ -1,6 +1,6 @@
 """Peak RSS of `photosorter sort` with ResNet50 on 500 vs 2,000 distinct 12 MP photos.
 
-    python benchmarks/memory.py [--counts 500 2000] [--bypass-checks]
+    python -m benchmarks memory [--counts 500 2000] [--bypass-checks]
 
 Photos are variants of a few generated phone-size JPEGs, made distinct by a unique JPEG comment
 (different bytes → different content hash → no cache hits, full decode every time). ResNet50 uses
@@ -20,7 +20,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ._report import emit
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def variants(bases: list[Path], folder: Path, count: int) -> None:
@@ -39,14 +41,14 @@ def main() -> int:
     ap.add_argument("--bypass-checks", action="store_true",
                     help="measure the default fast mode (bf16 where native) although random weights fail its check")
     args = ap.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
     import torch
-    from pipeline import make_photos
     from torchvision.models import resnet50
 
     from photosorter.ml.features import Embedder
     from photosorter.ml.training import TrainOptions, train_from_folder
     from photosorter.samples import make_labeled_folder
+
+    from .pipeline import make_photos
 
     work = Path(tempfile.mkdtemp(prefix="ps-mem-"))
     weights = work / "resnet50-random.pth"
@@ -59,8 +61,10 @@ def main() -> int:
     for n in args.counts:
         src, dest, home = work / f"src{n}", work / f"dest{n}", work / f"home{n}"
         variants(bases, src, n)
-        env = dict(os.environ, PHOTOSORTER_HOME=str(home))
-        entry = [str(Path(__file__).with_name("_unchecked_cli.py"))] if args.bypass_checks else ["-m", "photosorter"]
+        # the sort runs in a child process that must import this checkout's photosorter and benchmarks
+        env = dict(os.environ, PHOTOSORTER_HOME=str(home),
+                   PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+        entry = ["-m", "benchmarks._unchecked_cli" if args.bypass_checks else "photosorter"]
         cmd = ["/usr/bin/time", "-f", "%M %e", sys.executable, *entry, "sort", str(src), "--model", str(model),
                "--dest", str(dest), "--weights", str(weights), "--no-cache", "-q", "--json"]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
@@ -75,7 +79,7 @@ def main() -> int:
         print(n, report[n], flush=True)
         shutil.rmtree(src)
         shutil.rmtree(dest, ignore_errors=True)
-    print(json.dumps(report, indent=2))
+    emit(report, None)
     return 0
 
 

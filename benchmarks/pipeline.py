@@ -1,6 +1,6 @@
 """Photos per second: the app's pipeline vs the straightforward baseline, in the same run.
 
-    python benchmarks/pipeline.py [--photos DIR] [--count 48] [--backbones resnet50 efficientnet_lite0]
+    python -m benchmarks pipeline [--photos DIR] [--count 48] [--backbones resnet50 efficientnet_lite0]
 
 Generates phone-size JPEGs (4032x3024, 2-5 MB) unless --photos is given. For each backbone:
 
@@ -17,6 +17,7 @@ Prints machine facts and a JSON summary; peak RSS is the process's high-water ma
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -24,7 +25,6 @@ import resource
 import sys
 import tempfile
 import time
-import functools
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
@@ -32,11 +32,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from photosorter import imaging  # noqa: E402
-from photosorter.ml import backbones, numerics, quantize  # noqa: E402
-from photosorter.ml.features import Embedder, FeatureCache, default_threads  # noqa: E402
-from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
+from photosorter import imaging
+from photosorter.ml import backbones, numerics, quantize
+from photosorter.ml.features import Embedder, FeatureCache, default_threads
+
+from ._report import emit
 
 
 def make_photos(folder: Path, count: int) -> list[Path]:

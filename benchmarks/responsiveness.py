@@ -4,20 +4,19 @@ A QTimer asks to tick every 10 ms; the largest gap between ticks beyond that is 
 stall a user would feel. Uses real photos when given (--data, a folder of category
 sub-folders), else generated ones.
 
-    QT_QPA_PLATFORM=offscreen python benchmarks/responsiveness.py --data ../shared/data/hymenoptera
+    QT_QPA_PLATFORM=offscreen python -m benchmarks responsiveness --data ../shared/data/hymenoptera
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from ._report import emit
 
 
 class StallMeter:
@@ -93,10 +92,10 @@ def main() -> int:
     wait(app, lambda: w.sorting.summary.text().startswith("<b>Done"))
     sort_stall = meter.stop()
     w.shutdown()
-    print(json.dumps({"backbone": args.backbone, "examples": sum(len(c.examples) for c in lib.categories),
-                      "sorted": len(w.sorting.shown.decisions) if w.sorting.shown else None,
-                      "worst_stall_ms_startup_model_load": round(startup_stall, 1),
-                      "worst_stall_ms_training": round(train_stall, 1), "worst_stall_ms_sorting": round(sort_stall, 1)}))
+    emit({"backbone": args.backbone, "examples": sum(len(c.examples) for c in lib.categories),
+          "sorted": len(w.sorting.shown.decisions) if w.sorting.shown else None,
+          "worst_stall_ms_startup_model_load": round(startup_stall, 1),
+          "worst_stall_ms_training": round(train_stall, 1), "worst_stall_ms_sorting": round(sort_stall, 1)}, None)
     return 0
 
 

@@ -1,6 +1,6 @@
 """Retraining time after adding 10 examples to ~1,000 existing ones (6 categories + "none").
 
-    python benchmarks/retrain.py --data ../shared/data [--backbone efficientnet_lite0] [--out FILE]
+    python -m benchmarks retrain --data ../shared/data [--backbone efficientnet_lite0] [--out FILE]
 
 What is timed is what the app does when you press Train again: the backbone is already loaded
 (the app keeps it), every example's features are looked up in the on-disk feature cache, the
@@ -30,12 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from photosorter.ml.dataset import NONE_FOLDER, scan_labeled_folder
+from photosorter.ml.features import Embedder, FeatureCache
+from photosorter.ml.training import train_from_photos
 
-from photosorter.ml.dataset import NONE_FOLDER, scan_labeled_folder  # noqa: E402
-from photosorter.ml.features import Embedder, FeatureCache  # noqa: E402
-from photosorter.ml.training import train_from_photos  # noqa: E402
-from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
+from ._report import emit
 
 CATEGORIES = 6
 NEW_EXAMPLES = 10

@@ -1,6 +1,6 @@
 """How often does a photo showing two categories go to both? (The app's multi-label promise.)
 
-    python benchmarks/cooccurrence.py --model MODEL.safetensors --val ../shared/data/flowers/val [--pairs 120]
+    python -m benchmarks cooccurrence --model MODEL.safetensors --val ../shared/data/flowers/val [--pairs 120]
 
 Builds side-by-side collages of two validation photos from different categories (each half scaled
 to the same height) and sorts them with the model, with no background (as for a single photo).
@@ -19,10 +19,10 @@ from pathlib import Path
 
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from photosorter import imaging  # noqa: E402
-from photosorter.ml.scoring import PhotoScore, Scorer  # noqa: E402
-from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
+from photosorter import imaging
+from photosorter.ml.scoring import PhotoScore, Scorer
+
+from .._report import emit
 
 
 def make_collages(val: Path, out: Path, pairs: int, seed: int = 0) -> list[tuple[Path, str, str]]:

@@ -1,6 +1,6 @@
 """How often does each explanation point at the right object, and does the "look twice" flag work?
 
-    python benchmarks/explain_check.py [--photos 40] [--seeds 11 12 ...] [--backbone efficientnet_lite0] [--out FILE]
+    python -m benchmarks explain_check [--photos 40] [--seeds 11 12 ...] [--backbone efficientnet_lite0] [--out FILE]
 
 Generated planted-object photos (the ground truth is where the object was drawn): a model learns
 "red disc" and "blue square" (20 examples each + 20 with neither; one training set per seed), then,
@@ -31,16 +31,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from photosorter import imaging
+from photosorter.ml.features import Embedder
+from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, faithfulness, occlusion, on_grid, target_layer
+from photosorter.ml.preprocess import eval_view, normalize
+from photosorter.ml.scoring import Scorer
+from photosorter.ml.training import TrainOptions, train_from_folder
+from photosorter.samples import make_labeled_folder, make_photo, peak_in_box
 
-from photosorter import imaging  # noqa: E402
-from photosorter.ml.features import Embedder  # noqa: E402
-from photosorter.ml.gradcam import FAITHFUL_MIN, GradCAM, faithfulness, occlusion, on_grid, target_layer  # noqa: E402
-from photosorter.ml.preprocess import eval_view, normalize  # noqa: E402
-from photosorter.ml.scoring import Scorer  # noqa: E402
-from photosorter.ml.training import TrainOptions, train_from_folder  # noqa: E402
-from photosorter.samples import make_labeled_folder, make_photo, peak_in_box  # noqa: E402
-from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
+from .._report import emit
 
 
 def cell_scores(emb: Embedder, head, img: Image.Image) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Do the fast numeric modes (bf16, int8) change what photosorter decides? Measured on real photos.
 
-    python benchmarks/numerics_check.py --data ../shared/data [--resnet50-weights FILE] [--out FILE]
+    python -m benchmarks numerics_check --data ../shared/data [--resnet50-weights FILE] [--out FILE]
 
 For each backbone and each fast mode this CPU offers, on hymenoptera and flowers (train → val):
 
@@ -31,9 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _report import emit  # noqa: E402 (benchmarks/ is on sys.path when a script here runs)
+from .._report import emit
 
 
 def main() -> int:

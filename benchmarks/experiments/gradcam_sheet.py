@@ -1,7 +1,7 @@
 """Contact sheet of the app's explanation overlays (augmented Grad-CAM): N photos per class of a labelled folder, each shown with
 the overlay for its own category (and its score), for looking at what the model looked at.
 
-    python benchmarks/gradcam_sheet.py --model M --folder ../shared/data/hymenoptera/val --out sheet.jpg
+    python -m benchmarks gradcam_sheet --model M --folder ../shared/data/hymenoptera/val --out sheet.jpg
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from photosorter import imaging  # noqa: E402
-from photosorter.ml.gradcam import GradCAM, render  # noqa: E402
-from photosorter.ml.scoring import Scorer  # noqa: E402
+from photosorter import imaging
+from photosorter.ml.gradcam import GradCAM, render
+from photosorter.ml.scoring import Scorer
 
 CELL = 200
 
