@@ -9,7 +9,7 @@ import os
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 # send2trash reads XDG_DATA_HOME once, when imported: give the whole session one private trash,
 # so tests never touch the user's real one.
-import tempfile  # noqa: E402
+import tempfile
 
 TEST_XDG_DATA_HOME = tempfile.mkdtemp(prefix="photosorter-test-xdg-")
 os.environ["XDG_DATA_HOME"] = TEST_XDG_DATA_HOME

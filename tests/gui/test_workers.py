@@ -12,10 +12,10 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QObject  # noqa: E402
+from PySide6.QtCore import QObject
 
-from photosorter.errors import InputError  # noqa: E402
-from photosorter.gui.workers import running_jobs, start_job, stop_jobs  # noqa: E402
+from photosorter.errors import InputError
+from photosorter.gui.workers import running_jobs, start_job, stop_jobs
 
 
 def test_job_gets_progress_cancel_and_emit_and_callbacks_run_on_the_ui_thread(qtbot):
