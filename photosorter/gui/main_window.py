@@ -214,11 +214,9 @@ class MainWindow(QMainWindow):
         action(m, "About photosorter", self.about)
 
     def window_app(self):
-        from PySide6.QtWidgets import QApplication
+        from .theme import app_theming
 
-        from .theme import Theming
-
-        return Theming(QApplication.instance())
+        return app_theming()
 
     def _build_tray(self) -> None:
         self.tray = None

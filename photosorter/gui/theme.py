@@ -35,3 +35,11 @@ class Theming:
             p = self.app.style().standardPalette()
             p.setColor(QPalette.ColorRole.Highlight, QColor("#29335c"))
             self.app.setPalette(p)
+
+
+def app_theming() -> Theming:
+    """The running application's theming (the View menu switches themes through this)."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        raise RuntimeError("no QApplication is running")
+    return Theming(app)
