@@ -42,7 +42,7 @@ def test_importing_the_core_loads_no_qt():
         "photosorter.ml.training", "photosorter.ml.scoring", "photosorter.ml.classifier",
     ]
     code = "import sys\n" + "".join(f"import {m}\n" for m in core) + (
-        "bad=[m for m in sys.modules if m.split('.')[0] in %r]\nprint(bad)\nsys.exit(1 if bad else 0)" % (QT_ROOTS,)
+        f"bad=[m for m in sys.modules if m.split('.')[0] in {QT_ROOTS!r}]\nprint(bad)\nsys.exit(1 if bad else 0)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

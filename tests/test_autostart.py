@@ -6,7 +6,6 @@ import plistlib
 import shutil
 import subprocess
 
-
 from photosorter import autostart
 
 
