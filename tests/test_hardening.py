@@ -340,7 +340,7 @@ def test_a_second_command_during_a_sort_does_not_disturb_it(env, scorer, tmp_pat
     s = json.loads(result.read_text())
     assert s["failed"] == [] and s["copies_made"] == 3
     led = Ledger(db)
-    assert led.run(s["run_id"]).state == "done"
+    assert led.run(s["run_id"]).state == "done", (s, led.runs())
     assert len(list(dests["red_disc"].iterdir())) == 3
 
 
@@ -372,7 +372,7 @@ def test_names_a_destination_cannot_store_are_mapped_recorded_and_undone(env, sc
     src.mkdir()
     bad = 'a:b?c*d"e<f>g|h\\i\x01j .jpg'
     make_photo(src / bad, ("red_disc",), 8, rel_size=0.6)
-    make_photo(src / "trailing dot..jpg.", ("red_disc",), 9, rel_size=0.6)
+    make_photo(src / "tab\there.jpg", ("red_disc",), 9, rel_size=0.6)
     plan = pin(plan_sort([src], scorer, ledger, dests, background="off"))
     s = apply_plan(plan, ledger)
     names = sorted(os.listdir(dests["red_disc"]))
@@ -380,10 +380,18 @@ def test_names_a_destination_cannot_store_are_mapped_recorded_and_undone(env, sc
     for n in names:
         assert not set(n) & set(':?*"<>|\\') and not any(ord(ch) < 32 for ch in n) and not n.endswith((".", " "))
     rows = ledger.copies(s.run_id, ("done",))
-    assert {Path(r["source"]).name for r in rows} == {bad, "trailing dot..jpg."}
+    assert {Path(r["source"]).name for r in rows} == {bad, "tab\there.jpg"}
     assert sorted(Path(r["dest"]).name for r in rows) == names
     undo_run(ledger, s.run_id, trash_fn=recording_trash([], tmp_path / "trash"))
     assert snapshot(dest) == {}
+
+
+@pytest.mark.parametrize("name, safe", [("a:b.jpg", "a_b.jpg"), ("x.jpg. ", "x.jpg"), ("CON.jpg", "_CON.jpg"),
+                                        ("caf\udce9.jpg", "caf_.jpg"), ("...", "_"), ("ok name.JPG", "ok name.JPG")])
+def test_portable_name(name, safe):
+    from photosorter.sorting.paths import portable_name
+
+    assert portable_name(name) == safe
 
 
 # --------------------------------------------------------------------------- item 13
