@@ -75,3 +75,21 @@ def hand_plan(src: Path, dest: Path, n: int = 24, seed: int = 0, sidecars_every:
 def tree(root: Path) -> dict[str, str]:
     """relative path → sha256 (names and contents, nothing else)."""
     return {k: v[0] for k, v in snapshot(root).items()}
+
+
+def memory_tmp(tmp_path: Path):
+    """A scratch folder in RAM (/dev/shm) when there is one, else ``tmp_path``: the crash and swap
+    tests are about *which* operations happen, not about disk speed, and fsync on a busy shared
+    disk would make them slow. Generator for a pytest fixture (removed afterwards)."""
+    import shutil
+    import tempfile
+
+    base = Path("/dev/shm")
+    if base.is_dir() and os.access(base, os.W_OK):
+        d = Path(tempfile.mkdtemp(prefix="photosorter-test-", dir=base))
+        try:
+            yield d
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    else:
+        yield tmp_path

@@ -20,11 +20,16 @@ import pytest
 from photosorter.sorting import safefs
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.sorter import apply_plan, recover, undo_run
-from sorting_helpers import hand_plan, snapshot, tree
+from sorting_helpers import hand_plan, memory_tmp, snapshot, tree
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 KILLS = 30  # interrupted runs per test run: SIGKILL and SIGINT, sort and undo, in turn
-MAX_TRIES = 48  # a signal may arrive after the run finished: it then counts as a try only
+MAX_TRIES = 64  # a signal may arrive after the run finished: it then counts as a try only
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    yield from memory_tmp(tmp_path)
 
 
 def run_child(fn) -> int:
@@ -85,10 +90,11 @@ def ledger_matches_disk(ledger: Ledger, dest: Path, user_file: Path) -> None:
 
 
 @pytest.mark.timeout(180)
-def test_random_sigkill_and_sigint_during_sort_and_undo(tmp_path):
+def test_random_sigkill_and_sigint_during_sort_and_undo(scratch):
+    tmp_path = scratch
     rng = random.Random(int(os.environ.get("PHOTOSORTER_KILL_SEED", "14")))
     src, dest = tmp_path / "roll", tmp_path / "Sorted"
-    plan = hand_plan(src, dest, n=12, sidecars_every=3)
+    plan = hand_plan(src, dest, n=24, sidecars_every=3)
     user_file = plan.destinations["cats"] / "IMG_0000.jpg"  # same name, other content: must survive
     user_file.parent.mkdir(parents=True)
     user_file.write_bytes(b"the user's own, different file")
@@ -114,7 +120,7 @@ def test_random_sigkill_and_sigint_during_sort_and_undo(tmp_path):
             fn, span = (lambda: apply_plan(plan, Ledger(db))), t_sort
         else:
             fn, span = (lambda: _undo_all(Ledger(db), trash)), t_undo
-        interrupted[kind] += interrupt(fn, rng.uniform(0.0, 0.8) * span, sig)
+        interrupted[kind] += interrupt(fn, rng.uniform(0.0, 0.7) * span, sig)
         ledger = Ledger(db)  # "restart"
         recover(ledger)
         ledger_matches_disk(ledger, dest, user_file)
