@@ -277,13 +277,14 @@ def test_watcher_retries_failed_photos_while_it_runs(tmp_path, scorer, monkeypat
 # --------------------------------------------------------------------------- item 6
 
 
-def test_sigint_between_publishing_and_committing_a_copy_keeps_ledger_true(env, scorer, tmp_path, monkeypatch):
+@pytest.mark.parametrize("at", ["after-link", "before-commit"])
+def test_sigint_between_publishing_and_committing_a_copy_keeps_ledger_true(env, scorer, tmp_path, monkeypatch, at):
     roll, dest, ledger, dests = env
     plan = pin(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"))
     seen = {"n": 0}
 
     def point(name):
-        if name == "before-commit":
+        if name == at:
             seen["n"] += 1
             if seen["n"] == 2:
                 raise KeyboardInterrupt
