@@ -2,7 +2,8 @@
 
 Human-readable output by default, one JSON document with ``--json``. Progress goes to stderr
 (only on a terminal), results to stdout. Exit codes: 0 ok, 1 internal error, 2 bad usage,
-3 bad input, 4 model/weights problem, 130 cancelled (Ctrl+C).
+3 bad input (also: a sort whose every copy failed), 4 model/weights problem, 130 cancelled (Ctrl+C).
+File names that are not valid UTF-8 are printed with their odd bytes escaped (backslash, x, hex).
 """
 
 from __future__ import annotations
@@ -186,11 +187,19 @@ def _ledger():
     return ledger
 
 
+def _per_category_lines(counts: dict[str, int], verb: str) -> list[str]:
+    return [f"  {c}: {n} {verb}" for c, n in sorted(counts.items())]
+
+
 def cmd_sort(args: argparse.Namespace) -> int:
+    from .fsnames import shown
     from .ml.scoring import Scorer
     from .sorting.paths import category_folder
     from .sorting.sorter import apply_plan, plan_sort
 
+    missing = [s for s in args.sources if not Path(s).exists() and not Path(s).is_symlink()]
+    if missing:
+        raise errors.InputError(f"{shown(missing[0])}: no such file or folder.")
     ledger = _ledger()
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
     root = args.dest.expanduser().resolve()
@@ -204,26 +213,32 @@ def cmd_sort(args: argparse.Namespace) -> int:
         counts = plan.counts()
         if args.json:
             _print_json({"dry_run": True, "thresholds": plan.thresholds, "background_photos": plan.background_photos,
-                         "counts": dict(counts), "photos": rows})
+                         "counts": dict(counts), "per_category": plan.per_category(), "photos": rows})
             return 0
         for r in rows:
             where = ", ".join(r["categories"]) if r["outcome"] == "copy" else r["outcome"].replace("_", " ")
-            print(f"{r['file']}  →  {where}" + (f"  ({r['message']})" if r["message"] else ""))
+            print(shown(f"{r['file']}  →  {where}" + (f"  ({r['message']})" if r["message"] else "")))
         print(f"Dry run: {counts['copy']} to copy, {counts['already_sorted']} already sorted, "
               f"{counts['no_category']} in no category, {counts['failed']} cannot be read. Nothing was written.")
+        print("\n".join(_per_category_lines(plan.per_category(), "to copy")))
         return 0
     summary = apply_plan(plan, ledger, progress=progress,
-                         detail={"sources": [str(s) for s in args.sources], "model": str(args.model), "dest": str(root)})
+                         detail={"sources": [shown(s) for s in args.sources], "model": str(args.model), "dest": str(root)})
+    # Every copy failed: say so with the exit code too (3: the input or destination needs attention).
+    status = 3 if summary.failed and not summary.copies_made and any(d.outcome == "copy" for d in plan.decisions) else 0
     if args.json:
         _print_json(summary.as_dict())
-        return 0
+        return status
     print(f"Run {summary.run_id}: copied {summary.copied_photos} photos ({summary.copies_made} copies), "
           f"{summary.already_sorted} already sorted, {summary.no_category} in no category, {len(summary.failed)} failed.")
-    for _path, reason, message in summary.failed:
-        print(f"  failed ({reason}): {message}")
+    print("\n".join(_per_category_lines(summary.per_category, "copied")))
+    for path, stored in summary.renamed:
+        print(shown(f"  stored as {Path(stored).name} (the destination could not hold the name {Path(path).name!r})"))
+    for path, reason, message in summary.failed:
+        print(shown(f"  failed ({reason}): {message}"))
     if summary.copies_made:
         print(f"Undo with: photosorter undo {summary.run_id}")
-    return 0
+    return status
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -241,11 +256,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
     destinations = {c: category_folder(root, c) for c in scorer.classifier.categories}
     stop = threading.Event()
 
+    from .fsnames import shown
+
     def batch(summary) -> None:
         print(f"Run {summary.run_id}: copied {summary.copied_photos} photos, {summary.already_sorted} already sorted, "
               f"{summary.no_category} in no category, {len(summary.failed)} failed.", flush=True)
+        print("\n".join(_per_category_lines(summary.per_category, "copied")), flush=True)
         for _p, reason, message in summary.failed:
-            print(f"  failed ({reason}): {message}", flush=True)
+            print(shown(f"  failed ({reason}): {message}"), flush=True)
 
     service = WatchService([args.source], scorer, app_paths().ledger_file, destinations, on_batch=batch,
                            on_warning=lambda m: print(f"warning: {m}", file=sys.stderr, flush=True),
@@ -271,18 +289,22 @@ def cmd_undo(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(result.as_dict())
         return 0
+    from .fsnames import shown
+
     print(f"Run {result.run_id}: {len(result.trashed)} copies moved to the trash.")
     for f in result.kept_modified:
-        print(f"  kept (changed since we copied it): {f}")
+        print(shown(f"  kept (changed since we copied it): {f}"))
     for f in result.already_gone:
-        print(f"  already removed: {f}")
+        print(shown(f"  already removed: {f}"))
     for f, m in result.errors:
-        print(f"  not undone: {f}: {m}")
+        print(shown(f"  not undone: {f}: {m}"))
     return 0 if not result.errors else 3
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
     import datetime
+
+    from .fsnames import shown
 
     runs = _ledger().runs()
     if args.json:
@@ -295,7 +317,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         when = datetime.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M")
         s = r.detail.get("summary", {})
         print(f"{r.id:>4}  {when}  {r.kind:<5} {r.state:<11} copied {s.get('copied_photos', 0):>5}  "
-              f"failed {len(s.get('failed', [])):>3}  {', '.join(r.detail.get('sources', []))}")
+              f"failed {len(s.get('failed', [])):>3}  {shown(', '.join(r.detail.get('sources', [])))}")
     return 0
 
 
@@ -418,7 +440,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except errors.PhotosorterError as exc:
-        print(f"photosorter: error: {exc}", file=sys.stderr)
+        from .fsnames import shown
+
+        print(f"photosorter: error: {shown(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("\nphotosorter: cancelled", file=sys.stderr)

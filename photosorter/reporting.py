@@ -53,8 +53,11 @@ def _jsonable(obj: object) -> Any:
 
 def print_json(obj: object, stream: TextIO | None = None) -> None:
     """One JSON document (a dict, a list, or a result object with ``as_dict()``) on stdout."""
+    from .fsnames import shown_tree  # file names that are not valid UTF-8 print escaped, not as a crash
+
     out = stream if stream is not None else sys.stdout
-    json.dump(obj, out, indent=2, ensure_ascii=False, default=_jsonable)
+    as_dict = getattr(obj, "as_dict", None)
+    json.dump(shown_tree(as_dict() if callable(as_dict) else obj), out, indent=2, ensure_ascii=False, default=_jsonable)
     out.write("\n")
 
 

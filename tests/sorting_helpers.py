@@ -41,3 +41,55 @@ def contents(root: Path) -> dict[str, list[str]]:
     for rel, (sha, _s, _m) in snapshot(root).items():
         out.setdefault(rel.split(os.sep)[0], []).append(sha)
     return {k: sorted(v) for k, v in out.items()}
+
+
+def hand_plan(src: Path, dest: Path, n: int = 24, seed: int = 0, sidecars_every: int = 4):
+    """A plan built without a model (the kill and swap tests are about files, not scores):
+    ``n`` photo files of random bytes, each going to one or both of two categories, every
+    ``sidecars_every``-th with a Live Photo movie and an .xmp sidecar."""
+    import numpy as np
+
+    from photosorter.sorting.paths import category_folder
+    from photosorter.sorting.planner import Decision, Plan
+
+    rng = np.random.default_rng(seed)
+    src.mkdir(parents=True, exist_ok=True)
+    dests = {c: category_folder(dest, c) for c in ("cats", "dogs")}
+    decisions = []
+    for i in range(n):
+        p = src / f"IMG_{i:04d}.jpg"
+        p.write_bytes(rng.integers(0, 255, int(rng.integers(2_000, 60_000)), dtype=np.uint8).tobytes())
+        cats = [["cats"], ["dogs"], ["cats", "dogs"]][i % 3]
+        d = Decision(Path(os.path.realpath(p)), "copy", hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size,
+                     p.stat().st_mtime_ns, list(cats))
+        if i % sidecars_every == 0:
+            for suffix, size in ((".MOV", 30_000), (".xmp", 300)):
+                c = p.with_suffix(suffix)
+                c.write_bytes(rng.integers(0, 255, size, dtype=np.uint8).tobytes())
+                d.companions.append(Path(os.path.realpath(c)))
+                d.companion_shas[d.companions[-1]] = hashlib.sha256(c.read_bytes()).hexdigest()
+        decisions.append(d)
+    return Plan(decisions, dests, {"cats": 0.5, "dogs": 0.5})
+
+
+def tree(root: Path) -> dict[str, str]:
+    """relative path → sha256 (names and contents, nothing else)."""
+    return {k: v[0] for k, v in snapshot(root).items()}
+
+
+def memory_tmp(tmp_path: Path):
+    """A scratch folder in RAM (/dev/shm) when there is one, else ``tmp_path``: the crash and swap
+    tests are about *which* operations happen, not about disk speed, and fsync on a busy shared
+    disk would make them slow. Generator for a pytest fixture (removed afterwards)."""
+    import shutil
+    import tempfile
+
+    base = Path("/dev/shm")
+    if base.is_dir() and os.access(base, os.W_OK):
+        d = Path(tempfile.mkdtemp(prefix="photosorter-test-", dir=base))
+        try:
+            yield d
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    else:
+        yield tmp_path

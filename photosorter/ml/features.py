@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from .. import errors, imaging
+from ..fsnames import to_db
 from ..jobs import CancelToken, ProgressFn, no_progress
 from .numerics import Bf16Check, checked_at_run_time, choose_mode
 from .backbones import PREPROCESS_VERSION, BackboneSpec, FeatureExtractor, build_backbone, get_spec
@@ -65,7 +66,7 @@ class FeatureCache:
         """(content hash, oriented size) of a file seen before and unchanged since, else None."""
         with self._lock:
             row = self._db.execute(
-                "SELECT size, mtime_ns, ctime_ns, ino, sha, width, height FROM files WHERE path=?", (os.path.abspath(path),)
+                "SELECT size, mtime_ns, ctime_ns, ino, sha, width, height FROM files WHERE path=?", (to_db(os.path.abspath(path)),)
             ).fetchone()
         if row is None or tuple(row[:4]) != self._stat_key(st):
             return None
@@ -74,7 +75,7 @@ class FeatureCache:
     def remember_file(self, path: Path, st: os.stat_result, sha: str, size: tuple[int, int]) -> None:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
-                             (os.path.abspath(path), *self._stat_key(st), sha, int(size[0]), int(size[1])))
+                             (to_db(os.path.abspath(path)), *self._stat_key(st), sha, int(size[0]), int(size[1])))
             self._db.commit()
 
     def get(self, model: str, sha: str, views: int) -> np.ndarray | None:

@@ -8,18 +8,35 @@ Tables:
 
 A copy row is written *before* the file operation (state 'intent', with the temp name), and
 moved to 'done' after the rename, so recovery after a crash knows exactly what was in flight.
-"A photo already sorted" is keyed by content hash, so renaming a photo does not sort it again.
+"A photo already sorted" means: a copy of that content is recorded for that category *in the
+category's current folder* and is still there with the content we wrote (so a new destination, a
+changed category folder or deleted copies get copied again; renaming a source does not).
+
+Paths are stored losslessly (:mod:`photosorter.fsnames`): text when valid UTF-8, raw bytes
+otherwise. Every SQL statement of the sorting engine lives in this class.
+
+Runs and recovery: a process applying a run holds a *shared* ``flock`` on ``<ledger>.lock`` for
+the run's duration; crash recovery takes it *exclusively and without waiting*, so it only ever
+touches work of processes that are gone (a second command during a sort skips recovery).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
+
+from ..fsnames import from_db, shown, to_db
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; recovery then assumes one photosorter at a time
+    fcntl = None  # type: ignore[assignment]
 
 SCHEMA_VERSION = 1
 
@@ -55,6 +72,8 @@ CREATE TABLE IF NOT EXISTS copies (
     dest TEXT,                        -- final path (NULL until chosen)
     temp TEXT,                        -- temp path while in flight
     dest_sha256 TEXT,                 -- hash of the bytes we wrote
+    dest_dev INTEGER,                 -- identity of the file we created (undo trashes only that file)
+    dest_ino INTEGER,
     state TEXT NOT NULL               -- 'intent' | 'done' | 'existing' | 'rolled_back' | 'undone' | 'kept_modified'
 );
 CREATE INDEX IF NOT EXISTS copies_run ON copies (run_id, state);
@@ -81,14 +100,54 @@ class RunInfo:
 
 
 class Ledger:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, any_thread: bool = False) -> None:
+        """``any_thread``: a connection other threads may use (callers serialise access)."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
+        self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=not any_thread)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a committed journal row survives power loss
         self.db.executescript(SCHEMA)
+        columns = {r[1] for r in self.db.execute("PRAGMA table_info(copies)")}
+        for col in ("dest_dev", "dest_ino"):  # ledgers written before these existed
+            if col not in columns:
+                self.db.execute(f"ALTER TABLE copies ADD COLUMN {col} INTEGER")
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    # ---------------------------------------------------------------- process locks
+    @property
+    def lock_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".lock")
+
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        """Held (shared) while this process applies or undoes a run: recovery leaves it alone."""
+        if fcntl is None:
+            yield
+            return
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    @contextmanager
+    def recovery_lock(self) -> Iterator[bool]:
+        """Yields True when no other process is applying or undoing a run (exclusive, no wait)."""
+        if fcntl is None:
+            yield True
+            return
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         self.db.close()
@@ -133,6 +192,18 @@ class Ledger:
         row = self.db.execute(f"{self._RUN_COLUMNS} WHERE id=?", (run_id,)).fetchone()
         return self._run_info(row) if row else None
 
+    def set_run_state(self, run_id: int, state: str) -> None:
+        self.db.execute("UPDATE runs SET state=? WHERE id=?", (state, run_id))
+
+    def mark_interrupted(self) -> int:
+        """Runs still marked 'running' (their process is gone: call under :meth:`recovery_lock`)."""
+        return self.db.execute("UPDATE runs SET state='interrupted' WHERE state='running'").rowcount
+
+    def last_sort_run(self) -> RunInfo | None:
+        row = self.db.execute(f"{self._RUN_COLUMNS} WHERE kind IN ('sort','watch') AND dry_run=0"
+                              " AND EXISTS (SELECT 1 FROM copies c WHERE c.run_id=runs.id) ORDER BY id DESC LIMIT 1").fetchone()
+        return self._run_info(row) if row else None
+
     def last_undoable_run(self) -> int | None:
         row = self.db.execute(
             "SELECT id FROM runs WHERE kind IN ('sort','watch') AND dry_run=0 AND state IN ('done','interrupted')"
@@ -145,57 +216,77 @@ class Ledger:
                     outcome: str, categories: list[str] | None = None, scores: dict | None = None) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO seen VALUES (?,?,?,?,?,?,?,?)",
-            (run_id, path, size, mtime_ns, sha, outcome, json.dumps(categories or []), json.dumps(scores or {})),
+            (run_id, to_db(path), size, mtime_ns, sha, outcome, json.dumps(categories or []), json.dumps(scores or {})),
         )
 
-    def record_failure(self, run_id: int, path: str, reason: str, message: str) -> None:
-        self.db.execute("INSERT INTO failures VALUES (?,?,?,?,?)", (run_id, path, reason, message, time.time()))
-
-    def failures(self, run_id: int) -> list[tuple[str, str, str]]:
-        return self.db.execute("SELECT path, reason, message FROM failures WHERE run_id=?", (run_id,)).fetchall()
-
-    def already_copied(self, sha: str, category: str) -> bool:
-        """Was this content already sorted into this category (and not undone)? A copy the user
-        edited, which undo therefore kept, still counts: they have it."""
-        return self.db.execute(
-            "SELECT 1 FROM copies WHERE source_sha256=? AND category=? AND state IN ('done','existing','kept_modified') LIMIT 1",
-            (sha, category),
-        ).fetchone() is not None
-
-    def copy_dest(self, sha: str, category: str) -> str | None:
-        """Where this content was sorted into this category, if it was."""
+    def last_outcome(self, path: str | Path, size: int, mtime_ns: int) -> str | None:
+        """The latest outcome recorded for this file as it is now (same size and mtime)."""
         row = self.db.execute(
-            "SELECT dest FROM copies WHERE source_sha256=? AND category=? AND state IN ('done','existing','kept_modified')"
-            " ORDER BY id LIMIT 1",
-            (sha, category),
+            "SELECT outcome FROM seen WHERE path=? AND size=? AND mtime_ns=? ORDER BY run_id DESC LIMIT 1",
+            (to_db(path), size, mtime_ns),
         ).fetchone()
         return row[0] if row else None
+
+    def record_failure(self, run_id: int, path: str, reason: str, message: str) -> None:
+        self.db.execute("INSERT INTO failures VALUES (?,?,?,?,?)", (run_id, to_db(path), reason, shown(message), time.time()))
+
+    def failures(self, run_id: int) -> list[tuple[str, str, str]]:
+        rows = self.db.execute("SELECT path, reason, message FROM failures WHERE run_id=?", (run_id,)).fetchall()
+        return [(from_db(p), r, m) for p, r, m in rows]
+
+    def copies_of(self, sha: str, category: str) -> list[dict]:
+        """Copies of this content recorded for this category that may still be there."""
+        return self._copy_rows(" AND source_sha256=? AND category=? AND state IN ('done','existing','kept_modified')",
+                               [sha, category])
 
     # ---------------------------------------------------------------- copies
     def copy_intent(self, run_id: int, source: str, sha: str, category: str, dest: str, temp: str) -> int:
         cur = self.db.execute(
             "INSERT INTO copies (run_id, source, source_sha256, category, dest, temp, state) VALUES (?,?,?,?,?,?,'intent')",
-            (run_id, source, sha, category, dest, temp),
+            (run_id, to_db(source), sha, category, to_db(dest), to_db(temp) if temp else None),
         )
         return int(cur.lastrowid)
 
-    def copy_state(self, copy_id: int, state: str, dest: str | None = None, dest_sha: str | None = None) -> None:
+    def copy_state(self, copy_id: int, state: str, dest: str | None = None, dest_sha: str | None = None,
+                   identity: os.stat_result | None = None) -> None:
+        """Move a copy to ``state``; ``identity``: the stat of the file we created (its dev/inode)."""
+        dev, ino = (identity.st_dev, identity.st_ino) if identity is not None else (None, None)
         self.db.execute(
-            "UPDATE copies SET state=?, dest=COALESCE(?, dest), dest_sha256=COALESCE(?, dest_sha256), temp=NULL WHERE id=?",
-            (state, dest, dest_sha, copy_id),
+            "UPDATE copies SET state=?, dest=COALESCE(?, dest), dest_sha256=COALESCE(?, dest_sha256), temp=NULL,"
+            " dest_dev=COALESCE(?, dest_dev), dest_ino=COALESCE(?, dest_ino) WHERE id=?",
+            (state, to_db(dest), dest_sha, dev, ino, copy_id),
         )
 
+    def set_copy_temp(self, copy_id: int, temp: str | None) -> None:
+        """Where a copy is parked while undo trashes it (recovery puts it back from there)."""
+        self.db.execute("UPDATE copies SET temp=? WHERE id=?", (to_db(temp), copy_id))
+
+    _COPY_KEYS = ("id", "run_id", "source", "source_sha256", "category", "dest", "temp", "dest_sha256", "state",
+                  "dest_dev", "dest_ino")
+
+    def _copy_rows(self, where: str, args: list) -> list[dict]:
+        q = f"SELECT {', '.join(self._COPY_KEYS)} FROM copies WHERE 1=1{where} ORDER BY id"
+        out = []
+        for r in self.db.execute(q, args).fetchall():
+            row = dict(zip(self._COPY_KEYS, r))
+            for k in ("source", "dest", "temp"):
+                row[k] = from_db(row[k])
+            out.append(row)
+        return out
+
     def copies(self, run_id: int | None = None, states: tuple[str, ...] | None = None) -> list[dict]:
-        q = "SELECT id, run_id, source, source_sha256, category, dest, temp, dest_sha256, state FROM copies WHERE 1=1"
-        args: list = []
+        where, args = "", []
         if run_id is not None:
-            q += " AND run_id=?"
+            where += " AND run_id=?"
             args.append(run_id)
         if states:
-            q += f" AND state IN ({','.join('?' * len(states))})"
+            where += f" AND state IN ({','.join('?' * len(states))})"
             args.extend(states)
-        keys = ("id", "run_id", "source", "source_sha256", "category", "dest", "temp", "dest_sha256", "state")
-        return [dict(zip(keys, r)) for r in self.db.execute(q + " ORDER BY id", args).fetchall()]
+        return self._copy_rows(where, args)
+
+    def parked_copies(self) -> list[dict]:
+        """'done' copies that an interrupted undo had moved aside (temp set)."""
+        return self._copy_rows(" AND state='done' AND temp IS NOT NULL", [])
 
     def integrity_ok(self) -> bool:
         return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"

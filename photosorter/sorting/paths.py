@@ -63,3 +63,31 @@ def category_folder(dest_root: Path, category: str) -> Path:
 
 def is_temp_name(name: str) -> bool:
     return bool(TEMP_PATTERNS.search(name)) or name.startswith(".")
+
+
+_UNSTORABLE = set('<>:"/\\|?*')
+
+
+def portable_name(name: str) -> str:
+    """A file name every common destination can store (FAT/exFAT cards, NTFS, SMB/NAS shares,
+    APFS, ext4): ``< > : " / \\ | ? *``, control characters and bytes that are not valid UTF-8
+    become ``_``; trailing dots and spaces are dropped; Windows device names get a ``_`` prefix.
+
+    Applied to *every* copy (not only when a destination refuses): a copy's name then never
+    depends on which disk it lands on, a sorted folder can later be moved to a card or a share
+    as it is, and a refusal can never turn into a failure "retried" forever. The original name
+    stays in the ledger (the copy's source path), and undo removes the copy by its mapped name.
+    """
+    out = []
+    for ch in name:
+        if ch in _UNSTORABLE or ord(ch) < 32 or ord(ch) == 127 or 0xD800 <= ord(ch) <= 0xDFFF:
+            out.append("_")
+        else:
+            out.append(ch)
+    safe = "".join(out).rstrip(" .")
+    if not safe:
+        return "_"
+    stem = safe.split(".")[0]
+    if stem.upper() in _RESERVED:
+        safe = "_" + safe
+    return safe

@@ -2,12 +2,13 @@
 
 Each batch of newly stable photos is one undoable run of kind 'watch'. The ledger connection
 lives in the watcher's worker thread (SQLite connections are per thread); the "already seen?"
-check that rescans use has its own read-only connection.
+check that rescans use has its own Ledger connection, shared under a lock. Photos that failed for
+a reason that may pass (disk full, permission, file still changing) are handed back to the
+watcher, which retries them with a growing delay while it runs.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 from typing import Callable
@@ -15,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from .ledger import Ledger
-from .sorter import Summary, apply_plan, plan_sort, recover
+from .sorter import TRANSIENT_REASONS, Summary, apply_plan, plan_sort, recover
 from .watcher import FolderWatcher
 
 
@@ -45,17 +46,13 @@ class WatchService:
         self.history = np.zeros((0, scorer.embedder.spec.feature_dim), dtype=np.float32)
         self._ledger_thread: int | None = None
         self._probe_lock = threading.Lock()
-        Ledger(self.ledger_path).close()  # create the schema before anyone reads
-        self._probe = sqlite3.connect(str(self.ledger_path), check_same_thread=False, timeout=30)
+        self._probe = Ledger(self.ledger_path, any_thread=True)  # also creates the schema before anyone reads
         self.watcher = FolderWatcher(folders, self._sort_batch, is_known=self._is_known, on_warning=on_warning, **watcher_options)
 
     def _is_known(self, path: Path, size: int, mtime_ns: int) -> bool:
         with self._probe_lock:
-            row = self._probe.execute(
-                "SELECT outcome FROM seen WHERE path=? AND size=? AND mtime_ns=? ORDER BY run_id DESC LIMIT 1",
-                (str(path), size, mtime_ns),
-            ).fetchone()
-        return row is not None and row[0] in ("copied", "already_sorted", "no_category")
+            outcome = self._probe.last_outcome(path, size, mtime_ns)
+        return outcome in ("copied", "already_sorted", "no_category")
 
     def _sort_batch(self, paths: list[Path]) -> None:
         if self._ledger is None or self._ledger_thread != threading.get_ident():
@@ -63,11 +60,14 @@ class WatchService:
             self._ledger_thread = threading.get_ident()
             recover(self._ledger)
         plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, history=self.history)
-        batch = getattr(self.scorer, "last_batch_features", None)
-        if batch is not None and len(batch):
+        batch = self.scorer.last_batch_features
+        if len(batch):
             self.history = np.concatenate([self.history, batch])[-HISTORY:]
         summary = apply_plan(plan, self._ledger, run_kind="watch",
                              detail={"sources": [str(f) for f in self.watcher.folders], "watched": True})
+        retry = {Path(p) for p, reason, _m in summary.failed if reason in TRANSIENT_REASONS}
+        if retry:
+            self.watcher.retry_later(sorted(retry))
         self.on_batch(summary)
 
     def start(self) -> None:

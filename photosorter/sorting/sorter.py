@@ -1,55 +1,40 @@
-"""Plan a sort without touching the disk, apply it through the copier and the ledger, recover
-after a crash, undo a run.
+"""Apply a plan through the copier and the ledger, recover after a crash, undo a run.
 
-Promise: originals are never modified, moved or deleted (sources are only ever opened for
-reading); every photo lands in exactly the folders it should, once; a crash at any instant
-leaves nothing half-done after :func:`recover`.
+Promise: no operation here modifies, moves or deletes a file photosorter did not create, whatever
+is swapped underneath it. Sources are only opened for reading, through verified folder
+descriptors and ``O_NOFOLLOW`` (:mod:`.safefs`), and copied only when their bytes hash to what
+was planned; copies are published with exclusive operations; undo trashes a copy only if every
+folder on its path is still a real folder, the file is the one we created (same inode) and holds
+the bytes we wrote. A crash at any instant leaves nothing half-done after :func:`recover`, and
+recovery touches only work of processes that are gone.
+
+Planning (scan → decisions, rethreshold) lives in :mod:`.planner` and is re-exported here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import os
+import signal
 import stat
+import threading
+import uuid
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterator
 
-from .. import errors, imaging
+from .. import errors
+from ..fsnames import shown
 from ..jobs import CancelToken, ProgressFn, no_progress
-from . import copier, fault
+from . import copier, fault, safefs
 from .ledger import Ledger
-from .paths import inside, is_temp_name
+from .paths import portable_name
+from .planner import COMPANION_SUFFIXES, Decision, Plan, plan_sort, rethreshold, scan_sources  # noqa: F401 (API)
 
-COMPANION_SUFFIXES = (".mov", ".xmp", ".aae")
-
-
-@dataclass
-class Decision:
-    path: Path
-    outcome: str  # 'copy' | 'already_sorted' | 'no_category' | 'failed'
-    sha256: str | None = None
-    size: int | None = None
-    mtime_ns: int | None = None
-    categories: list[str] = field(default_factory=list)  # still to copy into
-    done_before: list[str] = field(default_factory=list)  # sorted there by an earlier run
-    scores: dict[str, float] = field(default_factory=dict)
-    reason: str | None = None
-    message: str | None = None
-    companions: list[Path] = field(default_factory=list)
-
-
-@dataclass
-class Plan:
-    decisions: list[Decision]
-    destinations: dict[str, Path]
-    thresholds: dict[str, float]
-    background_photos: int = 0
-
-    def counts(self) -> Counter:
-        return Counter(d.outcome for d in self.decisions)
+#: Failures worth retrying while the watcher runs (space freed, rights fixed, file settled).
+TRANSIENT_REASONS = frozenset({"disk_full", "permission_denied", "read_only", "write_failed", "changed", "unreadable"})
 
 
 @dataclass
@@ -61,156 +46,17 @@ class Summary:
     no_category: int = 0
     failed: list[tuple[str, str, str]] = field(default_factory=list)  # (path, reason, message)
     dry_run: bool = False
+    per_category: dict[str, int] = field(default_factory=dict)  # photos copied into each category
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (source, copy) stored under a safe name
 
     def as_dict(self) -> dict:
         return {
             "run_id": self.run_id, "dry_run": self.dry_run, "copied_photos": self.copied_photos,
             "copies_made": self.copies_made, "already_sorted": self.already_sorted, "no_category": self.no_category,
-            "failed": [{"file": p, "reason": r, "message": m} for p, r, m in self.failed],
+            "per_category": dict(self.per_category),
+            "renamed": [{"file": shown(s), "stored_as": shown(d)} for s, d in self.renamed],
+            "failed": [{"file": shown(p), "reason": r, "message": shown(m)} for p, r, m in self.failed],
         }
-
-
-# --------------------------------------------------------------------------- scanning
-
-
-def scan_sources(sources: Iterable[str | Path]) -> tuple[list[Path], list[Decision]]:
-    """Photo files under the sources (recursively), and decisions for what must be skipped.
-
-    Symlinks, FIFOs, devices and sockets are skipped with a reason; hidden and temporary files
-    (someone else's unfinished download, our own temp files) are silently ignored.
-    """
-    photos: list[Path] = []
-    skipped: list[Decision] = []
-
-    def consider(p: Path, st: os.stat_result) -> None:
-        if is_temp_name(p.name):
-            return
-        if stat.S_ISLNK(st.st_mode):
-            if imaging.looks_like_image(p):
-                skipped.append(Decision(p, "failed", reason="symlink", message=f"{p}: symbolic links are not followed; skipped."))
-            return
-        if stat.S_ISDIR(st.st_mode):
-            walk(p)
-            return
-        if not imaging.looks_like_image(p):
-            return
-        if not stat.S_ISREG(st.st_mode):
-            skipped.append(Decision(p, "failed", reason="not_a_regular_file", message=f"{p}: not a regular file (a FIFO or device); skipped."))
-            return
-        photos.append(p)
-
-    def walk(folder: Path) -> None:
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError as exc:
-            skipped.append(Decision(folder, "failed", reason="unreadable", message=f"{folder}: cannot list this folder ({exc.strerror})."))
-            return
-        for entry in entries:
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError as exc:
-                skipped.append(Decision(Path(entry.path), "failed", reason="unreadable", message=f"{entry.path}: {exc.strerror}."))
-                continue
-            consider(Path(entry.path), st)
-
-    for src in sources:
-        src = Path(src)
-        try:
-            st = os.lstat(src)
-        except OSError as exc:
-            skipped.append(Decision(src, "failed", reason="unreadable", message=f"{src}: {exc.strerror or exc}."))
-            continue
-        if stat.S_ISDIR(st.st_mode):
-            walk(src)
-        else:
-            consider(src, st)
-    return photos, skipped
-
-
-def companions_of(photo: Path) -> list[Path]:
-    """Live Photo movie and sidecars next to a photo: IMG_1.MOV, IMG_1.xmp, IMG_1.JPG.xmp, IMG_1.AAE."""
-    stem, name = photo.stem.casefold(), photo.name.casefold()
-    out = []
-    try:
-        entries = list(os.scandir(photo.parent))
-    except OSError:
-        return out
-    for e in entries:
-        p = Path(e.path)
-        if p == photo or not e.is_file(follow_symlinks=False):
-            continue
-        low = p.name.casefold()
-        base, suffix = os.path.splitext(low)
-        if suffix in COMPANION_SUFFIXES and (base == stem or base == name):
-            out.append(p)
-    return sorted(out)
-
-
-# --------------------------------------------------------------------------- planning
-
-
-def plan_sort(
-    sources: Iterable[str | Path],
-    scorer,
-    ledger: Ledger,
-    destinations: dict[str, Path],
-    progress: ProgressFn = no_progress,
-    cancel: CancelToken | None = None,
-    background: str = "auto",
-    history=None,
-) -> Plan:
-    """Decide what to do with every photo; reads files, writes nothing. ``history``: features of
-    photos seen earlier, joining this batch as the familiarity gate's background."""
-    clf = scorer.classifier
-    for c in clf.categories:
-        if c not in destinations:
-            raise errors.UsageError(f"No destination folder for category '{c}'.")
-    photos, decisions = scan_sources(sources)
-    stats = {}
-    for p in photos:
-        try:
-            st = os.stat(p)
-            stats[p] = (st.st_size, st.st_mtime_ns)
-        except OSError:
-            stats[p] = (None, None)
-    first_seen: dict[str, Path] = {}
-    for r in scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
-                                history=history):
-        size, mtime = stats.get(r.path, (None, None))
-        if not hasattr(r, "scores"):
-            decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))
-            continue
-        if r.sha256 in first_seen:  # the same photo twice (a renamed copy): sort it once
-            decisions.append(Decision(r.path, "already_sorted", r.sha256, size, mtime, [], r.categories, r.scores,
-                                      message=f"identical to {first_seen[r.sha256].name}"))
-            continue
-        first_seen[r.sha256] = r.path
-        companions = companions_of(r.path) if r.categories else []
-        companion_shas = _LazyHashes(companions)
-        todo = [c for c in r.categories if not _category_done(ledger, r.sha256, companion_shas, c)]
-        before = [c for c in r.categories if c not in todo]
-        outcome = "no_category" if not r.categories else "copy" if todo else "already_sorted"
-        decisions.append(Decision(r.path, outcome, r.sha256, size, mtime, todo, before, r.scores, companions=companions))
-    thresholds = {c: float(scorer.threshold_overrides.get(c, t)) if hasattr(scorer, "threshold_overrides") else float(t)
-                  for c, t in zip(clf.categories, clf.thresholds)}
-    return Plan(decisions, dict(destinations), thresholds, getattr(scorer, "last_background_photos", 0))
-
-
-def rethreshold(plan: Plan, thresholds: dict[str, float]) -> Plan:
-    """The same plan under other thresholds, from the scores it already holds (no rescoring):
-    what the preview's sliders show live."""
-    out = []
-    for d in plan.decisions:
-        if d.outcome in ("failed",) or d.sha256 is None or (d.outcome == "already_sorted" and not d.scores):
-            out.append(d)
-            continue
-        chosen = [c for c, v in d.scores.items() if v >= thresholds.get(c, plan.thresholds.get(c, 0.5))]
-        todo = [c for c in chosen if c not in d.done_before]
-        outcome = "no_category" if not chosen else "copy" if todo else "already_sorted"
-        if d.message and d.message.startswith("identical to"):
-            outcome, todo = "already_sorted", []
-        out.append(dataclasses.replace(d, outcome=outcome, categories=todo))
-    return Plan(out, plan.destinations, dict(thresholds), plan.background_photos)
 
 
 # --------------------------------------------------------------------------- applying
@@ -225,14 +71,28 @@ def apply_plan(
     run_kind: str = "sort",
 ) -> Summary:
     """Carry out a plan. Per-file failures are recorded and reported; the run goes on."""
-    run_id = ledger.start_run(run_kind, False, detail or {})
-    summary = Summary(run_id)
+    with ledger.run_lock():
+        run_id = ledger.start_run(run_kind, False, {**(detail or {}), "pid": os.getpid()})
+        summary = Summary(run_id, per_category={c: 0 for c in plan.destinations})
+        folders: dict[str, copier.DestFolder | errors.PhotosorterError | OSError] = {}
+        try:
+            _apply(plan, ledger, run_id, summary, folders, progress, cancel)
+        finally:
+            for f in folders.values():
+                if isinstance(f, copier.DestFolder):
+                    f.close()
+        ledger.finish_run(run_id, "done", summary.as_dict())
+    return summary
+
+
+def _apply(plan: Plan, ledger: Ledger, run_id: int, summary: Summary, folders: dict, progress: ProgressFn,
+           cancel: CancelToken | None) -> None:
     total = len(plan.decisions)
     for i, d in enumerate(plan.decisions):
         if cancel is not None and cancel.cancelled:
             ledger.finish_run(run_id, "interrupted", summary.as_dict())
             cancel.raise_if_cancelled()
-        progress(i, total, d.path.name)
+        progress(i, total, shown(d.path.name))
         if d.outcome == "failed":
             summary.failed.append((str(d.path), d.reason or "failed", d.message or ""))
             ledger.record_failure(run_id, str(d.path), d.reason or "failed", d.message or "")
@@ -243,131 +103,185 @@ def apply_plan(
             ledger.record_seen(run_id, str(d.path), d.size, d.mtime_ns, d.sha256, d.outcome, d.done_before, d.scores)
             continue
         failures_before = len(summary.failed)
-        made = _copy_photo(d, plan, ledger, run_id, summary)
+        made = _copy_photo(d, plan, ledger, run_id, summary, folders)
         if made is not None:
             summary.copied_photos += made > 0
             if made == 0 and len(summary.failed) == failures_before:
                 summary.already_sorted += 1
-            # A photo that failed in any category is recorded as failed, so rescans retry it
-            # (the planner then skips the categories that did succeed).
-            outcome = "failed" if len(summary.failed) > failures_before else "copied" if made else "already_sorted"
-            ledger.record_seen(run_id, str(d.path), d.size, d.mtime_ns, d.sha256, outcome, d.categories, d.scores)
+        # A photo that failed in any category is recorded as failed, so rescans retry it
+        # (the planner then skips the categories that did succeed).
+        outcome = "failed" if len(summary.failed) > failures_before else "copied" if made else "already_sorted"
+        ledger.record_seen(run_id, str(d.path), d.size, d.mtime_ns, d.sha256, outcome, d.categories, d.scores)
     progress(total, total, "done")
-    ledger.finish_run(run_id, "done", summary.as_dict())
-    return summary
 
 
-def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: Summary) -> int | None:
-    """Copy one photo into each of its categories. Returns copies made, or None on failure."""
+_OS_REASONS = {errno.ENOSPC: "disk_full", errno.EDQUOT: "disk_full", errno.EACCES: "permission_denied",
+               errno.EPERM: "permission_denied", errno.EROFS: "read_only"}
+
+
+def _open_source(path: Path, ledger: Ledger, run_id: int, summary: Summary) -> int | None:
     try:
-        data = imaging.read_file_bytes(d.path)
-    except errors.BadImageError as exc:
-        _fail(ledger, run_id, summary, d.path, exc.reason, str(exc))
-        return None
-    if imaging.content_hash(data) != d.sha256:
-        _fail(ledger, run_id, summary, d.path, "changed", f"{d.path}: the file changed after it was scored; it will be sorted on the next run.")
-        return None
-    made = 0
-    for category in d.categories:
-        folder = plan.destinations[category]
+        return safefs.open_file(path)
+    except safefs.SwappedPathError:
+        _fail(ledger, run_id, summary, path, "symlink",
+              f"{path}: it (or a folder above it) was replaced by a symbolic link after it was scanned; not copied.")
+    except PermissionError:
+        _fail(ledger, run_id, summary, path, "unreadable", f"{path}: permission denied; it will be retried on the next run.")
+    except OSError as exc:
+        _fail(ledger, run_id, summary, path, "unreadable", f"{path}: {exc.strerror or exc}; it will be retried on the next run.")
+    return None
+
+
+def _folder(plan: Plan, category: str, folders: dict) -> copier.DestFolder:
+    f = folders.get(category)
+    if f is None:
         try:
-            done_at = ledger.copy_dest(d.sha256, category)  # an earlier, perhaps interrupted, run
-            if done_at is None:
-                result = _copy_one(data, d.sha256, d.path, d.path.name, category, folder, ledger, run_id)
-                made += result.written
-                summary.copies_made += result.written
-                photo_dest = result.dest
-            else:
-                photo_dest = Path(done_at)
-            for comp in d.companions:
-                _copy_companion(comp, photo_dest, d, category, folder, ledger, run_id, summary)
-        except OSError as exc:
-            reason = {errno.ENOSPC: "disk_full", errno.EACCES: "permission_denied", errno.EPERM: "permission_denied",
-                      errno.EROFS: "read_only"}.get(exc.errno or 0, "write_failed")
-            _fail(ledger, run_id, summary, d.path, reason,
-                  f"{d.path}: could not copy into '{category}' ({folder}): {exc.strerror or exc}. It will be retried on the next run.")
-        except errors.PhotosorterError as exc:
-            _fail(ledger, run_id, summary, d.path, "unsafe_destination", str(exc))
-        fault.point("between-categories")
-    return made
+            f = copier.DestFolder(plan.destinations[category])
+        except (errors.PhotosorterError, OSError) as exc:
+            f = exc
+        folders[category] = f
+    if isinstance(f, BaseException):
+        raise f
+    return f
 
 
-def _copy_one(data: bytes, sha: str, source: Path, name: str, category: str, folder: Path,
-              ledger: Ledger, run_id: int) -> copier.CopyResult:
-    root = folder.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    if not inside(root, folder) or folder.is_symlink():
-        raise errors.UsageError(f"The folder for '{category}' now points outside {root} (symbolic link); nothing was written.")
+def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: Summary, folders: dict) -> int | None:
+    """Copy one photo (and its companions) into each of its categories. Returns photo copies made,
+    or None when the photo itself could not be read."""
+    src = _open_source(d.path, ledger, run_id, summary)
+    if src is None:
+        return None
+    try:
+        if safefs.hash_fd(src)[0] != d.sha256:
+            _fail(ledger, run_id, summary, d.path, "changed",
+                  f"{d.path}: the file changed after it was scored; it will be sorted on the next run.")
+            return None
+        made = 0
+        for category in d.categories:
+            try:
+                folder = _folder(plan, category, folders)
+                done_at = d.done_at.get(category)
+                if done_at is None:
+                    result = _copy_one(src, d.sha256, d.path, portable_name(d.path.name), category, folder, ledger, run_id, summary)
+                    made += result.written
+                    summary.copies_made += result.written
+                    summary.per_category[category] = summary.per_category.get(category, 0) + 1
+                    photo_dest = result.dest
+                else:
+                    photo_dest = done_at
+                for comp in d.companions:
+                    _copy_companion(comp, photo_dest, d, category, folder, ledger, run_id, summary)
+            except OSError as exc:
+                reason = _OS_REASONS.get(exc.errno or 0, "write_failed")
+                _fail(ledger, run_id, summary, d.path, reason,
+                      f"{d.path}: could not copy into '{category}' ({plan.destinations[category]}): {exc.strerror or exc}. "
+                      "It will be retried on the next run.")
+            except errors.PhotosorterError as exc:
+                _fail(ledger, run_id, summary, d.path, "unsafe_destination", str(exc))
+            except copier.SourceChangedError:
+                _fail(ledger, run_id, summary, d.path, "changed",
+                      f"{d.path}: the file changed while it was being copied; it will be sorted on the next run.")
+                break
+            fault.point("between-categories")
+        return made
+    finally:
+        os.close(src)
+
+
+def _copy_one(src_fd: int, sha: str, source: Path, name: str, category: str, folder: copier.DestFolder,
+              ledger: Ledger, run_id: int, summary: Summary) -> copier.CopyResult:
+    size = os.fstat(src_fd).st_size
     for _attempt in range(5):
-        dest, already = copier.choose_destination(folder, name, sha, len(data))
+        final, already = folder.choose(name, sha, size)
+        dest = folder.path / final
         if already:
             with ledger.transaction():
                 cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), "")
                 ledger.copy_state(cid, "existing", str(dest), sha)
             return copier.CopyResult(dest, sha, False)
-        temp = copier.temp_name(folder, dest.name)
+        temp = copier.temp_name(final)
         with ledger.transaction():
-            cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), str(temp))
+            cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), str(folder.path / temp))
         fault.point("after-intent")
+        published: os.stat_result | None = None
         try:
-            written_sha = copier.write_temp(data, temp)
-            copier.publish(temp, dest)
+            written_sha, temp_st = copier.write_temp(folder, src_fd, temp, sha)
+            with _interrupts_deferred():  # publish + commit: the ledger must say what the disk holds
+                published = copier.publish(folder, temp, final)
+                fault.point("before-commit")
+                ledger.copy_state(cid, "done", str(dest), written_sha, published)
         except FileExistsError:
-            temp.unlink(missing_ok=True)
+            copier.remove_temp(folder, temp)
             ledger.copy_state(cid, "rolled_back")
+            folder.taken(final)
             continue  # someone took the name meanwhile: choose again
         except BaseException:
-            temp.unlink(missing_ok=True)
-            ledger.copy_state(cid, "rolled_back")
+            _settle(folder, ledger, cid, temp, final, dest, sha, published)
             raise
-        fault.point("before-commit")
-        ledger.copy_state(cid, "done", str(dest), written_sha)
+        if portable_name(source.name) != source.name:
+            summary.renamed.append((str(source), str(dest)))
         return copier.CopyResult(dest, written_sha, True)
     raise OSError(errno.EEXIST, "the destination name kept changing while copying")
 
 
-def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, folder: Path,
-                    ledger: Ledger, run_id: int, summary: Summary) -> None:
-    """Copy a sidecar/Live Photo movie under the photo's final stem (IMG_1 (1).MOV for IMG_1 (1).JPG)."""
+def _settle(folder: copier.DestFolder, ledger: Ledger, cid: int, temp: str, final: str, dest: Path, sha: str,
+            published: os.stat_result | None) -> None:
+    """After an error or Ctrl+C mid-copy: record exactly what is on disk. A copy that was
+    published is ours and stays journaled as done (undo removes it); anything else is rolled back."""
+    temp_st = safefs.lstat_in(folder.fd, temp)
+    final_st = safefs.lstat_in(folder.fd, final)
+    if published is None and temp_st is not None and final_st is not None and safefs.same_file(temp_st, final_st):
+        published = final_st  # linked, interrupted before the temp name was removed
+    if published is not None and final_st is not None and safefs.same_file(published, final_st):
+        copier.remove_temp(folder, temp)
+        ledger.copy_state(cid, "done", str(dest), sha, final_st)
+        return
+    copier.remove_temp(folder, temp)
+    ledger.copy_state(cid, "rolled_back")
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl+C (SIGINT) until the block is done (main thread only; elsewhere a no-op)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
     try:
-        data = imaging.read_file_bytes(comp, max_bytes=4 * 1024**3)
-    except errors.BadImageError as exc:
-        _fail(ledger, run_id, summary, comp, exc.reason, str(exc))
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if caught:
+            raise KeyboardInterrupt
+
+
+def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, folder: copier.DestFolder,
+                    ledger: Ledger, run_id: int, summary: Summary) -> None:
+    """Copy a sidecar/Live Photo movie under the photo's final stem (IMG_1 (1).MOV for IMG_1 (1).JPG),
+    only if it still holds the bytes that were planned."""
+    from .planner import present_in
+
+    sha = d.companion_shas[comp]
+    if present_in(ledger, sha, category, folder.path) is not None:
         return
-    sha = imaging.content_hash(data)
-    if ledger.already_copied(sha, category):
+    fd = _open_source(comp, ledger, run_id, summary)
+    if fd is None:
         return
-    if comp.name.casefold().startswith(d.path.name.casefold()):  # IMG_1.JPG.xmp style
-        name = photo_dest.name + comp.name[len(d.path.name):]
-    else:
-        name = photo_dest.stem + comp.suffix
-    result = _copy_one(data, sha, comp, name, category, folder, ledger, run_id)
-    summary.copies_made += result.written
-
-
-class _LazyHashes:
-    """Companion files' hashes, each read at most once, and only if needed."""
-
-    def __init__(self, paths: list[Path]) -> None:
-        self.paths = paths
-        self._shas: list[str | None] | None = None
-
-    def __iter__(self):
-        if self._shas is None:
-            self._shas = []
-            for p in self.paths:
-                try:
-                    self._shas.append(imaging.file_hash(p))
-                except OSError:
-                    self._shas.append(None)  # a companion that vanished cannot be copied anyway
-        return iter(s for s in self._shas if s is not None)
-
-
-def _category_done(ledger: Ledger, sha: str, companion_shas: _LazyHashes, category: str) -> bool:
-    """Sorted into this category only when the photo *and* every companion are there."""
-    if not ledger.already_copied(sha, category):
-        return False
-    return all(ledger.already_copied(s, category) for s in companion_shas)
+    try:
+        if comp.name.casefold().startswith(d.path.name.casefold()):  # IMG_1.JPG.xmp style
+            name = photo_dest.name + portable_name(comp.name[len(d.path.name):])
+        else:
+            name = photo_dest.stem + portable_name(comp.suffix)
+        try:
+            result = _copy_one(fd, sha, comp, name, category, folder, ledger, run_id, summary)
+        except copier.SourceChangedError:
+            _fail(ledger, run_id, summary, comp, "changed",
+                  f"{comp}: this sidecar changed after the photo was scored; not copied. It will be sorted on the next run.")
+            return
+        summary.copies_made += result.written
+    finally:
+        os.close(fd)
 
 
 def _fail(ledger: Ledger, run_id: int, summary: Summary, path: Path, reason: str, message: str) -> None:
@@ -375,46 +289,133 @@ def _fail(ledger: Ledger, run_id: int, summary: Summary, path: Path, reason: str
     ledger.record_failure(run_id, str(path), reason, message)
 
 
-# --------------------------------------------------------------------------- recovery & undo
+# --------------------------------------------------------------------------- recovery
 
 
 def recover(ledger: Ledger) -> dict[str, int]:
-    """Finish or roll back whatever a crash interrupted. Safe to run any time, idempotent.
+    """Finish or roll back whatever a crash interrupted. Safe to run any time, idempotent, and
+    a no-op while another process is applying or undoing a run (see :meth:`Ledger.recovery_lock`).
 
-    * a copy journaled as 'intent' whose final file exists with our content → 'done' (the
-      rename happened, the commit did not); otherwise → 'rolled_back' and its temp file removed;
+    * a copy journaled as 'intent' whose final file is our temp file's inode, or holds our
+      content while the temp is gone → 'done'; otherwise → 'rolled_back', its temp file removed;
+    * a copy an interrupted undo had parked aside is put back under its name;
     * stale ``.pending-*`` files in any folder we have written to are removed;
     * runs still marked 'running' become 'interrupted'.
+    All of it through verified folder descriptors: nothing outside our folders is touched.
     """
-    stats = Counter()
-    for c in ledger.copies(states=("intent",)):
-        dest = Path(c["dest"]) if c["dest"] else None
-        temp = Path(c["temp"]) if c["temp"] else None
-        temp_was_there = temp is not None and temp.exists()
-        if temp_was_there:
-            temp.unlink()
-            stats["temp_removed"] += 1
-        if temp_was_there and dest is not None and dest.is_file() and dest.stat().st_size == 0:
-            dest.unlink()  # our empty O_EXCL reservation (no-hard-link path); the data never moved in
-            stats["reservation_removed"] += 1
-        if dest is not None and dest.is_file() and copier.hash_file(dest) == c["source_sha256"]:
-            ledger.copy_state(c["id"], "done", str(dest), c["source_sha256"])
-            stats["completed"] += 1
-        else:
+    stats: Counter = Counter()
+    with ledger.recovery_lock() as free:
+        if not free:
+            stats["busy"] = 1
+            return dict(stats)
+        for c in ledger.copies(states=("intent",)):
+            _recover_intent(ledger, c, stats)
+        for c in ledger.parked_copies():
+            _unpark(ledger, c, stats)
+        folders = {Path(c["dest"]).parent for c in ledger.copies() if c["dest"]}
+        for folder in folders:
+            _sweep(folder, stats)
+        ledger.mark_interrupted()
+    return dict(stats)
+
+
+@contextmanager
+def _dir(folder: Path) -> Iterator[int | None]:
+    try:
+        fd = safefs.open_dir(folder)
+    except OSError:
+        yield None
+        return
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _recover_intent(ledger: Ledger, c: dict, stats: Counter) -> None:
+    dest = Path(c["dest"]) if c["dest"] else None
+    temp = Path(c["temp"]) if c["temp"] else None
+    if dest is None:
+        ledger.copy_state(c["id"], "rolled_back")
+        stats["rolled_back"] += 1
+        return
+    with _dir(dest.parent) as fd:
+        if fd is None:
             ledger.copy_state(c["id"], "rolled_back")
             stats["rolled_back"] += 1
-    folders = {Path(c["dest"]).parent for c in ledger.copies() if c["dest"]}
-    for folder in folders:
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue
-        for n in names:
-            if n.startswith(copier.TEMP_PREFIX):
-                (folder / n).unlink(missing_ok=True)
+            return
+        tst = safefs.lstat_in(fd, temp.name) if temp is not None else None
+        dst = safefs.lstat_in(fd, dest.name)
+        if tst is not None and stat.S_ISREG(tst.st_mode):
+            if dst is not None and safefs.same_file(tst, dst):  # linked; the temp name not yet removed
+                os.unlink(temp.name, dir_fd=fd)
                 stats["temp_removed"] += 1
-    ledger.db.execute("UPDATE runs SET state='interrupted' WHERE state='running'")
-    return dict(stats)
+                ledger.copy_state(c["id"], "done", str(dest), c["source_sha256"], dst)
+                stats["completed"] += 1
+                return
+            os.unlink(temp.name, dir_fd=fd)
+            stats["temp_removed"] += 1
+            if dst is not None and stat.S_ISREG(dst.st_mode) and dst.st_size == 0 and dst.st_nlink == 1:
+                os.unlink(dest.name, dir_fd=fd)  # our empty O_EXCL reservation (no-hard-link path)
+                stats["reservation_removed"] += 1
+            ledger.copy_state(c["id"], "rolled_back")
+            stats["rolled_back"] += 1
+            return
+        if dst is not None and stat.S_ISREG(dst.st_mode):
+            try:
+                rfd = safefs.open_in(fd, dest.name)
+                try:
+                    sha = safefs.hash_fd(rfd)[0]
+                finally:
+                    os.close(rfd)
+            except OSError:
+                sha = None
+            if sha == c["source_sha256"]:  # published, the commit did not happen
+                ledger.copy_state(c["id"], "done", str(dest), sha, dst)
+                stats["completed"] += 1
+                return
+        ledger.copy_state(c["id"], "rolled_back")
+        stats["rolled_back"] += 1
+
+
+def _unpark(ledger: Ledger, c: dict, stats: Counter) -> None:
+    dest, parked = Path(c["dest"]), Path(c["temp"])
+    with _dir(dest.parent) as fd:
+        if fd is not None and parked.parent.parent == dest.parent:
+            try:
+                os.link(f"{parked.parent.name}/{parked.name}", dest.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+                os.unlink(f"{parked.parent.name}/{parked.name}", dir_fd=fd)
+                stats["unparked"] += 1
+            except OSError:
+                pass
+            try:
+                os.rmdir(parked.parent.name, dir_fd=fd)
+            except OSError:
+                pass
+    ledger.set_copy_temp(c["id"], None)
+
+
+def _sweep(folder: Path, stats: Counter) -> None:
+    with _dir(folder) as fd:
+        if fd is None:
+            return
+        for n in os.listdir(fd):
+            if not n.startswith(copier.TEMP_PREFIX):
+                continue
+            st = safefs.lstat_in(fd, n)
+            if st is None:
+                continue
+            try:
+                if stat.S_ISREG(st.st_mode):
+                    os.unlink(n, dir_fd=fd)
+                    stats["temp_removed"] += 1
+                elif stat.S_ISDIR(st.st_mode) and n.startswith(copier.UNDO_PREFIX):
+                    os.rmdir(n, dir_fd=fd)  # only if empty
+            except OSError:
+                pass
+
+
+# --------------------------------------------------------------------------- undo
 
 
 def trash(path: Path) -> None:
@@ -433,41 +434,119 @@ class UndoResult:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {"run_id": self.run_id, "trashed": self.trashed, "kept_modified": self.kept_modified,
-                "already_gone": self.already_gone, "errors": [{"file": f, "message": m} for f, m in self.errors]}
+        return {"run_id": self.run_id, "trashed": [shown(t) for t in self.trashed],
+                "kept_modified": [shown(t) for t in self.kept_modified],
+                "already_gone": [shown(t) for t in self.already_gone],
+                "errors": [{"file": shown(f), "message": shown(m)} for f, m in self.errors]}
 
 
 def undo_run(ledger: Ledger, run_id: int | None = None, trash_fn: Callable[[Path], None] | None = None) -> UndoResult:
-    """Send each copy a run made to the trash — only if it is still byte-identical to what we
-    wrote. Modified copies are reported and kept. Originals are never touched."""
+    """Send each copy a run made to the trash — only if it is still the very file we created
+    (every folder on its path a real folder, same inode, byte-identical). Anything else is
+    refused with a message and left where it is. Originals are never touched."""
     trash_fn = trash_fn or trash
     recover(ledger)
     if run_id is None:
         run_id = ledger.last_undoable_run()
         if run_id is None:
+            last = ledger.last_sort_run()
+            if last is not None and last.state == "undone":
+                raise errors.UsageError(f"Run {last.id} is already undone; there is no later sort run to undo.")
             raise errors.UsageError("There is no sort run to undo.")
-    if ledger.run(run_id) is None:
+    info = ledger.run(run_id)
+    if info is None:
         raise errors.UsageError(f"There is no run {run_id}. See 'photosorter runs'.")
+    if info.state == "undone" and not ledger.copies(run_id, ("done",)):
+        raise errors.UsageError(f"Run {run_id} is already undone.")
     result = UndoResult(run_id)
-    for c in ledger.copies(run_id, ("done",)):
-        dest = Path(c["dest"])
-        if not dest.exists():
-            ledger.copy_state(c["id"], "undone")
-            result.already_gone.append(str(dest))
-            continue
-        if dest.is_symlink() or not dest.is_file() or copier.hash_file(dest) != c["dest_sha256"]:
+    with ledger.run_lock():
+        for c in ledger.copies(run_id, ("done",)):
+            _undo_copy(ledger, c, result, trash_fn)
+        remaining = ledger.copies(run_id, ("done",))
+        ledger.set_run_state(run_id, "undone" if not remaining else "done")
+    return result
+
+
+def _undo_copy(ledger: Ledger, c: dict, result: UndoResult, trash_fn: Callable[[Path], None]) -> None:
+    dest = Path(c["dest"])
+    try:
+        fd = safefs.open_dir(dest.parent)
+    except safefs.SwappedPathError:
+        result.errors.append((str(dest), f"a folder on its path ({dest.parent}) is now a symbolic link or not a folder; "
+                                         "it may not lead to the copy photosorter made, so nothing was touched there."))
+        return
+    except FileNotFoundError:
+        ledger.copy_state(c["id"], "undone")
+        result.already_gone.append(str(dest))
+        return
+    except OSError as exc:
+        result.errors.append((str(dest), f"cannot open its folder ({exc.strerror or exc}); left in place."))
+        return
+    try:
+        _undo_in(fd, ledger, c, dest, result, trash_fn)
+    finally:
+        os.close(fd)
+
+
+def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, trash_fn: Callable[[Path], None]) -> None:
+    st = safefs.lstat_in(fd, dest.name)
+    if st is None:
+        ledger.copy_state(c["id"], "undone")
+        result.already_gone.append(str(dest))
+        return
+    if not stat.S_ISREG(st.st_mode):
+        result.errors.append((str(dest), "it is now a symbolic link or not a regular file, not the copy photosorter made; left in place."))
+        return
+    if c["dest_ino"] is not None and (st.st_dev, st.st_ino) != (c["dest_dev"], c["dest_ino"]):
+        result.errors.append((str(dest), "it was replaced by another file since photosorter made the copy; left in place."))
+        return
+    rfd = safefs.open_in(fd, dest.name)
+    try:
+        held = os.fstat(rfd)
+        if not safefs.same_file(held, st) or safefs.hash_fd(rfd)[0] != c["dest_sha256"]:
             ledger.copy_state(c["id"], "kept_modified")
             result.kept_modified.append(str(dest))
-            continue
-        fault.point("before-trash")
+            return
+    finally:
+        os.close(rfd)
+    fault.point("before-trash")
+    # Park the verified file in a fresh folder of ours (relative to the verified descriptor), so
+    # the path handed to the trash names only what we created, whatever happens to the path after.
+    park = f"{copier.UNDO_PREFIX}{uuid.uuid4().hex[:12]}"
+    parked = dest.parent / park / dest.name
+    ledger.set_copy_temp(c["id"], str(parked))
+    os.mkdir(park, 0o700, dir_fd=fd)
+    pfd = os.open(park, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+    try:
+        os.rename(dest.name, dest.name, src_dir_fd=fd, dst_dir_fd=pfd)
+        moved = safefs.lstat_in(pfd, dest.name)
+        if moved is None or not safefs.same_file(moved, st):  # swapped between check and move: put it back
+            _put_back(fd, pfd, park, dest.name)
+            ledger.set_copy_temp(c["id"], None)
+            result.errors.append((str(dest), "it changed while being undone; left in place."))
+            return
         try:
-            trash_fn(dest)
+            trash_fn(parked)
         except Exception as exc:  # no trash on this volume, permission...: report, never delete
+            _put_back(fd, pfd, park, dest.name)
+            ledger.set_copy_temp(c["id"], None)
             result.errors.append((str(dest), f"could not move it to the trash ({exc}); left in place."))
-            continue
-        fault.point("after-trash")
-        ledger.copy_state(c["id"], "undone")
-        result.trashed.append(str(dest))
-    remaining = ledger.copies(run_id, ("done",))
-    ledger.db.execute("UPDATE runs SET state=? WHERE id=?", ("undone" if not remaining else "done", run_id))
-    return result
+            return
+    finally:
+        os.close(pfd)
+    fault.point("after-trash")
+    ledger.copy_state(c["id"], "undone")
+    try:
+        os.rmdir(park, dir_fd=fd)
+    except OSError:
+        pass
+    result.trashed.append(str(dest))
+
+
+def _put_back(fd: int, pfd: int, park: str, name: str) -> None:
+    try:
+        os.link(name, name, src_dir_fd=pfd, dst_dir_fd=fd, follow_symlinks=False)  # never over another file
+        os.unlink(name, dir_fd=pfd)
+        os.rmdir(park, dir_fd=fd)
+    except OSError:
+        pass  # left parked; recovery reports and retries

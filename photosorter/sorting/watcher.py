@@ -13,6 +13,13 @@ than half) and says nothing about files that arrived while we were not running. 
   observer is re-armed and the folder rescanned;
 * if native watching cannot start, polling takes over and ``on_warning`` says so.
 
+* photos the caller could not sort for a passing reason (``retry_later``) are handed over
+  again after ``retry_seconds``, doubling up to an hour, while the watcher runs;
+* an unexpected error anywhere in the loop is logged *and* reported through ``on_warning``,
+  and the loop goes on: the watcher never dies silently.
+
+Folders are listed by the one walker (:mod:`photosorter.sorting.walk`), iteratively.
+
 ``is_known(path, size, mtime_ns)`` lets the caller skip files it already handled (the ledger),
 so rescans of a big camera roll cost a ``stat`` per file, not a read.
 """
@@ -29,6 +36,7 @@ from typing import Callable
 
 from .. import errors, imaging
 from .paths import is_temp_name
+from .walk import walk_photos
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +66,7 @@ class FolderWatcher:
         tick_seconds: float = 0.25,
         give_up_seconds: float = 600.0,
         force_polling: bool = False,
+        retry_seconds: float = 30.0,
         observer_factory: Callable[[], object] | None = None,
     ) -> None:
         self.folders = [Path(f) for f in folders]
@@ -70,6 +79,8 @@ class FolderWatcher:
         self.give_up_seconds = give_up_seconds
         self.force_polling = force_polling
         self.observer_factory = observer_factory
+        self.retry_seconds = retry_seconds
+        self._retry: dict[Path, tuple[float, int]] = {}  # path → (due, attempts so far)
         self._pending: dict[Path, _Pending] = {}
         self._handed: dict[Path, tuple[int, int]] = {}
         self._lock = threading.Lock()
@@ -100,6 +111,25 @@ class FolderWatcher:
 
     def resume(self) -> None:
         self._paused.clear()
+
+    def retry_later(self, paths: list[Path]) -> None:
+        """Hand these photos over again later (backoff: retry_seconds, doubling, at most 1 h)."""
+        now = time.monotonic()
+        with self._lock:
+            for p in paths:
+                attempts = self._retry.get(p, (0.0, 0))[1]
+                self._retry[p] = (now + min(3600.0, self.retry_seconds * 2**attempts), attempts + 1)
+
+    def _due_retries(self, now: float) -> None:
+        with self._lock:
+            due = [p for p, (when, _n) in self._retry.items() if when <= now]
+            for p in due:
+                self._handed.pop(p, None)
+        for p in due:
+            self._hint(p)
+            with self._lock:
+                if p not in self._pending:  # gone, or sorted meanwhile
+                    self._retry.pop(p, None)
 
     @property
     def pending_count(self) -> int:
@@ -205,31 +235,46 @@ class FolderWatcher:
             self.available[folder] = present
             if not present:
                 continue
-            for dirpath, dirnames, filenames in os.walk(folder):
-                dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-                for n in filenames:
-                    self._hint(Path(dirpath) / n)
+            for found in walk_photos([folder]):
+                if found.problem is None:
+                    self._hint(found.path)
         if {f for f in self.folders if f.is_dir()} != self._armed:
             self._arm_observer()  # a folder came back (or went): watch what exists now
 
     def _loop(self) -> None:
-        last_scan = time.monotonic()
+        self._last_scan = time.monotonic()
         while not self._stop.wait(self.tick_seconds):
-            now = time.monotonic()
-            if self._rescan_soon or now - last_scan >= self.rescan_seconds or any(
-                f.is_dir() != self.available.get(f, True) for f in self.folders
-            ):
-                self._rescan_soon = False
-                self._rescan()
-                last_scan = now
-            if self._paused.is_set():
-                continue
-            ready = self._collect_ready(now)
-            if ready:
+            try:
+                self._tick()
+            except Exception as exc:  # never die silently: say so, keep watching
+                log.exception("the folder watcher hit an unexpected error")
                 try:
-                    self.on_ready(ready)
-                except Exception:  # the sorter records per-file failures; never kill the watcher
-                    log.exception("sorting a batch of watched photos failed")
+                    self.on_warning(f"Background sorting hit an unexpected error ({exc}); it keeps watching. "
+                                    "Details are in the log.")
+                except Exception:
+                    log.exception("reporting a watcher error failed")
+
+    def _tick(self) -> None:
+        now = time.monotonic()
+        if self._rescan_soon or now - self._last_scan >= self.rescan_seconds or any(
+            f.is_dir() != self.available.get(f, True) for f in self.folders
+        ):
+            self._rescan_soon = False
+            self._last_scan = now
+            self._rescan()
+        if self._paused.is_set():
+            return
+        self._due_retries(now)
+        ready = self._collect_ready(now)
+        if ready:
+            try:
+                self.on_ready(ready)
+            except Exception:
+                with self._lock:  # not sorted: look at them again later
+                    for p in ready:
+                        self._handed.pop(p, None)
+                self.retry_later(ready)
+                raise
 
     def _collect_ready(self, now: float) -> list[Path]:
         with self._lock:

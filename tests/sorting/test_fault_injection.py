@@ -118,13 +118,21 @@ def test_kill_anywhere_in_sort_and_undo_loses_nothing(world):
     ledger.close()
     undo_db = root / "undo.sqlite3"
     shutil.copy(undo_db, root / "undo-after-sort.sqlite3")
-    sorted_state = {p: p.read_bytes() for p in dest.rglob("*") if p.is_file()}
+    # Hard links keep the very files the sort created (undo trashes only those: same inode).
+    keep = root / "sorted-links"
+    shutil.rmtree(keep, ignore_errors=True)
+    sorted_state = {}
+    for i, p in enumerate(sorted(q for q in dest.rglob("*") if q.is_file() and q != clash)):
+        keep.mkdir(exist_ok=True)
+        os.link(p, keep / str(i))
+        sorted_state[p] = keep / str(i)
 
     def reset_to_sorted() -> None:
         shutil.rmtree(dest)
-        for p, data in sorted_state.items():
+        for p, kept in sorted_state.items():
             p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data)
+            os.link(kept, p)
+        clash.parent.mkdir(parents=True, exist_ok=True)
         clash.write_bytes(b"the user's own, different file")
         for suffix in ("-wal", "-shm"):
             Path(str(undo_db) + suffix).unlink(missing_ok=True)

@@ -242,10 +242,10 @@ def test_disk_full_and_permission_denied_on_one_category_are_recorded_and_retrie
     plan = plan_sort([roll], scorer, ledger, dests, background="off")
     real_write, real_mkdir = copier.write_temp, Path.mkdir
 
-    def full_disk(data, temp):
-        if temp.parent.name == "blue_square":
+    def full_disk(folder, *a):
+        if folder.path.name == "blue_square":
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(data, temp)
+        return real_write(folder, *a)
 
     def no_permission(self, *a, **k):
         if self.name == "red_disc":

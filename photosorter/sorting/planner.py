@@ -1,0 +1,197 @@
+"""Plan a sort: scan results + scores → one decision per photo. Reads files, writes nothing.
+
+"Already sorted into a category" means: the ledger records a copy of this content for this
+category *in the category's current folder*, and that file is still there with the content we
+wrote (or the user's edit of it). So sorting into another destination, after changing a
+category's folder, or after deleting copies copies again; renaming a source does not.
+
+Companions (Live Photo movie, ``.xmp``/``.aae`` sidecars) are found in the folder listing the
+walker already made (no per-photo listing); each is hashed here (streamed) so the copy can check
+it is still the same file. A file that merely shares a photo's name is a companion only when it
+is small enough to be one (:data:`COMPANION_MAX_BYTES`); a bigger one is reported, not copied.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import stat
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from .. import errors
+from ..jobs import CancelToken, ProgressFn, no_progress
+from . import safefs
+from .ledger import Ledger
+from .walk import COMPANION_SUFFIXES, FolderIndex, walk_photos
+
+#: Larger files sharing a photo's name are not taken for its companion: a Live Photo movie is
+#: ~3 s (2–10 MB), sidecars are a few KB. Proof by the Live Photo content identifier is not read.
+COMPANION_MAX_BYTES = {".mov": 64 * 2**20, ".xmp": 16 * 2**20, ".aae": 16 * 2**20}
+
+__all__ = ["COMPANION_SUFFIXES", "Decision", "Plan", "plan_sort", "rethreshold", "scan_sources"]
+
+
+@dataclass
+class Decision:
+    path: Path
+    outcome: str  # 'copy' | 'already_sorted' | 'no_category' | 'failed'
+    sha256: str | None = None
+    size: int | None = None
+    mtime_ns: int | None = None
+    categories: list[str] = field(default_factory=list)  # still to copy into
+    done_before: list[str] = field(default_factory=list)  # sorted there by an earlier run
+    scores: dict[str, float] = field(default_factory=dict)
+    reason: str | None = None
+    message: str | None = None
+    companions: list[Path] = field(default_factory=list)
+    companion_shas: dict[Path, str] = field(default_factory=dict)  # as planned: the copy must match
+    done_at: dict[str, Path] = field(default_factory=dict)  # category → existing copy of the photo
+
+
+@dataclass
+class Plan:
+    decisions: list[Decision]
+    destinations: dict[str, Path]
+    thresholds: dict[str, float]
+    background_photos: int = 0
+
+    def counts(self) -> Counter:
+        return Counter(d.outcome for d in self.decisions)
+
+    def per_category(self) -> dict[str, int]:
+        """Photos to copy into each category (every category listed, 0 included)."""
+        out = {c: 0 for c in self.destinations}
+        for d in self.decisions:
+            if d.outcome == "copy":
+                for c in d.categories:
+                    out[c] = out.get(c, 0) + 1
+        return out
+
+
+def scan_sources(sources: Iterable[str | Path], index: FolderIndex | None = None) -> tuple[list[Path], list[Decision]]:
+    """Photo files under the sources, and decisions for what must be skipped (see :mod:`.walk`)."""
+    photos: list[Path] = []
+    skipped: list[Decision] = []
+    for f in walk_photos(sources, index):
+        if f.problem is None:
+            photos.append(f.path)
+        else:
+            skipped.append(Decision(f.path, "failed", reason=f.problem[0], message=f.problem[1]))
+    return photos, skipped
+
+
+def real_folder(folder: Path) -> Path:
+    """A category folder as the ledger records it (its parent resolved, its own name kept)."""
+    folder = Path(folder)
+    return Path(os.path.realpath(folder.parent)) / folder.name
+
+
+def plan_sort(
+    sources: Iterable[str | Path],
+    scorer,
+    ledger: Ledger,
+    destinations: dict[str, Path],
+    progress: ProgressFn = no_progress,
+    cancel: CancelToken | None = None,
+    background: str = "auto",
+    history=None,
+) -> Plan:
+    """Decide what to do with every photo; reads files, writes nothing. ``history``: features of
+    photos seen earlier, joining this batch as the familiarity gate's background."""
+    from ..ml.scoring import PhotoFailure  # here: `undo` and `runs` need not load the ML stack
+
+    clf = scorer.classifier
+    for c in clf.categories:
+        if c not in destinations:
+            raise errors.UsageError(f"No destination folder for category '{c}'.")
+    folders = {c: real_folder(p) for c, p in destinations.items()}
+    index = FolderIndex()
+    photos, decisions = scan_sources(sources, index)
+    stats = {}
+    for p in photos:
+        try:
+            st = os.stat(p, follow_symlinks=False)
+            stats[p] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stats[p] = (None, None)
+    first_seen: dict[str, Path] = {}
+    for r in scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
+                                history=history):
+        size, mtime = stats.get(r.path, (None, None))
+        if isinstance(r, PhotoFailure):
+            decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))
+            continue
+        if r.sha256 in first_seen:  # the same photo twice (a renamed copy): sort it once
+            decisions.append(Decision(r.path, "already_sorted", r.sha256, size, mtime, [], r.categories, r.scores,
+                                      message=f"identical to {first_seen[r.sha256].name}"))
+            continue
+        first_seen[r.sha256] = r.path
+        d = Decision(r.path, "copy", r.sha256, size, mtime, scores=r.scores)
+        _companions(d, index)  # for every photo: a slider may give it a category later
+        for c in r.categories:
+            at = present_in(ledger, r.sha256, c, folders[c])
+            if at is not None and all(present_in(ledger, s, c, folders[c]) for s in d.companion_shas.values()):
+                d.done_before.append(c)
+                d.done_at[c] = at
+            else:
+                d.categories.append(c)
+                if at is not None:
+                    d.done_at[c] = at  # the photo is there, a companion is missing
+        d.outcome = "no_category" if not r.categories else "copy" if d.categories else "already_sorted"
+        decisions.append(d)
+    thresholds = {c: float(scorer.threshold_overrides.get(c, t)) for c, t in zip(clf.categories, clf.thresholds)}
+    return Plan(decisions, dict(destinations), thresholds, scorer.last_background_photos)
+
+
+def _companions(d: Decision, index: FolderIndex) -> None:
+    notes = []
+    for path, st in index.candidates(d.path):
+        if path == d.path or not stat.S_ISREG(st.st_mode):
+            continue
+        limit = COMPANION_MAX_BYTES[os.path.splitext(path.name)[1].casefold()]
+        if st.st_size > limit:
+            notes.append(f"{path.name} ({st.st_size / 2**20:.0f} MB) is too big to be this photo's "
+                         f"{'Live Photo movie' if path.suffix.casefold() == '.mov' else 'sidecar'}; not copied with it")
+            continue
+        try:
+            d.companion_shas[path] = safefs.hash_path(path)[0]
+        except OSError:
+            continue  # vanished or swapped: not a companion we can vouch for
+        d.companions.append(path)
+    if notes:
+        d.message = "; ".join(notes) + "."
+
+
+def present_in(ledger: Ledger, sha: str, category: str, folder: Path) -> Path | None:
+    """Where a recorded copy of ``sha`` in ``category`` still is, inside ``folder``, if anywhere."""
+    for row in ledger.copies_of(sha, category):
+        dest = Path(row["dest"]) if row["dest"] else None
+        if dest is None or dest.parent != folder:
+            continue
+        try:
+            got, _size = safefs.hash_path(dest)
+        except OSError:
+            continue
+        if row["state"] == "kept_modified" or got == (row["dest_sha256"] or sha):
+            return dest
+    return None
+
+
+def rethreshold(plan: Plan, thresholds: dict[str, float]) -> Plan:
+    """The same plan under other thresholds, from the scores it already holds (no rescoring):
+    what the preview's sliders show live."""
+    out = []
+    for d in plan.decisions:
+        if d.outcome in ("failed",) or d.sha256 is None or (d.outcome == "already_sorted" and not d.scores):
+            out.append(d)
+            continue
+        chosen = [c for c, v in d.scores.items() if v >= thresholds.get(c, plan.thresholds.get(c, 0.5))]
+        todo = [c for c in chosen if c not in d.done_before]
+        outcome = "no_category" if not chosen else "copy" if todo else "already_sorted"
+        if d.message and d.message.startswith("identical to"):
+            outcome, todo = "already_sorted", []
+        out.append(dataclasses.replace(d, outcome=outcome, categories=todo))
+    return Plan(out, plan.destinations, dict(thresholds), plan.background_photos)

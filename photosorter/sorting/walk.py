@@ -1,0 +1,140 @@
+"""The one folder walker: which files under a source are photos, with one rule set everywhere
+(sorting, dry runs, the watcher's rescans).
+
+Rules: symbolic links are never followed (a symlinked photo is reported, a symlinked folder
+skipped); hidden and temporary names (``.pending-*``, ``*.part``, ``._*``, …; see
+:func:`~photosorter.sorting.paths.is_temp_name`) are ignored; photo-named FIFOs and devices are
+reported; unreadable folders are reported and the walk goes on. The walk is iterative (a stack,
+no recursion), so 600 nested folders are no problem.
+
+Sources are anchored at their real location (``realpath`` of a source folder, or of a source
+file's folder), so every path below them is free of symlinks and can be opened component by
+component (:mod:`photosorter.sorting.safefs`). Each folder is listed once; the listing is kept
+as an index of sidecar candidates, so finding a photo's companions costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from .. import imaging
+from .paths import is_temp_name
+
+COMPANION_SUFFIXES = (".mov", ".xmp", ".aae")
+
+
+@dataclass
+class Found:
+    path: Path
+    st: os.stat_result | None = None
+    problem: tuple[str, str] | None = None  # (reason, message) for what must be reported
+
+
+@dataclass
+class FolderIndex:
+    """Per folder: companion candidates by lower-cased base name (``img_1`` and ``img_1.jpg``)."""
+
+    by_base: dict[Path, dict[str, list[tuple[str, os.stat_result]]]] = field(default_factory=dict)
+
+    def add(self, folder: Path, name: str, st: os.stat_result) -> None:
+        base, suffix = os.path.splitext(name.casefold())
+        if suffix in COMPANION_SUFFIXES:
+            self.by_base.setdefault(folder, {}).setdefault(base, []).append((name, st))
+
+    def has(self, folder: Path) -> bool:
+        return folder in self.by_base
+
+    def candidates(self, photo: Path) -> list[tuple[Path, os.stat_result]]:
+        table = self.by_base.get(photo.parent, {})
+        keys = {photo.stem.casefold(), photo.name.casefold()}
+        out = [(photo.parent / n, st) for k in keys for n, st in table.get(k, [])]
+        return sorted(out)
+
+
+def anchor(source: str | Path) -> Path:
+    """The source at its real location; a file's own name is kept (never resolved through)."""
+    p = Path(os.path.abspath(os.fspath(source)))
+    if os.path.isdir(p):
+        return Path(os.path.realpath(p))
+    return Path(os.path.realpath(p.parent)) / p.name
+
+
+def _classify(path: Path, st: os.stat_result) -> Found | None:
+    if stat.S_ISLNK(st.st_mode):
+        if imaging.looks_like_image(path):
+            return Found(path, st, ("symlink", f"{path}: symbolic links are not followed; skipped."))
+        return None
+    if not imaging.looks_like_image(path):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return Found(path, st, ("not_a_regular_file", f"{path}: not a regular file (a FIFO or device); skipped."))
+    return Found(path, st)
+
+
+def walk_photos(sources: Iterable[str | Path], index: FolderIndex | None = None) -> Iterator[Found]:
+    """Photos below the sources in name order (depth first), and what had to be skipped."""
+    index = index if index is not None else FolderIndex()
+    for src in sources:
+        src = anchor(src)
+        try:
+            st = os.lstat(src)
+        except OSError as exc:
+            yield Found(src, None, ("unreadable", f"{src}: {exc.strerror or exc}."))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from _walk_tree(src, index)
+            continue
+        if is_temp_name(src.name):
+            continue
+        if not index.has(src.parent):
+            _list_folder(src.parent, index)
+        found = _classify(src, st)
+        if found is not None:
+            yield found
+
+
+def _list_folder(folder: Path, index: FolderIndex) -> list[os.DirEntry]:
+    with os.scandir(folder) as it:
+        entries = sorted(it, key=lambda e: e.name)
+    index.by_base.setdefault(folder, {})
+    for e in entries:
+        try:
+            index.add(folder, e.name, e.stat(follow_symlinks=False))
+        except OSError:
+            pass
+    return entries
+
+
+def _walk_tree(root: Path, index: FolderIndex) -> Iterator[Found]:
+    stack: list[Iterator[os.DirEntry]] = []
+
+    def push(folder: Path) -> Iterator[Found]:
+        try:
+            stack.append(iter(_list_folder(folder, index)))
+        except OSError as exc:
+            yield Found(folder, None, ("unreadable", f"{folder}: cannot list this folder ({exc.strerror})."))
+
+    yield from push(root)
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
+        if is_temp_name(entry.name):
+            continue
+        path = Path(entry.path)
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            yield Found(path, None, ("unreadable", f"{path}: {exc.strerror}."))
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            yield from push(path)
+            continue
+        found = _classify(path, st)
+        if found is not None:
+            yield found
