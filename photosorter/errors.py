@@ -9,7 +9,7 @@ each branch to its own exit code, so scripts can tell "your input is wrong" from
     ├── InputError                   exit 3  a file or folder the user gave us is unusable
     │   ├── BadImageError                    one photo that cannot be used (subclasses below)
     │   │   ├── EmptyFileError, NotAnImageError, UnsupportedFormatError,
-    │   │   ├── TruncatedImageError, CorruptImageError, ImageTooLargeError,
+    │   │   ├── TruncatedImageError, CorruptImageError, ImageTooLargeError (DecodeTooLargeError),
     │   │   └── NotARegularFileError, UnreadableFileError, FileTooLargeError
     │   └── NotEnoughExamplesError           training data that cannot make a model
     ├── ModelError                   exit 4  model files and backbone weights
@@ -79,6 +79,12 @@ class CorruptImageError(BadImageError):
 
 class ImageTooLargeError(BadImageError):
     reason = "too_many_pixels"
+
+
+class DecodeTooLargeError(ImageTooLargeError):
+    """Under the pixel limit, but decoding it would need more memory than one photo may use."""
+
+    reason = "needs_too_much_memory"
 
 
 class FileTooLargeError(BadImageError):
