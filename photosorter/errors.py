@@ -11,7 +11,8 @@ each branch to its own exit code, so scripts can tell "your input is wrong" from
     │   │   ├── EmptyFileError, NotAnImageError, UnsupportedFormatError,
     │   │   ├── TruncatedImageError, CorruptImageError, ImageTooLargeError (DecodeTooLargeError),
     │   │   └── NotARegularFileError, UnreadableFileError, FileTooLargeError
-    │   └── NotEnoughExamplesError           training data that cannot make a model
+    │   ├── NotEnoughExamplesError           training data that cannot make a model
+    │   └── StateFileError                   photosorter's own ledger/cache file damaged or unwritable
     ├── ModelError                   exit 4  model files and backbone weights
     │   ├── ModelFileError                   not a photosorter model, damaged or tampered
     │   └── WeightsUnavailableError          pretrained weights missing and not downloadable
@@ -101,6 +102,13 @@ class UnreadableFileError(BadImageError):
 
 class NotEnoughExamplesError(InputError):
     pass
+
+
+class StateFileError(InputError):
+    """One of photosorter's own files (the ledger, the feature cache) is damaged, read-only, locked
+    or on a full disk; the message names the file and what to do."""
+
+    kind = "damaged"  # or "full", "read_only", "locked"
 
 
 class ModelError(PhotosorterError):
