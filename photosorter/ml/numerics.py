@@ -90,7 +90,11 @@ def choose_mode(requested: str | None = None, backbone: str | None = None) -> st
     if requested == "auto":
         return "int8" if "int8" in modes else "bf16" if "bf16" in modes else "fp32"
     if requested not in MODES:
-        raise ValueError(f"unknown numeric mode {requested!r}; use one of {MODES} or 'auto'")
+        from .. import errors
+
+        source = "The PHOTOSORTER_NUMERIC_MODE environment variable" if requested == os.environ.get(
+            "PHOTOSORTER_NUMERIC_MODE") else "The numeric mode"
+        raise errors.UsageError(f"{source} is {requested!r}; use one of {', '.join(MODES)} or auto (or unset it).")
     return requested if requested in modes else "fp32"
 
 
