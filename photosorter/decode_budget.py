@@ -143,9 +143,12 @@ def _strip_to_rgb(strip: Image.Image, deep: float | None, factor: int) -> Image.
         arr = np.asarray(strip)
         if mode == "F":
             grey = np.clip(arr.astype(np.float32) * np.float32(255.0 / deep), 0, 255).astype(np.uint8)
-        else:  # integer arithmetic: exact, and no float64 copy
+        else:  # integer arithmetic: exact, in place, and no float64 copy
             top = int(deep)
-            grey = (np.clip(arr.astype(np.int64), 0, top) * 255 // top).astype(np.uint8)
+            wide = np.clip(arr, 0, top).astype(np.uint32)
+            wide *= 255
+            wide //= top
+            grey = wide.astype(np.uint8)
         return _reduce(Image.fromarray(grey, "L"), factor).convert("RGB")
     if mode == "P":
         strip = strip.convert("RGBA") if "transparency" in strip.info else strip.convert("RGB")
@@ -164,7 +167,7 @@ def _strip_to_rgb(strip: Image.Image, deep: float | None, factor: int) -> Image.
     return _reduce(strip.convert("RGB"), factor)
 
 
-_REDUCIBLE = frozenset({"L", "RGB", "CMYK", "YCbCr", "LAB", "HSV", "RGBX"})
+_REDUCIBLE = frozenset({"L", "RGB"})  # others convert non-linearly (CMYK clamps): convert first
 
 
 def _reduce(img: Image.Image, factor: int) -> Image.Image:
