@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks._report import emit  # noqa: E402
+from benchmarks._report import emit
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:
@@ -182,7 +182,7 @@ def sort_peak(paths: list[Path], work: Path) -> dict:
     summary = json.loads(proc.stdout)
     return {"photos": len(list(src.iterdir())), "peak_rss_mb": round(int(max_kb) / 1024), "seconds": float(seconds),
             "wall_seconds": round(time.perf_counter() - start, 1), "copied_photos": summary["copied_photos"],
-            "failed": {Path(f[0]).name: f[1] for f in summary["failed"]}}
+            "failed": {Path(f["file"]).name: f["reason"] for f in summary["failed"]}}
 
 
 def main() -> int:

@@ -24,8 +24,12 @@ from PIL import Image
 from . import errors
 
 #: The most memory the decodes running at one time may use together (and so one decode alone).
-#: A 210 MP RGB or RGBA PNG — Pillow holds those at 4 bytes a pixel — needs 840 MB.
-MAX_DECODE_BYTES = 900 * 1024 * 1024
+#: Sorting itself peaks at ~1.05 GB (README "Performance": ResNet50, 2,000 photos); issue 14's bar
+#: for sorting any hostile set is 1.5 GB, which leaves this much for decoding. Accepted for
+#: scoring: 8- and 16-bit greyscale and palette images up to the 210 MP pixel limit, RGB/RGBA and
+#: 32-bit PNG/TIFF up to ~113 MP (Pillow holds them at 4 bytes a pixel), HEIC up to ~58 MP, WebP
+#: up to ~29 MP, JPEG up to the pixel limit (decoded at 1/8 scale when that is enough).
+MAX_DECODE_BYTES = 448 * 1024 * 1024
 
 #: Libraries that decode into buffers of their own, which Pillow then copies: peak per byte of
 #: Pillow's image. Measured with ``benchmarks/hostile_memory.py``: Pillow's WebP plugin (libwebp's
@@ -35,7 +39,7 @@ MAX_DECODE_BYTES = 900 * 1024 * 1024
 FORMAT_FACTOR = {"WEBP": 4.0, "HEIF": 2.0}
 
 #: Pixels per strip when converting: small enough to be negligible, large enough to be fast.
-STRIP_PIXELS = 4_000_000
+STRIP_PIXELS = 1_000_000
 
 _BACKGROUND = (255, 255, 255)  # what transparent areas look like in every photo viewer
 
@@ -67,7 +71,7 @@ class DecodeBudget:
         self.in_use = 0
         self._cond = threading.Condition()
 
-    def reserve(self, need: int, path=None) -> "_Reservation":
+    def reserve(self, need: int, path=None) -> _Reservation:
         if need > self.total:
             raise errors.DecodeTooLargeError(
                 f"Decoding it would need about {need / 2**20:.0f} MiB of memory, more than the "
@@ -82,7 +86,7 @@ class _Reservation:
     def __init__(self, budget: DecodeBudget, need: int) -> None:
         self.budget, self.need = budget, need
 
-    def __enter__(self) -> "_Reservation":
+    def __enter__(self) -> _Reservation:
         b = self.budget
         with b._cond:
             b._cond.wait_for(lambda: b.in_use + self.need <= b.total)
@@ -129,8 +133,8 @@ def _deep_scale(img: Image.Image) -> float | None:
     mode = img.mode
     if not (mode.startswith("I;16") or mode in ("I", "F")):
         return None
-    lo, hi = img.getextrema()
-    hi = float(hi)
+    extrema = img.getextrema()
+    hi = float(extrema[1])  # type: ignore[arg-type]  # one band: (min, max)
     if mode == "F" and hi <= 1.0:
         return 1.0  # float images in [0, 1]
     return 65535.0 if hi > 255 else 255.0

@@ -19,8 +19,8 @@ import errno
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from . import errors
 
@@ -169,6 +169,7 @@ def connect(path: Path, what: str, damaged_advice: str = "", **kwargs) -> Guarde
         if (why := truncation(path)) is not None:
             raise sqlite3.DatabaseError(why)
         conn = open_sqlite(path, factory=GuardedConnection, **kwargs)
+        assert isinstance(conn, GuardedConnection)
     except (sqlite3.DatabaseError, OSError) as exc:
         err = explain(exc, path, what)
         if err.kind == "damaged" and damaged_advice:

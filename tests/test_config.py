@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from conftest import jpeg_bytes
+
 from photosorter.cli import main
 
 PACKAGE = Path(__file__).resolve().parents[1] / "photosorter"

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import jpeg_bytes
 from safetensors import safe_open
 from safetensors.torch import save_file
 from torch.utils._python_dispatch import TorchDispatchMode
@@ -22,8 +23,6 @@ from torch.utils._pytree import tree_flatten
 from photosorter import errors
 from photosorter.cli import main
 from photosorter.ml.classifier import Classifier, _checksum, read_model_file
-
-from conftest import jpeg_bytes
 
 OLD_MODEL = Path(__file__).parent / "data" / "model_format1_tiny.safetensors"  # written by c66333f's code
 

@@ -8,8 +8,8 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-
 from conftest import jpeg_bytes
+
 from photosorter.cli import main
 from photosorter.config import app_paths
 from photosorter.state_files import FAULT_ENV

@@ -57,7 +57,7 @@ def check_document(doc: object, path: Path | None, newest_version: int, format_n
     if doc.get("format") != format_name:
         raise errors.ModelFileError("This safetensors file is not a photosorter model.", path=path)
     version = doc.get("format_version")
-    if not _is_int(version) or version < 1:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise damaged(path, f"format_version is {version!r}, not a positive whole number")
     if version > newest_version:
         raise errors.ModelFileError("This model was made by a newer photosorter. Update photosorter to use it.", path=path)
