@@ -63,6 +63,15 @@ def bundled_weights_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
+def default_sorted_root() -> Path:
+    """Where category folders go unless the user picks one: <Pictures>/Sorted, or below
+    PHOTOSORTER_HOME when that is set (this module is the one place that reads it)."""
+    home = os.environ.get(HOME_ENV)
+    if home:
+        return Path(home).expanduser() / "Sorted"
+    return Path(platformdirs.user_pictures_dir()) / "Sorted"
+
+
 def app_paths() -> AppPaths:
     """Resolve the folders now (not at import), so a test can set the variable per test."""
     home = os.environ.get(HOME_ENV)

@@ -9,9 +9,10 @@ each branch to its own exit code, so scripts can tell "your input is wrong" from
     ├── InputError                   exit 3  a file or folder the user gave us is unusable
     │   ├── BadImageError                    one photo that cannot be used (subclasses below)
     │   │   ├── EmptyFileError, NotAnImageError, UnsupportedFormatError,
-    │   │   ├── TruncatedImageError, CorruptImageError, ImageTooLargeError,
+    │   │   ├── TruncatedImageError, CorruptImageError, ImageTooLargeError (DecodeTooLargeError),
     │   │   └── NotARegularFileError, UnreadableFileError, FileTooLargeError
-    │   └── NotEnoughExamplesError           training data that cannot make a model
+    │   ├── NotEnoughExamplesError           training data that cannot make a model
+    │   └── StateFileError                   photosorter's own ledger/cache file damaged or unwritable
     ├── ModelError                   exit 4  model files and backbone weights
     │   ├── ModelFileError                   not a photosorter model, damaged or tampered
     │   └── WeightsUnavailableError          pretrained weights missing and not downloadable
@@ -81,6 +82,12 @@ class ImageTooLargeError(BadImageError):
     reason = "too_many_pixels"
 
 
+class DecodeTooLargeError(ImageTooLargeError):
+    """Under the pixel limit, but decoding it would need more memory than one photo may use."""
+
+    reason = "needs_too_much_memory"
+
+
 class FileTooLargeError(BadImageError):
     reason = "file_too_large"
 
@@ -95,6 +102,13 @@ class UnreadableFileError(BadImageError):
 
 class NotEnoughExamplesError(InputError):
     pass
+
+
+class StateFileError(InputError):
+    """One of photosorter's own files (the ledger, the feature cache) is damaged, read-only, locked
+    or on a full disk; the message names the file and what to do."""
+
+    kind = "damaged"  # or "full", "read_only", "locked"
 
 
 class ModelError(PhotosorterError):

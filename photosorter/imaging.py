@@ -21,10 +21,9 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
-from . import errors
+from . import decode_budget, errors
 
 try:  # HEIC/HEIF from iPhones; optional at run time so a broken wheel never blocks JPEGs.
     import pillow_heif
@@ -56,9 +55,6 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 ImageFile.LOAD_TRUNCATED_IMAGES = False  # never silently grey-fill a broken photo
-
-_BACKGROUND = (255, 255, 255)  # what transparent areas look like in every photo viewer
-
 
 @dataclass(frozen=True)
 class LoadedImage:
@@ -154,10 +150,12 @@ def file_hash(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def decode(data: bytes, *, min_side: int | None = None, path: str | Path | None = None) -> tuple[Image.Image, str, tuple[int, int]]:
-    """Decode bytes into an oriented RGB image.
+    """Decode bytes into an oriented 8-bit RGB image, in bounded memory.
 
     ``min_side``: the smallest shorter side the caller needs; JPEGs are then decoded at the
-    largest DCT scale that still gives at least that many pixels. Returns (image, format, full
+    largest DCT scale that still gives at least that many pixels, other formats are box-reduced
+    by an integer factor while converting (see :mod:`.decode_budget`). The decode's peak memory is
+    estimated from the header first; what would not fit is refused. Returns (image, format, full
     oriented size).
     """
     img = _open(data, path)
@@ -171,29 +169,44 @@ def decode(data: bytes, *, min_side: int | None = None, path: str | Path | None 
             f"{MAX_PIXELS / 1e6:.0f} MP limit. It may be a decompression bomb.",
             path=path,
         )
-    orientation = _orientation(img)
-    full_size = _oriented_size((width, height), orientation)
     if min_side and fmt in ("JPEG", "MPO") and min(width, height) > min_side:
         img.draft("RGB", (min_side, min_side))
-    try:
-        img.load()
-    except Image.DecompressionBombError as exc:
-        raise _too_large(exc, path) from None
-    except OSError as exc:
-        text = str(exc)
-        if "truncated" in text or "broken data stream" in text or "premature" in text.lower():
-            raise errors.TruncatedImageError(
-                "The file is truncated: it ends before the image data does (an interrupted copy?).", path=path
-            ) from None
-        raise errors.CorruptImageError(f"The image data is damaged ({text}).", path=path) from None
-    except (SyntaxError, ValueError, EOFError, MemoryError, Image.DecompressionBombWarning) as exc:
-        raise errors.CorruptImageError(f"The image data is damaged ({exc}).", path=path) from None
-    if orientation in range(2, 9):
+    factor = 1 if fmt in ("JPEG", "MPO") else decode_budget.reduce_factor(img.size, min_side)
+    need = decode_budget.estimate_bytes(fmt, img.mode, img.size, full_rgb=factor == 1)
+    rgb = None
+    with decode_budget.BUDGET.reserve(need, path):
         try:
-            img = ImageOps.exif_transpose(img)
-        except Exception:  # a damaged EXIF block should not cost the user their photo
-            pass
-    return to_rgb(img), fmt, full_size
+            img.load()
+            orientation = _orientation(img)  # after load: a PNG's eXIf chunk may follow its pixels
+            rgb = decode_budget.shrink_to_rgb(img, factor)
+        except Image.DecompressionBombError as exc:
+            raise _too_large(exc, path) from None
+        except OSError as exc:
+            text = str(exc)
+            if "truncated" in text or "broken data stream" in text or "premature" in text.lower():
+                raise errors.TruncatedImageError(
+                    "The file is truncated: it ends before the image data does (an interrupted copy?).", path=path
+                ) from None
+            raise errors.CorruptImageError(f"The image data is damaged ({text}).", path=path) from None
+        except (SyntaxError, ValueError, EOFError, MemoryError, Image.DecompressionBombWarning) as exc:
+            raise errors.CorruptImageError(f"The image data is damaged ({exc}).", path=path) from None
+        finally:
+            if rgb is not img:
+                img.close()  # the full-size decoded pixels go now, not when the garbage collector runs
+    method = _TRANSPOSE.get(orientation)
+    return (rgb.transpose(method) if method is not None else rgb), fmt, _oriented_size((width, height), orientation)
+
+
+#: EXIF orientation → the transpose that shows the photo upright (as ImageOps.exif_transpose).
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 def _open(data: bytes, path: str | Path | None) -> Image.Image:
@@ -238,42 +251,30 @@ def header_size(data: bytes) -> tuple[int, int]:
     """Displayed (width, height) from the header alone, without decoding; (0, 0) if unreadable."""
     try:
         with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
-            return _oriented_size(img.size, _orientation(img))
+            return _oriented_size(img.size, _orientation(img, loaded=False))
     except Exception:
         return (0, 0)
 
 
-def _orientation(img: Image.Image) -> int:
+def _orientation(img: Image.Image, loaded: bool = True) -> int:
+    """The EXIF orientation tag. ``loaded=False``: from the header only — Pillow's getexif()
+    decodes a whole PNG to find an eXIf chunk behind the pixels, so PNGs use what the header has."""
     try:
+        if not loaded and img.format == "PNG":
+            raw = img.info.get("exif")
+            if not raw:
+                return 1
+            exif = Image.Exif()
+            exif.load(raw)
+            return int(exif.get(0x0112, 1) or 1)
         return int(img.getexif().get(0x0112, 1) or 1)
     except Exception:
         return 1
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
-    """Any Pillow mode to 8-bit RGB, keeping what a viewer would show.
-
-    Pillow's own conversion clips 16-bit greyscale to white and drops alpha onto black, so
-    those are handled explicitly.
-    """
-    mode = img.mode
-    if mode == "RGB":
-        return img
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        hi = float(arr.max()) if arr.size else 0.0
-        scale = 255.0 if mode == "F" and hi <= 1.0 else 65535.0 if hi > 255 else 255.0
-        grey = np.clip(arr * (255.0 / scale), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey).convert("RGB")
-    if mode == "P":
-        img = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
-        mode = img.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        canvas = Image.new("RGB", rgba.size, _BACKGROUND)
-        canvas.paste(rgba, mask=rgba.getchannel("A"))
-        return canvas
-    return img.convert("RGB")
+    """Any Pillow mode to 8-bit RGB, keeping what a viewer would show (see decode_budget)."""
+    return decode_budget.shrink_to_rgb(img)
 
 
 def load_image(path: str | Path, *, min_side: int | None = None) -> LoadedImage:

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import platformdirs
 
 from . import errors
+from . import config
 from .config import app_paths
 from .imaging import looks_like_image
 from .sorting.paths import validate_category_name
@@ -137,33 +137,97 @@ class Library:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> "Library":
+        """The saved setup, or an empty one if there is none yet.
+
+        A file that cannot be understood is never silently replaced: it is kept under a new,
+        unused name next to it (``library.json.damaged-<time>``), and the UsageError says where,
+        so the user can recover their categories by hand; the next start begins afresh. A file
+        that cannot be *read* (permissions) is left exactly where it is."""
         path = Path(path or app_paths().library_file)
         if not path.exists():
             lib = cls()
             lib.path = path
             return lib
         try:
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            version = int(doc.pop("schema_version", 1))
-            if version > SCHEMA_VERSION:
-                raise errors.UsageError(f"{path} was written by a newer photosorter; update photosorter to open it.")
-            cats = [Category(**c) for c in doc.pop("categories", [])]
-            known = {f for f in cls.__dataclass_fields__ if f not in ("categories", "path")}
-            lib = cls(categories=cats, **{k: v for k, v in doc.items() if k in known})
-        except (json.JSONDecodeError, TypeError, ValueError) as exc:
-            # Never lose the user's setup silently: keep the damaged file next to a fresh one.
-            backup = path.with_suffix(".damaged.json")
-            os.replace(path, backup)
-            raise errors.UsageError(f"Your category setup could not be read ({exc}); it was kept as {backup}.") from None
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise _damaged(path, f"it is not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:
+            raise errors.UsageError(
+                f"Your category setup cannot be read ({exc.strerror or exc}). Check the file's permissions.", path=path
+            ) from None
+        try:
+            doc = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise _damaged(path, f"it is not valid JSON ({exc})") from None
+        if not isinstance(doc, dict):
+            raise _damaged(path, f"it holds a {type(doc).__name__}, not an object")
+        version = doc.pop("schema_version", 1)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise _damaged(path, f"schema_version is {version!r}")
+        if version > SCHEMA_VERSION:
+            raise errors.UsageError(f"{path} was written by a newer photosorter; update photosorter to open it.")
+        problem = _schema_problem(doc)
+        if problem:
+            raise _damaged(path, problem)
+        cats = [Category(**c) for c in doc.pop("categories", [])]
+        known = {f for f in cls.__dataclass_fields__ if f not in ("categories", "path")}
+        lib = cls(categories=cats, **{k: v for k, v in doc.items() if k in known})
         lib.path = path
         return lib
 
 
+#: Each saved field and the type it must have (json gives int for whole numbers, float otherwise).
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "none_examples": list, "watched": list, "watching": bool, "backbone": str, "strictness": (int, float),
+    "keep_watching_in_tray": bool, "speed": str, "threshold_overrides": dict,
+}
+
+
+def _schema_problem(doc: dict) -> str | None:
+    """What is wrong with a saved library's fields, or None."""
+    cats = doc.get("categories", [])
+    if not isinstance(cats, list):
+        return "categories is not a list"
+    for c in cats:
+        if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not isinstance(c.get("folder"), str):
+            return f"a category is not a name with a folder: {c!r:.80}"
+        if set(c) - {"name", "folder", "color", "examples"}:
+            return f"the category {c['name']!r} has unknown fields {sorted(set(c) - {'name', 'folder', 'color', 'examples'})}"
+        if not isinstance(c.get("examples", []), list) or not all(isinstance(e, str) for e in c.get("examples", [])):
+            return f"the examples of {c['name']!r} are not a list of file names"
+        if not isinstance(c.get("color", ""), str):
+            return f"the colour of {c['name']!r} is not a colour"
+    for key, kind in _FIELD_TYPES.items():
+        if key in doc and (not isinstance(doc[key], kind) or (kind != bool and isinstance(doc[key], bool))):
+            return f"{key} is {doc[key]!r:.60}"
+    for key in ("none_examples", "watched"):
+        if not all(isinstance(e, str) for e in doc.get(key, [])):
+            return f"{key} is not a list of file or folder names"
+    overrides = doc.get("threshold_overrides", {})
+    if not all(isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v < 1
+               for k, v in overrides.items()):
+        return "threshold_overrides holds something other than thresholds between 0 and 1"
+    return None
+
+
+def _damaged(path: Path, why: str) -> errors.UsageError:
+    """Keep the damaged file under an unused name (never overwriting an earlier one) and say where."""
+    from .state_files import move_aside
+
+    try:
+        kept = move_aside(path)
+    except OSError as exc:
+        return errors.UsageError(
+            f"Your category setup could not be read ({why}), and it could not be moved aside ({exc.strerror or exc}). "
+            "Move or fix it yourself; photosorter changed nothing.", path=path)
+    return errors.UsageError(
+        f"Your category setup could not be read ({why}). It was kept, unchanged, as {kept}; photosorter starts "
+        "with an empty setup next time. Your photos and sorted folders are not affected.", path=path)
+
+
 def default_sorted_root() -> Path:
-    home = os.environ.get("PHOTOSORTER_HOME")
-    if home:
-        return Path(home) / "Sorted"
-    return Path(platformdirs.user_pictures_dir()) / "Sorted"
+    return config.default_sorted_root()
 
 
 def expand_photos(paths: list[str | Path]) -> list[Path]:

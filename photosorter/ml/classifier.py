@@ -22,7 +22,8 @@ import torch
 
 from .. import __version__, errors
 from .head import Head, HeadEnsemble
-from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
+from .model_check import check_document, check_tensors
+from .openset import ConceptGate, Gate, NeighbourGate
 
 FORMAT = "photosorter-model"
 FORMAT_VERSION = 1
@@ -129,34 +130,32 @@ class Classifier:
     @classmethod
     def from_contents(cls, tensors: dict[str, torch.Tensor], doc: dict, path: Path,
                       imagenet_head: torch.nn.Module | None = None) -> "Classifier":
-        """Build from an already read and verified model file (see read_model_file)."""
+        """Build from an already read and verified model file (see read_model_file). Every field
+        and tensor is checked first (model_check), so nothing is built from an unchecked number."""
+        doc = check_document(doc, path, FORMAT_VERSION, FORMAT)
+        if doc["gate"] == "concept" and imagenet_head is None:
+            raise errors.ModelFileError("This model needs its backbone's ImageNet head to load.", path=path)
+        layout = check_tensors(tensors, doc, path, None if imagenet_head is None else int(imagenet_head.weight.shape[0]))
+        categories = list(layout.categories)
+        n_cat = len(categories)
         try:
-            categories = [str(c) for c in doc["categories"]]
-            n_cat = len(categories)
             heads = []
-            for i in range(int(doc["n_heads"])):
+            for i in range(layout.n_heads):
                 state = {k[len(f"head.{i}.") :]: v for k, v in tensors.items() if k.startswith(f"head.{i}.")}
-                h = Head(int(doc["feature_dim"]), n_cat)
+                h = Head(layout.feature_dim, n_cat, hidden=layout.hidden)
                 h.load_state_dict(state)
                 heads.append(h)
-            quantile = float(doc.get("gate_quantile", DEFAULT_QUANTILE))
-            if doc["gate"] == "concept":
-                if imagenet_head is None:
-                    raise errors.ModelFileError("This model needs its backbone's ImageNet head to load.", path=path)
+            if layout.gate == "concept":
                 gate: Gate = ConceptGate(
-                    n_cat, imagenet_head.weight.detach().numpy(), imagenet_head.bias.detach().numpy(), quantile
+                    n_cat, imagenet_head.weight.detach().numpy(), imagenet_head.bias.detach().numpy(), layout.gate_quantile
                 )
                 for c in range(n_cat):
                     gate.set_example_concepts(c, tensors[f"gate.concepts.{c}"].double().numpy())
             else:
-                gate = NeighbourGate(n_cat, quantile)
+                gate = NeighbourGate(n_cat, layout.gate_quantile)
                 gate.examples = [tensors[f"gate.examples.{c}"].float().numpy() for c in range(n_cat)]
             gate.calibrate()
             thresholds = tensors["thresholds"].double().numpy().copy()
-            if thresholds.shape != (n_cat,):
-                raise ValueError("threshold/category count mismatch")
-        except errors.ModelFileError:
-            raise
         except (KeyError, ValueError, TypeError, RuntimeError) as exc:
             raise errors.ModelFileError(
                 f"The model file is incomplete or inconsistent ({type(exc).__name__}: {exc}). Retrain the model.",
@@ -196,15 +195,9 @@ def read_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
         )
     try:
         doc = json.loads(doc_text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         raise errors.ModelFileError("The model description is not valid JSON.", path=path) from None
-    if doc.get("format") != FORMAT:
-        raise errors.ModelFileError("This safetensors file is not a photosorter model.", path=path)
-    if int(doc.get("format_version", 0)) > FORMAT_VERSION:
-        raise errors.ModelFileError(
-            "This model was made by a newer photosorter. Update photosorter to use it.", path=path
-        )
-    return tensors, doc
+    return tensors, check_document(doc, path, FORMAT_VERSION, FORMAT)
 
 
 def _checksum(tensors: dict[str, torch.Tensor], doc: str) -> str:

@@ -15,6 +15,8 @@ while decoding — and overlaps with batched inference on the calling thread.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -34,29 +36,57 @@ from .numerics import Bf16Check, checked_at_run_time, choose_mode
 from .backbones import PREPROCESS_VERSION, BackboneSpec, FeatureExtractor, build_backbone, get_spec
 from .preprocess import augmented_view, eval_view, model_input
 
+log = logging.getLogger(__name__)
+
 
 class FeatureCache:
-    """SQLite store of float16 feature vectors. Safe to share between threads."""
+    """SQLite store of float16 feature vectors. Safe to share between threads.
+
+    The cache is disposable: everything in it can be recomputed. So a damaged cache file is moved
+    aside (logged, kept under a ``.damaged-…`` name) and rebuilt, and a cache that cannot be written
+    (full disk, read-only folder, locked) is replaced by an in-memory one for this session, with a
+    warning — neither ever stops a command."""
 
     def __init__(self, path: str | Path | None) -> None:
         self._lock = threading.Lock()
-        if path is None:
-            self._db = sqlite3.connect(":memory:", check_same_thread=False)
-        else:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS features (model TEXT NOT NULL, sha TEXT NOT NULL, view INTEGER NOT NULL,"
-            " vec BLOB NOT NULL, PRIMARY KEY (model, sha, view)) WITHOUT ROWID"
-        )
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
-            " ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, sha TEXT NOT NULL, width INTEGER NOT NULL,"
-            " height INTEGER NOT NULL) WITHOUT ROWID"
-        )
-        self._db.commit()
+        self.path = Path(path) if path is not None else None
+        self._db = self._open()
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path is not None:
+            for _attempt in range(2):
+                try:
+                    return _connect_cache(self.path)
+                except (sqlite3.Error, OSError) as exc:
+                    if not self._recover(exc):
+                        break
+        return _connect_cache(None)
+
+    def _recover(self, exc: BaseException) -> bool:
+        """After a failure of the cache file: True if it was damaged and moved aside (reopen it)."""
+        from ..state_files import explain, move_aside
+
+        err = explain(exc, self.path, "the feature cache")
+        if err.kind == "damaged" and self.path is not None and self.path.exists():
+            try:
+                kept = move_aside(self.path)
+            except OSError as move_exc:
+                log.warning("%s It could not be moved aside (%s), so features are not cached this time.", err, move_exc)
+                return False
+            log.warning("%s It was moved aside to %s and is rebuilt (it only holds features that can be recomputed).",
+                        err, kept)
+            return True
+        log.warning("%s Until then, features are not cached.", err)
+        self.path = None
+        return False
+
+    def _failed(self, exc: BaseException) -> None:
+        """A statement failed: continue with a fresh (rebuilt or in-memory) cache."""
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        if self.path is not None and not self._recover(exc):
+            self.path = None
+        self._db = self._open()
 
     @staticmethod
     def _stat_key(st: os.stat_result) -> tuple[int, int, int, int]:
@@ -65,25 +95,36 @@ class FeatureCache:
     def known_file(self, path: Path, st: os.stat_result) -> tuple[str, tuple[int, int]] | None:
         """(content hash, oriented size) of a file seen before and unchanged since, else None."""
         with self._lock:
-            row = self._db.execute(
-                "SELECT size, mtime_ns, ctime_ns, ino, sha, width, height FROM files WHERE path=?", (to_db(os.path.abspath(path)),)
-            ).fetchone()
+            try:
+                row = self._db.execute(
+                    "SELECT size, mtime_ns, ctime_ns, ino, sha, width, height FROM files WHERE path=?", (to_db(os.path.abspath(path)),)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return None
         if row is None or tuple(row[:4]) != self._stat_key(st):
             return None
         return row[4], (row[5], row[6])
 
     def remember_file(self, path: Path, st: os.stat_result, sha: str, size: tuple[int, int]) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
-                             (to_db(os.path.abspath(path)), *self._stat_key(st), sha, int(size[0]), int(size[1])))
-            self._db.commit()
+            try:
+                self._db.execute("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                                 (to_db(os.path.abspath(path)), *self._stat_key(st), sha, int(size[0]), int(size[1])))
+                self._db.commit()
+            except sqlite3.Error as exc:
+                self._failed(exc)
 
     def get(self, model: str, sha: str, views: int) -> np.ndarray | None:
         """All views 0..views-1 for one photo, or None if any is missing."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT view, vec FROM features WHERE model=? AND sha=? AND view<? ORDER BY view", (model, sha, views)
-            ).fetchall()
+            try:
+                rows = self._db.execute(
+                    "SELECT view, vec FROM features WHERE model=? AND sha=? AND view<? ORDER BY view", (model, sha, views)
+                ).fetchall()
+            except sqlite3.Error as exc:
+                self._failed(exc)
+                return None
         if len(rows) != views:
             return None
         return np.stack([np.frombuffer(vec, dtype=np.float16) for _, vec in rows]).astype(np.float32)
@@ -91,12 +132,40 @@ class FeatureCache:
     def put(self, model: str, sha: str, vecs: np.ndarray) -> None:
         data = [(model, sha, i, v.astype(np.float16).tobytes()) for i, v in enumerate(vecs)]
         with self._lock:
-            self._db.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?)", data)
-            self._db.commit()
+            try:
+                self._db.executemany("INSERT OR REPLACE INTO features VALUES (?,?,?,?)", data)
+                self._db.commit()
+            except sqlite3.Error as exc:
+                self._failed(exc)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _connect_cache(path: Path | None) -> sqlite3.Connection:
+    if path is None:
+        db = sqlite3.connect(":memory:", check_same_thread=False)
+    else:
+        from ..state_files import open_sqlite, truncation
+
+        if (why := truncation(path)) is not None:
+            raise sqlite3.DatabaseError(why)
+        db = open_sqlite(path, check_same_thread=False, timeout=30)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS features (model TEXT NOT NULL, sha TEXT NOT NULL, view INTEGER NOT NULL,"
+        " vec BLOB NOT NULL, PRIMARY KEY (model, sha, view)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS files (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL,"
+        " ctime_ns INTEGER NOT NULL, ino INTEGER NOT NULL, sha TEXT NOT NULL, width INTEGER NOT NULL,"
+        " height INTEGER NOT NULL) WITHOUT ROWID"
+    )
+    db.execute("SELECT 1 FROM features LIMIT 1").fetchone()  # a file that is not a database fails here
+    db.commit()
+    return db
 
 
 @dataclass

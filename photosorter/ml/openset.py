@@ -48,6 +48,7 @@ BOUNDARY_WIDTH = 0.3  # in units of the held-out spread
 DECAY = float(np.log(1.0 / MIN_SCORE_THRESHOLD) / BOUNDARY_WIDTH)
 NEIGHBOURS = 5
 BACKGROUND_PRIOR_PHOTOS = 20.0  # the flat prior counts as this many photos when mixing
+_ROWS = 256  # leave-one-out similarities are computed this many examples at a time
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -197,10 +198,13 @@ class NeighbourGate(Gate):
         ex = self.examples[c]
         if len(ex) < 2:
             return np.zeros(0)
-        sims = ex @ ex.T
-        np.fill_diagonal(sims, -np.inf)
         k = min(NEIGHBOURS, len(ex) - 1)
-        return np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+        out = np.empty(len(ex), dtype=np.float32)
+        for start in range(0, len(ex), _ROWS):  # in blocks: never an (n, n) matrix in memory
+            sims = ex[start : start + _ROWS] @ ex.T
+            sims[np.arange(len(sims)), np.arange(start, start + len(sims))] = -np.inf
+            out[start : start + len(sims)] = np.sort(sims, axis=1)[:, -k:].mean(axis=1)
+        return out
 
     def familiarity(self, q: np.ndarray) -> np.ndarray:
         out = np.full((len(q), len(self.examples)), np.inf)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from .. import state_files
 from ..fsnames import from_db, shown, to_db
 
 try:
@@ -39,6 +40,13 @@ except ImportError:  # Windows: no flock; recovery then assumes one photosorter 
     fcntl = None  # type: ignore[assignment]
 
 SCHEMA_VERSION = 1
+#: What to do with a damaged ledger. It is never replaced automatically: it is the only record of
+#: which copies photosorter made.
+DAMAGED_ADVICE = (
+    "It is photosorter's record of the copies it made, which undo needs. Move it aside (rename it) and "
+    "photosorter starts a new, empty journal; copies recorded only in the old one stay where they are "
+    "but can no longer be undone by photosorter."
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -103,8 +111,9 @@ class Ledger:
     def __init__(self, path: str | Path, *, any_thread: bool = False) -> None:
         """``any_thread``: a connection other threads may use (callers serialise access)."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=not any_thread)
+        # Failures of this file (damaged, read-only, disk full, locked) raise StateFileError naming it.
+        self.db = state_files.connect(self.path, "the sort journal (ledger)", DAMAGED_ADVICE, timeout=30,
+                                      isolation_level=None, check_same_thread=not any_thread)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")  # a committed journal row survives power loss
         self.db.executescript(SCHEMA)

@@ -1,0 +1,120 @@
+"""The user's setup file: round trip, and a damaged file is kept (never overwritten) and reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from photosorter import errors
+from photosorter.config import app_paths
+from photosorter.library import SCHEMA_VERSION, Library, default_sorted_root
+
+
+def saved_library(tmp_path) -> Library:
+    lib = Library()
+    lib.add_category("Food", tmp_path / "food")
+    lib.add_category("Pets")
+    lib.category("Food").examples.append(str(tmp_path / "a.jpg"))
+    lib.none_examples.append(str(tmp_path / "b.jpg"))
+    lib.watched.append(str(tmp_path / "DCIM"))
+    lib.threshold_overrides["Food"] = 0.4
+    lib.save()
+    return lib
+
+
+def test_round_trip(tmp_path):
+    lib = saved_library(tmp_path)
+    loaded = Library.load()
+    assert loaded == lib and loaded.path == app_paths().library_file
+    assert json.loads(app_paths().library_file.read_text())["schema_version"] == SCHEMA_VERSION
+    assert Path(loaded.category("Pets").folder) == default_sorted_root() / "Pets"
+
+
+def test_missing_file_is_an_empty_setup():
+    assert Library.load().categories == []
+
+
+def test_default_sorted_root_follows_photosorter_home(isolated_home):
+    assert default_sorted_root() == isolated_home / "Sorted"
+
+
+DAMAGED = {
+    "not JSON": b"{ this is not json",
+    "not UTF-8": b"\xff\xfe\x00garbage",
+    "a list, not an object": b"[1, 2, 3]",
+    "a category without a folder": json.dumps({"categories": [{"name": "Food"}]}).encode(),
+    "a category that is a string": json.dumps({"categories": ["Food"]}).encode(),
+    "strictness as a word": json.dumps({"strictness": "high"}).encode(),
+    "watched as a string": json.dumps({"watched": "/home/me/DCIM"}).encode(),
+    "a threshold of 7": json.dumps({"threshold_overrides": {"Food": 7}}).encode(),
+    "schema_version as a word": json.dumps({"schema_version": "one"}).encode(),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED))
+def test_damaged_file_is_kept_and_reported(case):
+    path = app_paths().library_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(DAMAGED[case])
+    with pytest.raises(errors.UsageError) as info:
+        Library.load()
+    kept = list(path.parent.glob("library.json.damaged-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == DAMAGED[case]
+    assert str(kept[0]) in str(info.value) and str(path) in str(info.value)
+    assert not path.exists()
+    assert Library.load().categories == []  # the next start begins afresh
+
+
+def test_a_second_damaged_file_never_overwrites_the_first():
+    path = app_paths().library_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for content in (b"first {", b"second {", b"third {"):
+        path.write_bytes(content)
+        with pytest.raises(errors.UsageError):
+            Library.load()
+    kept = sorted(p.read_bytes() for p in path.parent.glob("library.json.damaged-*"))
+    assert kept == [b"first {", b"second {", b"third {"]
+
+
+def test_unreadable_file_is_left_where_it_is(monkeypatch):
+    path = app_paths().library_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("{}")
+
+    def denied(self, *a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_text", denied)
+    with pytest.raises(errors.UsageError, match="cannot be read"):
+        Library.load()
+    monkeypatch.undo()
+    assert path.read_text() == "{}" and not list(path.parent.glob("*.damaged-*"))
+
+
+def test_file_from_a_newer_photosorter_is_left_alone():
+    path = app_paths().library_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"schema_version": SCHEMA_VERSION + 1}))
+    with pytest.raises(errors.UsageError, match="newer photosorter"):
+        Library.load()
+    assert path.exists() and not list(path.parent.glob("*.damaged-*"))
+
+
+def test_damaged_file_in_a_read_only_folder_is_reported_not_crashed(monkeypatch):
+    import os
+
+    path = app_paths().library_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"not json")
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "link", refuse)
+    monkeypatch.setattr(os, "rename", refuse)
+    with pytest.raises(errors.UsageError, match="could not be moved aside"):
+        Library.load()
+    monkeypatch.undo()
+    assert path.read_bytes() == b"not json"

@@ -1,0 +1,118 @@
+"""photosorter's own files damaged or unwritable: a clear message naming the file, the right exit
+code, never "internal error (this is a bug)" — each through the CLI."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+from conftest import jpeg_bytes
+
+from photosorter.cli import main
+from photosorter.config import app_paths
+from photosorter.state_files import FAULT_ENV
+
+MODEL = Path(__file__).parent / "data" / "model_format1_tiny.safetensors"
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        (src / f"p{i}.jpg").write_bytes(jpeg_bytes(seed=i))
+    return src
+
+
+def cli(capsys, *argv) -> tuple[int, str]:
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "Traceback" not in err, err
+    return code, err
+
+
+def make_ledger(capsys, photos, tmp_path) -> Path:
+    assert cli(capsys, "sort", photos, "--model", MODEL, "--dest", tmp_path / "dest", "-q")[0] == 0
+    ledger = app_paths().ledger_file
+    db = sqlite3.connect(ledger)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.executemany("INSERT INTO failures VALUES (1, ?, 'x', ?, 0)", [(f"f{i}", "m" * 2000) for i in range(200)])
+    db.commit()
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return ledger
+
+
+def test_garbage_ledger_is_named_kept_and_exits_3(capsys, tmp_path):
+    ledger = app_paths().ledger_file
+    ledger.parent.mkdir(parents=True)
+    ledger.write_bytes(b"\x13garbage, not SQLite" * 300)
+    before = ledger.read_bytes()
+    for command in (["runs"], ["undo"]):
+        code, err = cli(capsys, *command)
+        assert code == 3
+        assert str(ledger) in err and "damaged" in err and "Move it aside" in err
+    assert ledger.read_bytes() == before  # the only record of the copies is never replaced behind the user's back
+
+
+def test_truncated_ledger_exits_3(capsys, photos, tmp_path):
+    ledger = make_ledger(capsys, photos, tmp_path)
+    for f in ledger.parent.glob(ledger.name + "-*"):
+        f.unlink()
+    data = ledger.read_bytes()
+    ledger.write_bytes(data[: len(data) // 2])
+    code, err = cli(capsys, "runs")
+    assert code == 3 and str(ledger) in err and "damaged" in err
+
+
+def test_read_only_ledger_exits_3(capsys, photos, tmp_path, monkeypatch):
+    ledger = make_ledger(capsys, photos, tmp_path)
+    monkeypatch.setenv(FAULT_ENV, "read_only")
+    code, err = cli(capsys, "sort", photos, "--model", MODEL, "--dest", tmp_path / "dest2", "-q", "--no-cache")
+    assert code == 3 and str(ledger) in err and "read-only" in err
+    assert not (tmp_path / "dest2").exists() or not any((tmp_path / "dest2").rglob("*.jpg"))
+
+
+def test_full_home_disk_exits_3_and_copies_nothing_unjournaled(capsys, photos, tmp_path, monkeypatch):
+    monkeypatch.setenv(FAULT_ENV, "full")
+    code, err = cli(capsys, "sort", photos, "--model", MODEL, "--dest", tmp_path / "dest", "-q")
+    assert code == 3
+    assert str(app_paths().ledger_file) in err and "full" in err and "Free some space" in err
+    assert not any((tmp_path / "dest").rglob("*.jpg"))
+    assert sorted(p.name for p in photos.iterdir()) == ["p0.jpg", "p1.jpg", "p2.jpg"]
+
+
+def test_corrupt_feature_cache_is_moved_aside_and_rebuilt(capsys, photos, tmp_path, caplog):
+    cache = app_paths().feature_cache_file
+    cache.parent.mkdir(parents=True)
+    cache.write_bytes(b"not a database at all " * 500)
+    damaged = cache.read_bytes()
+    with caplog.at_level(logging.WARNING):
+        code, _ = cli(capsys, "predict", *sorted(photos.iterdir()), "--model", MODEL, "--json", "-q")
+    assert code == 0
+    kept = list(cache.parent.glob("features.sqlite3.damaged-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == damaged
+    assert any(str(cache) in r.getMessage() and "moved aside" in r.getMessage() for r in caplog.records)
+    rows = sqlite3.connect(cache).execute("SELECT count(*) FROM features").fetchone()[0]
+    assert rows == 3  # rebuilt and in use
+
+
+def test_feature_cache_damaged_mid_run_does_not_stop_the_command(capsys, photos, tmp_path, monkeypatch):
+    from photosorter.ml import features
+
+    calls = {"n": 0}
+    real = features._connect_cache
+
+    def flaky(path):
+        db = real(path)
+        calls["n"] += 1
+        if calls["n"] == 1:
+            db.close()
+            return sqlite3.connect(":memory:", check_same_thread=False)  # no tables: every statement fails
+        return db
+
+    monkeypatch.setattr(features, "_connect_cache", flaky)
+    code, _ = cli(capsys, "predict", *sorted(photos.iterdir()), "--model", MODEL, "--json", "-q")
+    assert code == 0
