@@ -158,8 +158,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     # Heat and scores come from exactly the view `predict` and `sort` score (same decode, same
     # preprocessing); the written images are a separate, larger decode of the same oriented photo.
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
-    scores = scorer.image_scores(scored)
-    decided = clf.decide(scores[None])[0]
+    # the decision and scores exactly as `predict`, `sort` and the preview pane make them
+    # (same cached features, same stored background)
+    r = scorer.score_photo(args.photo, background=args.background)
+    if not hasattr(r, "scores"):
+        raise errors.BadImageError(r.message, path=args.photo)
+    scores = np.array([r.scores[c] for c in clf.categories])
+    decided = r.categories
     chosen = [c for c, name in enumerate(clf.categories) if name in decided]
     # the check is for decisions: the categories this photo goes to (or the one asked for)
     verify = wanted if args.category else chosen
@@ -370,8 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def background_option(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--background", choices=["auto", "off"], default="auto",
-                        help="auto: with 20+ photos, judge 'belongs to no category' against the mix of these photos "
-                             "(your camera roll) rather than against photos in general (default auto)")
+                        help="auto: judge 'belongs to no category' against the stored picture of your photos in general "
+                             "(every photo sorted or watched so far, bounded; `sort` adds the photos it reads first), "
+                             "so a photo gets the same decision from predict, explain, sort and the app; "
+                             "off: against ImageNet's flat prior (default auto)")
 
     t = sub.add_parser("train", help="learn categories from a folder of example sub-folders")
     t.add_argument("examples_dir", type=Path, metavar="EXAMPLES_DIR", help="one sub-folder per category; _none/ for photos in no category")
@@ -412,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "occlusion map")
     x.add_argument("--opacity", type=float, default=0.5, help="heatmap opacity in the overlay (0-1)")
     x.add_argument("--max-side", type=int, default=1024, help="longest side of the written images")
+    background_option(x)
     common(x)
     x.set_defaults(func=cmd_explain)
 

@@ -463,7 +463,7 @@ class MainWindow(QMainWindow):
             from ..sorting.ledger import Ledger
             from ..sorting.sorter import plan_sort, recover
 
-            scorer = Scorer(self.classifier(), self.embedder())
+            scorer = Scorer.for_app(self.classifier(), self.embedder())
             scorer.threshold_overrides = overrides
             ledger = Ledger(app_paths().ledger_file)
             try:
@@ -557,7 +557,7 @@ class MainWindow(QMainWindow):
                 return path, shown, {}, {}, {}, "Train a model to see scores and explanations.", set()
             clf, emb = self.classifier(), self.embedder()
             scored = imaging.load_image(path, min_side=emb.spec.input_size).image
-            scores = Scorer(clf, emb).image_scores(scored)
+            scores = Scorer.for_app(clf, emb).scores_of(path)  # the core call every path shares
             names = clf.categories
             th = dict(zip(names, map(float, clf.thresholds)))
             th.update({k: v for k, v in overrides.items() if k in th})
@@ -668,7 +668,7 @@ class MainWindow(QMainWindow):
             from ..ml.scoring import Scorer
             from ..sorting.service import WatchService
 
-            scorer = Scorer(self.classifier(), self.embedder())
+            scorer = Scorer.for_app(self.classifier(), self.embedder())
             scorer.threshold_overrides = overrides
             service = WatchService(folders, scorer, app_paths().ledger_file,
                                    {c: dests[c] for c in scorer.classifier.categories},

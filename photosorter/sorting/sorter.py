@@ -157,10 +157,11 @@ def plan_sort(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     background: str = "auto",
-    history=None,
+    enrich: bool = True,
 ) -> Plan:
-    """Decide what to do with every photo; reads files, writes nothing. ``history``: features of
-    photos seen earlier, joining this batch as the familiarity gate's background."""
+    """Decide what to do with every photo; reads files and copies nothing. ``enrich``: the photos
+    first join the scorer's stored background ("the user's photos in general"), so this folder is
+    judged against a background that knows it, and every later view of it agrees (scoring.py)."""
     clf = scorer.classifier
     for c in clf.categories:
         if c not in destinations:
@@ -175,7 +176,7 @@ def plan_sort(
             stats[p] = (None, None)
     first_seen: dict[str, Path] = {}
     for r in scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
-                                history=history):
+                                enrich=enrich):
         size, mtime = stats.get(r.path, (None, None))
         if not hasattr(r, "scores"):
             decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))
