@@ -82,7 +82,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             previous = Classifier.load(args.model, imagenet_head=embedder.model.imagenet_head)
         except errors.PhotosorterError:
             previous = None
-    result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous)
+    from .ml.background import StoredBackground
+
+    background = StoredBackground.for_embedder(embedder).features()  # what it would do to your other photos
+    result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous,
+                               background=background)
     clf = result.classifier
     clf.save(args.model)
     if args.json:
@@ -92,6 +96,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             "cross_validated_metrics": clf.metrics, "warnings": result.warnings,
             "skipped": [{"file": f, "reason": r} for f, r in result.skipped], "seconds": result.seconds,
             "continued_folds": clf.info.get("continued_folds", 0),
+            "quality_on_your_photos": clf.info.get("quality", []),
+            "quality_summary": clf.info.get("quality_summary", ""),
         })
         return 0
     continued = clf.info.get("continued_folds", 0)
@@ -99,6 +105,13 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"in {result.seconds:.1f}s → {args.model}"
           + (f" (continued from the previous model in {continued} of {clf.info['folds']} folds)" if continued else ""))
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
+    print(clf.info.get("quality_summary", ""))
+    for q in clf.info.get("quality", []):
+        if q["precision"] is not None:
+            print(f"  {q['name']}: would take {q['taken']} of the {q['background_photos']} photos seen so far; "
+                  f"expected precision {q['precision']:.2f} (likely {q['precision_low']:.2f}–{q['precision_high']:.2f})")
+        for a in q["advice"]:
+            print(f"  advice: {a}")
     for w in result.warnings:
         print(f"warning: {w}")
     for f, r in result.skipped:

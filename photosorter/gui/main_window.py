@@ -403,6 +403,7 @@ class MainWindow(QMainWindow):
         strictness = self.library.strictness
 
         def job(progress, cancel, emit):
+            from ..ml.background import StoredBackground
             from ..ml.training import TrainOptions, train_from_photos
 
             emb = self.embedder()
@@ -413,7 +414,8 @@ class MainWindow(QMainWindow):
                 except PhotosorterError:
                     previous = None  # unreadable or another backbone's model: start from scratch
             return train_from_photos(photos, emb, TrainOptions(gate_quantile=strictness), progress, cancel,
-                                     on_epoch=lambda f, e, t, v: emit((f, e, t, v)), previous=previous)
+                                     on_epoch=lambda f, e, t, v: emit((f, e, t, v)), previous=previous,
+                                     background=StoredBackground.for_embedder(emb).features())
 
         def done(result):
             self._train_job = None

@@ -37,6 +37,9 @@ import numpy as np
 #: uniform sample this large is within a fraction of a percent of the whole roll's.
 DEFAULT_LIMIT = 2000
 FILE_VERSION = 1
+#: Below this many stored photos, their mix says too little about "photos in general": the gate
+#: uses ImageNet's flat prior instead (scoring and training apply the same rule).
+MIN_BACKGROUND_PHOTOS = 20
 
 
 def background_file(folder: Path, weights_id: str) -> Path:
@@ -65,6 +68,10 @@ class StoredBackground:
         from ..config import app_paths
 
         return cls(background_file(app_paths().data_dir / "backgrounds", weights_id), weights_id, feature_dim)
+
+    @classmethod
+    def for_embedder(cls, embedder) -> "StoredBackground":
+        return cls.for_app(embedder.model.weights_id, embedder.spec.feature_dim)
 
     def refresh(self) -> None:
         """Re-read the file if another scorer (another window, the watcher, the CLI) changed it."""

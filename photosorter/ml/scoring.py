@@ -13,7 +13,7 @@ from ..jobs import CancelToken, ProgressFn, no_progress
 from .calibration import compute_metrics
 from .classifier import Classifier, read_model_file
 from .dataset import scan_labeled_folder
-from .background import StoredBackground
+from .background import MIN_BACKGROUND_PHOTOS, StoredBackground
 from .features import Embedder, EmbedFailure, FeatureCache
 from .preprocess import eval_view
 
@@ -31,10 +31,6 @@ class PhotoFailure:
     path: Path
     reason: str  # stable code, e.g. "truncated"
     message: str
-
-
-#: Below this many stored photos, their mix says too little about "photos in general": flat prior.
-MIN_BACKGROUND_PHOTOS = 20
 
 
 class Scorer:
