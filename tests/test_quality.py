@@ -48,3 +48,19 @@ def test_estimate_matches_truth_on_a_synthetic_mixture():
     assert q.precision_low <= q.precision <= q.precision_high
     assert q.taken == int((bg >= th).sum())
     assert "photos" in summary_line([q])
+
+
+def test_model_files_from_before_this_change_still_load_and_score(tmp_path):
+    """Models saved before the quality estimate and the stored background existed (no
+    ``quality`` in their info) load, score with the stored background and report "unknown"."""
+    from photosorter.ml.scoring import Scorer
+
+    ex = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=43)
+    clf = train_from_folder(ex, Embedder("tiny"), TrainOptions(views=1, folds=2, max_epochs=5)).classifier
+    for key in ("quality", "quality_summary"):
+        clf.info.pop(key)
+    clf.save(tmp_path / "old.safetensors")
+    scorer = Scorer.from_file(tmp_path / "old.safetensors")
+    photo = next((ex / "red_disc").glob("*.jpg"))
+    assert scorer.scores_of(photo).shape == (2,)
+    assert "quality" not in scorer.classifier.info
