@@ -1,6 +1,14 @@
 """Accuracy, open-set and retraining figures on real photos, with a linear probe as baseline.
 
-    python -m benchmarks accuracy --data ../shared/data [--backbone efficientnet_lite0]
+    python -m benchmarks accuracy --data ../shared/data [--backbone efficientnet_lite0] [--seeds 5]
+        [--sections cameraroll,flowers,hymenoptera,retrain]
+
+cameraroll: trained on train/ (20 per category), judged on val/ (members + _none), as the app
+would after a first sort of that roll (the roll is the stored background), with and without the
+20 none_examples/ as "none of these" examples; the quality estimate the Train tab shows is
+compared with the precision measured on val/. Every figure is the mean and spread over --seeds
+training seeds; the linear probe (multinomial logistic regression on the same features, with a
+"none" class when none-examples exist) is the baseline in the same run.
 
 Uses a private PHOTOSORTER_HOME (feature cache included) under --work, so the first run
 measures cold feature extraction and later runs reuse it. Prints a JSON summary.
@@ -46,6 +54,83 @@ def clean_features(embedder, photos):
     return np.stack([r.features[0] for r in res]), photos.labels.argmax(1)
 
 
+def mean_sd(values) -> dict:
+    v = np.array([x for x in values if x is not None], dtype=float)
+    return {"mean": round(float(v.mean()), 4), "sd": round(float(v.std()), 4), "n": len(v)} if len(v) else None
+
+
+def probe_open_metrics(pred: np.ndarray, truth: np.ndarray, categories: list[str]) -> dict:
+    """Precision/recall per category and the share of no-category photos kept out, for a probe
+    whose class index len(categories) means "none" (truth rows all zero = none)."""
+    none_rows = truth.sum(1) == 0
+    out = {"none_correct": float((pred[none_rows] == len(categories)).mean()) if none_rows.any() else None}
+    for j, c in enumerate(categories):
+        tp = int(((pred == j) & (truth[:, j] > 0.5)).sum())
+        fp = int(((pred == j) & (truth[:, j] <= 0.5)).sum())
+        fn = int(((pred != j) & (truth[:, j] > 0.5)).sum())
+        out[c] = {"precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn) if tp + fn else 0.0}
+    return out
+
+
+def cameraroll_section(args, embedder, seeds) -> dict:
+    from photosorter.ml.background import StoredBackground
+    from photosorter.ml.dataset import scan_labeled_folder
+    from photosorter.ml.scoring import Scorer
+    from photosorter.ml.training import TrainOptions, train_from_photos
+
+    root = args.data / "cameraroll"
+    train_p = scan_labeled_folder(root / "train")
+    cats = train_p.categories
+    val_p = scan_labeled_folder(root / "val", cats)
+    roll = embedder.embed(val_p.paths, views=1)
+    roll_feats = np.stack([r.features[0] for r in roll])
+    with_none = args.work / "cameraroll_with_none"
+    shutil.rmtree(with_none, ignore_errors=True)
+    with_none.mkdir(parents=True)
+    for c in cats:
+        (with_none / c).symlink_to((root / "train" / c).resolve())
+    (with_none / "_none").symlink_to((root / "none_examples").resolve())
+    out: dict = {}
+    for variant, folder in (("no_none_examples", root / "train"), ("with_none_examples", with_none)):
+        photos = scan_labeled_folder(folder, cats)
+        runs = []
+        for seed in seeds:
+            res = train_from_photos(photos, embedder, TrainOptions(seed=seed), background=roll_feats)
+            clf = res.classifier
+            bg = StoredBackground(None, embedder.model.weights_id, embedder.spec.feature_dim)
+            bg.add((r.sha256, r.features[0]) for r in roll)
+            m = Scorer(clf, embedder, bg).evaluate_folder(root / "val", background="auto")
+            q = {d["name"]: d for d in clf.info["quality"]}
+            runs.append({
+                "none_correct": m["none_correct"],
+                "precision": {c: m["per_category"][c]["precision"] for c in cats},
+                "recall": {c: m["per_category"][c]["recall"] for c in cats},
+                "estimated_precision": {c: q[c]["precision"] for c in cats},
+                "estimate_error": {c: (None if q[c]["precision"] is None else
+                                       q[c]["precision"] - m["per_category"][c]["precision"]) for c in cats},
+            })
+        # linear probe on the same clean features (a "none" class when there are none-examples)
+        f_tr = np.stack([r.features[0] for r in embedder.embed(photos.paths, views=1)])
+        y_tr = np.where(photos.labels.sum(1) > 0, photos.labels.argmax(1), len(cats))
+        pm = probe_open_metrics(linear_probe(f_tr, y_tr, roll_feats), val_p.labels, cats)
+        out[variant] = {
+            "kept_out": mean_sd(r["none_correct"] for r in runs),
+            "precision": {c: mean_sd(r["precision"][c] for r in runs) for c in cats},
+            "recall": {c: mean_sd(r["recall"][c] for r in runs) for c in cats},
+            "min_precision": mean_sd(min(r["precision"].values()) for r in runs),
+            "min_recall": mean_sd(min(r["recall"].values()) for r in runs),
+            "estimated_precision": {c: mean_sd(r["estimated_precision"][c] for r in runs) for c in cats},
+            "estimate_minus_measured": {c: mean_sd(r["estimate_error"][c] for r in runs) for c in cats},
+            "estimate_within_0.10": mean_sd(np.mean([abs(e) <= 0.10 for e in r["estimate_error"].values() if e is not None])
+                                            for r in runs),
+            "unrelated_per_1000_in_a_category": round(1000 * (1 - float(np.mean([r["none_correct"] for r in runs])))),
+            "linear_probe": {"kept_out": pm["none_correct"],
+                             "precision": {c: round(pm[c]["precision"], 3) for c in cats},
+                             "recall": {c: round(pm[c]["recall"], 3) for c in cats}},
+        }
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -53,34 +138,47 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "photosorter-bench")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--numeric-mode", default="fp32", help="fp32 (default: the README's figures), bf16, int8 or auto")
+    ap.add_argument("--seeds", type=int, default=5, help="training seeds to average over (default 5)")
+    ap.add_argument("--sections", default="cameraroll,hymenoptera,flowers,retrain")
     args = ap.parse_args()
+    sections = set(args.sections.split(","))
+    seeds = list(range(args.seeds))
     os.environ["PHOTOSORTER_HOME"] = str(args.work / "home")
     from photosorter.config import app_paths
     from photosorter.ml.dataset import scan_labeled_folder
     from photosorter.ml.features import Embedder, FeatureCache
     from photosorter.ml.scoring import Scorer
-    from photosorter.ml.training import train_from_folder
+    from photosorter.ml.training import TrainOptions, train_from_folder
 
     embedder = Embedder(args.backbone, cache=FeatureCache(app_paths().feature_cache_file), numeric_mode=args.numeric_mode)
-    report: dict = {"backbone": args.backbone}
-    for name in ("hymenoptera", "flowers"):
+    report: dict = {"backbone": args.backbone, "seeds": seeds}
+    if "cameraroll" in sections:
+        report["cameraroll"] = cameraroll_section(args, embedder, seeds)
+    for name in [n for n in ("hymenoptera", "flowers") if n in sections]:
         train_dir, val_dir = args.data / name / "train", args.data / name / "val"
-        t = time.perf_counter()
-        clf = train_from_folder(train_dir, embedder).classifier
-        train_s = time.perf_counter() - t
-        m = Scorer(clf, embedder).evaluate_folder(val_dir, background="off")
+        runs, runs_bg, train_s, clfs = [], [], [], []
+        for seed in seeds:
+            t = time.perf_counter()
+            clf = train_from_folder(train_dir, embedder, TrainOptions(seed=seed)).classifier
+            train_s.append(time.perf_counter() - t)
+            clfs.append(clf)
+            runs.append(Scorer(clf, embedder).evaluate_folder(val_dir, background="off"))
+            runs_bg.append(Scorer(clf, embedder).evaluate_folder(val_dir, background="auto"))
         tp, vp = scan_labeled_folder(train_dir), scan_labeled_folder(val_dir, clf.categories)
         (ftr, ytr), (fva, yva) = clean_features(embedder, tp), clean_features(embedder, vp)
-        probe_acc = float((linear_probe(ftr, ytr, fva) == yva).mean())
-        mb = Scorer(clf, embedder).evaluate_folder(val_dir, background="auto")
+        pred = linear_probe(ftr, ytr, fva)
+        probe_acc = float((pred == yva).mean())
+        probe_f1 = float(np.mean([2 * ((pred == j) & (yva == j)).sum() / max(1, (pred == j).sum() + (yva == j).sum())
+                                  for j in range(len(clf.categories))]))
         report[name] = {
-            "with_background_auto": {"top1": mb["top1"], "exact_match": mb["exact_match"], "macro_f1": mb["macro_f1"]},
-            "train_seconds": round(train_s, 1), "top1": m["top1"], "exact_match": m["exact_match"],
-            "macro_f1": m["macro_f1"], "micro_f1": m["micro_f1"],
-            "per_category": {c: {k: round(v[k], 3) for k in ("precision", "recall", "f1", "threshold")} for c, v in m["per_category"].items()},
-            "linear_probe_top1": probe_acc,
+            "top1": mean_sd(m["top1"] for m in runs), "macro_f1": mean_sd(m["macro_f1"] for m in runs),
+            "micro_f1": mean_sd(m["micro_f1"] for m in runs), "exact_match": mean_sd(m["exact_match"] for m in runs),
+            "with_background_auto": {"top1": mean_sd(m["top1"] for m in runs_bg),
+                                     "macro_f1": mean_sd(m["macro_f1"] for m in runs_bg)},
+            "train_seconds": mean_sd(train_s),
+            "linear_probe_top1": round(probe_acc, 4), "linear_probe_macro_f1": round(probe_f1, 4),
         }
-        if name == "hymenoptera":
+        if name == "hymenoptera":  # the open-set check: flowers are photos of no category
             open_dir = args.work / "openset"
             shutil.rmtree(open_dir, ignore_errors=True)
             for c in clf.categories:
@@ -89,13 +187,15 @@ def main() -> int:
             for f in (args.data / "flowers" / "val").glob("*/*"):
                 shutil.copy(f, open_dir / "_none" / f"{f.parent.name}_{f.name}")
             for mode in ("off", "auto"):
-                o = Scorer(clf, embedder).evaluate_folder(open_dir, background=mode)
+                opens = []
+                for c_seed in clfs:
+                    opens.append(Scorer(c_seed, embedder).evaluate_folder(open_dir, background=mode))
                 report[f"openset_hymenoptera_vs_flowers_background_{mode}"] = {
-                    "none_correct": o["none_correct"], "top1": o["top1"],
-                    "recall": {c: round(v["recall"], 3) for c, v in o["per_category"].items()},
-                    "precision": {c: round(v["precision"], 3) for c, v in o["per_category"].items()},
-                    "background_photos": o["background_photos"],
+                    "none_correct": mean_sd(o["none_correct"] for o in opens),
+                    "top1": mean_sd(o["top1"] for o in opens),
+                    "background_photos": opens[0]["background_photos"],
                 }
+        if name == "hymenoptera" and "retrain" in sections:
             # Retraining after adding one example, in-process (the app keeps the backbone loaded).
             ex = args.work / "retrain"
             shutil.rmtree(ex, ignore_errors=True)

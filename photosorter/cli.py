@@ -51,7 +51,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             previous = Classifier.load(args.model, imagenet_head=embedder.model.imagenet_head)
         except errors.PhotosorterError:
             previous = None
-    result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous)
+    from .ml.background import StoredBackground
+
+    background = StoredBackground.for_embedder(embedder).features()  # what it would do to your other photos
+    result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous,
+                               background=background)
     clf = result.classifier
     clf.save(args.model)
     if args.json:
@@ -61,6 +65,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             "cross_validated_metrics": clf.metrics, "warnings": result.warnings,
             "skipped": [{"file": f, "reason": r} for f, r in result.skipped], "seconds": result.seconds,
             "continued_folds": clf.info.get("continued_folds", 0),
+            "quality_on_your_photos": clf.info.get("quality", []),
+            "quality_summary": clf.info.get("quality_summary", ""),
         })
         return 0
     continued = clf.info.get("continued_folds", 0)
@@ -68,6 +74,13 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"in {result.seconds:.1f}s → {args.model}"
           + (f" (continued from the previous model in {continued} of {clf.info['folds']} folds)" if continued else ""))
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
+    print(clf.info.get("quality_summary", ""))
+    for q in clf.info.get("quality", []):
+        if q["precision"] is not None:
+            print(f"  {q['name']}: would take {q['taken']} of the {q['background_photos']} photos seen so far; "
+                  f"expected precision {q['precision']:.2f} (likely {q['precision_low']:.2f}–{q['precision_high']:.2f})")
+        for a in q["advice"]:
+            print(f"  advice: {a}")
     for w in result.warnings:
         print(f"warning: {w}")
     for _file, reason in result.skipped:
@@ -128,8 +141,13 @@ def cmd_explain(args: argparse.Namespace) -> int:
     # Heat and scores come from exactly the view `predict` and `sort` score (same decode, same
     # preprocessing); the written images are a separate, larger decode of the same oriented photo.
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
-    scores = scorer.image_scores(scored)
-    decided = clf.decide(scores[None])[0]
+    # the decision and scores exactly as `predict`, `sort` and the preview pane make them
+    # (same cached features, same stored background)
+    r = scorer.score_photo(args.photo, background=args.background)
+    if not hasattr(r, "scores"):
+        raise errors.BadImageError(r.message, path=args.photo)
+    scores = np.array([r.scores[c] for c in clf.categories])
+    decided = r.categories
     chosen = [c for c, name in enumerate(clf.categories) if name in decided]
     # the check is for decisions: the categories this photo goes to (or the one asked for)
     verify = wanted if args.category else chosen
@@ -348,8 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     def background_option(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--background", choices=["auto", "off"], default="auto",
-                        help="auto: with 20+ photos, judge 'belongs to no category' against the mix of these photos "
-                             "(your camera roll) rather than against photos in general (default auto)")
+                        help="auto: judge 'belongs to no category' against the stored picture of your photos in general "
+                             "(every photo sorted or watched so far, bounded; `sort` adds the photos it reads first), "
+                             "so a photo gets the same decision from predict, explain, sort and the app; "
+                             "off: against ImageNet's flat prior (default auto)")
 
     t = sub.add_parser("train", help="learn categories from a folder of example sub-folders")
     t.add_argument("examples_dir", type=Path, metavar="EXAMPLES_DIR", help="one sub-folder per category; _none/ for photos in no category")
@@ -390,6 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "occlusion map")
     x.add_argument("--opacity", type=float, default=0.5, help="heatmap opacity in the overlay (0-1)")
     x.add_argument("--max-side", type=int, default=1024, help="longest side of the written images")
+    background_option(x)
     common(x)
     x.set_defaults(func=cmd_explain)
 

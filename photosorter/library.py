@@ -241,20 +241,23 @@ def expand_photos(paths: list[str | Path]) -> list[Path]:
 
 
 def import_labeled_folder(root: str | Path, library: Library | None = None) -> Library:
-    """The seed layout (one sub-folder per category; the same file name in several sub-folders
-    = several labels; ``_none``) as a Library."""
-    from .ml.dataset import scan_labeled_folder
+    """The seed layout (one sub-folder per category; identical files in several sub-folders =
+    one photo with several labels; ``_none``) as a Library. Photos are matched by content, so two
+    different photos that share a file name stay two examples."""
+    from .ml.dataset import NONE_FOLDER, scan_labeled_folder
 
     photos = scan_labeled_folder(root)
     lib = library or Library()
     for name in photos.categories:
         if not any(c.name == name for c in lib.categories):
             lib.add_category(name)
-    for path, row in zip(photos.paths, photos.labels):
+    for i, (path, row) in enumerate(zip(photos.paths, photos.labels)):
         names = [photos.categories[j] for j in np.flatnonzero(row)]
+        files = photos.sources[i] if i < len(photos.sources) and photos.sources[i] else [path]
         if not names:
-            lib.add_examples(None, [path])
+            lib.add_examples(None, [files[0]])
         for n in names:
-            # The same file name in several sub-folders: each sub-folder holds its own copy.
-            lib.add_examples(n, [Path(root) / n / path.name])
+            # each category keeps the copy found in its own sub-folder
+            own = [f for f in files if f.parent.name == n and f.parent.name != NONE_FOLDER]
+            lib.add_examples(n, [own[0] if own else files[0]])
     return lib

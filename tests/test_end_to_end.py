@@ -50,7 +50,7 @@ def test_train_evaluate_predict_with_tiny(data, tmp_path, capsys):
 
 def test_multilabel_none_and_duplicates(tmp_path):
     root = make_labeled_folder(tmp_path / "ex", per_category=6, none=4, seed=3)
-    # Same file name in both folders = both labels; a byte-identical copy under another name collapses.
+    # The same photo in both folders = both labels; a byte-identical copy under another name collapses.
     shutil.copy(root / "red_disc" / "red_disc_000.jpg", root / "blue_square" / "red_disc_000.jpg")
     shutil.copy(root / "red_disc" / "red_disc_001.jpg", root / "red_disc" / "copy_of_001.jpg")
     photos = scan_labeled_folder(root)
@@ -60,7 +60,8 @@ def test_multilabel_none_and_duplicates(tmp_path):
     assert photos.none_count == 4
     result = train_from_folder(root, Embedder("tiny"), TrainOptions(views=2, folds=3, max_epochs=20))
     info = result.classifier.info
-    assert info["examples"] == len(photos.paths) - 1  # the identical copy was collapsed
+    assert info["examples"] == len(photos.paths)  # the identical copy was collapsed when scanning
+    assert not any(p.name == "copy_of_001.jpg" for p in photos.paths) or not any(p.name == "red_disc_001.jpg" for p in photos.paths)
     assert info["none_examples"] == 4
     assert any("duplicate" in w for w in result.warnings)
     assert any("only" in w and "add more" in w for w in result.warnings)

@@ -401,6 +401,7 @@ class MainWindow(QMainWindow):
         strictness = self.library.strictness
 
         def job(progress, cancel, emit):
+            from ..ml.background import StoredBackground
             from ..ml.training import TrainOptions, train_from_photos
 
             emb = self.embedder()
@@ -411,7 +412,8 @@ class MainWindow(QMainWindow):
                 except PhotosorterError:
                     previous = None  # unreadable or another backbone's model: start from scratch
             return train_from_photos(photos, emb, TrainOptions(gate_quantile=strictness), progress, cancel,
-                                     on_epoch=lambda f, e, t, v: emit((f, e, t, v)), previous=previous)
+                                     on_epoch=lambda f, e, t, v: emit((f, e, t, v)), previous=previous,
+                                     background=StoredBackground.for_embedder(emb).features())
 
         def done(result):
             self._train_job = None
@@ -461,7 +463,7 @@ class MainWindow(QMainWindow):
             from ..sorting.ledger import Ledger
             from ..sorting.sorter import plan_sort, recover
 
-            scorer = Scorer(self.classifier(), self.embedder())
+            scorer = Scorer.for_app(self.classifier(), self.embedder())
             scorer.threshold_overrides = overrides
             ledger = Ledger(app_paths().ledger_file)
             try:
@@ -555,7 +557,7 @@ class MainWindow(QMainWindow):
                 return path, shown, {}, {}, {}, "Train a model to see scores and explanations.", set()
             clf, emb = self.classifier(), self.embedder()
             scored = imaging.load_image(path, min_side=emb.spec.input_size).image
-            scores = Scorer(clf, emb).image_scores(scored)
+            scores = Scorer.for_app(clf, emb).scores_of(path)  # the core call every path shares
             names = clf.categories
             th = dict(zip(names, map(float, clf.thresholds)))
             th.update({k: v for k, v in overrides.items() if k in th})
@@ -666,7 +668,7 @@ class MainWindow(QMainWindow):
             from ..ml.scoring import Scorer
             from ..sorting.service import WatchService
 
-            scorer = Scorer(self.classifier(), self.embedder())
+            scorer = Scorer.for_app(self.classifier(), self.embedder())
             scorer.threshold_overrides = overrides
             service = WatchService(folders, scorer, app_paths().ledger_file,
                                    {c: dests[c] for c in scorer.classifier.categories},

@@ -21,8 +21,20 @@ def eta_text(started: float, done: int, total: int) -> str:
 
 
 def hints(clf) -> list[str]:
-    """Plain-language advice from the cross-validated metrics."""
+    """Plain-language advice: first how it would do on the user's other photos (quality.py), then
+    from the cross-validated metrics on the examples."""
     out = []
+    quality = clf.info.get("quality")
+    if quality is None:
+        out.append("How well this sorts your other photos is unknown (model trained by an older version: train again).")
+    else:
+        out.append(clf.info.get("quality_summary", ""))
+        for q in quality:
+            if q.get("precision") is not None:
+                out.append(f"{q['name']}: of {q['background_photos']} photos seen so far, about {q['taken']} would go "
+                           f"here; expected precision {q['precision']:.2f} (likely {q['precision_low']:.2f}–"
+                           f"{q['precision_high']:.2f}).")
+            out.extend(a for a in q.get("advice", []) if a not in out and "unknown" not in a)
     per = clf.metrics.get("per_category", {})
     for name, m in per.items():
         n = clf.info.get("examples_per_category", {}).get(name, m.get("support", 0))
@@ -113,4 +125,5 @@ class TrainingPanel(QWidget):
                 for e, (t, v) in enumerate(zip(curve["train_loss"], curve["val_loss"])):
                     self.chart.add_point(fold, e, t, v)
         tips = hints(clf) + [f"⚠ {w}" for w in clf.info.get("warnings", []) if "only" not in w]
-        self.advice.setText("<br>".join(tips) if tips else "All categories look healthy.")
+        # never "healthy" without evidence from the user's own photos (hints always says which)
+        self.advice.setText("<br>".join(t for t in tips if t))

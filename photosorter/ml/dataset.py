@@ -1,7 +1,9 @@
 """Labelled photo folders → (paths, multi-hot labels).
 
-Layout: one sub-folder per category; the same file name in several sub-folders means the photo
-has several labels; a sub-folder named ``_none`` holds photos that belong to no category.
+Layout: one sub-folder per category; a sub-folder named ``_none`` holds photos that belong to no
+category. A photo is identified by its *content* (SHA-256 of its bytes), never by its file name:
+identical files in several sub-folders are one photo with several labels, and two different photos
+that happen to share a name (``IMG_0001.JPG`` from two phones) are two examples.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import errors
-from ..imaging import looks_like_image
+from ..imaging import file_hash, looks_like_image
 
 NONE_FOLDER = "_none"
 
@@ -23,6 +25,8 @@ class LabeledPhotos:
     paths: list[Path]
     labels: np.ndarray  # (n, C) float32 multi-hot; an all-zero row is a "none of these" photo
     warnings: list[str] = field(default_factory=list)
+    #: every file holding row i's content, one per sub-folder it was found in (empty: only paths[i])
+    sources: list[list[Path]] = field(default_factory=list)
 
     @property
     def none_count(self) -> int:
@@ -46,19 +50,29 @@ def scan_labeled_folder(root: str | Path, categories: list[str] | None = None) -
         )
     index = {name: i for i, name in enumerate(categories)}
     warnings: list[str] = [f"Sub-folder '{n}' is not a category of this model; ignored." for n in found if n not in index]
-    by_name: dict[str, tuple[Path, set[int]]] = {}
+    by_content: dict[str, tuple[list[Path], set[int]]] = {}
     for sub in subdirs:
         if sub.name != NONE_FOLDER and sub.name not in index:
             continue
         for f in sorted(sub.iterdir()):
             if not looks_like_image(f):
                 continue
-            path, labels = by_name.setdefault(f.name, (f, set()))
+            try:
+                key = file_hash(f)
+            except OSError:  # unreadable: kept as its own example, so training reports it by name
+                key = f"unreadable:{f}"
+            files, labels = by_content.setdefault(key, ([], set()))
+            files.append(f)
             if sub.name != NONE_FOLDER:
                 labels.add(index[sub.name])
-    paths = [p for p, _ in by_name.values()]
+    paths = [files[0] for files, _ in by_content.values()]
     y = np.zeros((len(paths), len(categories)), dtype=np.float32)
-    for i, (_, labels) in enumerate(by_name.values()):
+    for i, (_, labels) in enumerate(by_content.values()):
         for j in labels:
             y[i, j] = 1.0
-    return LabeledPhotos(categories, paths, y, warnings)
+    sources = [list(files) for files, _ in by_content.values()]
+    extra = sum(len(f) - 1 for f in sources)
+    if extra:
+        warnings.append(f"{extra} duplicate example photo(s) (identical files in several places) were counted once, "
+                        "with the labels of every folder they are in.")
+    return LabeledPhotos(categories, paths, y, warnings, sources)

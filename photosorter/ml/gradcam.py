@@ -72,7 +72,7 @@ def target_layer(model: FeatureExtractor, which: str = "last") -> nn.Module:
     if which == "fine":
         if model.spec_name == "resnet50":
             return body[-2]  # layer3: 14x14
-        if model.spec_name == "efficientnet_lite0":
+        if model.spec_name in ("efficientnet_lite0", "efficientnet_lite2"):
             return cast(nn.Sequential, body[2])[-3]  # blocks stage 4 (112 ch, stride 16): 14x14
         return body[-3]  # tiny: the previous conv block
     raise errors.UsageError(f"Unknown Grad-CAM layer '{which}'. Use 'last' or 'fine'.")

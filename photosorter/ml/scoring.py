@@ -13,6 +13,7 @@ from ..jobs import CancelToken, ProgressFn, no_progress
 from .calibration import compute_metrics
 from .classifier import Classifier, read_model_file
 from .dataset import scan_labeled_folder
+from .background import MIN_BACKGROUND_PHOTOS, StoredBackground
 from .features import Embedder, EmbedFailure, FeatureCache
 from .preprocess import eval_view
 
@@ -32,12 +33,16 @@ class PhotoFailure:
     message: str
 
 
-#: Below this many photos in a batch, their mix says too little about "photos in general".
-MIN_BACKGROUND_PHOTOS = 20
-
-
 class Scorer:
-    def __init__(self, classifier: Classifier, embedder: Embedder) -> None:
+    """Scores photos with one model against one stored background.
+
+    The Scorer owns the background (see background.py), so every path that scores through it —
+    predict, explain, the preview pane, the sort preview, sort and the watcher — measures
+    familiarity against the same "photos in general", and a photo's decision depends only on
+    (photo, model, stored background, thresholds), never on the other photos in the same call.
+    """
+
+    def __init__(self, classifier: Classifier, embedder: Embedder, background: StoredBackground | None = None) -> None:
         if embedder.model.weights_id != classifier.weights_id:
             raise errors.ModelError(
                 f"This model was trained on {classifier.backbone} weights '{classifier.weights_id}', but the "
@@ -45,20 +50,72 @@ class Scorer:
             )
         self.classifier = classifier
         self.embedder = embedder
+        self.background = background
         self.threshold_overrides: dict[str, float] = {}  # the user's slider choices, by category
-        self.last_background_photos = 0  # photos the gate actually measured against (0: flat prior)
-        self.last_background_pool = 0  # photos offered as background (batch + history)
+        self.last_background_photos = 0  # photos the gate measured against in the last call (0: flat prior)
+        self._gated: tuple[tuple, Classifier] | None = None
 
     @classmethod
-    def from_file(cls, model_path: str | Path, weights: str | Path | None = None, cache: FeatureCache | None = None) -> "Scorer":
+    def for_app(cls, classifier: Classifier, embedder: Embedder) -> "Scorer":
+        """A scorer with the app's stored background for this backbone (under the data folder)."""
+        return cls(classifier, embedder, StoredBackground.for_app(embedder.model.weights_id, embedder.spec.feature_dim))
+
+    @classmethod
+    def from_file(cls, model_path: str | Path, weights: str | Path | None = None, cache: FeatureCache | None = None,
+                  app_background: bool = True) -> "Scorer":
         tensors, doc = read_model_file(Path(model_path))  # read and verified once
         embedder = Embedder(doc["backbone"], weights=weights, cache=cache)
         clf = Classifier.from_contents(tensors, doc, Path(model_path), imagenet_head=embedder.model.imagenet_head)
-        return cls(clf, embedder)
+        return cls.for_app(clf, embedder) if app_background else cls(clf, embedder)
 
-    def image_scores(self, image) -> np.ndarray:
-        """Final per-category scores of one decoded photo, through the same view `score_paths` uses."""
-        return self.classifier.scores(self.embedder.forward_u8(eval_view(image, self.embedder.spec)[None]))[0]
+    # ------------------------------------------------------------------ background
+    def gated_classifier(self, background: str = "auto") -> Classifier:
+        """The classifier with its familiarity gate measured against the stored background
+        (``"off"``, no background or fewer than MIN_BACKGROUND_PHOTOS photos: ImageNet's flat prior).
+        Cached until the stored background changes."""
+        if background not in ("auto", "off"):
+            raise errors.UsageError("background must be 'auto' or 'off'")
+        bg = self.background
+        if background == "off" or bg is None:
+            return self.classifier
+        bg.refresh()
+        if len(bg) < MIN_BACKGROUND_PHOTOS:
+            return self.classifier
+        key = (id(self.classifier), bg.version)
+        if self._gated is None or self._gated[0] != key:
+            self._gated = (key, self.classifier.with_background(bg.features()))
+        return self._gated[1]
+
+    def enrich_background(self, items: Iterable[tuple[str, np.ndarray]]) -> int:
+        """Add photos (content hash, clean features) to the stored background and save it."""
+        if self.background is None:
+            return 0
+        self.background.refresh()
+        added = self.background.add(items)
+        if added:
+            self.background.save()
+        return added
+
+    # ------------------------------------------------------------------ scoring
+    def image_scores(self, image, background: str = "auto") -> np.ndarray:
+        """Per-category scores of one decoded photo (no file: e.g. a generated image). Photos that
+        are files go through :meth:`score_paths`, which uses the feature cache, so every path
+        scores a file from the very same numbers."""
+        feats = self.embedder.forward_u8(eval_view(image, self.embedder.spec)[None])
+        feats = feats.astype(np.float16).astype(np.float32)  # the cache's precision, as score_paths sees it
+        return self.gated_classifier(background).scores(feats)[0]
+
+    def score_photo(self, path: str | Path, background: str = "auto") -> "PhotoScore | PhotoFailure":
+        """One photo, exactly as `sort`, `predict` and the watcher score it."""
+        return next(iter(self.score_paths([path], background=background)))
+
+    def scores_of(self, path: str | Path, background: str = "auto") -> np.ndarray:
+        """(C,) scores of one photo file, in category order (the preview pane's call); a photo
+        that cannot be read raises BadImageError."""
+        r = self.score_photo(path, background)
+        if isinstance(r, PhotoFailure):
+            raise errors.BadImageError(r.message, path=path)
+        return np.array([r.scores[c] for c in self.classifier.categories])
 
     def score_paths(
         self,
@@ -67,27 +124,20 @@ class Scorer:
         cancel: CancelToken | None = None,
         total: int | None = None,
         background: str = "auto",
-        history: np.ndarray | None = None,
+        enrich: bool = False,
     ) -> Iterator[PhotoScore | PhotoFailure]:
-        """Score photos in order. ``background="auto"``: when there are at least
-        MIN_BACKGROUND_PHOTOS, the batch itself is the picture of "photos in general" that the
-        familiarity gate compares against (the folder being sorted is a sample of the user's
-        photos); all photos are embedded first, then scored. ``history``: features of photos seen
-        before (e.g. by the watcher), added to the batch's. ``"off"``: stream, flat prior."""
-        if background not in ("auto", "off"):
-            raise errors.UsageError("background must be 'auto' or 'off'")
-        results = self.embedder.iter_embed(paths, views=1, progress=progress, cancel=cancel, total=total)
-        clf = self.classifier
-        self.last_batch_features = np.zeros((0, self.embedder.spec.feature_dim), dtype=np.float32)
-        if background == "auto":
+        """Score photos in order against the stored background (``"off"``: ImageNet's flat prior).
+
+        ``enrich=True`` (sort, the sort preview, the watcher): read all photos first and add them
+        to the stored background, then score every one against the enriched background — so a
+        first sort of a new folder learns what that roll looks like, and every later view of the
+        folder (preview pane, predict, explain) sees the same background and the same decision.
+        Without it photos stream through and the background is only read."""
+        results: Iterable = self.embedder.iter_embed(paths, views=1, progress=progress, cancel=cancel, total=total)
+        if enrich and background == "auto" and self.background is not None:
             results = list(results)
-            feats = [r.features[0] for r in results if not isinstance(r, EmbedFailure)]
-            if feats:
-                self.last_batch_features = np.stack(feats)
-            pool = self.last_batch_features if history is None or not len(history) else np.concatenate([history, self.last_batch_features])
-            self.last_background_pool = len(pool)
-            if len(pool) >= MIN_BACKGROUND_PHOTOS:
-                clf = clf.with_background(pool)
+            self.enrich_background((r.sha256, r.features[0]) for r in results if not isinstance(r, EmbedFailure))
+        clf = self.gated_classifier(background)
         self.last_background_photos = clf.background_photos
         thresholds = np.array([self.threshold_overrides.get(c, t) for c, t in zip(clf.categories, clf.thresholds)])
         for r in results:
@@ -103,10 +153,20 @@ class Scorer:
         self, test_dir: str | Path, progress: ProgressFn = no_progress, cancel: CancelToken | None = None,
         background: str = "auto",
     ) -> dict:
+        """Metrics on a labelled folder. ``background="auto"`` measures what the app would decide
+        after sorting this folder: the folder joins a private copy of the stored background (the
+        user's stored background is left unchanged). ``"off"``: ImageNet's flat prior."""
         clf = self.classifier
         photos = scan_labeled_folder(test_dir, clf.categories)
+        scorer = self
+        if background == "auto":
+            bg = self.background.copy_in_memory() if self.background is not None else StoredBackground(
+                None, self.embedder.model.weights_id, self.embedder.spec.feature_dim)
+            scorer = Scorer(self.classifier, self.embedder, bg)
+            scorer.threshold_overrides = dict(self.threshold_overrides)
         rows, truth, images, failed = [], [], [], []
-        for r, y in zip(self.score_paths(photos.paths, progress, cancel, background=background), photos.labels):
+        scored = scorer.score_paths(photos.paths, progress, cancel, background=background, enrich=background == "auto")
+        for r, y in zip(scored, photos.labels):
             if isinstance(r, PhotoFailure):
                 failed.append({"file": str(r.path), "reason": r.reason, "message": r.message})
                 continue
@@ -124,5 +184,6 @@ class Scorer:
         metrics["images"] = images
         metrics["failed"] = failed
         metrics["warnings"] = photos.warnings
-        metrics["background_photos"] = self.last_background_photos
+        metrics["background_photos"] = scorer.last_background_photos
+        self.last_background_photos = scorer.last_background_photos
         return metrics

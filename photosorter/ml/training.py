@@ -25,11 +25,13 @@ from torch import nn
 from .. import errors
 from ..jobs import CancelToken, ProgressFn, no_progress
 from .calibration import choose_threshold, compute_metrics
+from .background import MIN_BACKGROUND_PHOTOS
 from .classifier import Classifier
 from .dataset import LabeledPhotos, scan_labeled_folder
 from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
 from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
+from .quality import estimate_quality, summary_line
 
 FEW_EXAMPLES = 10
 
@@ -264,13 +266,15 @@ def fit_classifier(
     on_epoch: Callable[[int, int, float, float], None] | None = None,
     shas: list[str] | None = None,
     previous: Classifier | None = None,
+    background: np.ndarray | None = None,
 ) -> Classifier:
     """Cross-validated training on precomputed features ``feats`` of shape (n, views, D).
 
     ``on_epoch(fold, epoch, train_loss, val_loss)`` feeds live curves. ``shas`` (content hashes
     of the examples) let the model remember each example's fold, so the next training can continue
     from this model (``previous``) instead of starting over: that is what makes adding a few
-    examples to a thousand take a second or two."""
+    examples to a thousand take a second or two. ``background``: features of the stored
+    background (the user's photos in general), for the honest quality estimate (quality.py)."""
     opts = opts or TrainOptions()
     n, _views, _dim = feats.shape
     n_cat = len(categories)
@@ -307,6 +311,8 @@ def fit_classifier(
     gate_rep = make_gate(imagenet_head, n_cat).represent(clean)  # once for all folds
     oof_logits = np.zeros((n, n_cat))
     oof_gate = np.ones((n, n_cat))
+    use_bg = background is not None and len(background) >= MIN_BACKGROUND_PHOTOS
+    oof_gate_bg = np.ones((n, n_cat))  # the same, gated against the stored background (as scoring is)
     heads: list[Head] = []
     curves: list[FoldCurve] = []
     for f in range(k):
@@ -320,6 +326,8 @@ def fit_classifier(
             oof_logits[va] = head(torch.as_tensor(clean[va], dtype=torch.float32)).numpy()
         fold_gate = make_gate(imagenet_head, n_cat).fit(gate_rep[tr], labels[tr], opts.gate_quantile)
         oof_gate[va] = fold_gate.gate_represented(gate_rep[va])
+        if use_bg:
+            oof_gate_bg[va] = fold_gate.with_background(background).gate_represented(gate_rep[va])
         heads.append(head)
         curves.append(curve)
         best = "kept the previous weights" if curve.best_epoch < 0 else f"best epoch {curve.best_epoch + 1}"
@@ -329,6 +337,14 @@ def fit_classifier(
     thresholds = np.array([choose_threshold(oof_scores[:, j], labels[:, j]) for j in range(n_cat)])
     gate = make_gate(imagenet_head, n_cat).fit(gate_rep, labels, opts.gate_quantile)
     metrics = compute_metrics(labels, oof_scores, thresholds, categories)
+    clf = Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, {})
+    if use_bg:
+        bg_scores = clf.with_background(background).scores(background)
+        oof_bg = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg
+        quality = estimate_quality(bg_scores, oof_bg, labels, thresholds, categories, seed=opts.seed)
+    else:
+        quality = estimate_quality(np.zeros((0 if background is None else len(background), n_cat)),
+                                   np.zeros((0, n_cat)), np.zeros((0, n_cat)), thresholds, categories)
     info = {
         "examples": int(n),
         "examples_per_category": {c: int(v) for c, v in zip(categories, counts)},
@@ -339,12 +355,15 @@ def fit_classifier(
         "curves": [asdict(c) for c in curves],
         "metrics_note": "cross-validated: each example scored by a head that never saw it",
         "notes": notes,
+        "quality": [q.as_dict() for q in quality],
+        "quality_summary": summary_line(quality),
         "continued_folds": sum(h is not None for h in init_heads),
         "example_folds": {fold_key(sha): int(f) for sha, f in zip(shas, fold)} if shas else {},
         "timings": {"grouping": round(t_heads - t_fit, 3), "heads": round(t_calibrate - t_heads, 3),
                     "calibration_and_gate": round(time.perf_counter() - t_calibrate, 3)},
     }
-    return Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, info)
+    clf.info = info
+    return clf
 
 
 def collect_features(
@@ -381,9 +400,12 @@ def train_from_photos(
     cancel: CancelToken | None = None,
     on_epoch: Callable[[int, int, float, float], None] | None = None,
     previous: Classifier | None = None,
+    background: np.ndarray | None = None,
 ) -> TrainResult:
     """Examples → trained classifier. With ``previous`` (the current model) training continues
-    from it when only the examples changed; otherwise it starts from scratch."""
+    from it when only the examples changed; otherwise it starts from scratch. ``background``:
+    the stored background's features (background.py), for the estimate of how the model does on
+    the user's other photos."""
     opts = opts or TrainOptions()
     start = time.perf_counter()
     n = len(photos.paths)
@@ -411,7 +433,7 @@ def train_from_photos(
         feats, labels, photos.categories,
         backbone=embedder.spec.name, weights_id=embedder.model.weights_id,
         imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel, on_epoch=on_epoch,
-        shas=shas, previous=previous,
+        shas=shas, previous=previous, background=background,
     )
     seconds = time.perf_counter() - start
     warnings += clf.info.get("notes", [])
@@ -427,5 +449,7 @@ def train_from_folder(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     previous: Classifier | None = None,
+    background: np.ndarray | None = None,
 ) -> TrainResult:
-    return train_from_photos(scan_labeled_folder(examples_dir), embedder, opts, progress, cancel, previous=previous)
+    return train_from_photos(scan_labeled_folder(examples_dir), embedder, opts, progress, cancel, previous=previous,
+                             background=background)

@@ -97,10 +97,11 @@ def plan_sort(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     background: str = "auto",
-    history=None,
+    enrich: bool = True,
 ) -> Plan:
-    """Decide what to do with every photo; reads files, writes nothing. ``history``: features of
-    photos seen earlier, joining this batch as the familiarity gate's background."""
+    """Decide what to do with every photo; reads files and copies nothing. ``enrich``: the photos
+    first join the scorer's stored background ("the user's photos in general"), so this folder is
+    judged against a background that knows it, and every later view of it agrees (scoring.py)."""
     from ..ml.scoring import PhotoFailure  # here: `undo` and `runs` need not load the ML stack
 
     clf = scorer.classifier
@@ -119,7 +120,7 @@ def plan_sort(
             stats[p] = (None, None)
     first_seen: dict[str, Path] = {}
     for r in scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
-                                history=history):
+                                enrich=enrich):
         size, mtime = stats.get(r.path, (None, None))
         if isinstance(r, PhotoFailure):
             decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))

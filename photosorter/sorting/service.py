@@ -13,15 +13,9 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from .ledger import Ledger
 from .sorter import TRANSIENT_REASONS, Summary, apply_plan, plan_sort, recover
 from .watcher import FolderWatcher
-
-
-#: How many recently seen photos describe "the camera roll" for the familiarity gate.
-HISTORY = 1000
 
 
 class WatchService:
@@ -41,9 +35,6 @@ class WatchService:
         self.destinations = destinations
         self.on_batch = on_batch or (lambda s: None)
         self._ledger: Ledger | None = None
-        # Features of recently seen photos: watched photos arrive a few at a time, too few to be a
-        # background on their own, so the camera roll seen so far serves as one.
-        self.history = np.zeros((0, scorer.embedder.spec.feature_dim), dtype=np.float32)
         self._ledger_thread: int | None = None
         self._probe_lock = threading.Lock()
         self._probe = Ledger(self.ledger_path, any_thread=True)  # also creates the schema before anyone reads
@@ -59,10 +50,9 @@ class WatchService:
             self._ledger = Ledger(self.ledger_path)
             self._ledger_thread = threading.get_ident()
             recover(self._ledger)
-        plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, history=self.history)
-        batch = self.scorer.last_batch_features
-        if len(batch):
-            self.history = np.concatenate([self.history, batch])[-HISTORY:]
+        # Watched photos arrive a few at a time: they join the scorer's stored background (the
+        # camera roll seen so far), against which they are judged like every other photo.
+        plan = plan_sort(paths, self.scorer, self._ledger, self.destinations)
         summary = apply_plan(plan, self._ledger, run_kind="watch",
                              detail={"sources": [str(f) for f in self.watcher.folders], "watched": True})
         retry = {Path(p) for p, reason, _m in summary.failed if reason in TRANSIENT_REASONS}

@@ -169,17 +169,23 @@ def test_burst_of_5000_files_sorted_exactly_once(tmp_path, scorer):
 
 
 def test_small_watch_batches_use_the_camera_roll_seen_so_far_as_background(tmp_path, scorer):
-    """After a catch-up of 25 photos, a lone new photo is judged against all 26, not the flat prior."""
+    """After a catch-up of 25 photos, a lone new photo is judged against the stored background
+    that holds all 26 (persisted, so the next start of the app sees them too)."""
+    from photosorter.ml.background import StoredBackground
+    from photosorter.ml.scoring import Scorer
     from photosorter.samples import make_labeled_folder
 
+    emb = scorer.embedder
+    bg = StoredBackground(tmp_path / "bg.npz", emb.model.weights_id, emb.spec.feature_dim)
+    watching = Scorer(scorer.classifier, emb, bg)
     src = make_labeled_folder(tmp_path / "roll", per_category=10, rel_size=0.6, none=5, seed=70)
     dests = {c: category_folder(tmp_path / "Sorted", c) for c in scorer.classifier.categories}
-    service = WatchService([src], scorer, tmp_path / "ledger.sqlite3", dests, **FAST)
+    service = WatchService([src], watching, tmp_path / "ledger.sqlite3", dests, **FAST)
     service.start()
     try:
-        assert wait_for(lambda: len(service.history) == 25, timeout=60)
+        assert wait_for(lambda: len(bg) == 25, timeout=60)
         (src / "late.jpg").write_bytes(jpeg(99))
-        assert wait_for(lambda: len(service.history) == 26, timeout=60)
-        assert scorer.last_background_pool == 26  # (the tiny test backbone's gate then ignores it)
+        assert wait_for(lambda: len(bg) == 26, timeout=60)
     finally:
         service.stop()
+    assert len(StoredBackground(tmp_path / "bg.npz", emb.model.weights_id, emb.spec.feature_dim)) == 26

@@ -1,0 +1,66 @@
+"""The quality estimate on the user's other photos (issue 13, item 4): honest, or "unknown"."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from photosorter.ml.features import Embedder
+from photosorter.ml.quality import estimate_quality, mixture_share, summary_line
+from photosorter.ml.training import TrainOptions, train_from_folder
+from photosorter.samples import make_labeled_folder
+
+
+def test_no_background_means_unknown_never_healthy(tmp_path):
+    ex = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=41)
+    clf = train_from_folder(ex, Embedder("tiny"), TrainOptions(views=1, folds=2, max_epochs=5)).classifier
+    assert [q["status"] for q in clf.info["quality"]] == ["unknown", "unknown"]
+    assert all(q["precision"] is None for q in clf.info["quality"])
+    assert "unknown" in clf.info["quality_summary"]
+    assert any("sort or watch a folder" in a for q in clf.info["quality"] for a in q["advice"])
+
+
+def test_gui_hints_never_say_healthy_without_evidence(tmp_path):
+    from types import SimpleNamespace
+
+    from photosorter.gui.training import hints
+
+    per = {"a": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "threshold": 0.5, "support": 20}}
+    old_model = SimpleNamespace(metrics={"per_category": per}, info={"examples_per_category": {"a": 20}, "none_examples": 3})
+    text = " ".join(hints(old_model))
+    assert "unknown" in text and "healthy" not in text
+    ex = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=42)
+    clf = train_from_folder(ex, Embedder("tiny"), TrainOptions(views=1, folds=2, max_epochs=5)).classifier
+    assert "unknown" in " ".join(hints(clf))
+
+
+def test_estimate_matches_truth_on_a_synthetic_mixture():
+    """A background of 30% members (scoring like the held-out examples) and 70% others: the
+    estimated precision must land near the true one, with an interval around it."""
+    rng = np.random.default_rng(0)
+    pos_held_out = rng.beta(8, 2, 200)
+    members, others = rng.beta(8, 2, 600), rng.beta(2, 6, 1400)
+    bg = np.concatenate([members, others])
+    assert abs(mixture_share(bg, pos_held_out) - 0.3) < 0.06
+    th = 0.5
+    truth = (members >= th).sum() / ((members >= th).sum() + (others >= th).sum())
+    q = estimate_quality(bg[:, None], pos_held_out[:, None], np.ones((200, 1)), np.array([th]), ["c"])[0]
+    assert abs(q.precision - truth) < 0.06, (q.precision, truth)
+    assert q.precision_low <= q.precision <= q.precision_high
+    assert q.taken == int((bg >= th).sum())
+    assert "photos" in summary_line([q])
+
+
+def test_model_files_from_before_this_change_still_load_and_score(tmp_path):
+    """Models saved before the quality estimate and the stored background existed (no
+    ``quality`` in their info) load, score with the stored background and report "unknown"."""
+    from photosorter.ml.scoring import Scorer
+
+    ex = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=43)
+    clf = train_from_folder(ex, Embedder("tiny"), TrainOptions(views=1, folds=2, max_epochs=5)).classifier
+    for key in ("quality", "quality_summary"):
+        clf.info.pop(key)
+    clf.save(tmp_path / "old.safetensors")
+    scorer = Scorer.from_file(tmp_path / "old.safetensors")
+    photo = next((ex / "red_disc").glob("*.jpg"))
+    assert scorer.scores_of(photo).shape == (2,)
+    assert "quality" not in scorer.classifier.info
