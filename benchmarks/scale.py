@@ -44,7 +44,7 @@ class StandInScorer:
     threshold_overrides: dict[str, float] = {}
     last_background_photos = 0
 
-    def score_paths(self, paths, progress=None, cancel=None, total=None, background="off", history=None):
+    def score_paths(self, paths, progress=None, cancel=None, total=None, background="off", enrich=True):
         from photosorter import imaging
         from photosorter.ml.scoring import PhotoScore
 
