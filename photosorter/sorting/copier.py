@@ -115,6 +115,41 @@ def write_temp(source_bytes: bytes, temp: Path) -> str:
     return on_disk
 
 
+class SourceChanged(Exception):
+    """The source's bytes are not the ones that were scored (it changed, or is still being written)."""
+
+
+def write_temp_from(source: Path, temp: Path, expected_sha: str) -> str:
+    """Stream a (possibly multi-GB) file into ``temp`` in CHUNK blocks, fsync, re-read and verify.
+
+    Memory stays flat. The bytes read are hashed on the way; if they are not the content that
+    was scored (``expected_sha``) the temp file is removed and SourceChanged raised, so a file
+    still being written is never published as a copy.
+    """
+    h = hashlib.sha256()
+    size = 0
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o644)
+    try:
+        with open(source, "rb") as src:
+            while block := src.read(CHUNK):
+                fault.point("mid-copy")
+                h.update(block)
+                view = memoryview(block)
+                while view:
+                    view = view[os.write(fd, view):]
+                size += len(block)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if h.hexdigest() != expected_sha:
+        temp.unlink(missing_ok=True)
+        raise SourceChanged(str(source))
+    on_disk = hash_file(temp)
+    if on_disk != expected_sha or temp.stat().st_size != size:
+        raise OSError(errno.EIO, f"verification failed for {temp.name}: the written copy differs from the source")
+    return on_disk
+
+
 def publish(temp: Path, final: Path) -> None:
     """Give the verified temp file its final name without ever replacing an existing file."""
     fault.point("before-publish")

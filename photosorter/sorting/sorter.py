@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from .. import errors, imaging
+from .. import errors, imaging, media
+from ..media import pairing
+from ..media.hashing import checked_size, stream_hash
 from ..jobs import CancelToken, ProgressFn, no_progress
 from . import copier, fault
 from .ledger import Ledger
@@ -73,26 +75,31 @@ class Summary:
 # --------------------------------------------------------------------------- scanning
 
 
-def scan_sources(sources: Iterable[str | Path]) -> tuple[list[Path], list[Decision]]:
+def scan_sources(sources: Iterable[str | Path], kinds: Iterable[str] | None = None) -> tuple[list[Path], list[Decision]]:
     """Photo files under the sources (recursively), and decisions for what must be skipped.
+
+    ``kinds``: which kinds of file to sort ('stills', 'videos', 'raw'; default all). Files that
+    travel with a still (a Live Photo's movie, a RAW's JPEG twin) are not listed: they are the
+    still's companions.
 
     Symlinks, FIFOs, devices and sockets are skipped with a reason; hidden and temporary files
     (someone else's unfinished download, our own temp files) are silently ignored.
     """
     photos: list[Path] = []
     skipped: list[Decision] = []
+    kinds = media.ALL_KINDS if kinds is None else frozenset(kinds)
 
     def consider(p: Path, st: os.stat_result) -> None:
         if is_temp_name(p.name):
             return
         if stat.S_ISLNK(st.st_mode):
-            if imaging.looks_like_image(p):
+            if media.looks_like_media(p, kinds):
                 skipped.append(Decision(p, "failed", reason="symlink", message=f"{p}: symbolic links are not followed; skipped."))
             return
         if stat.S_ISDIR(st.st_mode):
             walk(p)
             return
-        if not imaging.looks_like_image(p):
+        if not media.looks_like_media(p, kinds) or pairing.travels_with_a_still(p, kinds):
             return
         if not stat.S_ISREG(st.st_mode):
             skipped.append(Decision(p, "failed", reason="not_a_regular_file", message=f"{p}: not a regular file (a FIFO or device); skipped."))
@@ -127,8 +134,9 @@ def scan_sources(sources: Iterable[str | Path]) -> tuple[list[Path], list[Decisi
     return photos, skipped
 
 
-def companions_of(photo: Path) -> list[Path]:
-    """Live Photo movie and sidecars next to a photo: IMG_1.MOV, IMG_1.xmp, IMG_1.JPG.xmp, IMG_1.AAE."""
+def companions_of(photo: Path, kinds: Iterable[str] | None = None) -> list[Path]:
+    """Live Photo movie and sidecars next to a photo: IMG_1.MOV, IMG_1.xmp, IMG_1.JPG.xmp, IMG_1.AAE;
+    and a RAW twin of the same shot (IMG_1.DNG) when RAW files are being sorted."""
     stem, name = photo.stem.casefold(), photo.name.casefold()
     out = []
     try:
@@ -143,6 +151,8 @@ def companions_of(photo: Path) -> list[Path]:
         base, suffix = os.path.splitext(low)
         if suffix in COMPANION_SUFFIXES and (base == stem or base == name):
             out.append(p)
+    if kinds is None or "raw" in kinds:
+        out += pairing.raw_twins(photo)
     return sorted(out)
 
 
@@ -158,6 +168,7 @@ def plan_sort(
     cancel: CancelToken | None = None,
     background: str = "auto",
     history=None,
+    kinds: Iterable[str] | None = None,
 ) -> Plan:
     """Decide what to do with every photo; reads files, writes nothing. ``history``: features of
     photos seen earlier, joining this batch as the familiarity gate's background."""
@@ -165,7 +176,7 @@ def plan_sort(
     for c in clf.categories:
         if c not in destinations:
             raise errors.UsageError(f"No destination folder for category '{c}'.")
-    photos, decisions = scan_sources(sources)
+    photos, decisions = scan_sources(sources, kinds)
     stats = {}
     for p in photos:
         try:
@@ -185,7 +196,7 @@ def plan_sort(
                                       message=f"identical to {first_seen[r.sha256].name}"))
             continue
         first_seen[r.sha256] = r.path
-        companions = companions_of(r.path) if r.categories else []
+        companions = companions_of(r.path, kinds) if r.categories else []
         companion_shas = _LazyHashes(companions)
         todo = [c for c in r.categories if not _category_done(ledger, r.sha256, companion_shas, c)]
         before = [c for c in r.categories if c not in todo]
@@ -259,12 +270,16 @@ def apply_plan(
 
 def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: Summary) -> int | None:
     """Copy one photo into each of its categories. Returns copies made, or None on failure."""
+    data: bytes | Path = d.path  # videos and RAW files are streamed; the copy checks their hash
     try:
-        data = imaging.read_file_bytes(d.path)
+        if media.kind_of(d.path) not in ("videos", "raw"):
+            data = imaging.read_file_bytes(d.path)
+        else:
+            checked_size(d.path)
     except errors.BadImageError as exc:
         _fail(ledger, run_id, summary, d.path, exc.reason, str(exc))
         return None
-    if imaging.content_hash(data) != d.sha256:
+    if isinstance(data, bytes) and imaging.content_hash(data) != d.sha256:
         _fail(ledger, run_id, summary, d.path, "changed", f"{d.path}: the file changed after it was scored; it will be sorted on the next run.")
         return None
     made = 0
@@ -286,20 +301,24 @@ def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: S
                       errno.EROFS: "read_only"}.get(exc.errno or 0, "write_failed")
             _fail(ledger, run_id, summary, d.path, reason,
                   f"{d.path}: could not copy into '{category}' ({folder}): {exc.strerror or exc}. It will be retried on the next run.")
+        except copier.SourceChanged:
+            _fail(ledger, run_id, summary, d.path, "changed", f"{d.path}: the file changed after it was scored; it will be sorted on the next run.")
+            return None
         except errors.PhotosorterError as exc:
             _fail(ledger, run_id, summary, d.path, "unsafe_destination", str(exc))
         fault.point("between-categories")
     return made
 
 
-def _copy_one(data: bytes, sha: str, source: Path, name: str, category: str, folder: Path,
+def _copy_one(data: bytes | Path, sha: str, source: Path, name: str, category: str, folder: Path,
               ledger: Ledger, run_id: int) -> copier.CopyResult:
     root = folder.parent
     folder.mkdir(parents=True, exist_ok=True)
     if not inside(root, folder) or folder.is_symlink():
         raise errors.UsageError(f"The folder for '{category}' now points outside {root} (symbolic link); nothing was written.")
+    size = len(data) if isinstance(data, bytes) else os.stat(data).st_size
     for _attempt in range(5):
-        dest, already = copier.choose_destination(folder, name, sha, len(data))
+        dest, already = copier.choose_destination(folder, name, sha, size)
         if already:
             with ledger.transaction():
                 cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), "")
@@ -310,7 +329,7 @@ def _copy_one(data: bytes, sha: str, source: Path, name: str, category: str, fol
             cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), str(temp))
         fault.point("after-intent")
         try:
-            written_sha = copier.write_temp(data, temp)
+            written_sha = copier.write_temp(data, temp) if isinstance(data, bytes) else copier.write_temp_from(data, temp, sha)
             copier.publish(temp, dest)
         except FileExistsError:
             temp.unlink(missing_ok=True)
@@ -330,11 +349,11 @@ def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, fo
                     ledger: Ledger, run_id: int, summary: Summary) -> None:
     """Copy a sidecar/Live Photo movie under the photo's final stem (IMG_1 (1).MOV for IMG_1 (1).JPG)."""
     try:
-        data = imaging.read_file_bytes(comp, max_bytes=4 * 1024**3)
+        sha = stream_hash(comp)  # streamed: a Live Photo movie or a RAW twin can be large
     except errors.BadImageError as exc:
         _fail(ledger, run_id, summary, comp, exc.reason, str(exc))
         return
-    sha = imaging.content_hash(data)
+    data = comp
     if ledger.already_copied(sha, category):
         return
     if comp.name.casefold().startswith(d.path.name.casefold()):  # IMG_1.JPG.xmp style
