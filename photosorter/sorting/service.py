@@ -33,11 +33,13 @@ class WatchService:
         *,
         on_batch: Callable[[Summary], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
+        kinds=None,
         **watcher_options,
     ) -> None:
         self.scorer = scorer
         self.ledger_path = Path(ledger_path)
         self.destinations = destinations
+        self.kinds = kinds  # which kinds of file to sort (photosorter.media.KINDS); None: all
         self.on_batch = on_batch or (lambda s: None)
         self._ledger: Ledger | None = None
         # Features of recently seen photos: watched photos arrive a few at a time, too few to be a
@@ -62,7 +64,7 @@ class WatchService:
             self._ledger = Ledger(self.ledger_path)
             self._ledger_thread = threading.get_ident()
             recover(self._ledger)
-        plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, history=self.history)
+        plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, history=self.history, kinds=self.kinds)
         batch = getattr(self.scorer, "last_batch_features", None)
         if batch is not None and len(batch):
             self.history = np.concatenate([self.history, batch])[-HISTORY:]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .. import errors, imaging
+from .. import errors, imaging, media
 from .paths import is_temp_name
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class _Pending:
 
 
 def _is_candidate(path: Path) -> bool:
-    return imaging.looks_like_image(path) and not is_temp_name(path.name)
+    return media.looks_like_media(path) and not is_temp_name(path.name)  # kinds are filtered by plan_sort
 
 
 class FolderWatcher:
