@@ -77,8 +77,11 @@ class MediaViews:
     source: str = ""  # how it was decoded: 'keyframes', 'embedded preview', 'half-size demosaic', 'pdf page 1'...
 
 
-def load_views(path: str | Path, *, min_side: int | None = None) -> MediaViews:
-    """Decode any supported file into the view(s) the network scores; raises BadImageError with a reason."""
+def load_views(path: str | Path, *, min_side: int | None = None, sha256: str | None = None) -> MediaViews:
+    """Decode any supported file into the view(s) the network scores; raises BadImageError with a reason.
+
+    ``sha256``: the video's/RAW's content hash when the caller already streamed it (not hashed again).
+    """
     from .document import load_pdf, scoring_view
 
     t0 = time.perf_counter()
@@ -87,11 +90,11 @@ def load_views(path: str | Path, *, min_side: int | None = None) -> MediaViews:
     if kind == "videos":
         from .video import load_video
 
-        views = load_video(path, side=min_side or 224)
+        views = load_video(path, side=min_side or 224, sha256=sha256)
     elif kind == "raw":
         from .raw import load_raw
 
-        views = load_raw(path, min_side=min_side)
+        views = load_raw(path, min_side=min_side, sha256=sha256)
     elif path.suffix.lower() in DOCUMENT_EXTENSIONS:
         views = load_pdf(path)
     else:

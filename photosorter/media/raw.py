@@ -66,7 +66,7 @@ def _preview(raw, path: Path, min_side: int) -> Image.Image | None:
     return img
 
 
-def load_raw(path: Path, min_side: int | None = None) -> MediaViews:
+def load_raw(path: Path, min_side: int | None = None, sha256: str | None = None) -> MediaViews:
     """Hash (streaming), then the embedded preview or a half-size demosaic, upright."""
     import rawpy
 
@@ -88,7 +88,7 @@ def load_raw(path: Path, min_side: int | None = None) -> MediaViews:
             except rawpy.LibRawError as exc:
                 raise errors.CorruptImageError(f"The RAW data cannot be decoded ({exc}).", path=path) from None
             img = Image.fromarray(rgb)
-    sha = stream_hash(path)
+    sha = sha256 or stream_hash(path)
     return MediaViews([img], sha, size, "raw", source=source)
 
 

@@ -124,11 +124,11 @@ def sample_frames(path: Path, side: int = 224, n: int = FRAMES) -> tuple[list[Im
         container.close()
 
 
-def load_video(path: Path, side: int = 224) -> MediaViews:
+def load_video(path: Path, side: int = 224, sha256: str | None = None) -> MediaViews:
     """Hash (streaming) and sample a video; frames are ordered by time."""
     checked_size(path)
     frames, times, size = sample_frames(path, side)
-    sha = stream_hash(path)
+    sha = sha256 or stream_hash(path)
     return MediaViews(frames, sha, size, "videos", times=times, source=f"{len(frames)} keyframes")
 
 

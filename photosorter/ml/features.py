@@ -275,7 +275,13 @@ class Embedder:
         if st is not None and (known := self.cache.known_file(path, st)) is not None:
             if (c := cached(known[0])) is not None:
                 return _Prepared(sha=known[0], cached=c, size=known[1], key=mkey, kind=kind)
-        loaded = media.load_views(path, min_side=self.spec.input_size)
+        sha = None
+        if kind != "stills":  # hash first (streamed): a renamed or re-copied video is not decoded again
+            sha = media.hashing.stream_hash(path)
+            if (c := cached(sha)) is not None:
+                size = known[1] if st is not None and (known := self.cache.known_file(path, st)) else (0, 0)
+                return _Prepared(sha=sha, cached=c, size=size, key=mkey, kind=kind)
+        loaded = media.load_views(path, min_side=self.spec.input_size, sha256=sha)
         if st is not None:
             self.cache.remember_file(path, st, loaded.sha256, loaded.size)
         if (c := cached(loaded.sha256)) is not None:
