@@ -121,6 +121,10 @@ class PreviewPane(QWidget):
         self.also.addItem("Also belongs in…")
         self.also.addItems([c for c in scores if c not in chosen])
         self._set_controls_enabled(bool(scores))
+        self._caption = self.caption.text()
+        if self.frames:
+            self.caption.setText(self._caption + "<br>Bars: the whole video. Heatmap: the frame at "
+                                 f"{_clock(self.frames[0].time)}; click a frame for its own scores.")
         self.redraw()
 
     def redraw(self, *_args) -> None:
@@ -158,7 +162,7 @@ class PreviewPane(QWidget):
             b.setIcon(QIcon(QPixmap.fromImage(pil_to_qimage(thumb))))
             b.setIconSize(QSize(96, 72))
             best = max(f.scores, key=f.scores.get) if f.scores else None
-            t = f"{int(f.time // 60)}:{f.time % 60:04.1f}" if f.time is not None else ""
+            t = _clock(f.time)
             b.setText(f"{t}\n{best} {f.scores[best]:.2f}" if best else t)
             if best and f.scores[best] >= self.thresholds.get(best, 0.5):
                 b.setStyleSheet(f"QToolButton {{ border-bottom: 3px solid {colours.get(best, '#669bbc')}; }}")
@@ -175,6 +179,7 @@ class PreviewPane(QWidget):
             if isinstance(w, QToolButton):
                 w.setChecked(i == k)
         self.photo, self.maps, self.flagged = f.image, f.maps, set(f.flagged)
+        self.caption.setText(getattr(self, "_caption", "") + f"<br>Bars and heatmap: the frame at {_clock(f.time)}.")
         colours = self.window.colours()
         self.bars.set_scores([(c, s, self.thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in f.scores.items()])
         self.redraw()
@@ -192,3 +197,7 @@ class PreviewPane(QWidget):
         if self.path and index > 0:
             self.correction.emit(self.path, self.also.itemText(index))
             self.also.setCurrentIndex(0)
+
+
+def _clock(seconds: float | None) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}" if seconds is not None else ""

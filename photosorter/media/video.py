@@ -58,6 +58,10 @@ def _open(path: Path):
             "The video cannot be read: its container is damaged or truncated (an interrupted copy?).", path=path) from None
     except av.error.FFmpegError as exc:
         raise errors.CorruptImageError(f"The video cannot be opened ({exc}).", path=path) from None
+    if not container.streams.video and not container.streams.audio:
+        container.close()
+        raise errors.CorruptImageError(
+            "No readable track in this video: the file is truncated or damaged (an interrupted copy?).", path=path)
     if not container.streams.video:
         container.close()
         raise errors.NotAnImageError("This file has no video track (an audio-only recording?).", path=path)

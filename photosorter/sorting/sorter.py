@@ -185,8 +185,8 @@ def plan_sort(
         except OSError:
             stats[p] = (None, None)
     first_seen: dict[str, Path] = {}
-    for r in scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
-                                history=history):
+    for r in _with_orphaned_twins(scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos),
+                                                     background=background, history=history), scorer, kinds, stats):
         size, mtime = stats.get(r.path, (None, None))
         if not hasattr(r, "scores"):
             decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))
@@ -205,6 +205,25 @@ def plan_sort(
     thresholds = {c: float(scorer.threshold_overrides.get(c, t)) if hasattr(scorer, "threshold_overrides") else float(t)
                   for c, t in zip(clf.categories, clf.thresholds)}
     return Plan(decisions, dict(destinations), thresholds, getattr(scorer, "last_background_photos", 0))
+
+
+def _with_orphaned_twins(results, scorer, kinds, stats: dict):
+    """The scored photos, then the RAW twins of stills that could not be read, scored themselves:
+    a broken JPEG must not take its intact RAW down with it."""
+    failed = []
+    for r in results:
+        if not hasattr(r, "scores"):
+            failed.append(r.path)
+        yield r
+    orphans = [t for p in failed for t in companions_of(p, kinds) if media.kind_of(t) == "raw"]
+    for t in orphans:
+        try:
+            st = os.stat(t)
+            stats[t] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stats[t] = (None, None)
+    if orphans:
+        yield from scorer.score_paths(orphans, background="off")
 
 
 def rethreshold(plan: Plan, thresholds: dict[str, float]) -> Plan:
