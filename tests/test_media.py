@@ -261,3 +261,16 @@ def test_streamed_copy_refuses_a_source_that_changed(tmp_path):
     with pytest.raises(copier.SourceChanged):
         copier.write_temp_from(src, tmp_path / ".pending-y.mp4", "0" * 64)
     assert not (tmp_path / ".pending-y.mp4").exists()
+
+
+def test_preview_explains_each_frame_and_combines(tmp_path, scorer):
+    from photosorter.media.explain import explain_file
+
+    clip = make_clip(tmp_path / "c.mp4", [_pic(tmp_path, ("red_disc",), 1), _pic(tmp_path, (), 2), _pic(tmp_path, ("red_disc",), 3)],
+                     seconds_each=0.5)
+    path, shown, scores, th, maps, note, flagged, frames = explain_file(str(clip), scorer.classifier, scorer.embedder, {}, 160)
+    assert len(frames) == 3 and [f.time for f in frames] == sorted(f.time for f in frames)
+    assert all(set(f.maps) == set(scorer.classifier.categories) for f in frames)
+    rows = np.array([[f.scores[c] for c in scorer.classifier.categories] for f in frames])
+    assert list(scores.values()) == pytest.approx(list(video.combine(rows)))
+    assert scores["red_disc"] >= th["red_disc"] and "1 of its 3 sampled frames" in note
