@@ -278,9 +278,8 @@ class Embedder:
         sha = None
         if kind != "stills":  # hash first (streamed): a renamed or re-copied video is not decoded again
             sha = media.hashing.stream_hash(path)
-            if (c := cached(sha)) is not None:
-                size = known[1] if st is not None and (known := self.cache.known_file(path, st)) else (0, 0)
-                return _Prepared(sha=sha, cached=c, size=size, key=mkey, kind=kind)
+            if (c := cached(sha)) is not None:  # (size unknown without decoding; (0, 0) as for unreadable headers)
+                return _Prepared(sha=sha, cached=c, size=(0, 0), key=mkey, kind=kind)
         loaded = media.load_views(path, min_side=self.spec.input_size, sha256=sha)
         if st is not None:
             self.cache.remember_file(path, st, loaded.sha256, loaded.size)
