@@ -18,7 +18,6 @@ Reported: median of ``--repeats`` runs, seconds per file, and peak RSS (MiB) whe
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -133,7 +132,7 @@ def main() -> None:
             p = d / name
             views = load_views(p, min_side=224)
             rows[name] = {"kind": views.kind, "how": views.source, "mib": round(p.stat().st_size / 2**20, 1),
-                          "seconds": round(timed(lambda: load_views(p, min_side=224), args.repeats), 3)}
+                          "seconds": round(timed(lambda p=p: load_views(p, min_side=224), args.repeats), 3)}
         if args.big_gb > 0:
             probe = encode(d / "probe.mp4", 1, 25, codec="mpeg4", noise=True, qscale=True)
             per_second = probe.stat().st_size / 2**30  # GiB per second of this noise clip

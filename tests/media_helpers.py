@@ -56,7 +56,7 @@ def _ifd(entries: list[tuple[int, str, list]], at: int, next_ifd: int = 0) -> tu
     extra = b""
     body = b""
     for tag, typ, values in entries:
-        code, unit = _TYPES[typ]
+        code = _TYPES[typ][0]
         if typ == "A":
             raw = values.encode() + b"\0" if isinstance(values, str) else bytes(values)
             count = len(raw)

@@ -268,7 +268,7 @@ def test_preview_explains_each_frame_and_combines(tmp_path, scorer):
 
     clip = make_clip(tmp_path / "c.mp4", [_pic(tmp_path, ("red_disc",), 1), _pic(tmp_path, (), 2), _pic(tmp_path, ("red_disc",), 3)],
                      seconds_each=0.5)
-    path, shown, scores, th, maps, note, flagged, frames = explain_file(str(clip), scorer.classifier, scorer.embedder, {}, 160)
+    _path, _shown, scores, th, _maps, note, _flagged, frames = explain_file(str(clip), scorer.classifier, scorer.embedder, {}, 160)
     assert len(frames) == 3 and [f.time for f in frames] == sorted(f.time for f in frames)
     assert all(set(f.maps) == set(scorer.classifier.categories) for f in frames)
     rows = np.array([[f.scores[c] for c in scorer.classifier.categories] for f in frames])

@@ -118,4 +118,5 @@ def thumbnail(path: str | Path, size: int = 256) -> Image.Image:
     return img
 
 
-from . import document, hashing, pairing, video  # noqa: E402  (submodules that need MediaViews above)
+# Submodules, imported after MediaViews exists (they use it): media.video.FRAMES etc. work after `import media`.
+from . import document, hashing, pairing, video  # noqa: E402, F401
