@@ -223,7 +223,8 @@ def cmd_sort(args: argparse.Namespace) -> int:
     root = args.dest.expanduser().resolve()
     destinations = {c: category_folder(root, c) for c in scorer.classifier.categories}
     progress = TerminalProgress(None if not args.quiet else False)
-    plan = plan_sort(args.sources, scorer, ledger, destinations, progress=progress, background=args.background)
+    plan = plan_sort(args.sources, scorer, ledger, destinations, progress=progress, background=args.background,
+                     kinds=args.kinds)
     if args.dry_run:
         rows: list[dict[str, Any]] = [{"file": str(d.path), "outcome": d.outcome, "categories": d.categories, "already_in": d.done_before,
                  "scores": d.scores, "reason": d.reason, "message": d.message,
@@ -286,7 +287,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     service = WatchService([args.source], scorer, app_paths().ledger_file, destinations, on_batch=batch,
                            on_warning=lambda m: print(f"warning: {m}", file=sys.stderr, flush=True),
                            stable_seconds=args.stable_seconds, rescan_seconds=args.rescan_seconds,
-                           force_polling=args.poll)
+                           force_polling=args.poll, kinds=args.kinds)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     service.start()
     print(f"Watching {args.source} (Ctrl+C to stop)...", flush=True)
@@ -371,6 +372,20 @@ def build_parser() -> argparse.ArgumentParser:
                              "so a photo gets the same decision from predict, explain, sort and the app; "
                              "off: against ImageNet's flat prior (default auto)")
 
+    def kinds_option(sp: argparse.ArgumentParser) -> None:
+        def parse(text: str) -> frozenset[str]:
+            from .errors import UsageError
+            from .media import parse_kinds
+
+            try:
+                return parse_kinds(text)
+            except UsageError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        sp.add_argument("--kinds", type=parse, default=None, metavar="KINDS",
+                        help="which kinds of file to sort, comma-separated: stills (JPEG, HEIC, PNG, ..., PDF), "
+                             "videos, raw (DNG, CR2/CR3, NEF, ARW, RAF, ORF, RW2); default all")
+
     t = sub.add_parser("train", help="learn categories from a folder of example sub-folders")
     t.add_argument("examples_dir", type=Path, metavar="EXAMPLES_DIR", help="one sub-folder per category; _none/ for photos in no category")
     t.add_argument("--model", type=Path, required=True, help="where to save the model (.safetensors)")
@@ -419,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     so.add_argument("--model", type=Path, required=True)
     so.add_argument("--dest", type=Path, required=True, metavar="ROOT", help="each category goes to ROOT/<category>")
     so.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
+    kinds_option(so)
     background_option(so)
     common(so)
     so.set_defaults(func=cmd_sort)
@@ -430,6 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--stable-seconds", type=float, default=2.0, help="a file must stay unchanged this long (default 2)")
     w.add_argument("--rescan-seconds", type=float, default=60.0, help="full rescan interval (default 60)")
     w.add_argument("--poll", action="store_true", help="poll instead of using native file events")
+    kinds_option(w)
     common(w)
     w.set_defaults(func=cmd_watch)
 

@@ -42,6 +42,7 @@ class Library:
     keep_watching_in_tray: bool = True
     speed: str = "default"  # "default": modes validated per backbone; "exact": fp32; "fast": any native fast mode
     threshold_overrides: dict[str, float] = field(default_factory=dict)
+    kinds: list[str] = field(default_factory=lambda: ["stills", "videos", "raw"])  # what sorting looks at
     path: Path | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ categories

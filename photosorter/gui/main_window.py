@@ -457,6 +457,7 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.sorting)
         dests = self.library.destinations()
         overrides = dict(self.library.threshold_overrides)
+        kinds = list(self.library.kinds)
 
         def job(progress, cancel, emit):
             from ..ml.scoring import Scorer
@@ -469,7 +470,7 @@ class MainWindow(QMainWindow):
             try:
                 recover(ledger)
                 return plan_sort(paths, scorer, ledger, {c: dests[c] for c in scorer.classifier.categories},
-                                 progress, cancel)
+                                 progress, cancel, kinds=kinds)
             finally:
                 ledger.close()
 
@@ -548,6 +549,13 @@ class MainWindow(QMainWindow):
             from ..ml.gradcam import explain
             from ..ml.scoring import Scorer
 
+            from .. import media
+
+            if media.kind_of(path) == "videos" or Path(path).suffix.lower() in media.RAW_EXTENSIONS | media.DOCUMENT_EXTENSIONS:
+                from ..media.explain import explain_file
+
+                return explain_file(path, self.classifier() if self.model_path.exists() else None,
+                                    self.embedder() if self.model_path.exists() else None, overrides, PREVIEW_SIDE)
             try:
                 shown = imaging.load_image(path, min_side=PREVIEW_SIDE).image.copy()
             except PhotosorterError as exc:
@@ -664,6 +672,8 @@ class MainWindow(QMainWindow):
         overrides = dict(self.library.threshold_overrides)
         self.watch_status.setText("Starting… (loading the model)")
 
+        kinds = list(self.library.kinds)
+
         def job(progress, cancel, emit):
             from ..ml.scoring import Scorer
             from ..sorting.service import WatchService
@@ -672,7 +682,8 @@ class MainWindow(QMainWindow):
             scorer.threshold_overrides = overrides
             service = WatchService(folders, scorer, app_paths().ledger_file,
                                    {c: dests[c] for c in scorer.classifier.categories},
-                                   on_batch=self.bridge.batch.emit, on_warning=self.bridge.warning.emit)
+                                   on_batch=self.bridge.batch.emit, on_warning=self.bridge.warning.emit,
+                                   kinds=kinds)
             service.start()
             return service
 

@@ -1,14 +1,18 @@
-"""Preview pane: a photo, its scores against the thresholds, and Grad-CAM overlays."""
+"""Preview pane: a photo, its scores against the thresholds, and Grad-CAM overlays.
+
+A video shows a strip of its sampled frames under the picture, each with its time and best
+score; clicking one shows that frame's scores and heatmaps (the caption keeps the video's
+combined decision)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget,
 )
 
 from .categories import pil_to_qimage
@@ -29,6 +33,9 @@ class PreviewPane(QWidget):
         self.scores: dict[str, float] = {}
         self.thresholds: dict[str, float] = {}
         self.flagged: set[str] = set()  # categories whose Grad-CAM failed the occlusion check
+        self.frames: list = []  # a video's sampled frames (media.explain.FrameExplanation)
+        self.frame_strip = QHBoxLayout()
+        self.frame_strip.setSpacing(4)
         self.image = QLabel("Select a photo to see how the model scores it.")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(280, 220)
@@ -62,6 +69,7 @@ class PreviewPane(QWidget):
         fix_row.addWidget(self.also, 1)
         lay = QVBoxLayout(self)
         lay.addWidget(self.image, 1)
+        lay.addLayout(self.frame_strip)
         lay.addWidget(self.caption)
         lay.addWidget(self.bars)
         lay.addLayout(cam_row)
@@ -76,17 +84,19 @@ class PreviewPane(QWidget):
     def show_photo(self, path: str) -> None:
         self.path = path
         self.maps, self.scores = {}, {}
+        self._set_frames([])
         self.caption.setText(f"{Path(path).name} — loading…")
         self.bars.set_scores([])
         self._set_controls_enabled(False)
         self.window.explain_job(path, self._loaded)
 
     def _loaded(self, result) -> None:
-        path, photo, scores, thresholds, maps, message, flagged = result
+        path, photo, scores, thresholds, maps, message, flagged, *more = result
         if path != self.path:
             return  # the user moved on
         self.photo, self.scores, self.thresholds, self.maps = photo, scores, thresholds, maps
         self.flagged = set(flagged)
+        self._set_frames(more[0] if more and len(more[0]) > 1 else [])
         if photo is None:
             self.image.setText(message)
             self.caption.setText(Path(path).name)
@@ -96,7 +106,7 @@ class PreviewPane(QWidget):
         self.bars.set_scores(rows)
         chosen = [c for c, s in scores.items() if s >= thresholds.get(c, 0.5)]
         self.caption.setText(f"<b>{Path(path).name}</b> — " + (f"goes to {', '.join(chosen)}" if chosen else "goes to no category")
-                             + ("" if scores else f"<br>{message}"))
+                             + (f"<br>{message}" if message else ""))
         self.cam_category.blockSignals(True)
         self.cam_category.clear()
         self.cam_category.addItems(list(maps))
@@ -111,6 +121,10 @@ class PreviewPane(QWidget):
         self.also.addItem("Also belongs in…")
         self.also.addItems([c for c in scores if c not in chosen])
         self._set_controls_enabled(bool(scores))
+        self._caption = self.caption.text()
+        if self.frames:
+            self.caption.setText(self._caption + "<br>Bars: the whole video. Heatmap: the frame at "
+                                 f"{_clock(self.frames[0].time)}; click a frame for its own scores.")
         self.redraw()
 
     def redraw(self, *_args) -> None:
@@ -130,6 +144,46 @@ class PreviewPane(QWidget):
         self.image.setPixmap(pm.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                        Qt.TransformationMode.SmoothTransformation))
 
+    def _set_frames(self, frames: list) -> None:
+        """Rebuild the frame strip: one button per sampled frame, with its time and best score."""
+        while self.frame_strip.count():
+            item = self.frame_strip.takeAt(0)
+            if item.widget() is not None:
+                item.widget().deleteLater()
+        self.frames = frames
+        colours = self.window.colours() if frames else {}
+        for i, f in enumerate(frames):
+            b = QToolButton()
+            b.setCheckable(True)
+            b.setChecked(i == 0)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            thumb = f.image.copy()
+            thumb.thumbnail((96, 96))
+            b.setIcon(QIcon(QPixmap.fromImage(pil_to_qimage(thumb))))
+            b.setIconSize(QSize(96, 72))
+            best = max(f.scores, key=f.scores.get) if f.scores else None
+            t = _clock(f.time)
+            b.setText(f"{t}\n{best} {f.scores[best]:.2f}" if best else t)
+            if best and f.scores[best] >= self.thresholds.get(best, 0.5):
+                b.setStyleSheet(f"QToolButton {{ border-bottom: 3px solid {colours.get(best, '#669bbc')}; }}")
+            b.clicked.connect(lambda _=False, k=i: self._show_frame(k))
+            self.frame_strip.addWidget(b)
+        if frames:
+            self.frame_strip.addStretch(1)
+
+    def _show_frame(self, k: int) -> None:
+        """Show one sampled frame of a video: its picture, scores and heatmaps."""
+        f = self.frames[k]
+        for i in range(self.frame_strip.count()):
+            w = self.frame_strip.itemAt(i).widget()
+            if isinstance(w, QToolButton):
+                w.setChecked(i == k)
+        self.photo, self.maps, self.flagged = f.image, f.maps, set(f.flagged)
+        self.caption.setText(getattr(self, "_caption", "") + f"<br>Bars and heatmap: the frame at {_clock(f.time)}.")
+        colours = self.window.colours()
+        self.bars.set_scores([(c, s, self.thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in f.scores.items()])
+        self.redraw()
+
     def resizeEvent(self, e):
         super().resizeEvent(e)
         self.redraw()
@@ -143,3 +197,7 @@ class PreviewPane(QWidget):
         if self.path and index > 0:
             self.correction.emit(self.path, self.also.itemText(index))
             self.also.setCurrentIndex(0)
+
+
+def _clock(seconds: float | None) -> str:
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}" if seconds is not None else ""

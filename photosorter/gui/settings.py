@@ -1,12 +1,22 @@
-"""Settings: backbone (with the offline fallback explained), strictness, speed, background watching."""
+"""Settings: backbone (with the offline fallback explained), strictness, speed, background watching,
+which kinds of files are sorted."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QSlider, QVBoxLayout
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
+)
 
 from ..library import Library
 from ..ml.backbones import BACKBONES
+
+KIND_CHOICES = (
+    ("stills", "Photos", "JPEG, HEIC, PNG, GIF, WebP, BMP, TIFF, and the first page of PDFs"),
+    ("videos", "Videos", "MP4, MOV, M4V, 3GP, MKV, WebM, AVI, MTS — scored by 5 frames spread over the clip. "
+                         "A Live Photo's movie always travels with its photo."),
+    ("raw", "RAW", "DNG, CR2, CR3, NEF, ARW, RAF, ORF, RW2 — a RAW with a JPEG of the same shot goes with it."),
+)
 
 
 class SettingsDialog(QDialog):
@@ -39,6 +49,14 @@ class SettingsDialog(QDialog):
                               "photos of each session and stays exact if they differ.")
         self.tray = QCheckBox("Keep watching in the tray when the window is closed")
         self.tray.setChecked(library.keep_watching_in_tray)
+        self.kinds: dict[str, QCheckBox] = {}
+        kinds_row = QHBoxLayout()
+        for kind, text, tip in KIND_CHOICES:
+            box = QCheckBox(text)
+            box.setToolTip(tip)
+            box.setChecked(kind in library.kinds)
+            self.kinds[kind] = box
+            kinds_row.addWidget(box)
         form = QFormLayout()
         form.addRow("Recognition model", self.backbone)
         form.addRow("", self.about_backbone)
@@ -46,6 +64,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.strictness_label)
         form.addRow("Speed", self.speed)
         form.addRow("", self.tray)
+        form.addRow("Sort these files", kinds_row)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -78,5 +97,7 @@ class SettingsDialog(QDialog):
         self.library.strictness = self.strictness.value() / 100
         self.library.keep_watching_in_tray = self.tray.isChecked()
         self.library.speed = self.speed.currentData()
+        # At least one kind: an empty choice would make every sort silently do nothing.
+        self.library.kinds = [k for k, box in self.kinds.items() if box.isChecked()] or list(self.library.kinds)
         self.library.save()
         return changed

@@ -29,7 +29,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 import torch
 
-from .. import errors, imaging
+from .. import errors, imaging, media
 from ..fsnames import to_db
 from ..jobs import CancelToken, ProgressFn, no_progress
 from .numerics import Bf16Check, checked_at_run_time, choose_mode
@@ -172,8 +172,9 @@ def _connect_cache(path: Path | None) -> sqlite3.Connection:
 class Embedding:
     path: Path
     sha256: str
-    features: np.ndarray  # (views, dim) float32; row 0 is the clean view
+    features: np.ndarray  # (views, dim) float32; row 0 is the clean view (videos: one row per frame)
     size: tuple[int, int]
+    kind: str = "stills"  # media kind: 'stills' | 'videos' | 'raw'
 
 
 @dataclass
@@ -304,6 +305,8 @@ class Embedder:
             st = os.stat(path)
         except OSError:
             st = None  # read_file_bytes below turns this into the user-facing error
+        if media.kind_of(path) != "stills" or path.suffix.lower() in media.DOCUMENT_EXTENSIONS:
+            return self._prepare_media(path, views, key, st)
         if st is not None and (known := self.cache.known_file(path, st)) is not None:
             cached = self.cache.get(key, known[0], views)
             if cached is not None:  # unchanged file, features cached: no read at all
@@ -317,12 +320,48 @@ class Embedder:
                 self.cache.remember_file(path, st, sha, size)
             return _Prepared(sha=sha, cached=cached, size=size)
         img, _fmt, size = imaging.decode(data, min_side=self.spec.input_size, path=path)
+        img = media.document.scoring_view(img)  # very tall / wide images: a deliberate 3:1 window
         if st is not None:
             self.cache.remember_file(path, st, sha, size)
         tensors = [eval_view(img, self.spec)]
         seed = int(sha[:12], 16)
         tensors += [augmented_view(img, self.spec, seed + v) for v in range(1, views)]
         return _Prepared(sha=sha, tensors=tensors, size=size)
+
+    def _prepare_media(self, path: Path, views: int, key: str, st: os.stat_result | None) -> "_Prepared":
+        """Videos (one feature row per sampled frame, no augmentations), RAW files and PDFs
+        (like a still). Decoding is bounded per file and hashing streams (photosorter.media)."""
+        kind = media.kind_of(path) or "stills"
+        mkey = f"{key}|frames" if kind == "videos" else key
+
+        def cached(sha: str) -> np.ndarray | None:
+            if kind != "videos":
+                return self.cache.get(key, sha, views)
+            for n in range(media.video.FRAMES, 0, -1):  # a short clip may have had fewer keyframes
+                if (c := self.cache.get(mkey, sha, n)) is not None:
+                    return c
+            return None
+
+        if st is not None and (known := self.cache.known_file(path, st)) is not None:
+            if (c := cached(known[0])) is not None:
+                return _Prepared(sha=known[0], cached=c, size=known[1], key=mkey, kind=kind)
+        sha = None
+        if kind != "stills":  # hash first (streamed): a renamed or re-copied video is not decoded again
+            sha = media.hashing.stream_hash(path)
+            if (c := cached(sha)) is not None:  # (size unknown without decoding; (0, 0) as for unreadable headers)
+                return _Prepared(sha=sha, cached=c, size=(0, 0), key=mkey, kind=kind)
+        loaded = media.load_views(path, min_side=self.spec.input_size, sha256=sha)
+        if st is not None:
+            self.cache.remember_file(path, st, loaded.sha256, loaded.size)
+        if (c := cached(loaded.sha256)) is not None:
+            return _Prepared(sha=loaded.sha256, cached=c, size=loaded.size, key=mkey, kind=kind)
+        if kind == "videos":
+            tensors = [eval_view(f, self.spec) for f in loaded.frames]
+        else:
+            img = loaded.frames[0]
+            seed = int(loaded.sha256[:12], 16)
+            tensors = [eval_view(img, self.spec)] + [augmented_view(img, self.spec, seed + v) for v in range(1, views)]
+        return _Prepared(sha=loaded.sha256, tensors=tensors, size=loaded.size, key=mkey, kind=kind)
 
     def _finish(self, ready: list[tuple[Path, "_Prepared"]], key: str) -> list[Embedding | EmbedFailure]:
         tensors = [t for _, prep in ready if prep.tensors is not None for t in prep.tensors]
@@ -333,14 +372,14 @@ class Embedder:
             if prep.error is not None:
                 out.append(EmbedFailure(path, prep.error))
             elif prep.cached is not None:
-                out.append(Embedding(path, prep.sha, prep.cached, prep.size))
+                out.append(Embedding(path, prep.sha, prep.cached, prep.size, prep.kind))
             else:
                 n = len(prep.tensors)
                 vecs = feats[i : i + n]
                 i += n
-                self.cache.put(key, prep.sha, vecs)
+                self.cache.put(prep.key or key, prep.sha, vecs)
                 # at the cache's float16 precision, so a first training and a retraining see the same numbers
-                out.append(Embedding(path, prep.sha, vecs.astype(np.float16).astype(np.float32), prep.size))
+                out.append(Embedding(path, prep.sha, vecs.astype(np.float16).astype(np.float32), prep.size, prep.kind))
         return out
 
 
@@ -351,3 +390,5 @@ class _Prepared:
     cached: np.ndarray | None = None
     size: tuple[int, int] = (0, 0)
     error: errors.BadImageError | None = None
+    key: str = ""  # cache key, when not the embedder's default (video frames)
+    kind: str = "stills"

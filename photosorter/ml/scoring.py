@@ -16,6 +16,7 @@ from .dataset import scan_labeled_folder
 from .background import MIN_BACKGROUND_PHOTOS, StoredBackground
 from .features import Embedder, EmbedFailure, FeatureCache
 from .preprocess import eval_view
+from ..media.video import combine as combine_frames
 
 
 @dataclass
@@ -144,7 +145,10 @@ class Scorer:
             if isinstance(r, EmbedFailure):
                 yield PhotoFailure(r.path, r.error.reason, str(r.error))
                 continue
-            s = clf.scores(r.features[:1])[0]
+            if r.kind == "videos":  # one row per sampled frame → the video's score (media.video.combine)
+                s = combine_frames(clf.scores(r.features))
+            else:
+                s = clf.scores(r.features[:1])[0]
             yield PhotoScore(
                 r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None], thresholds)[0]
             )

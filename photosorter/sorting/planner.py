@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from .. import errors
+from .. import errors, media
 from ..jobs import CancelToken, ProgressFn, no_progress
+from ..media import pairing
 from . import safefs
 from .ledger import Ledger
 from .walk import COMPANION_SUFFIXES, FolderIndex, walk_photos
@@ -71,11 +72,13 @@ class Plan:
         return out
 
 
-def scan_sources(sources: Iterable[str | Path], index: FolderIndex | None = None) -> tuple[list[Path], list[Decision]]:
-    """Photo files under the sources, and decisions for what must be skipped (see :mod:`.walk`)."""
+def scan_sources(sources: Iterable[str | Path], index: FolderIndex | None = None,
+                 kinds: Iterable[str] | None = None) -> tuple[list[Path], list[Decision]]:
+    """Photo files under the sources, and decisions for what must be skipped (see :mod:`.walk`).
+    ``kinds``: which kinds of file to sort ('stills', 'videos', 'raw'; default all)."""
     photos: list[Path] = []
     skipped: list[Decision] = []
-    for f in walk_photos(sources, index):
+    for f in walk_photos(sources, index, kinds):
         if f.problem is None:
             photos.append(f.path)
         else:
@@ -98,6 +101,7 @@ def plan_sort(
     cancel: CancelToken | None = None,
     background: str = "auto",
     enrich: bool = True,
+    kinds: Iterable[str] | None = None,
 ) -> Plan:
     """Decide what to do with every photo; reads files and copies nothing. ``enrich``: the photos
     first join the scorer's stored background ("the user's photos in general"), so this folder is
@@ -110,7 +114,8 @@ def plan_sort(
             raise errors.UsageError(f"No destination folder for category '{c}'.")
     folders = {c: real_folder(p) for c, p in destinations.items()}
     index = FolderIndex()
-    photos, decisions = scan_sources(sources, index)
+    kinds = media.ALL_KINDS if kinds is None else frozenset(kinds)
+    photos, decisions = scan_sources(sources, index, kinds)
     stats = {}
     for p in photos:
         try:
@@ -119,8 +124,9 @@ def plan_sort(
         except OSError:
             stats[p] = (None, None)
     first_seen: dict[str, Path] = {}
-    for r in scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
-                                enrich=enrich):
+    results = scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
+                                 enrich=enrich)
+    for r in _with_orphaned_twins(results, scorer, kinds, index, stats, background, enrich):
         size, mtime = stats.get(r.path, (None, None))
         if isinstance(r, PhotoFailure):
             decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))
@@ -131,7 +137,7 @@ def plan_sort(
             continue
         first_seen[r.sha256] = r.path
         d = Decision(r.path, "copy", r.sha256, size, mtime, scores=r.scores)
-        _companions(d, index)  # for every photo: a slider may give it a category later
+        _companions(d, index, kinds)  # for every photo: a slider may give it a category later
         for c in r.categories:
             at = present_in(ledger, r.sha256, c, folders[c])
             if at is not None and all(present_in(ledger, s, c, folders[c]) for s in d.companion_shas.values()):
@@ -147,8 +153,38 @@ def plan_sort(
     return Plan(decisions, dict(destinations), thresholds, scorer.last_background_photos)
 
 
-def _companions(d: Decision, index: FolderIndex) -> None:
+def _with_orphaned_twins(results, scorer, kinds: frozenset[str], index: FolderIndex, stats: dict,
+                         background: str, enrich: bool):
+    """The scored photos, then the RAW twins of stills that could not be read, scored themselves:
+    a broken JPEG must not take its intact RAW down with it."""
+    from ..ml.scoring import PhotoFailure
+
+    failed = []
+    for r in results:
+        if isinstance(r, PhotoFailure):
+            failed.append(r.path)
+        yield r
+    orphans = [t for p in failed if "raw" in kinds for t in pairing.raw_twins(p, index.siblings)]
+    for t in orphans:
+        try:
+            st = os.stat(t, follow_symlinks=False)
+            stats[t] = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            stats[t] = (None, None)
+    if orphans:
+        yield from scorer.score_paths(orphans, background=background, enrich=enrich)
+
+
+def _companions(d: Decision, index: FolderIndex, kinds: frozenset[str] = media.ALL_KINDS) -> None:
     notes = []
+    if "raw" in kinds:
+        # A RAW twin is proven to be the same shot (same stem and capture time): no size limit.
+        for twin in pairing.raw_twins(d.path, index.siblings):
+            try:
+                d.companion_shas[twin] = safefs.hash_path(twin)[0]
+            except OSError:
+                continue
+            d.companions.append(twin)
     for path, st in index.candidates(d.path):
         if path == d.path or not stat.S_ISREG(st.st_mode):
             continue

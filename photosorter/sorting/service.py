@@ -28,11 +28,13 @@ class WatchService:
         *,
         on_batch: Callable[[Summary], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
+        kinds=None,
         **watcher_options,
     ) -> None:
         self.scorer = scorer
         self.ledger_path = Path(ledger_path)
         self.destinations = destinations
+        self.kinds = kinds  # which kinds of file to sort (photosorter.media.KINDS); None: all
         self.on_batch = on_batch or (lambda s: None)
         self._ledger: Ledger | None = None
         self._ledger_thread: int | None = None
@@ -52,7 +54,7 @@ class WatchService:
             recover(self._ledger)
         # Watched photos arrive a few at a time: they join the scorer's stored background (the
         # camera roll seen so far), against which they are judged like every other photo.
-        plan = plan_sort(paths, self.scorer, self._ledger, self.destinations)
+        plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, kinds=self.kinds)
         summary = apply_plan(plan, self._ledger, run_kind="watch",
                              detail={"sources": [str(f) for f in self.watcher.folders], "watched": True})
         retry = {Path(p) for p, reason, _m in summary.failed if reason in TRANSIENT_REASONS}

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from .. import imaging
+from .. import media
+from ..media import pairing
 from .paths import is_temp_name
 
 COMPANION_SUFFIXES = (".mov", ".xmp", ".aae")
@@ -39,11 +40,22 @@ class FolderIndex:
     """Per folder: companion candidates by lower-cased base name (``img_1`` and ``img_1.jpg``)."""
 
     by_base: dict[Path, dict[str, list[tuple[str, os.stat_result]]]] = field(default_factory=dict)
+    #: Per folder: regular files by lower-cased stem, for pairing (RAW+JPEG twins, Live Photos).
+    by_stem: dict[Path, dict[str, list[str]]] = field(default_factory=dict)
 
     def add(self, folder: Path, name: str, st: os.stat_result) -> None:
         base, suffix = os.path.splitext(name.casefold())
         if suffix in COMPANION_SUFFIXES:
             self.by_base.setdefault(folder, {}).setdefault(base, []).append((name, st))
+        if stat.S_ISREG(st.st_mode):
+            self.by_stem.setdefault(folder, {}).setdefault(base, []).append(name)
+
+    def siblings(self, path: Path) -> list[Path]:
+        """:data:`photosorter.media.pairing.Siblings` from the listing (no folder listed again)."""
+        if path.parent not in self.by_stem and path.parent not in self.by_base:
+            return pairing.list_siblings(path)  # a folder this index never listed
+        names = self.by_stem.get(path.parent, {}).get(path.stem.casefold(), [])
+        return sorted(path.parent / n for n in names if n != path.name)
 
     def has(self, folder: Path) -> bool:
         return folder in self.by_base
@@ -63,21 +75,26 @@ def anchor(source: str | Path) -> Path:
     return Path(os.path.realpath(p.parent)) / p.name
 
 
-def _classify(path: Path, st: os.stat_result) -> Found | None:
+def _classify(path: Path, st: os.stat_result, kinds: frozenset[str], index: FolderIndex) -> Found | None:
     if stat.S_ISLNK(st.st_mode):
-        if imaging.looks_like_image(path):
+        if media.looks_like_media(path, kinds):
             return Found(path, st, ("symlink", f"{path}: symbolic links are not followed; skipped."))
         return None
-    if not imaging.looks_like_image(path):
+    if not media.looks_like_media(path, kinds):
         return None
+    if stat.S_ISREG(st.st_mode) and pairing.travels_with_a_still(path, kinds, index.siblings):
+        return None  # a Live Photo's movie or a RAW's JPEG twin: copied as the still's companion
     if not stat.S_ISREG(st.st_mode):
         return Found(path, st, ("not_a_regular_file", f"{path}: not a regular file (a FIFO or device); skipped."))
     return Found(path, st)
 
 
-def walk_photos(sources: Iterable[str | Path], index: FolderIndex | None = None) -> Iterator[Found]:
-    """Photos below the sources in name order (depth first), and what had to be skipped."""
+def walk_photos(sources: Iterable[str | Path], index: FolderIndex | None = None,
+                kinds: Iterable[str] | None = None) -> Iterator[Found]:
+    """Photos (and videos, RAWs: ``kinds``, default all) below the sources in name order (depth
+    first), and what had to be skipped. Files that travel with a still are not listed."""
     index = index if index is not None else FolderIndex()
+    kinds = media.ALL_KINDS if kinds is None else frozenset(kinds)
     for src in sources:
         src = anchor(src)
         try:
@@ -86,13 +103,13 @@ def walk_photos(sources: Iterable[str | Path], index: FolderIndex | None = None)
             yield Found(src, None, ("unreadable", f"{src}: {exc.strerror or exc}."))
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk_tree(src, index)
+            yield from _walk_tree(src, index, kinds)
             continue
         if is_temp_name(src.name):
             continue
         if not index.has(src.parent):
             _list_folder(src.parent, index)
-        found = _classify(src, st)
+        found = _classify(src, st, kinds, index)
         if found is not None:
             yield found
 
@@ -109,7 +126,7 @@ def _list_folder(folder: Path, index: FolderIndex) -> list[os.DirEntry]:
     return entries
 
 
-def _walk_tree(root: Path, index: FolderIndex) -> Iterator[Found]:
+def _walk_tree(root: Path, index: FolderIndex, kinds: frozenset[str]) -> Iterator[Found]:
     stack: list[Iterator[os.DirEntry]] = []
 
     def push(folder: Path) -> Iterator[Found]:
@@ -135,6 +152,6 @@ def _walk_tree(root: Path, index: FolderIndex) -> Iterator[Found]:
         if stat.S_ISDIR(st.st_mode):
             yield from push(path)
             continue
-        found = _classify(path, st)
+        found = _classify(path, st, kinds, index)
         if found is not None:
             yield found

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from .. import errors, imaging
+from .. import errors, imaging, media
 from .paths import is_temp_name
 from .walk import walk_photos
 
@@ -50,7 +50,7 @@ class _Pending:
 
 
 def _is_candidate(path: Path) -> bool:
-    return imaging.looks_like_image(path) and not is_temp_name(path.name)
+    return media.looks_like_media(path) and not is_temp_name(path.name)  # kinds are filtered by plan_sort
 
 
 class FolderWatcher:
@@ -306,6 +306,8 @@ class FolderWatcher:
     @staticmethod
     def _decodes(path: Path) -> bool:
         try:
+            if media.kind_of(path) != "stills":
+                return True  # videos and RAWs: size/mtime stability; the copy checks the scored hash
             imaging.decode(imaging.read_file_bytes(path), min_side=64, path=path)
             return True
         except (errors.EmptyFileError, errors.TruncatedImageError, errors.UnreadableFileError):

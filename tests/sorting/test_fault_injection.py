@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from PIL import Image
+
+from media_helpers import make_clip, make_dng
 from photosorter.samples import make_labeled_folder
 from photosorter.sorting import fault
 from photosorter.sorting.ledger import Ledger
@@ -62,11 +65,18 @@ def world(tmp_path_factory):
     red = sorted((roll / "red_disc").glob("*.jpg"))[0]
     (red.parent / (red.stem + ".MOV")).write_bytes(os.urandom(3000))  # a Live Photo movie
     (red.parent / (red.stem + ".xmp")).write_bytes(b"<x:xmpmeta/>")
+    # The new kinds: a RAW twin travelling with its JPEG, and a video copied by streaming.
+    make_dng(red.parent / (red.stem + ".dng"))
+    frames = [Image.open(p).convert("RGB") for p in sorted((roll / "red_disc").glob("*.jpg"))[1:4]]
+    make_clip(roll / "red_disc" / "clip.mp4", frames, seconds_each=0.5)
     dest = root / "Sorted"
     dests = {c: category_folder(dest, c) for c in scorer.classifier.categories}
     # A same-named file with other content already in the destination: must survive untouched.
     clash = dests["red_disc"] / red.name
     plan = plan_sort([roll], scorer, Ledger(root / "plan.sqlite3"), dests, background="off")
+    by_name = {d.path.name: d for d in plan.decisions}
+    assert by_name["clip.mp4"].outcome == "copy" and red.stem + ".dng" not in by_name
+    assert red.parent / (red.stem + ".dng") in by_name[red.name].companions
     return root, roll, dest, dests, plan, clash
 
 

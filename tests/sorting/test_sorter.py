@@ -16,6 +16,7 @@ from photosorter.samples import make_labeled_folder, make_photo
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder, validate_category_name
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
+from media_helpers import make_clip, make_dng
 from sorting_helpers import contents, snapshot, trained_scorer
 
 
@@ -189,9 +190,23 @@ def _bad_files(root: Path) -> dict[str, str]:
     os.symlink(root / "loop_a.jpg", root / "loop_b.jpg")
     (root / "folder.jpg").mkdir()
     make_photo(root / "folder.jpg" / "inside.jpg", ("blue_square",), 4, rel_size=0.6)
+    # The other kinds (photosorter.media): videos, RAW files, PDFs.
+    (root / "zero.mp4").write_bytes(b"")
+    (root / "zero.nef").write_bytes(b"")
+    (root / "random.dng").write_bytes(rng.integers(0, 255, 4000, dtype=np.uint8).tobytes())
+    make_clip(root / "whole.mov", [Image.new("RGB", (64, 48), (200, 0, 0))] * 2, seconds_each=0.5)
+    clip = (root / "whole.mov").read_bytes()
+    (root / "cut.mov").write_bytes(clip[: len(clip) // 2])
+    make_dng(root / "whole.dng")
+    (root / "cut.dng").write_bytes((root / "whole.dng").read_bytes()[:400])
+    Image.new("RGB", (200, 300), (250, 250, 250)).save(root / "scan.pdf")
+    (root / "cut.pdf").write_bytes((root / "scan.pdf").read_bytes()[:300])
+    os.mkfifo(root / "pipe.mp4")
     return {"zero.jpg": "empty_file", "random.jpg": "not_an_image", "truncated.jpg": "truncated",
             "bomb.png": "too_many_pixels", "textbomb.png": "corrupt", "pipe.jpg": "not_a_regular_file",
-            "loop_a.jpg": "symlink", "loop_b.jpg": "symlink"}
+            "loop_a.jpg": "symlink", "loop_b.jpg": "symlink",
+            "zero.mp4": "empty_file", "zero.nef": "empty_file", "random.dng": "unsupported_format",
+            "cut.mov": "corrupt", "cut.dng": "truncated", "cut.pdf": "corrupt", "pipe.mp4": "not_a_regular_file"}
 
 
 @pytest.mark.timeout(120)
@@ -217,7 +232,7 @@ def test_bad_input_suite_through_sort(env, scorer, tmp_path, monkeypatch):
     assert all(m for _p, _r, m in s.failed), "every failure needs a message"
     ledger_reasons = {Path(p).name: r for p, r, _m in ledger.failures(s.run_id)}
     assert ledger_reasons == reasons
-    good = {"cmyk.jpg", "deep16.png", "anim.gif", "Cafe\u0301 ☀ photo.jpg", "inside.jpg", *(f"exif{o}.jpg" for o in range(1, 9))}
+    good = {"whole.mov", "whole.dng", "scan.pdf", "cmyk.jpg", "deep16.png", "anim.gif", "Cafe\u0301 ☀ photo.jpg", "inside.jpg", *(f"exif{o}.jpg" for o in range(1, 9))}
     good.add("long_" + "x" * 230 + ".jpg")
     assert not (good & set(reasons)), "odd but valid files must not fail"
     assert snapshot(src) == before

@@ -1,0 +1,64 @@
+"""What the preview pane shows for a video, RAW or PDF: each scored view with its scores and
+Grad-CAM maps, and the file's combined decision. Qt-free; the GUI only draws the result."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+from .. import errors
+from . import load_views
+from .video import combine, min_frames
+
+
+@dataclass
+class FrameExplanation:
+    time: float | None  # seconds into the video; None for a still
+    image: Image.Image  # as shown (preview size)
+    scores: dict[str, float]
+    maps: dict[str, np.ndarray] = field(default_factory=dict)
+    flagged: set[str] = field(default_factory=set)
+
+
+def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side: int = 720) -> tuple:
+    """The preview job's result tuple: (path, shown, scores, thresholds, maps, message, flagged, frames).
+
+    ``clf``/``emb`` None: no model yet, the views are shown without scores. For a video, the
+    scores are the combined ones (media.video.combine) and ``frames`` holds every sampled frame.
+    """
+    try:
+        views = load_views(path, min_side=preview_side)
+    except errors.PhotosorterError as exc:
+        return path, None, {}, {}, {}, f"Cannot show this file: {exc}", set(), []
+    shown = []
+    for f in views.frames:
+        f = f.copy()
+        f.thumbnail((preview_side, preview_side))
+        shown.append(f)
+    note = f"{views.source}, decoded in {views.seconds:.2f} s"
+    if clf is None:
+        frames = [FrameExplanation(t, im, {}) for t, im in zip(views.times or [None], shown)]
+        return path, shown[0], {}, {}, {}, f"Train a model to see scores and explanations. ({note})", set(), frames
+    from ..ml.gradcam import explain
+    from ..ml.scoring import Scorer
+
+    scorer = Scorer(clf, emb)
+    names = clf.categories
+    th = dict(zip(names, map(float, clf.thresholds)))
+    th.update({k: v for k, v in overrides.items() if k in th})
+    frames = []
+    for t, full, im in zip(views.times or [None] * len(shown), views.frames, shown):
+        s = scorer.image_scores(full)
+        chosen = [c for c, n in enumerate(names) if s[c] >= th[n]]
+        ex = explain(emb.model, clf.head, emb.spec, im, verify=chosen, bf16=emb.bf16_active)
+        frames.append(FrameExplanation(t, im, dict(zip(names, map(float, s))), dict(zip(names, ex.maps)),
+                                       {n for n, bad in zip(names, ex.flagged) if bad}))
+    rows = np.array([[f.scores[n] for n in names] for f in frames])
+    total = combine(rows) if views.kind == "videos" else rows[0]
+    scores = dict(zip(names, map(float, total)))
+    if views.kind == "videos":
+        note = f"a video belongs where {min_frames(len(frames))} of its {len(frames)} sampled frames do; {note}"
+    first = frames[0]
+    return path, first.image, scores, th, first.maps, note, first.flagged, frames

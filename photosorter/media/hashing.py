@@ -1,0 +1,58 @@
+"""Streaming content hash for files too large to hold in memory (videos, RAW photos).
+
+The hash is the file's identity everywhere (feature cache, ledger, dedupe, copy verification),
+so it covers every byte: hashing only the first and last chunks would be faster on a 4 GB video
+but would let two different clips of the same length and container header share one identity,
+and the copier could then "verify" a copy against the wrong content. SHA-256 streams at about
+1-2 GB/s on one core here (README, Supported files), and a file unchanged since it was last seen
+is not hashed again at all (the feature cache remembers path + size + mtime + ctime + inode).
+Memory stays flat: one 1 MiB block at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from .. import errors, imaging
+
+CHUNK = 1 << 20
+
+
+def checked_size(path: Path) -> int:
+    """Size of a regular, non-empty, readable file; the same clear reasons as for photos."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise errors.UnreadableFileError("The file no longer exists.", path=path) from None
+    except PermissionError:
+        raise errors.UnreadableFileError(
+            "Permission denied: photosorter cannot read this file. Check its permissions.", path=path) from None
+    except OSError as exc:
+        raise errors.UnreadableFileError(f"Cannot read it: {exc.strerror or exc}.", path=path) from None
+    imaging._check_regular(path, st)
+    if st.st_size == 0:
+        raise errors.EmptyFileError("The file is empty (0 bytes); it may not have finished copying.", path=path)
+    return st.st_size
+
+
+def stream_hash(path: str | Path) -> str:
+    """SHA-256 of a whole file, read in 1 MiB blocks (flat memory for any size)."""
+    path = Path(path)
+    checked_size(path)
+    h = hashlib.sha256()
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except OSError as exc:
+        raise errors.UnreadableFileError(f"Cannot open it: {exc.strerror or exc}.", path=path) from None
+    try:
+        imaging._check_regular(path, os.fstat(fd))
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            while block := fh.read(CHUNK):
+                h.update(block)
+    except OSError as exc:
+        raise errors.UnreadableFileError(f"Reading failed: {exc.strerror or exc}.", path=path) from None
+    finally:
+        os.close(fd)
+    return h.hexdigest()

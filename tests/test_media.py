@@ -1,0 +1,276 @@
+"""Videos, RAW photos, PDFs and screenshots: decoded deliberately, sorted like photos, bad ones
+refused with a clear reason and nothing lost. All inputs are generated here (media_helpers)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from media_helpers import make_clip, make_dng
+from photosorter import errors, media
+from photosorter.media import document, pairing, video
+from photosorter.samples import make_photo
+from photosorter.sorting import copier
+from photosorter.sorting.ledger import Ledger
+from photosorter.sorting.paths import category_folder
+from photosorter.sorting.sorter import apply_plan, plan_sort, undo_run
+from sorting_helpers import contents, snapshot, trained_scorer
+
+
+def _pic(tmp: Path, objs: tuple[str, ...], seed: int, size=(320, 240)) -> Image.Image:
+    p = tmp / f"frame{seed}.jpg"
+    make_photo(p, objs, seed, size=size, rel_size=0.6)
+    return Image.open(p).convert("RGB")
+
+
+# --------------------------------------------------------------------------- kinds
+
+
+def test_kinds_from_names_and_settings():
+    assert media.kind_of("a/IMG_1.JPG") == "stills" and media.kind_of("scan.PDF") == "stills"
+    assert media.kind_of("clip.MP4") == "videos" and media.kind_of("IMG_1.MOV") == "videos"
+    assert {media.kind_of(f"x.{e}") for e in ("dng", "CR2", "cr3", "NEF", "arw", "RAF", "orf", "RW2")} == {"raw"}
+    assert media.kind_of("notes.txt") is None and not media.looks_like_media(".hidden.mp4")
+    assert media.parse_kinds("stills, video") == {"stills", "videos"} and media.parse_kinds(None) == media.ALL_KINDS
+    with pytest.raises(errors.UsageError, match="choose from stills, videos, raw"):
+        media.parse_kinds("stills,audio")
+
+
+def test_cli_kinds_flag_is_a_usage_error_when_unknown(capsys):
+    from photosorter.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["sort", "x", "--model", "m", "--dest", "d", "--kinds", "sound"])
+    assert exc.value.code == 2 and "Unknown kind of file sound" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- video
+
+
+def test_video_is_sampled_by_spread_keyframes(tmp_path):
+    colours = [(220, 30, 30), (30, 200, 60), (30, 60, 220), (240, 240, 40), (200, 40, 200)]
+    clip = make_clip(tmp_path / "c.mp4", [Image.new("RGB", (320, 240), c) for c in colours], seconds_each=1.0)
+    views = media.load_views(clip, min_side=120)
+    assert views.kind == "videos" and views.size == (320, 240) and len(views.frames) == 5
+    assert views.times == sorted(views.times) and views.times[-1] >= 3.5
+    assert all(min(f.size) == 120 for f in views.frames), "decoded at the network's size, not full size"
+    seen = [tuple(np.asarray(f).reshape(-1, 3).mean(0).round()) for f in views.frames]
+    for got, want in zip(seen, colours):  # one frame from each fifth of the clip, in order
+        assert np.abs(np.array(got) - want).max() < 25, (got, want)
+    assert views.sha256 == copier.hash_file(clip)
+
+
+def test_rotated_phone_video_is_upright(tmp_path):
+    clip = make_clip(tmp_path / "r.mp4", [Image.new("RGB", (320, 240), (0, 0, 0))], seconds_each=1.0)
+    import av
+
+    with av.open(str(tmp_path / "rot.mp4"), "w") as out, av.open(str(clip)) as inp:
+        s_in = inp.streams.video[0]
+        s_out = out.add_stream("mpeg4", rate=8)
+        s_out.width, s_out.height, s_out.pix_fmt = 320, 240, "yuv420p"
+        s_out.set_display_rotation(90)
+        for frame in inp.decode(s_in):
+            for pkt in s_out.encode(frame):
+                out.mux(pkt)
+        for pkt in s_out.encode():
+            out.mux(pkt)
+    views = media.load_views(tmp_path / "rot.mp4", min_side=120)
+    assert views.size == (240, 320) and views.frames[0].size == (120, 160)
+
+
+def test_frame_scores_combine_two_of_five():
+    assert [video.min_frames(n) for n in (1, 2, 3, 4, 5)] == [1, 1, 1, 2, 2]
+    frames = np.array([[0.9, 0.1], [0.1, 0.2], [0.2, 0.3], [0.95, 0.1], [0.0, 0.2]])
+    np.testing.assert_allclose(video.combine(frames), [0.9, 0.2])  # the 2nd-highest frame score
+    # score >= threshold exactly when 2 frames pass: one glimpse is not enough
+    assert video.combine(np.array([[0.99], [0.1], [0.1], [0.1], [0.1]]))[0] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("case", ["empty", "half", "garbage", "tail_cut"])
+def test_bad_videos_have_a_clear_reason(tmp_path, case):
+    good = make_clip(tmp_path / "good.mp4", [Image.new("RGB", (160, 120), (200, 0, 0))] * 3, seconds_each=0.5)
+    data = good.read_bytes()
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes({"empty": b"", "half": data[: len(data) // 2], "garbage": os.urandom(4000),
+                     "tail_cut": data[:200]}[case])
+    with pytest.raises(errors.BadImageError) as exc:
+        media.load_views(bad)
+    assert exc.value.reason in ({"empty_file"} if case == "empty" else {"corrupt", "truncated"})
+    assert "truncated" in str(exc.value) or "empty" in str(exc.value) or "damaged" in str(exc.value)
+
+
+def test_poster_frame_thumbnail(tmp_path):
+    clip = make_clip(tmp_path / "c.mp4", [Image.new("RGB", (320, 240), c) for c in ((0, 0, 0), (230, 20, 20), (0, 0, 0))])
+    thumb = media.thumbnail(clip, size=64)
+    assert max(thumb.size) == 64
+    assert np.asarray(thumb)[..., 0].mean() > 180, "the middle of the clip, not its (often black) first frame"
+
+
+# --------------------------------------------------------------------------- RAW
+
+
+def test_raw_embedded_preview_is_used_and_oriented(tmp_path):
+    dng = make_dng(tmp_path / "p.dng", preview=(320, 240), orientation=6, rgb=(220, 30, 30))
+    views = media.load_views(dng, min_side=224)
+    img = views.frames[0]
+    assert views.kind == "raw" and views.source == "embedded preview"
+    assert views.size == (192, 256) and img.size == (240, 320)  # portrait: rotated 90° clockwise
+    arr = np.asarray(img).astype(int)
+    assert arr[:100, :, 0].mean() > 180 and arr[-100:, :, 0].mean() < 160  # the red left half is now on top
+
+
+def test_raw_without_preview_is_demosaiced_at_half_size(tmp_path):
+    dng = make_dng(tmp_path / "n.dng", size=(256, 192), rgb=(220, 30, 30))
+    views = media.load_views(dng, min_side=224)
+    img = np.asarray(views.frames[0]).astype(int)
+    assert views.source == "half-size demosaic" and views.frames[0].size == (128, 96)
+    assert img[:, :50, 0].mean() > img[:, :50, 2].mean() + 40  # red where the scene is red
+    assert views.sha256 == copier.hash_file(dng)
+
+
+@pytest.mark.parametrize("case", ["empty", "truncated", "text"])
+def test_bad_raw_files_have_a_clear_reason(tmp_path, case):
+    data = make_dng(tmp_path / "g.dng").read_bytes()
+    bad = tmp_path / "bad.nef"
+    bad.write_bytes({"empty": b"", "truncated": data[:300], "text": b"not a raw file at all" * 50}[case])
+    with pytest.raises(errors.BadImageError) as exc:
+        media.load_views(bad)
+    assert exc.value.reason in ({"empty_file"} if case == "empty" else {"truncated", "corrupt", "unsupported_format"})
+
+
+def test_raw_twin_needs_same_stem_and_capture_time(tmp_path):
+    jpg = tmp_path / "DSC_0042.JPG"
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2026:06:01 12:00:01"
+    Image.new("RGB", (64, 48)).save(jpg, exif=exif)
+    twin = make_dng(tmp_path / "DSC_0042.NEF", when="2026:06:01 12:00:00")
+    assert pairing.raw_twins(jpg) == [twin]
+    assert pairing.travels_with_a_still(twin, media.ALL_KINDS)
+    assert not pairing.travels_with_a_still(twin, {"raw"}), "with stills off the RAW is the shot"
+    make_dng(twin, when="2025:01:01 09:00:00")  # last year's card, same number
+    assert pairing.raw_twins(jpg) == [] and not pairing.travels_with_a_still(twin, media.ALL_KINDS)
+
+
+# --------------------------------------------------------------------------- screenshots, PDFs
+
+
+def test_tall_and_wide_images_get_a_deliberate_window():
+    tall = Image.new("RGB", (100, 1000))
+    assert document.scoring_view(tall).size == (100, 300)
+    wide = Image.new("RGB", (1000, 100))
+    wide.paste((255, 0, 0), (350, 0, 650, 100))
+    w = document.scoring_view(wide)
+    assert w.size == (300, 100) and np.asarray(w)[..., 0].min() == 255  # the centre
+    phone = Image.new("RGB", (1170, 2532))
+    assert document.scoring_view(phone) is phone  # an ordinary screenshot is scored whole
+
+
+def test_transparent_screenshot_is_composited_on_white(tmp_path):
+    img = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
+    img.paste((10, 200, 10, 255), (0, 0, 100, 100))
+    img.save(tmp_path / "s.png")
+    frame = np.asarray(media.load_views(tmp_path / "s.png").frames[0])
+    assert tuple(frame[50, 150]) == (255, 255, 255) and tuple(frame[50, 50]) == (10, 200, 10)
+
+
+def test_pdf_first_page_rendered_bounded_and_bad_pdfs_refused(tmp_path):
+    pages = [Image.new("RGB", (2480, 3508), c) for c in ((230, 20, 20), (20, 20, 230))]
+    pages[0].save(tmp_path / "scan.pdf", save_all=True, append_images=pages[1:], resolution=300)
+    views = media.load_views(tmp_path / "scan.pdf")
+    img = views.frames[0]
+    assert views.source == "pdf page 1" and max(img.size) <= 1024
+    assert np.asarray(img)[..., 0].mean() > 180, "the first page, not the second"
+    (tmp_path / "cut.pdf").write_bytes((tmp_path / "scan.pdf").read_bytes()[:400])
+    with pytest.raises(errors.BadImageError) as exc:
+        media.load_views(tmp_path / "cut.pdf")
+    assert exc.value.reason == "corrupt"
+
+
+# --------------------------------------------------------------------------- sorting
+
+
+@pytest.fixture(scope="module")
+def scorer(tmp_path_factory):
+    return trained_scorer(tmp_path_factory.mktemp("model"))
+
+
+def test_camera_roll_with_videos_raw_twins_and_live_photos(tmp_path, scorer):
+    roll = tmp_path / "DCIM"
+    roll.mkdir()
+    make_clip(roll / "dog.mp4", [_pic(tmp_path, ("red_disc",), s) for s in range(5)], seconds_each=0.5)
+    make_clip(roll / "glimpse.mp4", [_pic(tmp_path, ("red_disc",), 10)] + [_pic(tmp_path, (), s) for s in range(11, 15)],
+              seconds_each=0.5)
+    make_photo(roll / "IMG_1.jpg", ("blue_square",), 99, rel_size=0.6)
+    make_dng(roll / "IMG_1.dng", preview=(320, 240))  # its RAW twin (no EXIF in the JPEG: mtimes agree)
+    make_dng(roll / "solo.dng", size=(320, 240), rgb=(220, 30, 30))
+    make_photo(roll / "IMG_2.jpg", ("red_disc",), 98, rel_size=0.6)
+    make_clip(roll / "IMG_2.MOV", [_pic(tmp_path, (), 50)], seconds_each=0.5)  # Live Photo movie of a boring scene
+    (roll / "empty.mp4").write_bytes(b"")
+    (roll / "cut.mp4").write_bytes((roll / "dog.mp4").read_bytes()[:3000])
+    before = snapshot(roll)
+    dest = tmp_path / "Sorted"
+    dests = {c: category_folder(dest, c) for c in scorer.classifier.categories}
+    ledger = Ledger(tmp_path / "l.sqlite3")
+
+    only_stills = plan_sort([roll], scorer, ledger, dests, background="off", kinds={"stills"})
+    assert sorted(d.path.name for d in only_stills.decisions) == ["IMG_1.jpg", "IMG_2.jpg"]
+    assert {c.name for d in only_stills.decisions for c in d.companions} <= {"IMG_2.MOV"}, "RAW off: no twin carried"
+
+    plan = plan_sort([roll], scorer, ledger, dests, background="off")
+    by = {d.path.name: d for d in plan.decisions}
+    assert set(by) == {"dog.mp4", "glimpse.mp4", "IMG_1.jpg", "solo.dng", "IMG_2.jpg", "empty.mp4", "cut.mp4"}
+    assert by["dog.mp4"].categories == ["red_disc"] and by["glimpse.mp4"].outcome == "no_category"
+    assert by["solo.dng"].categories == ["red_disc"]
+    assert by["IMG_1.jpg"].categories == ["blue_square"] and [c.name for c in by["IMG_1.jpg"].companions] == ["IMG_1.dng"]
+    assert [c.name for c in by["IMG_2.jpg"].companions] == ["IMG_2.MOV"]
+    assert by["empty.mp4"].reason == "empty_file" and by["cut.mp4"].reason in ("corrupt", "truncated")
+
+    summary = apply_plan(plan, ledger)
+    assert summary.copied_photos == 4 and summary.copies_made == 6 and len(summary.failed) == 2
+    files = {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()}
+    assert files == {"red_disc/dog.mp4", "red_disc/solo.dng", "red_disc/IMG_2.jpg", "red_disc/IMG_2.MOV",
+                     "blue_square/IMG_1.jpg", "blue_square/IMG_1.dng"}
+    assert (dest / "red_disc/dog.mp4").read_bytes() == (roll / "dog.mp4").read_bytes()
+    assert snapshot(roll) == before and ledger.integrity_ok()
+
+    again = apply_plan(plan_sort([roll], scorer, ledger, dests, background="off"), ledger)
+    assert again.copies_made == 0 and again.already_sorted == 4
+    undone = undo_run(ledger, summary.run_id, trash_fn=lambda p: p.unlink())
+    assert len(undone.trashed) == 6 and contents(dest) == {} and snapshot(roll) == before
+
+
+def test_video_features_are_cached_by_content(tmp_path, scorer, monkeypatch):
+    clip = make_clip(tmp_path / "a.mp4", [_pic(tmp_path, ("red_disc",), s) for s in range(3)], seconds_each=0.5)
+    first = next(scorer.score_paths([clip], background="off"))
+    (tmp_path / "b.mp4").write_bytes(clip.read_bytes())  # the same clip copied under another name
+    monkeypatch.setattr(video, "sample_frames", lambda *a, **k: pytest.fail("decoded again"))
+    again = list(scorer.score_paths([clip, tmp_path / "b.mp4"], background="off"))
+    assert [r.scores for r in again] == [first.scores] * 2 and again[1].sha256 == first.sha256
+
+
+def test_streamed_copy_refuses_a_source_that_changed(tmp_path):
+    src = tmp_path / "v.mp4"
+    src.write_bytes(os.urandom(3 * copier.CHUNK + 17))
+    sha = copier.hash_file(src)
+    temp = tmp_path / ".pending-x.mp4"
+    assert copier.write_temp_from(src, temp, sha) == sha and temp.read_bytes() == src.read_bytes()
+    with pytest.raises(copier.SourceChanged):
+        copier.write_temp_from(src, tmp_path / ".pending-y.mp4", "0" * 64)
+    assert not (tmp_path / ".pending-y.mp4").exists()
+
+
+def test_preview_explains_each_frame_and_combines(tmp_path, scorer):
+    from photosorter.media.explain import explain_file
+
+    clip = make_clip(tmp_path / "c.mp4", [_pic(tmp_path, ("red_disc",), 1), _pic(tmp_path, (), 2), _pic(tmp_path, ("red_disc",), 3)],
+                     seconds_each=0.5)
+    _path, _shown, scores, th, _maps, note, _flagged, frames = explain_file(str(clip), scorer.classifier, scorer.embedder, {}, 160)
+    assert len(frames) == 3 and [f.time for f in frames] == sorted(f.time for f in frames)
+    assert all(set(f.maps) == set(scorer.classifier.categories) for f in frames)
+    rows = np.array([[f.scores[c] for c in scorer.classifier.categories] for f in frames])
+    assert list(scores.values()) == pytest.approx(list(video.combine(rows)))
+    assert scores["red_disc"] >= th["red_disc"] and "1 of its 3 sampled frames" in note
