@@ -14,7 +14,7 @@ from media_helpers import make_clip, make_dng
 from photosorter import errors, media
 from photosorter.media import document, pairing, video
 from photosorter.samples import make_photo
-from photosorter.sorting import copier
+from photosorter.sorting import copier, safefs
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
 from photosorter.sorting.sorter import apply_plan, plan_sort, undo_run
@@ -61,7 +61,7 @@ def test_video_is_sampled_by_spread_keyframes(tmp_path):
     seen = [tuple(np.asarray(f).reshape(-1, 3).mean(0).round()) for f in views.frames]
     for got, want in zip(seen, colours):  # one frame from each fifth of the clip, in order
         assert np.abs(np.array(got) - want).max() < 25, (got, want)
-    assert views.sha256 == copier.hash_file(clip)
+    assert views.sha256 == safefs.hash_path(clip)[0]
 
 
 def test_rotated_phone_video_is_upright(tmp_path):
@@ -129,7 +129,7 @@ def test_raw_without_preview_is_demosaiced_at_half_size(tmp_path):
     img = np.asarray(views.frames[0]).astype(int)
     assert views.source == "half-size demosaic" and views.frames[0].size == (128, 96)
     assert img[:, :50, 0].mean() > img[:, :50, 2].mean() + 40  # red where the scene is red
-    assert views.sha256 == copier.hash_file(dng)
+    assert views.sha256 == safefs.hash_path(dng)[0]
 
 
 @pytest.mark.parametrize("case", ["empty", "truncated", "text"])
@@ -254,13 +254,18 @@ def test_video_features_are_cached_by_content(tmp_path, scorer, monkeypatch):
 
 def test_streamed_copy_refuses_a_source_that_changed(tmp_path):
     src = tmp_path / "v.mp4"
-    src.write_bytes(os.urandom(3 * copier.CHUNK + 17))
-    sha = copier.hash_file(src)
-    temp = tmp_path / ".pending-x.mp4"
-    assert copier.write_temp_from(src, temp, sha) == sha and temp.read_bytes() == src.read_bytes()
-    with pytest.raises(copier.SourceChanged):
-        copier.write_temp_from(src, tmp_path / ".pending-y.mp4", "0" * 64)
-    assert not (tmp_path / ".pending-y.mp4").exists()
+    src.write_bytes(os.urandom(3 * safefs.CHUNK + 17))
+    sha = safefs.hash_path(src)[0]
+    folder = copier.DestFolder(tmp_path / "dest")
+    fd = safefs.open_file(src)
+    try:
+        got, _st = copier.write_temp(folder, fd, ".pending-x.mp4", sha)
+        assert got == sha and (tmp_path / "dest" / ".pending-x.mp4").read_bytes() == src.read_bytes()
+        with pytest.raises(copier.SourceChangedError):
+            copier.write_temp(folder, fd, ".pending-y.mp4", "0" * 64)
+    finally:
+        os.close(fd)
+        folder.close()
 
 
 def test_preview_explains_each_frame_and_combines(tmp_path, scorer):
