@@ -24,7 +24,7 @@ from PIL import Image
 from . import errors
 
 #: The most memory the decodes running at one time may use together (and so one decode alone).
-#: Sorting itself peaks at ~1.14 GB (ResNet50 checking bf16 against fp32 on its first photos;
+#: Sorting itself peaks at ~1,140 MiB (ResNet50 checking bf16 against fp32 on its first photos;
 #: ``benchmarks/hostile_memory.py`` on ordinary photos only); issue 14's bar for sorting any hostile
 #: set is 1.5 GB, which leaves this much for decoding. Accepted for scoring: 8- and 16-bit
 #: greyscale PNG and palette images up to the 210 MP pixel limit, RGB/RGBA and 32-bit PNG/TIFF up
