@@ -24,19 +24,20 @@ from PIL import Image
 from . import errors
 
 #: The most memory the decodes running at one time may use together (and so one decode alone).
-#: Sorting itself peaks at ~1.05 GB (README "Performance": ResNet50, 2,000 photos); issue 14's bar
-#: for sorting any hostile set is 1.5 GB, which leaves this much for decoding. Accepted for
-#: scoring: 8- and 16-bit greyscale and palette images up to the 210 MP pixel limit, RGB/RGBA and
-#: 32-bit PNG/TIFF up to ~113 MP (Pillow holds them at 4 bytes a pixel), HEIC up to ~58 MP, WebP
-#: up to ~29 MP, JPEG up to the pixel limit (decoded at 1/8 scale when that is enough).
-MAX_DECODE_BYTES = 448 * 1024 * 1024
+#: Sorting itself peaks at ~1,140 MiB (ResNet50 checking bf16 against fp32 on its first photos;
+#: ``benchmarks/hostile_memory.py`` on ordinary photos only); issue 14's bar for sorting any hostile
+#: set is 1.5 GB, which leaves this much for decoding. Accepted for scoring: 8- and 16-bit
+#: greyscale PNG and palette images up to the 210 MP pixel limit, RGB/RGBA and 32-bit PNG/TIFF up
+#: to ~88 MP (Pillow holds them at 4 bytes a pixel), 16-bit TIFF up to ~175 MP, HEIC up to ~50 MP,
+#: WebP up to ~22 MP, JPEG up to the pixel limit (decoded at 1/8 scale when that is enough).
+MAX_DECODE_BYTES = 352 * 1024 * 1024
 
 #: Libraries that decode into buffers of their own, which Pillow then copies: peak per byte of
 #: Pillow's image. Measured with ``benchmarks/hostile_memory.py``: Pillow's WebP plugin (libwebp's
 #: animation decoder, then a bytes copy) peaked at 3.9x (144 MP RGB: 2.27 GB), pillow-heif at 1.7x
 #: (64 MP: 444 MB above the interpreter). PNG, GIF, BMP, TIFF and JPEG decode straight into
 #: Pillow's image (1.0-1.08x).
-FORMAT_FACTOR = {"WEBP": 4.0, "HEIF": 2.0}
+FORMAT_FACTOR = {"WEBP": 4.0, "HEIF": 1.75}
 
 #: Pixels per strip when converting: small enough to be negligible, large enough to be fast.
 STRIP_PIXELS = 1_000_000

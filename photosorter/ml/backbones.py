@@ -30,7 +30,7 @@ from .. import errors
 from ..config import app_paths, bundled_weights_dir
 
 #: Bump when decoding/resizing changes, so cached features are recomputed.
-PREPROCESS_VERSION = "p2"
+PREPROCESS_VERSION = "p3"  # p3: non-JPEG photos box-reduced while decoding (decode_budget)
 
 
 @dataclass(frozen=True)
