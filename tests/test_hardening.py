@@ -304,45 +304,65 @@ def test_sigint_between_publishing_and_committing_a_copy_keeps_ledger_true(env, 
 # --------------------------------------------------------------------------- item 7
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+_PAUSED_SORT = """
+import json, pickle, sys, time
+from pathlib import Path
+from photosorter.sorting import fault
+from photosorter.sorting.ledger import Ledger
+from photosorter.sorting.sorter import apply_plan
+
+plan_file, db, paused, go, result = map(Path, sys.argv[1:])
+state = {"n": 0}
+
+def point(name):
+    if name == "before-publish":
+        state["n"] += 1
+        if state["n"] == 2:  # a temp file is on disk, its copy not yet published
+            paused.touch()
+            while not go.exists():
+                time.sleep(0.01)
+
+fault.point = point
+s = apply_plan(pickle.loads(plan_file.read_bytes()), Ledger(db))
+result.write_text(json.dumps(s.as_dict()))
+"""
+
+
 def test_a_second_command_during_a_sort_does_not_disturb_it(env, scorer, tmp_path):
+    """Two real processes: a sort paused mid-copy, and `photosorter runs` plus a recovery from
+    another one. Nothing of the running sort may be rolled back, deleted or marked interrupted."""
+    import pickle
+    import subprocess
+    import sys
+
     from photosorter.cli import main
     from photosorter.config import app_paths
 
     roll, dest, _ledger, dests = env
     db = app_paths().ledger_file
-    plan = pin(plan_sort([roll / "red_disc"], scorer, Ledger(db), dests, background="off"))
+    planning = Ledger(db)
+    plan = pin(plan_sort([roll / "red_disc"], scorer, planning, dests, background="off"))
+    planning.close()
+    (tmp_path / "plan.pickle").write_bytes(pickle.dumps(plan))
     paused, go, result = tmp_path / "paused", tmp_path / "go", tmp_path / "result.json"
-    pid = os.fork()
-    if pid == 0:
-        try:
-            state = {"n": 0}
-
-            def point(name):
-                if name == "before-publish":
-                    state["n"] += 1
-                    if state["n"] == 2:
-                        paused.touch()
-                        while not go.exists():
-                            time.sleep(0.01)
-
-            fault.point = point
-            s = apply_plan(plan, Ledger(db))
-            result.write_text(json.dumps(s.as_dict()))
-        finally:
-            os._exit(0)
+    root = Path(__file__).resolve().parents[1]
+    child = subprocess.Popen([sys.executable, "-c", _PAUSED_SORT, str(tmp_path / "plan.pickle"), str(db), str(paused),
+                              str(go), str(result)], env={**os.environ, "PYTHONPATH": str(root)})
     try:
-        assert wait_for(paused.exists, 30)
+        assert wait_for(paused.exists, 60)
         assert main(["runs"]) == 0  # a second process: recovery runs on start
-        recover(Ledger(db))
+        other = Ledger(db)
+        assert recover(other).get("busy") == 1
+        other.close()
     finally:
         go.touch()
-        os.waitpid(pid, 0)
+        assert child.wait(60) == 0
     s = json.loads(result.read_text())
     assert s["failed"] == [] and s["copies_made"] == 3
     led = Ledger(db)
     assert led.run(s["run_id"]).state == "done", (s, led.runs())
     assert len(list(dests["red_disc"].iterdir())) == 3
+    assert recover(led).get("busy") is None  # the sort is over: recovery runs again
 
 
 # --------------------------------------------------------------------------- item 11

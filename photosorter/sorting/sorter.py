@@ -379,15 +379,22 @@ def _recover_intent(ledger: Ledger, c: dict, stats: Counter) -> None:
 
 
 def _unpark(ledger: Ledger, c: dict, stats: Counter) -> None:
+    """An undo was interrupted after parking a copy: put it back under its name, or — if the
+    trash already took it — record the copy as undone, so the ledger says what the disk holds."""
     dest, parked = Path(c["dest"]), Path(c["temp"])
     with _dir(dest.parent) as fd:
         if fd is not None and parked.parent.parent == dest.parent:
-            try:
-                os.link(f"{parked.parent.name}/{parked.name}", dest.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
-                os.unlink(f"{parked.parent.name}/{parked.name}", dir_fd=fd)
-                stats["unparked"] += 1
-            except OSError:
-                pass
+            rel = f"{parked.parent.name}/{parked.name}"
+            if safefs.lstat_in(fd, rel) is not None:
+                try:
+                    os.link(rel, dest.name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+                    os.unlink(rel, dir_fd=fd)
+                    stats["unparked"] += 1
+                except OSError:
+                    return  # the name is taken meanwhile: stays parked (and journaled) for a later look
+            elif safefs.lstat_in(fd, dest.name) is None:
+                ledger.copy_state(c["id"], "undone")  # the trash has it
+                stats["undone"] += 1
             try:
                 os.rmdir(parked.parent.name, dir_fd=fd)
             except OSError:
