@@ -45,6 +45,60 @@ def clean_features(embedder, photos):
     return np.stack([r.features[0] for r in res]), photos.labels.argmax(1)
 
 
+def _prf(m: dict, cat: str) -> dict:
+    v = m["per_category"][cat]
+    return {"precision": round(v["precision"], 3), "recall": round(v["recall"], 3), "none_correct": m["none_correct"]}
+
+
+def faces_section(data: Path, embedder, seeds: int) -> dict:
+    """Issue 17: a person category on LFW faces, with faces as evidence vs the image features alone,
+    over several seeds; the dev sets without people with faces on vs off; time per photo."""
+    from photosorter.ml.faces import FaceAnalyzer, FaceStore, find_faces
+    from photosorter.ml.scoring import Scorer
+    from photosorter.ml.training import TrainOptions, train_from_folder
+    from PIL import Image
+
+    out: dict = {"seeds": seeds}
+    train, val = data / "faces" / "train", data / "faces" / "val"
+    cat = next(p.name for p in train.iterdir() if p.is_dir())
+    runs: dict = {"image_features_alone": [], "with_faces": []}
+    for seed in range(seeds):
+        for mode, faces in (("image_features_alone", False), ("with_faces", True)):
+            clf = train_from_folder(train, embedder, TrainOptions(seed=seed, faces=faces)).classifier
+            m = Scorer(clf, embedder).evaluate_folder(val)  # background "auto", as the app sorts a folder
+            runs[mode].append({"seed": seed, **_prf(m, cat), "kind": (clf.info.get("people") or {}).get(cat)})
+    for mode, rows in runs.items():
+        out[mode] = {"per_seed": rows, **{k: round(float(np.mean([r[k] for r in rows])), 3)
+                                          for k in ("precision", "recall", "none_correct")}}
+    # Dev sets without a person category: faces on vs off, same seed.
+    for name in ("flowers", "hymenoptera", "cameraroll"):
+        if not (data / name).is_dir():
+            continue
+        row = {}
+        for mode, faces in (("image_features_alone", False), ("with_faces", True)):
+            clf = train_from_folder(data / name / "train", embedder, TrainOptions(seed=0, faces=faces)).classifier
+            m = Scorer(clf, embedder).evaluate_folder(data / name / "val")
+            row[mode] = {"macro_f1": round(m["macro_f1"], 4), "micro_f1": round(m["micro_f1"], 4),
+                         "top1": m["top1"], "none_correct": m["none_correct"],
+                         "face_categories": {c: v.get("share") for c, v in (clf.info.get("people") or {}).items()},
+                         "per_category": {c: {k: round(v[k], 3) for k in ("precision", "recall")} for c, v in m["per_category"].items()}}
+        out[f"dev_{name}"] = row
+    # Time per photo for face analysis (cold: nothing cached), on photos with and without faces.
+    def timed(paths):
+        fa = FaceAnalyzer(FaceStore(None))
+        t = time.perf_counter()
+        found = [fa.for_path(p).found for p in paths]
+        return {"photos": len(paths), "ms_per_photo": round(1000 * (time.perf_counter() - t) / len(paths), 1),
+                "with_a_face": sum(f > 0 for f in found)}
+    out["time_faces_lfw_150px"] = timed(sorted(val.glob("*/*"))[:40])
+    out["time_no_faces_flowers_500x665"] = timed(sorted((data / "flowers" / "val").glob("*/*"))[:40])
+    big = Image.open(sorted(train.glob("*/*"))[0]).convert("RGB").resize((4000, 3000))
+    t = time.perf_counter(); n = find_faces(big).found; big_s = time.perf_counter() - t
+    t = time.perf_counter(); find_faces(Image.new("RGB", (4000, 3000), (90, 120, 150))); blank_s = time.perf_counter() - t
+    out["time_12mp_decoded"] = {"face_ms": round(1000 * big_s, 1), "faces": n, "no_face_ms": round(1000 * blank_s, 1)}
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
@@ -52,7 +106,10 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "photosorter-bench")
     ap.add_argument("--out", type=Path)
     ap.add_argument("--numeric-mode", default="fp32", help="fp32 (default: the README's figures), bf16, int8 or auto")
+    ap.add_argument("--sections", default="all", help="all, or a comma list of: main, faces")
+    ap.add_argument("--face-seeds", type=int, default=5)
     args = ap.parse_args()
+    sections = {"main", "faces"} if args.sections == "all" else set(args.sections.split(","))
     os.environ["PHOTOSORTER_HOME"] = str(args.work / "home")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from photosorter.config import app_paths
@@ -63,7 +120,7 @@ def main() -> int:
 
     embedder = Embedder(args.backbone, cache=FeatureCache(app_paths().feature_cache_file), numeric_mode=args.numeric_mode)
     report: dict = {"backbone": args.backbone}
-    for name in ("hymenoptera", "flowers"):
+    for name in ("hymenoptera", "flowers") if "main" in sections else ():
         train_dir, val_dir = args.data / name / "train", args.data / name / "val"
         t = time.perf_counter()
         clf = train_from_folder(train_dir, embedder).classifier
@@ -111,6 +168,8 @@ def main() -> int:
             # as the app and `photosorter train` do: continue from the model being replaced
             t = time.perf_counter(); train_from_folder(ex, cold, previous=before); again = time.perf_counter() - t
             report["retrain_one_more_example"] = {"first_seconds": round(first, 2), "retrain_seconds": round(again, 2), "ratio": round(again / first, 3)}
+    if "faces" in sections and (args.data / "faces").is_dir():
+        report["faces"] = faces_section(args.data, embedder, args.face_seeds)
     emit(report, args.out)
     return 0
 

@@ -39,6 +39,7 @@ class FeatureCache:
 
     def __init__(self, path: str | Path | None) -> None:
         self._lock = threading.Lock()
+        self.path = Path(path) if path is not None else None  # face data (ml/faces.py) lives in the same file
         if path is None:
             self._db = sqlite3.connect(":memory:", check_same_thread=False)
         else:

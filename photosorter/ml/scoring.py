@@ -14,6 +14,7 @@ from .calibration import compute_metrics
 from .classifier import Classifier, read_model_file
 from .dataset import scan_labeled_folder
 from .features import Embedder, EmbedFailure, FeatureCache
+from .person import analyzer_for
 from .preprocess import eval_view
 
 
@@ -56,9 +57,19 @@ class Scorer:
         clf = Classifier.from_contents(tensors, doc, Path(model_path), imagenet_head=embedder.model.imagenet_head)
         return cls(clf, embedder)
 
-    def image_scores(self, image) -> np.ndarray:
-        """Final per-category scores of one decoded photo, through the same view `score_paths` uses."""
-        return self.classifier.scores(self.embedder.forward_u8(eval_view(image, self.embedder.spec)[None]))[0]
+    def image_scores(self, image, faces=None) -> np.ndarray:
+        """Final per-category scores of one decoded photo, through the same view `score_paths` uses.
+        ``faces``: its FaceResult when known (e.g. ``self.faces_of(path)``); found in ``image`` if needed."""
+        feats = self.embedder.forward_u8(eval_view(image, self.embedder.spec)[None])
+        if self.classifier.people is not None and faces is None:  # issue 17
+            faces = analyzer_for(self.embedder).for_image(image)
+        return self.classifier.scores(feats, faces=None if faces is None else [faces])[0]
+
+    def faces_of(self, path: str | Path, sha: str | None = None):
+        """The photo's faces (cached), or None when this model has no categories about people (issue 17)."""
+        if self.classifier.people is None:
+            return None
+        return analyzer_for(self.embedder).for_path(path, sha)
 
     def score_paths(
         self,
@@ -94,7 +105,8 @@ class Scorer:
             if isinstance(r, EmbedFailure):
                 yield PhotoFailure(r.path, r.error.reason, str(r.error))
                 continue
-            s = clf.scores(r.features[:1])[0]
+            faces = self.faces_of(r.path, r.sha256)  # issue 17: None unless the model has person categories
+            s = clf.scores(r.features[:1], faces=None if faces is None else [faces])[0]
             yield PhotoScore(
                 r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None], thresholds)[0]
             )

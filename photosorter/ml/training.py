@@ -30,6 +30,7 @@ from .dataset import LabeledPhotos, scan_labeled_folder
 from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
 from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
+from .person import FaceEvidence, examine_faces
 
 FEW_EXAMPLES = 10
 
@@ -47,6 +48,7 @@ class TrainOptions:
     near_duplicate: float = 0.97  # cosine similarity that makes two examples one group
     gate_quantile: float = DEFAULT_QUANTILE
     seed: int = 0
+    faces: bool = True  # issue 17: notice categories about people and use faces as evidence for them
 
 
 @dataclass
@@ -264,6 +266,7 @@ def fit_classifier(
     on_epoch: Callable[[int, int, float, float], None] | None = None,
     shas: list[str] | None = None,
     previous: Classifier | None = None,
+    faces: FaceEvidence | None = None,
 ) -> Classifier:
     """Cross-validated training on precomputed features ``feats`` of shape (n, views, D).
 
@@ -320,6 +323,8 @@ def fit_classifier(
             oof_logits[va] = head(torch.as_tensor(clean[va], dtype=torch.float32)).numpy()
         fold_gate = make_gate(imagenet_head, n_cat).fit(gate_rep[tr], labels[tr], opts.gate_quantile)
         oof_gate[va] = fold_gate.gate_represented(gate_rep[va])
+        if faces is not None:  # issue 17: face evidence learned from this fold's training part only
+            oof_gate[va] = faces.fold_gate(oof_gate[va], tr, va, labels)
         heads.append(head)
         curves.append(curve)
         best = "kept the previous weights" if curve.best_epoch < 0 else f"best epoch {curve.best_epoch + 1}"
@@ -344,7 +349,12 @@ def fit_classifier(
         "timings": {"grouping": round(t_heads - t_fit, 3), "heads": round(t_calibrate - t_heads, 3),
                     "calibration_and_gate": round(time.perf_counter() - t_calibrate, 3)},
     }
-    return Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, info)
+    people = None
+    if faces is not None:  # issue 17
+        people = faces.fit(np.ones(n, dtype=bool), labels)
+        info["people"] = faces.about
+    return Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, info,
+                      people)
 
 
 def collect_features(
@@ -407,11 +417,13 @@ def train_from_photos(
     def fold_progress(done: int, k: int, msg: str) -> None:
         progress(n + round(done * opts.folds / k), total, msg)
 
+    evidence = examine_faces(embedder, results, shas, labels, photos.categories, opts.gate_quantile, cancel,
+                             lambda m: progress(n, total, f"Reading examples: {m}")) if opts.faces else None  # issue 17
     clf = fit_classifier(
         feats, labels, photos.categories,
         backbone=embedder.spec.name, weights_id=embedder.model.weights_id,
         imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel, on_epoch=on_epoch,
-        shas=shas, previous=previous,
+        shas=shas, previous=previous, faces=evidence,
     )
     seconds = time.perf_counter() - start
     warnings += clf.info.get("notes", [])
