@@ -3,11 +3,12 @@
 No new concept for the user: a category is still a folder of examples. Training looks at the
 faces in the examples (``faces.py``) and decides, per category:
 
-* **person** — one identity is in most of its examples and is specific to them: some face,
-  together with the faces within dlib's documented same-person distance (0.6) of it, appears in
-  more than half of the category's examples (``MAJORITY``), and in at most half that share of
-  the examples outside the category (``SPECIFICITY``; so "Group photos" that mostly show me are
-  not mistaken for a "Me" category when "Me" exists). The matching faces, one per example, are
+* **person** — one identity is what its examples are about: some face, together with the faces
+  within dlib's documented same-person distance (0.6) of it, appears in more than half of the
+  category's examples (``MAJORITY``), makes up at least MIN_PURITY of the faces in them (a
+  crowd in which I often stand is not "about me"), and no other category is more about that
+  person (so "Group photos" that mostly show me stay a face-count category when "Me" exists,
+  and a person dominating two categories belongs to the purer one). The matching faces, one per example, are
   the category's identity exemplars. For such a category the question "does this photo look
   like the examples more than photos in general?" is answered by identity instead of by the
   ImageNet concept profile (which describes "a person", not *who*): the familiarity gate of the
@@ -45,8 +46,8 @@ from .openset import DECAY, DEFAULT_QUANTILE, Gate
 FACE_SAMPLE = 8
 #: A person category's identity must be in more than this share of its examples.
 MAJORITY = 0.5
-#: ... and in at most 1/SPECIFICITY of that share of the examples outside the category.
-SPECIFICITY = 2.0
+#: ... and be at least this share of all faces described in them (a crowd is not about one person).
+MIN_PURITY = 0.3
 #: Identity gate decays from 1 at 0.6 to below the lowest threshold at 0.6 + ID_MARGIN.
 ID_MARGIN = 0.05
 #: Units of the face statistics: log(1 + faces) and the largest face's share of photo height.
@@ -312,16 +313,25 @@ def examine(
         return None
     kinds: list[str | None] = [None] * n_cat
     about: dict[str, dict] = {}
+    found: dict[int, tuple[np.ndarray, float, float]] = {}  # candidate → (exemplars, share, purity)
+    for c in candidates:
+        mine = [faces[i] for i in np.flatnonzero(labels[:, c] > 0.5)]
+        ex = identity_exemplars(mine)
+        described = sum(len(r.embeddings()) for r in mine)
+        found[c] = (ex, len(ex) / len(mine), len(ex) / max(1, described))
     for c in candidates:
         members = np.flatnonzero(labels[:, c] > 0.5)
-        outside = [faces[i] for i in range(n) if labels[i, c] <= 0.5 and faces[i] is not None]
         mine = [faces[i] for i in members]
-        ex = identity_exemplars(mine)
-        share = len(ex) / len(members)
-        share_out = _share_with(outside, ex)
+        ex, share, purity = found[c]
+        outside = [faces[i] for i in range(n) if labels[i, c] <= 0.5 and faces[i] is not None]
+        # the same person dominating another category more (e.g. "Me" next to "Group photos" with me)
+        rival = any(found[o][1] > MAJORITY and found[o][2] > purity and len(found[o][0])
+                    and float(np.linalg.norm(found[o][0].mean(0) - ex.mean(0))) <= SAME_PERSON_DISTANCE
+                    for o in candidates if o != c)
         info = {"examples": int(len(members)), "with_face": int(sum(r.found > 0 for r in mine)),
-                "with_person": int(len(ex)), "share_outside": round(share_out, 3)}
-        if share > MAJORITY and share_out * SPECIFICITY <= share:
+                "with_person": int(len(ex)), "purity": round(purity, 3),
+                "share_outside": round(_share_with(outside, ex), 3)}
+        if share > MAJORITY and purity >= MIN_PURITY and not rival:
             kinds[c] = "person"
             info["share"] = round(share, 3)
             info["identity_recall"] = round(_leave_one_out_recall(mine), 3)
