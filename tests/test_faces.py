@@ -273,3 +273,32 @@ def test_real_face_in_a_photo_rotated_by_exif_is_found(tmp_path):
     assert r.found == 1
     box = r.faces[0].box
     assert 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1
+
+
+# --------------------------------------------------------------------------- app
+
+
+def test_preview_marks_the_matched_face():
+    from photosorter.gui.preview import draw_face_boxes
+
+    img = Image.new("RGB", (300, 200), (0, 0, 0))
+    out = draw_face_boxes(img, {"Me": (0.5, 0.5, 0.8, 0.9)})
+    assert out.getpixel((150, 140)) == (255, 214, 10)  # the box's left edge, on the face
+    assert out.getpixel((200, 150)) == (0, 0, 0)  # the face itself is not covered
+    assert img.getpixel((150, 140)) == (0, 0, 0)  # the shown photo is not modified in place
+    assert draw_face_boxes(img, {}) is img
+
+
+def test_settings_deletes_face_data_with_one_click(qtbot):
+    from photosorter.config import app_paths
+    from photosorter.gui.settings import SettingsDialog
+    from photosorter.library import Library
+
+    store = FaceStore(app_paths().feature_cache_file)
+    store.put("ab" * 32, _photo(1))
+    assert store.count() == 1
+    dlg = SettingsDialog(Library.load())
+    qtbot.addWidget(dlg)
+    dlg.delete_faces.click()
+    assert store.count() == 0
+    assert "1 photo" in dlg.faces_note.text()

@@ -557,7 +557,10 @@ class MainWindow(QMainWindow):
                 return path, shown, {}, {}, {}, "Train a model to see scores and explanations.", set()
             clf, emb = self.classifier(), self.embedder()
             scored = imaging.load_image(path, min_side=emb.spec.input_size).image
-            scores = Scorer(clf, emb).image_scores(scored)
+            scorer = Scorer(clf, emb)
+            faces = scorer.faces_of(path)  # issue 17: cached, at detection size; None without person categories
+            scores = scorer.image_scores(scored, faces=faces)
+            boxes = clf.people.matched_faces(faces) if faces is not None else {}
             names = clf.categories
             th = dict(zip(names, map(float, clf.thresholds)))
             th.update({k: v for k, v in overrides.items() if k in th})
@@ -565,7 +568,7 @@ class MainWindow(QMainWindow):
             # Grad-CAM for every category; checked against occlusion where the photo goes
             ex = explain(emb.model, clf.head, emb.spec, scored, verify=chosen, bf16=emb.bf16_active)
             flagged = {n for n, bad in zip(names, ex.flagged) if bad}
-            return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, ex.maps)), "", flagged
+            return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, ex.maps)), "", flagged, boxes
 
         start_job(self, job, on_done=callback, on_error=self.error)
 

@@ -17,6 +17,27 @@ from .widgets import ScoreBars
 PREVIEW_SIDE = 720
 
 
+def draw_face_boxes(img, boxes: dict[str, tuple[float, float, float, float]]):
+    """A copy of ``img`` with a labelled box on each face a person category's decision rests on."""
+    if not boxes:
+        return img
+    from PIL import ImageDraw
+
+    img = img.copy()
+    draw = ImageDraw.Draw(img)
+    w, h = img.size
+    width = max(2, round(min(w, h) / 150))
+    for name, (x0, y0, x1, y1) in boxes.items():
+        rect = (x0 * w, y0 * h, x1 * w, y1 * h)
+        draw.rectangle(rect, outline=(255, 214, 10), width=width)
+        label = f"{name}: this face"
+        tw = draw.textlength(label)
+        ty = rect[1] - 14 if rect[1] >= 14 else rect[3] + 2
+        draw.rectangle((rect[0], ty, rect[0] + tw + 6, ty + 13), fill=(255, 214, 10))
+        draw.text((rect[0] + 3, ty), label, fill=(0, 0, 0))
+    return img
+
+
 class PreviewPane(QWidget):
     correction = Signal(str, object)  # (photo path, category name to add it to, or None = none of these)
 
@@ -29,6 +50,7 @@ class PreviewPane(QWidget):
         self.scores: dict[str, float] = {}
         self.thresholds: dict[str, float] = {}
         self.flagged: set[str] = set()  # categories whose Grad-CAM failed the occlusion check
+        self.face_boxes: dict[str, tuple[float, float, float, float]] = {}
         self.image = QLabel("Select a photo to see how the model scores it.")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(280, 220)
@@ -82,9 +104,10 @@ class PreviewPane(QWidget):
         self.window.explain_job(path, self._loaded)
 
     def _loaded(self, result) -> None:
-        path, photo, scores, thresholds, maps, message, flagged = result
+        path, photo, scores, thresholds, maps, message, flagged, *rest = result
         if path != self.path:
             return  # the user moved on
+        self.face_boxes = rest[0] if rest else {}  # issue 17: category → the face its decision rests on
         self.photo, self.scores, self.thresholds, self.maps = photo, scores, thresholds, maps
         self.flagged = set(flagged)
         if photo is None:
@@ -126,6 +149,8 @@ class PreviewPane(QWidget):
             from ..ml.gradcam import render
 
             img = render(self.photo, self.maps[cat], self.opacity.value() / 100).overlay
+        img = draw_face_boxes(img, {c: b for c, b in self.face_boxes.items()
+                                    if c == cat or self.scores.get(c, 0) >= self.thresholds.get(c, 0.5)})
         pm = QPixmap.fromImage(pil_to_qimage(img))
         self.image.setPixmap(pm.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                        Qt.TransformationMode.SmoothTransformation))
