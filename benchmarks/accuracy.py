@@ -70,18 +70,30 @@ def faces_section(data: Path, embedder, seeds: int) -> dict:
     for mode, rows in runs.items():
         out[mode] = {"per_seed": rows, **{k: round(float(np.mean([r[k] for r in rows])), 3)
                                           for k in ("precision", "recall", "none_correct")}}
-    # Dev sets without a person category: faces on vs off, same seed.
+    # Dev sets: which categories training takes to be about people. Where none is, training with
+    # faces gives the very model it gives without (the same code path; tests/test_faces.py checks
+    # it bit for bit), so only sets where some category is about people are trained twice.
+    from photosorter.ml.dataset import scan_labeled_folder
+    from photosorter.ml.person import analyzer_for, examine
+
     for name in ("flowers", "hymenoptera", "cameraroll"):
         if not (data / name).is_dir():
             continue
-        row = {}
-        for mode, faces in (("image_features_alone", False), ("with_faces", True)):
-            clf = train_from_folder(data / name / "train", embedder, TrainOptions(seed=0, faces=faces)).classifier
-            m = Scorer(clf, embedder).evaluate_folder(data / name / "val")
-            row[mode] = {"macro_f1": round(m["macro_f1"], 4), "micro_f1": round(m["micro_f1"], 4),
-                         "top1": m["top1"], "none_correct": m["none_correct"],
-                         "face_categories": {c: v.get("share") for c, v in (clf.info.get("people") or {}).items()},
-                         "per_category": {c: {k: round(v[k], 3) for k in ("precision", "recall")} for c, v in m["per_category"].items()}}
+        photos = scan_labeled_folder(data / name / "train")
+        fa = analyzer_for(embedder)
+        t = time.perf_counter()
+        ev = examine(lambda i: fa.for_path(photos.paths[i]), photos.labels, photos.categories)
+        row: dict = {"examine_seconds": round(time.perf_counter() - t, 1),
+                     "about_people": {} if ev is None else {c: k for c, k in zip(photos.categories, ev.kinds) if k}}
+        if ev is not None:
+            row["about"] = ev.about
+            for mode, faces in (("image_features_alone", False), ("with_faces", True)):
+                clf = train_from_folder(data / name / "train", embedder, TrainOptions(seed=0, faces=faces)).classifier
+                m = Scorer(clf, embedder).evaluate_folder(data / name / "val")
+                row[mode] = {"macro_f1": round(m["macro_f1"], 4), "micro_f1": round(m["micro_f1"], 4),
+                             "none_correct": m["none_correct"],
+                             "per_category": {c: {k: round(v[k], 3) for k in ("precision", "recall")}
+                                              for c, v in m["per_category"].items()}}
         out[f"dev_{name}"] = row
     # Time per photo for face analysis (cold: nothing cached), on photos with and without faces.
     def timed(paths):

@@ -141,10 +141,13 @@ class PreviewPane(QWidget):
             return
         img = self.photo
         cat = self.cam_category.currentText()
-        self.cam_note.setVisible(self.show_cam.isChecked() and cat in self.flagged)
+        self.cam_note.setVisible(self.show_cam.isChecked() and (cat in self.flagged or cat in self.face_boxes))
         self.cam_note.setText(f"⚠ Look twice: for {cat}, Grad-CAM's highlight was not where the evidence is (hiding "
                               "it barely changed the score). Shown instead: what hiding each part of the photo does "
                               "to the score.")
+        if cat in self.face_boxes:  # issue 17: a person category decides by who is in the photo
+            self.cam_note.setText(f"{cat} is about one person: the decision rests on the boxed face being theirs "
+                                  "(face recognition, on this computer). The heatmap shows the rest of the evidence.")
         if self.show_cam.isChecked() and cat in self.maps:
             from ..ml.gradcam import render
 

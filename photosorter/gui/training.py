@@ -115,5 +115,5 @@ class TrainingPanel(QWidget):
         tips = hints(clf) + [f"⚠ {w}" for w in clf.info.get("warnings", []) if "only" not in w]
         people = getattr(clf, "people", None)  # issue 17: which categories are about people, how sure
         if people is not None:
-            tips = [f"👤 <b>{name}</b>: {text}" for name, text in people.describe().items()] + tips
+            tips = [f"<b>{name}</b>: {text}" for name, text in people.describe().items()] + tips
         self.advice.setText("<br>".join(tips) if tips else "All categories look healthy.")
