@@ -303,9 +303,13 @@ def examine(
     for c in range(n_cat):
         members = np.flatnonzero(labels[:, c] > 0.5)
         progress(f"looking for faces in {categories[c]}")
-        sample = [look(i) for i in members[:FACE_SAMPLE]]
-        if sum(r.found > 0 for r in sample) * 2 <= len(sample):
-            continue  # most of the sample has no face: not about people
+        sample, misses = members[:FACE_SAMPLE], 0
+        for i in sample:  # stop as soon as half the sample shows no face: not about people
+            misses += look(i).found == 0
+            if misses * 2 >= len(sample):
+                break
+        if misses * 2 >= len(sample):
+            continue
         with_face = [look(i).found > 0 for i in members]
         if sum(with_face) > MAJORITY * len(members) and sum(with_face) >= 3:
             candidates.append(c)
