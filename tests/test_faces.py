@@ -175,6 +175,25 @@ def test_a_group_category_that_mostly_shows_me_is_not_a_me_category_when_me_exis
     assert ev.kinds[:2] == ["person", "faces"]
 
 
+def test_not_me_correction_keeps_a_lookalike_out():
+    """A "Not Me" correction (a "none of these" example) showing a lookalike teaches the identity
+    gate that this face is someone else, without losing the person."""
+    photos, labels, cats = _setup()
+    me, twin = _identity(1), _identity(1) * 0.3 + _identity(77) * 0.7
+    twin = twin / np.linalg.norm(twin) * 0.9
+    twin = me + (twin - me) * (0.5 / np.linalg.norm(twin - me))  # 0.5 from me: within 0.6
+    lookalike = FaceResult([Face((0.2, 0.2, 0.6, 0.6), twin.astype(np.float32))], 1)
+    before = person.examine(lambda i: photos[i], labels, cats).fit(np.ones(len(photos), bool), labels)
+    assert before.adjust_gate(np.ones((1, 3)), [lookalike])[0, 0] == 1.0  # taken for me
+    photos.append(lookalike)
+    labels = np.vstack([labels, np.zeros((1, 3))])
+    ev = person.examine(lambda i: photos[i], labels, cats)
+    after = ev.fit(np.ones(len(photos), bool), labels)
+    g = after.adjust_gate(np.ones((2, 3)), [FaceResult([Face((0.2, 0.2, 0.6, 0.6), twin.astype(np.float32) + 0.001)], 1),
+                                            _photo(1, noise_seed=321)])
+    assert g[0, 0] == 0.0 and g[1, 0] == 1.0
+
+
 def test_no_category_about_people_means_no_face_model():
     labels = np.array([[1, 0]] * 8 + [[0, 1]] * 8, dtype=float)
     looked = []
@@ -189,6 +208,8 @@ def test_people_round_trip_through_the_model_file(tmp_path):
     from photosorter.ml.training import TrainOptions, fit_classifier
 
     photos, labels, cats = _setup()
+    photos.append(_photo(1, noise_seed=555))  # a "none of these" example showing the person: kept as "not them"
+    labels = np.vstack([labels, np.zeros((1, 3))])
     ev = person.examine(lambda i: photos[i], labels, cats)
     feats = np.random.default_rng(0).normal(size=(len(photos), 1, 16)).astype(np.float32)
     clf = fit_classifier(feats, labels, cats, backbone="tiny", weights_id="w", imagenet_head=None, faces=ev,
@@ -196,6 +217,8 @@ def test_people_round_trip_through_the_model_file(tmp_path):
     assert clf.people is not None and clf.info["people"]["Me"]["with_person"] == 10
     path = clf.save(tmp_path / "m.safetensors")
     back = Classifier.load(path)
+    assert back.people.impostors[0].shape == (1, EMBED_DIM)
+    np.testing.assert_array_equal(back.people.identity[0], clf.people.identity[0])
     test = [_photo(1, noise_seed=123), _photo(9, noise_seed=124), FaceResult()]
     np.testing.assert_allclose(back.scores(feats[:3, 0], faces=test), clf.scores(feats[:3, 0], faces=test), atol=1e-6)
     assert back.scores(feats[:3, 0], faces=test)[1:, 0].max() < 0.05  # a stranger and nobody stay out of "Me"

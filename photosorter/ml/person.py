@@ -67,12 +67,21 @@ def face_stats(result: FaceResult) -> np.ndarray:
     return np.array([np.log1p(result.found), largest]) / STAT_UNITS
 
 
-def nearest_distance(result: FaceResult, exemplars: np.ndarray) -> tuple[float, int]:
-    """Smallest distance from any described face of the photo to any exemplar, and which face."""
+def nearest_distance(result: FaceResult, exemplars: np.ndarray, impostors: np.ndarray | None = None) -> tuple[float, int]:
+    """Smallest distance from any described face of the photo to any exemplar, and which face.
+
+    ``impostors``: faces the user said are *not* this person ("Not Me" corrections, i.e. faces in
+    "none of these" examples close to the identity). A face nearer to an impostor than to every
+    exemplar does not count (nearest-neighbour rule over both)."""
     emb = result.embeddings()
     if not len(emb) or not len(exemplars):
         return float("inf"), -1
     d = np.linalg.norm(emb[:, None, :] - exemplars[None, :, :], axis=2).min(axis=1)
+    if impostors is not None and len(impostors):
+        d_imp = np.linalg.norm(emb[:, None, :] - impostors[None, :, :], axis=2).min(axis=1)
+        d = np.where(d_imp < d, np.inf, d)
+        if not np.isfinite(d).any():
+            return float("inf"), -1
     described = [i for i, f in enumerate(result.faces) if f.embedding is not None]
     return float(d.min()), described[int(d.argmin())]
 
@@ -126,6 +135,10 @@ class People:
     identity: list[np.ndarray]  # per category: (k, 128) exemplars (empty unless "person")
     stats: FaceStatsGate
     about: dict[str, dict] = field(default_factory=dict)  # per category: shares, counts (for the UI)
+    impostors: list[np.ndarray] = field(default_factory=list)  # per category: (k, 128) "not this person" faces
+
+    def _impostors(self, c: int) -> np.ndarray | None:
+        return self.impostors[c] if c < len(self.impostors) else None
 
     @property
     def active(self) -> bool:
@@ -142,7 +155,7 @@ class People:
             gate[:, stats_idx] *= g[:, stats_idx]
         for c, kind in enumerate(self.kinds):
             if kind == "person":
-                gate[:, c] = [identity_gate(nearest_distance(r, self.identity[c])[0]) for r in faces]
+                gate[:, c] = [identity_gate(nearest_distance(r, self.identity[c], self._impostors(c))[0]) for r in faces]
         return gate
 
     def matched_faces(self, result: FaceResult) -> dict[str, tuple[float, float, float, float]]:
@@ -150,7 +163,7 @@ class People:
         out = {}
         for c, kind in enumerate(self.kinds):
             if kind == "person":
-                d, i = nearest_distance(result, self.identity[c])
+                d, i = nearest_distance(result, self.identity[c], self._impostors(c))
                 if i >= 0 and identity_gate(d) > 0.0 and d <= SAME_PERSON_DISTANCE + ID_MARGIN:
                     out[self.categories[c]] = result.faces[i].box
         return out
@@ -177,6 +190,9 @@ class People:
         for c, kind in enumerate(self.kinds):
             if kind == "person":
                 t[f"people.identity.{c}"] = torch.as_tensor(self.identity[c], dtype=torch.float32).contiguous()
+                imp = self._impostors(c)
+                if imp is not None and len(imp):
+                    t[f"people.impostors.{c}"] = torch.as_tensor(imp, dtype=torch.float32).contiguous()
             elif kind == "faces":
                 t[f"people.stats.{c}"] = torch.as_tensor(self.stats.examples[c], dtype=torch.float32).contiguous()
         return t
@@ -197,6 +213,7 @@ class People:
             raise errors.ModelFileError("The model's face data does not match its categories. Retrain the model.")
         stats = FaceStatsGate(len(categories), float(doc.get("quantile", DEFAULT_QUANTILE)))
         identity = [np.zeros((0, 128), np.float32)] * len(categories)
+        impostors = [np.zeros((0, 128), np.float32)] * len(categories)
         for c, kind in enumerate(kinds):
             key = f"people.identity.{c}" if kind == "person" else f"people.stats.{c}" if kind == "faces" else None
             if key is None:
@@ -207,11 +224,16 @@ class People:
                 raise errors.ModelFileError(f"The model's face data for '{categories[c]}' is damaged. Retrain the model.")
             if kind == "person":
                 identity[c] = arr.float().numpy().copy()
+                imp = tensors.get(f"people.impostors.{c}")
+                if imp is not None:
+                    if imp.ndim != 2 or imp.shape[1] != 128 or not torch.isfinite(imp).all():
+                        raise errors.ModelFileError(f"The model's face data for '{categories[c]}' is damaged. Retrain the model.")
+                    impostors[c] = imp.float().numpy().copy()
             else:
                 stats.examples[c] = arr.double().numpy().copy()
         stats.calibrate()
         about = doc.get("about") if isinstance(doc.get("about"), dict) else {}
-        return cls(list(categories), kinds, identity, stats, about)
+        return cls(list(categories), kinds, identity, stats, about, impostors)
 
 
 # --------------------------------------------------------------------------- training
@@ -231,15 +253,18 @@ class FaceEvidence:
         """The face part of a model learned from examples ``idx`` (a fold's training part, or all)."""
         n_cat = len(self.categories)
         identity = [np.zeros((0, 128), np.float32)] * n_cat
+        impostors = [np.zeros((0, 128), np.float32)] * n_cat
         stats = FaceStatsGate(n_cat, self.quantile)
+        nones = [self.faces[i] for i in np.flatnonzero(idx) if labels[i].sum() == 0 and self.faces[i] is not None]
         for c, kind in enumerate(self.kinds):
             members = [i for i in np.flatnonzero(idx) if labels[i, c] > 0.5 and self.faces[i] is not None]
             if kind == "person":
                 identity[c] = identity_exemplars([self.faces[i] for i in members])
+                impostors[c] = _close_faces(nones, identity[c])
             elif kind == "faces":
                 stats._store(c, np.stack([face_stats(self.faces[i]) for i in members]) if members else np.zeros((0, 2)))
         stats.calibrate()
-        return People(list(self.categories), list(self.kinds), identity, stats, self.about)
+        return People(list(self.categories), list(self.kinds), identity, stats, self.about, impostors)
 
     def fold_gate(self, gate: np.ndarray, tr: np.ndarray, va: np.ndarray, labels: np.ndarray) -> np.ndarray:
         """Out-of-fold gate values of the held-out examples ``va`` from a face model fit on ``tr``."""
@@ -270,6 +295,14 @@ def identity_exemplars(results: list[FaceResult]) -> np.ndarray:
             if d.min() <= SAME_PERSON_DISTANCE:
                 out.append(e[int(d.argmin())])
     return np.stack(out).astype(np.float32)
+
+
+def _close_faces(results: list[FaceResult], exemplars: np.ndarray) -> np.ndarray:
+    """Faces in ``results`` within the same-person distance of the identity: "not this person" faces
+    when they come from "none of these" examples."""
+    out = [f for r in results for f in r.embeddings()
+           if len(exemplars) and float(np.linalg.norm(exemplars - f, axis=1).min()) <= SAME_PERSON_DISTANCE]
+    return np.stack(out).astype(np.float32) if out else np.zeros((0, 128), np.float32)
 
 
 def _share_with(results: list[FaceResult], exemplars: np.ndarray) -> float:
@@ -315,6 +348,8 @@ def examine(
             candidates.append(c)
     if not candidates:
         return None
+    for i in np.flatnonzero(labels.sum(1) == 0):  # "none of these" examples: corrections like "Not Me"
+        look(i)
     kinds: list[str | None] = [None] * n_cat
     about: dict[str, dict] = {}
     found: dict[int, tuple[np.ndarray, float, float]] = {}  # candidate → (exemplars, share, purity)
