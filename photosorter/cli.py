@@ -158,7 +158,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     # Heat and scores come from exactly the view `predict` and `sort` score (same decode, same
     # preprocessing); the written images are a separate, larger decode of the same oriented photo.
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
-    scores = scorer.image_scores(scored)
+    scores = scorer.image_scores(scored, faces=scorer.faces_of(args.photo))  # issue 17: faces as `sort` sees them
     decided = clf.decide(scores[None])[0]
     chosen = [c for c, name in enumerate(clf.categories) if name in decided]
     # the check is for decisions: the categories this photo goes to (or the one asked for)
