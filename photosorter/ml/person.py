@@ -23,9 +23,9 @@ faces in the examples (``faces.py``) and decides, per category:
 * anything else — unchanged. When no category is about people the classifier carries no face
   data and scores exactly as before; scoring never runs the face detector.
 
-Deciding costs little for categories that are not about people: at most FACE_SAMPLE examples
-per category are looked at first, and only a category where most of them show a face is
-examined fully.
+Deciding costs little when no category is about people: at most FACE_SAMPLE examples per
+category are looked at (fewer once half of them show no face). Only when some category is
+about people are all examples' faces looked at (once; cached).
 """
 
 from __future__ import annotations
@@ -245,7 +245,7 @@ class FaceEvidence:
 
     categories: list[str]
     kinds: list[str | None]
-    faces: list[FaceResult | None]  # per example (None: not looked at; only non-people categories)
+    faces: list[FaceResult | None]  # per example (all looked at once some category is about people)
     about: dict[str, dict]
     quantile: float = DEFAULT_QUANTILE
 
@@ -348,7 +348,10 @@ def examine(
             candidates.append(c)
     if not candidates:
         return None
-    for i in np.flatnonzero(labels.sum(1) == 0):  # "none of these" examples: corrections like "Not Me"
+    # Some category is about people: every example's faces count now — as "not them" faces
+    # ("Not Me" corrections) and for honest held-out scores of the other examples.
+    progress("looking for faces in all examples")
+    for i in range(n):
         look(i)
     kinds: list[str | None] = [None] * n_cat
     about: dict[str, dict] = {}
