@@ -51,7 +51,7 @@ def _prf(m: dict, cat: str) -> dict:
 
 
 def faces_section(data: Path, embedder, seeds: int, dev_sets: tuple[str, ...] = ("flowers", "hymenoptera", "cameraroll"),
-                  dev_train: bool = True) -> dict:
+                  dev_train: bool = True, seed_start: int = 0) -> dict:
     """Issue 17: a person category on LFW faces, with faces as evidence vs the image features alone,
     over several seeds; the dev sets without people with faces on vs off; time per photo."""
     from photosorter.ml.faces import FaceAnalyzer, FaceStore, find_faces
@@ -63,7 +63,7 @@ def faces_section(data: Path, embedder, seeds: int, dev_sets: tuple[str, ...] = 
     train, val = data / "faces" / "train", data / "faces" / "val"
     cat = next(p.name for p in train.iterdir() if p.is_dir())
     runs: dict = {"image_features_alone": [], "with_faces": []}
-    for seed in range(seeds):
+    for seed in range(seed_start, seed_start + seeds):
         for mode, faces in (("image_features_alone", False), ("with_faces", True)):
             clf = train_from_folder(train, embedder, TrainOptions(seed=seed, faces=faces)).classifier
             m = Scorer(clf, embedder).evaluate_folder(val)  # background "auto", as the app sorts a folder
@@ -126,6 +126,7 @@ def main() -> int:
     ap.add_argument("--numeric-mode", default="fp32", help="fp32 (default: the README's figures), bf16, int8 or auto")
     ap.add_argument("--sections", default="all", help="all, or a comma list of: main, faces")
     ap.add_argument("--face-seeds", type=int, default=5)
+    ap.add_argument("--face-seed-start", type=int, default=0, help="first seed (to spread seeds over processes)")
     ap.add_argument("--face-dev", default="flowers,hymenoptera,cameraroll", help="dev sets checked for categories about people ('' for none)")
     ap.add_argument("--face-dev-examine-only", action="store_true", help="say which categories are about people; train no dev set twice")
     args = ap.parse_args()
@@ -190,7 +191,7 @@ def main() -> int:
             report["retrain_one_more_example"] = {"first_seconds": round(first, 2), "retrain_seconds": round(again, 2), "ratio": round(again / first, 3)}
     if "faces" in sections and (args.data / "faces").is_dir():
         report["faces"] = faces_section(args.data, embedder, args.face_seeds, tuple(filter(None, args.face_dev.split(","))),
-                                        not args.face_dev_examine_only)
+                                        not args.face_dev_examine_only, args.face_seed_start)
     emit(report, args.out)
     return 0
 
