@@ -128,6 +128,77 @@ def cameraroll_section(args, embedder, seeds) -> dict:
                              "precision": {c: round(pm[c]["precision"], 3) for c in cats},
                              "recall": {c: round(pm[c]["recall"], 3) for c in cats}},
         }
+
+
+def _prf(m: dict, cat: str) -> dict:
+    v = m["per_category"][cat]
+    return {"precision": round(v["precision"], 3), "recall": round(v["recall"], 3), "none_correct": m["none_correct"]}
+
+
+def faces_section(data: Path, embedder, seeds: int, dev_sets: tuple[str, ...] = ("flowers", "hymenoptera", "cameraroll"),
+                  dev_train: bool = True, seed_start: int = 0) -> dict:
+    """Issue 17: a person category on LFW faces, with faces as evidence vs the image features alone,
+    over several seeds; the dev sets without people with faces on vs off; time per photo."""
+    from photosorter.ml.faces import FaceAnalyzer, FaceStore, find_faces
+    from photosorter.ml.scoring import Scorer
+    from photosorter.ml.training import TrainOptions, train_from_folder
+    from PIL import Image
+
+    out: dict = {"seeds": seeds}
+    train, val = data / "faces" / "train", data / "faces" / "val"
+    cat = next(p.name for p in train.iterdir() if p.is_dir())
+    runs: dict = {"image_features_alone": [], "with_faces": []}
+    for seed in range(seed_start, seed_start + seeds):
+        for mode, faces in (("image_features_alone", False), ("with_faces", True)):
+            clf = train_from_folder(train, embedder, TrainOptions(seed=seed, faces=faces)).classifier
+            m = Scorer(clf, embedder).evaluate_folder(val)  # background "auto", as the app sorts a folder
+            runs[mode].append({"seed": seed, **_prf(m, cat), "kind": (clf.info.get("people") or {}).get(cat)})
+            print(f"faces seed {seed} {mode}: {runs[mode][-1]}", file=sys.stderr, flush=True)  # long on a busy machine
+    for mode, rows in runs.items():
+        if not rows:
+            continue
+        out[mode] = {"per_seed": rows, **{k: round(float(np.mean([r[k] for r in rows])), 3)
+                                          for k in ("precision", "recall", "none_correct")}}
+    # Dev sets: which categories training takes to be about people. Where none is, training with
+    # faces gives the very model it gives without (the same code path; tests/test_faces.py checks
+    # it bit for bit), so only sets where some category is about people are trained twice.
+    from photosorter.ml.dataset import scan_labeled_folder
+    from photosorter.ml.person import analyzer_for, examine
+
+    for name in dev_sets:
+        if not (data / name).is_dir():
+            continue
+        photos = scan_labeled_folder(data / name / "train")
+        fa = analyzer_for(embedder)
+        t = time.perf_counter()
+        ev = examine(lambda i: fa.for_path(photos.paths[i]), photos.labels, photos.categories)
+        row: dict = {"examine_seconds": round(time.perf_counter() - t, 1),
+                     "about_people": {} if ev is None else {c: k for c, k in zip(photos.categories, ev.kinds) if k}}
+        if ev is not None:
+            row["about"] = ev.about
+        print(f"dev {name}: {row}", file=sys.stderr, flush=True)
+        if ev is not None and dev_train:
+            for mode, faces in (("image_features_alone", False), ("with_faces", True)):
+                clf = train_from_folder(data / name / "train", embedder, TrainOptions(seed=0, faces=faces)).classifier
+                m = Scorer(clf, embedder).evaluate_folder(data / name / "val")
+                row[mode] = {"macro_f1": round(m["macro_f1"], 4), "micro_f1": round(m["micro_f1"], 4),
+                             "none_correct": m["none_correct"],
+                             "per_category": {c: {k: round(v[k], 3) for k in ("precision", "recall")}
+                                              for c, v in m["per_category"].items()}}
+        out[f"dev_{name}"] = row
+    # Time per photo for face analysis (cold: nothing cached), on photos with and without faces.
+    def timed(paths):
+        fa = FaceAnalyzer(FaceStore(None))
+        t = time.perf_counter()
+        found = [fa.for_path(p).found for p in paths]
+        return {"photos": len(paths), "ms_per_photo": round(1000 * (time.perf_counter() - t) / len(paths), 1),
+                "with_a_face": sum(f > 0 for f in found)}
+    out["time_faces_lfw_150px"] = timed(sorted(val.glob("*/*"))[:40])
+    out["time_no_faces_flowers_500x665"] = timed(sorted((data / "flowers" / "val").glob("*/*"))[:40])
+    big = Image.open(sorted(train.glob("*/*"))[0]).convert("RGB").resize((4000, 3000))
+    t = time.perf_counter(); n = find_faces(big).found; big_s = time.perf_counter() - t
+    t = time.perf_counter(); find_faces(Image.new("RGB", (4000, 3000), (90, 120, 150))); blank_s = time.perf_counter() - t
+    out["time_12mp_decoded"] = {"face_ms": round(1000 * big_s, 1), "faces": n, "no_face_ms": round(1000 * blank_s, 1)}
     return out
 
 
@@ -139,7 +210,12 @@ def main() -> int:
     ap.add_argument("--out", type=Path)
     ap.add_argument("--numeric-mode", default="fp32", help="fp32 (default: the README's figures), bf16, int8 or auto")
     ap.add_argument("--seeds", type=int, default=5, help="training seeds to average over (default 5)")
-    ap.add_argument("--sections", default="cameraroll,hymenoptera,flowers,retrain")
+    ap.add_argument("--sections", default="cameraroll,hymenoptera,flowers,retrain,faces",
+                    help="comma list of: cameraroll, hymenoptera, flowers, retrain, faces")
+    ap.add_argument("--face-seeds", type=int, default=5)
+    ap.add_argument("--face-seed-start", type=int, default=0, help="first seed (to spread seeds over processes)")
+    ap.add_argument("--face-dev", default="flowers,hymenoptera,cameraroll", help="dev sets checked for categories about people ('' for none)")
+    ap.add_argument("--face-dev-examine-only", action="store_true", help="say which categories are about people; train no dev set twice")
     args = ap.parse_args()
     sections = set(args.sections.split(","))
     seeds = list(range(args.seeds))
@@ -211,6 +287,9 @@ def main() -> int:
             # as the app and `photosorter train` do: continue from the model being replaced
             t = time.perf_counter(); train_from_folder(ex, cold, previous=before); again = time.perf_counter() - t
             report["retrain_one_more_example"] = {"first_seconds": round(first, 2), "retrain_seconds": round(again, 2), "ratio": round(again / first, 3)}
+    if "faces" in sections and (args.data / "faces").is_dir():
+        report["faces"] = faces_section(args.data, embedder, args.face_seeds, tuple(filter(None, args.face_dev.split(","))),
+                                        not args.face_dev_examine_only, args.face_seed_start)
     emit(report, args.out)
     return 0
 

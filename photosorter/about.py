@@ -27,6 +27,8 @@ _COMPONENTS = (
     ("PySide6-Essentials", "Qt for Python (PySide6)", "LGPL-3.0"),
     ("Pillow", "Pillow", "MIT-CMU (HPND)"),
     ("pillow_heif", "pillow-heif (HEIC photos)", "BSD-3-Clause; libheif LGPL-3.0"),
+    ("dlib-bin", "dlib (face detection and identity embeddings)", "BSL-1.0"),
+    ("face_recognition_models", "dlib face models (5-point landmarks, ResNet face descriptor)", "MIT; model files CC0 (dlib-models)"),
     ("numpy", "NumPy", "BSD-3-Clause"),
     ("safetensors", "safetensors", "Apache-2.0"),
     ("watchdog", "watchdog", "Apache-2.0"),

@@ -565,7 +565,10 @@ class MainWindow(QMainWindow):
                 return path, shown, {}, {}, {}, "Train a model to see scores and explanations.", set()
             clf, emb = self.classifier(), self.embedder()
             scored = imaging.load_image(path, min_side=emb.spec.input_size).image
-            scores = Scorer.for_app(clf, emb).scores_of(path)  # the core call every path shares
+            scorer = Scorer.for_app(clf, emb)
+            scores = scorer.scores_of(path)  # the core call every path shares (faces included: issue 17)
+            faces = scorer.faces_of(path)  # cached; None without categories about people
+            boxes = clf.people.matched_faces(faces) if faces is not None and clf.people is not None else {}
             names = clf.categories
             th = dict(zip(names, map(float, clf.thresholds)))
             th.update({k: v for k, v in overrides.items() if k in th})
@@ -573,7 +576,7 @@ class MainWindow(QMainWindow):
             # Grad-CAM for every category; checked against occlusion where the photo goes
             ex = explain(emb.model, clf.head, emb.spec, scored, verify=chosen, bf16=emb.bf16_active)
             flagged = {n for n, bad in zip(names, ex.flagged) if bad}
-            return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, ex.maps)), "", flagged
+            return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, ex.maps)), "", flagged, [], boxes
 
         start_job(self, job, on_done=callback, on_error=self.error)
 

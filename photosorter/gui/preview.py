@@ -21,6 +21,27 @@ from .widgets import ScoreBars
 PREVIEW_SIDE = 720
 
 
+def draw_face_boxes(img, boxes: dict[str, tuple[float, float, float, float]]):
+    """A copy of ``img`` with a labelled box on each face a person category's decision rests on."""
+    if not boxes:
+        return img
+    from PIL import ImageDraw
+
+    img = img.copy()
+    draw = ImageDraw.Draw(img)
+    w, h = img.size
+    width = max(2, round(min(w, h) / 150))
+    for name, (x0, y0, x1, y1) in boxes.items():
+        rect = (x0 * w, y0 * h, x1 * w, y1 * h)
+        draw.rectangle(rect, outline=(255, 214, 10), width=width)
+        label = f"{name}: this face"
+        tw = draw.textlength(label)
+        ty = rect[1] - 14 if rect[1] >= 14 else rect[3] + 2
+        draw.rectangle((rect[0], ty, rect[0] + tw + 6, ty + 13), fill=(255, 214, 10))
+        draw.text((rect[0] + 3, ty), label, fill=(0, 0, 0))
+    return img
+
+
 class PreviewPane(QWidget):
     correction = Signal(str, object)  # (photo path, category name to add it to, or None = none of these)
 
@@ -36,6 +57,7 @@ class PreviewPane(QWidget):
         self.frames: list = []  # a video's sampled frames (media.explain.FrameExplanation)
         self.frame_strip = QHBoxLayout()
         self.frame_strip.setSpacing(4)
+        self.face_boxes: dict[str, tuple[float, float, float, float]] = {}
         self.image = QLabel("Select a photo to see how the model scores it.")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(280, 220)
@@ -94,6 +116,7 @@ class PreviewPane(QWidget):
         path, photo, scores, thresholds, maps, message, flagged, *more = result
         if path != self.path:
             return  # the user moved on
+        self.face_boxes = more[1] if len(more) > 1 else {}  # issue 17: category → the face its decision rests on
         self.photo, self.scores, self.thresholds, self.maps = photo, scores, thresholds, maps
         self.flagged = set(flagged)
         self._set_frames(more[0] if more and len(more[0]) > 1 else [])
@@ -132,14 +155,19 @@ class PreviewPane(QWidget):
             return
         img = self.photo
         cat = self.cam_category.currentText()
-        self.cam_note.setVisible(self.show_cam.isChecked() and cat in self.flagged)
+        self.cam_note.setVisible(self.show_cam.isChecked() and (cat in self.flagged or cat in self.face_boxes))
         self.cam_note.setText(f"⚠ Look twice: for {cat}, Grad-CAM's highlight was not where the evidence is (hiding "
                               "it barely changed the score). Shown instead: what hiding each part of the photo does "
                               "to the score.")
+        if cat in self.face_boxes:  # issue 17: a person category decides by who is in the photo
+            self.cam_note.setText(f"{cat} is about one person: the decision rests on the boxed face being theirs "
+                                  "(face recognition, on this computer). The heatmap shows the rest of the evidence.")
         if self.show_cam.isChecked() and cat in self.maps:
             from ..ml.gradcam import render
 
             img = render(self.photo, self.maps[cat], self.opacity.value() / 100).overlay
+        img = draw_face_boxes(img, {c: b for c, b in self.face_boxes.items()
+                                    if c == cat or self.scores.get(c, 0) >= self.thresholds.get(c, 0.5)})
         pm = QPixmap.fromImage(pil_to_qimage(img))
         self.image.setPixmap(pm.scaled(self.image.size(), Qt.AspectRatioMode.KeepAspectRatio,
                                        Qt.TransformationMode.SmoothTransformation))

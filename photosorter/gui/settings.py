@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout,
+    QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QPushButton, QSlider,
+    QVBoxLayout,
 )
 
 from ..library import Library
@@ -65,6 +66,14 @@ class SettingsDialog(QDialog):
         form.addRow("Speed", self.speed)
         form.addRow("", self.tray)
         form.addRow("Sort these files", kinds_row)
+        self.delete_faces = QPushButton("Delete face data")  # issue 17: privacy, one click
+        self.delete_faces.setToolTip("Faces found in your photos are kept only in photosorter's private cache on this "
+                                     "computer. This deletes them; they are found again only if a category is about people.")
+        self.delete_faces.clicked.connect(self._delete_faces)
+        self.faces_note = QLabel()
+        self.faces_note.setWordWrap(True)
+        form.addRow("Faces", self.delete_faces)
+        form.addRow("", self.faces_note)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -74,6 +83,17 @@ class SettingsDialog(QDialog):
         lay.addWidget(buttons)
         self._describe()
         self._strict_text(self.strictness.value())
+
+    def _delete_faces(self) -> None:
+        from ..config import app_paths
+        from ..ml.faces import FaceStore
+
+        store = FaceStore(app_paths().feature_cache_file)
+        try:
+            n = store.clear()
+        finally:
+            store.close()
+        self.faces_note.setText(f"Deleted the face data of {n} photo(s) from this computer's cache.")
 
     def _describe(self) -> None:
         name = self.backbone.currentData()

@@ -125,5 +125,8 @@ class TrainingPanel(QWidget):
                 for e, (t, v) in enumerate(zip(curve["train_loss"], curve["val_loss"])):
                     self.chart.add_point(fold, e, t, v)
         tips = hints(clf) + [f"⚠ {w}" for w in clf.info.get("warnings", []) if "only" not in w]
+        people = getattr(clf, "people", None)  # issue 17: which categories are about people, how sure
+        if people is not None:
+            tips = [f"<b>{name}</b>: {text}" for name, text in people.describe().items()] + tips
         # never "healthy" without evidence from the user's own photos (hints always says which)
         self.advice.setText("<br>".join(t for t in tips if t))

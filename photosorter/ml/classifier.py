@@ -16,6 +16,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +25,10 @@ from .. import __version__, errors
 from .head import Head, HeadEnsemble
 from .model_check import check_document, check_tensors
 from .openset import ConceptGate, Gate, NeighbourGate
+from .person import People
+
+if TYPE_CHECKING:
+    from .faces import FaceResult
 
 FORMAT = "photosorter-model"
 FORMAT_VERSION = 1
@@ -39,6 +44,7 @@ class Classifier:
     gate: Gate
     metrics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # training summary, curves, warnings, versions
+    people: "People | None" = None  # faces as evidence for categories about people (ml/person.py)
 
     # ----------------------------------------------------------------- scoring
     @torch.inference_mode()
@@ -46,13 +52,17 @@ class Classifier:
         self.head.eval()
         return torch.sigmoid(self.head(torch.as_tensor(feats, dtype=torch.float32))).numpy()
 
-    def scores(self, feats: np.ndarray) -> np.ndarray:
+    def scores(self, feats: np.ndarray, faces: "list[FaceResult] | None" = None) -> np.ndarray:
         """Final per-category scores in [0, 1]: head probability × familiarity gate.
 
-        A photo goes into category c when scores[:, c] >= thresholds[c].
+        A photo goes into category c when scores[:, c] >= thresholds[c]. ``faces`` (one
+        FaceResult per photo) is needed only when ``people`` is set.
         """
         feats = np.atleast_2d(feats)
-        return self.head_probabilities(feats) * self.gate.gate(feats)
+        gate = self.gate.gate(feats)
+        if self.people is not None:  # issue 17: face evidence for the categories about people
+            gate = self.people.adjust_gate(gate, faces)
+        return self.head_probabilities(feats) * gate
 
     def with_background(self, feats: np.ndarray | None) -> "Classifier":
         """The same classifier, its familiarity gate measured against these photos as "photos in
@@ -74,6 +84,8 @@ class Classifier:
             for k, v in h.state_dict().items():
                 t[f"head.{i}.{k}"] = v.detach().contiguous().clone()
         t["thresholds"] = torch.as_tensor(self.thresholds, dtype=torch.float32)
+        if self.people is not None:  # issue 17
+            t.update(self.people.tensors())
         for c in range(len(self.categories)):
             if isinstance(self.gate, ConceptGate):
                 t[f"gate.concepts.{c}"] = torch.as_tensor(self.gate.example_concepts[c], dtype=torch.float16)
@@ -94,6 +106,7 @@ class Classifier:
             "gate_quantile": self.gate.quantile,
             "metrics": self.metrics,
             "info": self.info,
+            **({"people": self.people.document()} if self.people is not None else {}),  # issue 17
             "app_version": __version__,
             "torch_version": torch.__version__,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -156,13 +169,19 @@ class Classifier:
                 gate.examples = [tensors[f"gate.examples.{c}"].float().numpy() for c in range(n_cat)]
             gate.calibrate()
             thresholds = tensors["thresholds"].double().numpy().copy()
+            people = People.from_contents(tensors, doc.get("people"), categories)  # issue 17; validates
+        except errors.ModelFileError as exc:
+            if exc.path is None:
+                exc.path = path
+            raise
         except (KeyError, ValueError, TypeError, RuntimeError) as exc:
             raise errors.ModelFileError(
                 f"The model file is incomplete or inconsistent ({type(exc).__name__}: {exc}). Retrain the model.",
                 path=path,
             ) from None
         model = HeadEnsemble(heads).eval()
-        return cls(doc["backbone"], doc["weights_id"], categories, thresholds, model, gate, doc.get("metrics", {}), doc.get("info", {}))
+        return cls(doc["backbone"], doc["weights_id"], categories, thresholds, model, gate, doc.get("metrics", {}),
+                   doc.get("info", {}), people)
 
 
 def read_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict]:

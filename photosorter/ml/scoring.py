@@ -15,6 +15,8 @@ from .classifier import Classifier, read_model_file
 from .dataset import scan_labeled_folder
 from .background import MIN_BACKGROUND_PHOTOS, StoredBackground
 from .features import Embedder, EmbedFailure, FeatureCache
+from .faces import FaceResult
+from .person import analyzer_for
 from .preprocess import eval_view
 from ..media.video import combine as combine_frames
 
@@ -98,13 +100,16 @@ class Scorer:
         return added
 
     # ------------------------------------------------------------------ scoring
-    def image_scores(self, image, background: str = "auto") -> np.ndarray:
+    def image_scores(self, image, background: str = "auto", faces=None) -> np.ndarray:
         """Per-category scores of one decoded photo (no file: e.g. a generated image). Photos that
         are files go through :meth:`score_paths`, which uses the feature cache, so every path
-        scores a file from the very same numbers."""
+        scores a file from the very same numbers. ``faces``: its FaceResult when known (e.g.
+        ``self.faces_of(path)``); found in ``image`` when the model has categories about people."""
         feats = self.embedder.forward_u8(eval_view(image, self.embedder.spec)[None])
         feats = feats.astype(np.float16).astype(np.float32)  # the cache's precision, as score_paths sees it
-        return self.gated_classifier(background).scores(feats)[0]
+        if self.classifier.people is not None and faces is None:  # issue 17
+            faces = analyzer_for(self.embedder).for_image(image)
+        return self.gated_classifier(background).scores(feats, faces=None if faces is None else [faces])[0]
 
     def score_photo(self, path: str | Path, background: str = "auto") -> "PhotoScore | PhotoFailure":
         """One photo, exactly as `sort`, `predict` and the watcher score it."""
@@ -117,6 +122,12 @@ class Scorer:
         if isinstance(r, PhotoFailure):
             raise errors.BadImageError(r.message, path=path)
         return np.array([r.scores[c] for c in self.classifier.categories])
+
+    def faces_of(self, path: str | Path, sha: str | None = None):
+        """The photo's faces (cached), or None when this model has no categories about people (issue 17)."""
+        if self.classifier.people is None:
+            return None
+        return analyzer_for(self.embedder).for_path(path, sha)
 
     def score_paths(
         self,
@@ -146,9 +157,12 @@ class Scorer:
                 yield PhotoFailure(r.path, r.error.reason, str(r.error))
                 continue
             if r.kind == "videos":  # one row per sampled frame → the video's score (media.video.combine)
-                s = combine_frames(clf.scores(r.features))
+                # face evidence is not read from video frames (README, known gaps): no faces
+                no_faces = None if clf.people is None else [FaceResult() for _ in range(len(r.features))]
+                s = combine_frames(clf.scores(r.features, faces=no_faces))
             else:
-                s = clf.scores(r.features[:1])[0]
+                faces = self.faces_of(r.path, r.sha256)  # issue 17: None unless the model has person categories
+                s = clf.scores(r.features[:1], faces=None if faces is None else [faces])[0]
             yield PhotoScore(
                 r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None], thresholds)[0]
             )

@@ -32,6 +32,7 @@ from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
 from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
 from .quality import estimate_quality, summary_line
+from .person import FaceEvidence, examine_faces
 
 FEW_EXAMPLES = 10
 
@@ -49,6 +50,7 @@ class TrainOptions:
     near_duplicate: float = 0.97  # cosine similarity that makes two examples one group
     gate_quantile: float = DEFAULT_QUANTILE
     seed: int = 0
+    faces: bool = True  # issue 17: notice categories about people and use faces as evidence for them
 
 
 @dataclass
@@ -267,6 +269,7 @@ def fit_classifier(
     shas: list[str] | None = None,
     previous: Classifier | None = None,
     background: np.ndarray | None = None,
+    faces: FaceEvidence | None = None,
 ) -> Classifier:
     """Cross-validated training on precomputed features ``feats`` of shape (n, views, D).
 
@@ -328,6 +331,10 @@ def fit_classifier(
         oof_gate[va] = fold_gate.gate_represented(gate_rep[va])
         if use_bg:
             oof_gate_bg[va] = fold_gate.with_background(background).gate_represented(gate_rep[va])
+        if faces is not None:  # issue 17: face evidence learned from this fold's training part only
+            oof_gate[va] = faces.fold_gate(oof_gate[va], tr, va, labels)
+            if use_bg:
+                oof_gate_bg[va] = faces.fold_gate(oof_gate_bg[va], tr, va, labels)
         heads.append(head)
         curves.append(curve)
         best = "kept the previous weights" if curve.best_epoch < 0 else f"best epoch {curve.best_epoch + 1}"
@@ -337,7 +344,9 @@ def fit_classifier(
     thresholds = np.array([choose_threshold(oof_scores[:, j], labels[:, j]) for j in range(n_cat)])
     gate = make_gate(imagenet_head, n_cat).fit(gate_rep, labels, opts.gate_quantile)
     metrics = compute_metrics(labels, oof_scores, thresholds, categories)
-    clf = Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, {})
+    people = faces.fit(np.ones(n, dtype=bool), labels) if faces is not None else None  # issue 17
+    clf = Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, {},
+                     people)
     if use_bg:
         bg_scores = clf.with_background(background).scores(background)
         oof_bg = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg
@@ -362,6 +371,8 @@ def fit_classifier(
         "timings": {"grouping": round(t_heads - t_fit, 3), "heads": round(t_calibrate - t_heads, 3),
                     "calibration_and_gate": round(time.perf_counter() - t_calibrate, 3)},
     }
+    if faces is not None:  # issue 17
+        info["people"] = faces.about
     clf.info = info
     return clf
 
@@ -429,11 +440,13 @@ def train_from_photos(
     def fold_progress(done: int, k: int, msg: str) -> None:
         progress(n + round(done * opts.folds / k), total, msg)
 
+    evidence = examine_faces(embedder, results, shas, labels, photos.categories, opts.gate_quantile, cancel,
+                             lambda m: progress(n, total, f"Reading examples: {m}")) if opts.faces else None  # issue 17
     clf = fit_classifier(
         feats, labels, photos.categories,
         backbone=embedder.spec.name, weights_id=embedder.model.weights_id,
         imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel, on_epoch=on_epoch,
-        shas=shas, previous=previous, background=background,
+        shas=shas, previous=previous, background=background, faces=evidence,
     )
     seconds = time.perf_counter() - start
     warnings += clf.info.get("notes", [])

@@ -1,0 +1,327 @@
+"""Faces (ml/faces.py) and categories about people (ml/person.py).
+
+Real faces cannot be generated: the tests that need them read ../shared/data/faces (beside the
+checkout) and are skipped, saying so, only where it is absent. Everything else — no face, 40
+faces, caching, bad input, the category logic — runs on generated photos and stubbed embeddings.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from photosorter.ml import faces as faces_mod
+from photosorter.ml import person
+from photosorter.ml.faces import EMBED_DIM, MAX_DESCRIBED, Face, FaceAnalyzer, FaceResult, FaceStore, find_faces
+
+FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
+needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason=f"real face photos not found at {FACES} (../shared/data/faces)")
+
+
+def _jpeg(img: Image.Image, **save) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=92, **save)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- generated photos
+
+
+def test_no_face_tiny_and_huge_photos_give_no_faces_in_bounded_time():
+    assert find_faces(Image.new("RGB", (640, 480), (90, 120, 150))).found == 0
+    assert find_faces(Image.new("RGB", (3, 5), (0, 0, 0))).found == 0  # too small to hold a face: no crash
+    t = time.perf_counter()
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8))
+    assert find_faces(noise).found == 0
+    assert time.perf_counter() - t < 10.0  # detection runs on a ≤1024 px copy, whatever the photo's size
+
+
+class _Rect:
+    def __init__(self, x, y, s):
+        self.l, self.t, self.s = x, y, s
+
+    def left(self): return self.l
+    def top(self): return self.t
+    def right(self): return self.l + self.s
+    def bottom(self): return self.t + self.s
+    def width(self): return self.s
+    def height(self): return self.s
+
+
+class _FakeModels:
+    """40 detections of growing size; descriptors say which box they came from."""
+
+    def __init__(self):
+        import threading
+
+        self.run_lock = threading.Lock()
+        self.described = 0
+        self.detector = lambda arr, up: [_Rect(10 * i, 10, 20 + i) for i in range(40)]
+        self.landmarks = lambda arr, r: r
+
+        class _Desc:
+            def compute_face_descriptor(inner, arr, shape):
+                self.described += 1
+                return np.full(EMBED_DIM, shape.s / 100.0)
+
+        self.descriptor = _Desc()
+
+
+def test_forty_faces_are_counted_and_only_the_largest_described(monkeypatch):
+    fake = _FakeModels()
+    monkeypatch.setattr(faces_mod._DlibModels, "get", classmethod(lambda cls: fake))
+    r = find_faces(Image.new("RGB", (800, 600)))
+    assert r.found == 40
+    assert len(r.faces) == MAX_DESCRIBED == fake.described  # bounded work per photo
+    sizes = [f.box[3] - f.box[1] for f in r.faces]
+    assert sizes == sorted(sizes, reverse=True)  # the largest faces are the ones kept
+    assert all(f.embedding is not None for f in r.faces)
+
+
+def test_faces_too_small_to_describe_are_counted_without_identity(monkeypatch):
+    fake = _FakeModels()
+    fake.detector = lambda arr, up: [_Rect(5, 5, 12), _Rect(100, 100, 80)]
+    monkeypatch.setattr(faces_mod._DlibModels, "get", classmethod(lambda cls: fake))
+    r = find_faces(Image.new("RGB", (800, 600)))
+    assert r.found == 2 and fake.described == 1
+    assert len(r.embeddings()) == 1 and r.faces[1].embedding is None
+
+
+def test_cache_by_content_hash_and_one_click_delete(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(faces_mod, "find_faces", lambda img: calls.append(img.size) or FaceResult(
+        [Face((0.1, 0.2, 0.3, 0.4), np.arange(EMBED_DIM, dtype=np.float32)), Face((0.5, 0.5, 0.6, 0.6), None)], 3))
+    a = tmp_path / "a.jpg"
+    a.write_bytes(_jpeg(Image.new("RGB", (64, 48), (200, 10, 10))))
+    b = tmp_path / "copy of a.jpg"
+    b.write_bytes(a.read_bytes())
+    store_file = tmp_path / "cache" / "features.sqlite3"
+    fa = FaceAnalyzer(FaceStore(store_file))
+    first = fa.for_path(a)
+    again = FaceAnalyzer(FaceStore(store_file)).for_path(b)  # same content, new process: from the cache
+    assert len(calls) == 1
+    assert again.found == 3 and again.faces[1].embedding is None
+    np.testing.assert_array_equal(again.faces[0].embedding, first.faces[0].embedding)
+    assert again.faces[0].box == pytest.approx((0.1, 0.2, 0.3, 0.4))
+    store = FaceStore(store_file)
+    assert store.count() == 1 and store.clear() == 1 and store.count() == 0
+    fa.for_path(a)
+    assert len(calls) == 2  # deleted means deleted: found again from the photo
+
+
+def test_unreadable_photo_has_no_faces(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
+    assert FaceAnalyzer().for_path(bad).found == 0
+
+
+# --------------------------------------------------------------------------- category logic (stubbed embeddings)
+
+
+def _identity(seed: int) -> np.ndarray:
+    v = np.random.default_rng(seed).normal(size=EMBED_DIM)
+    return (v / np.linalg.norm(v) * 0.9).astype(np.float32)  # distinct people lie ~1.3 apart
+
+
+def _photo(*people: int, noise_seed: int = 0, size: float = 0.4, extra: int = 0) -> FaceResult:
+    rng = np.random.default_rng(noise_seed)
+    faces = [Face((0.1, 0.1, 0.1 + size, 0.1 + size), _identity(p) + rng.normal(scale=0.02, size=EMBED_DIM).astype(np.float32))
+             for p in people]
+    return FaceResult(faces, len(faces) + extra)
+
+
+def _setup():
+    """Me: person 1 alone or with a stranger; Group: 4-6 faces of many people (me in some);
+    Flowers: no faces."""
+    photos, labels = [], []
+    for i in range(10):
+        photos.append(_photo(1, *( [100 + i] if i % 3 == 0 else []), noise_seed=i)); labels.append([1, 0, 0])
+    for i in range(10):
+        people = [200 + 10 * i + k for k in range(4 + i % 3)] + ([1] if i < 3 else [])
+        photos.append(_photo(*people, noise_seed=50 + i, size=0.12)); labels.append([0, 1, 0])
+    for i in range(10):
+        photos.append(FaceResult()); labels.append([0, 0, 1])
+    return photos, np.array(labels, dtype=float), ["Me", "Group photos", "Flowers"]
+
+
+def test_examine_finds_the_person_and_the_face_count_category_and_leaves_others_alone():
+    photos, labels, cats = _setup()
+    looked = []
+    ev = person.examine(lambda i: looked.append(i) or photos[i], labels, cats)
+    assert ev.kinds == ["person", "faces", None]
+    assert ev.about["Me"]["with_person"] == 10 and ev.about["Me"]["identity_recall"] == 1.0
+    # once some category is about people every example is looked at, each once (cached)
+    assert sorted(looked) == list(range(len(photos)))
+    model = ev.fit(np.ones(len(photos), bool), labels)
+    flat = np.ones((4, 3))
+    g = model.adjust_gate(flat, [_photo(1, noise_seed=99), _photo(7, noise_seed=98), _photo(300, 301, 302, 303, 304, size=0.12),
+                                 FaceResult()])
+    assert g[0, 0] == 1.0 and g[1, 0] < 0.05 and g[3, 0] == 0.0  # me / someone else / nobody
+    assert g[2, 1] > 0.9 and g[0, 1] < 0.05  # a crowd looks like a group photo, a portrait does not
+    np.testing.assert_array_equal(g[:, 2], 1.0)  # not about people: untouched
+    assert list(model.matched_faces(_photo(55, 1, noise_seed=3))) == ["Me"]
+    assert model.matched_faces(_photo(55, 1, noise_seed=3))["Me"] == pytest.approx((0.1, 0.1, 0.5, 0.5))
+
+
+def test_a_group_category_that_mostly_shows_me_is_not_a_me_category_when_me_exists():
+    photos, labels, cats = _setup()
+    photos[10:20] = [_photo(1, 300 + i, 400 + i, 500 + i, noise_seed=70 + i, size=0.12) for i in range(10)]  # me in all
+    ev = person.examine(lambda i: photos[i], labels, cats)
+    assert ev.kinds[:2] == ["person", "faces"]
+
+
+def test_not_me_correction_keeps_a_lookalike_out():
+    """A "Not Me" correction (a "none of these" example) showing a lookalike teaches the identity
+    gate that this face is someone else, without losing the person."""
+    photos, labels, cats = _setup()
+    me, twin = _identity(1), _identity(1) * 0.3 + _identity(77) * 0.7
+    twin = twin / np.linalg.norm(twin) * 0.9
+    twin = me + (twin - me) * (0.5 / np.linalg.norm(twin - me))  # 0.5 from me: within 0.6
+    lookalike = FaceResult([Face((0.2, 0.2, 0.6, 0.6), twin.astype(np.float32))], 1)
+    before = person.examine(lambda i: photos[i], labels, cats).fit(np.ones(len(photos), bool), labels)
+    assert before.adjust_gate(np.ones((1, 3)), [lookalike])[0, 0] == 1.0  # taken for me
+    photos.append(lookalike)
+    labels = np.vstack([labels, np.zeros((1, 3))])
+    ev = person.examine(lambda i: photos[i], labels, cats)
+    after = ev.fit(np.ones(len(photos), bool), labels)
+    g = after.adjust_gate(np.ones((2, 3)), [FaceResult([Face((0.2, 0.2, 0.6, 0.6), twin.astype(np.float32) + 0.001)], 1),
+                                            _photo(1, noise_seed=321)])
+    assert g[0, 0] == 0.0 and g[1, 0] == 1.0
+
+
+def test_no_category_about_people_means_no_face_model():
+    labels = np.array([[1, 0]] * 8 + [[0, 1]] * 8, dtype=float)
+    looked = []
+    assert person.examine(lambda i: looked.append(i) or FaceResult(), labels, ["a", "b"]) is None
+    assert len(looked) == 2 * (person.FACE_SAMPLE // 2)
+
+
+def test_people_round_trip_through_the_model_file(tmp_path):
+    import torch
+
+    from photosorter.ml.classifier import Classifier
+    from photosorter.ml.training import TrainOptions, fit_classifier
+
+    photos, labels, cats = _setup()
+    photos.append(_photo(1, noise_seed=555))  # a "none of these" example showing the person: kept as "not them"
+    labels = np.vstack([labels, np.zeros((1, 3))])
+    ev = person.examine(lambda i: photos[i], labels, cats)
+    feats = np.random.default_rng(0).normal(size=(len(photos), 1, 16)).astype(np.float32)
+    clf = fit_classifier(feats, labels, cats, backbone="tiny", weights_id="w", imagenet_head=None, faces=ev,
+                         opts=TrainOptions(folds=2, max_epochs=5))
+    assert clf.people is not None and clf.info["people"]["Me"]["with_person"] == 10
+    path = clf.save(tmp_path / "m.safetensors")
+    back = Classifier.load(path)
+    assert back.people.impostors[0].shape == (1, EMBED_DIM)
+    np.testing.assert_array_equal(back.people.identity[0], clf.people.identity[0])
+    test = [_photo(1, noise_seed=123), _photo(9, noise_seed=124), FaceResult()]
+    np.testing.assert_allclose(back.scores(feats[:3, 0], faces=test), clf.scores(feats[:3, 0], faces=test), atol=1e-6)
+    assert back.scores(feats[:3, 0], faces=test)[1:, 0].max() < 0.05  # a stranger and nobody stay out of "Me"
+    with pytest.raises(ValueError):
+        back.scores(feats[:1, 0])  # a model about people always needs the photo's faces
+    # damaged face data is refused, not half-loaded
+    from safetensors.torch import load_file, save_file
+    from photosorter import errors
+    from photosorter.ml.classifier import _checksum, read_model_file
+
+    tensors, doc = read_model_file(path)
+    tensors["people.identity.0"] = torch.full((3, 5), float("nan"))
+    import json
+
+    text = json.dumps(doc, sort_keys=True)
+    save_file(tensors, str(tmp_path / "bad.safetensors"), metadata={"photosorter": text, "checksum": _checksum(tensors, text)})
+    with pytest.raises(errors.ModelFileError, match="face data"):
+        Classifier.load(tmp_path / "bad.safetensors")
+
+
+def test_training_without_people_is_unchanged_by_faces(tmp_path):
+    """Generated photos (no faces): training with faces on and off gives the same model and scores."""
+    from photosorter.ml.features import Embedder
+    from photosorter.ml.scoring import Scorer
+    from photosorter.ml.training import TrainOptions, train_from_folder
+    from photosorter.samples import make_labeled_folder
+
+    make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=1)
+    emb = Embedder("tiny")
+    on = train_from_folder(tmp_path / "ex", emb, TrainOptions(views=1, folds=2, max_epochs=5, faces=True)).classifier
+    off = train_from_folder(tmp_path / "ex", emb, TrainOptions(views=1, folds=2, max_epochs=5, faces=False)).classifier
+    assert on.people is None and "people" not in on.info
+    np.testing.assert_array_equal(on.thresholds, off.thresholds)
+    paths = sorted((tmp_path / "ex").rglob("*.jpg"))[:4]
+    a = [r.scores for r in Scorer(on, emb).score_paths(paths, background="off")]
+    b = [r.scores for r in Scorer(off, emb).score_paths(paths, background="off")]
+    assert a == b
+
+
+# --------------------------------------------------------------------------- real faces
+
+
+def _real(split: str, n: int) -> list[Path]:
+    folder = FACES / split
+    return sorted(p for p in folder.rglob("*.jpg") if "_none" not in p.parts)[:n]
+
+
+@needs_faces
+def test_real_person_is_recognised_and_others_kept_out(tmp_path):
+    fa = FaceAnalyzer()
+    train = [fa.for_path(p) for p in _real("train", 8)]
+    ev = person.examine(lambda i: train[i], np.ones((8, 1)), ["Me"])
+    assert ev is not None and ev.kinds == ["person"]
+    model = ev.fit(np.ones(8, bool), np.ones((8, 1)))
+    same = [fa.for_path(p) for p in _real("val", 5)]
+    others = [fa.for_path(p) for p in sorted((FACES / "val" / "_none").glob("*.jpg"))[::16][:10]]
+    g_same = model.adjust_gate(np.ones((5, 1)), same)[:, 0]
+    g_other = model.adjust_gate(np.ones((10, 1)), others)[:, 0]
+    assert (g_same >= 0.5).sum() >= 4
+    assert (g_other < 0.5).sum() >= 9
+
+
+@needs_faces
+def test_real_face_in_a_photo_rotated_by_exif_is_found(tmp_path):
+    photo = _real("train", 1)[0]
+    upright = Image.open(photo).convert("RGB")
+    assert find_faces(upright).found == 1
+    # stored sideways, with EXIF orientation 6 ("rotate 90° clockwise to display"): found as displayed
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)
+    p = tmp_path / "sideways.jpg"
+    p.write_bytes(_jpeg(sideways, exif=exif.tobytes()))
+    r = FaceAnalyzer().for_path(p)
+    assert r.found == 1
+    box = r.faces[0].box
+    assert 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1
+
+
+# --------------------------------------------------------------------------- app
+
+
+def test_preview_marks_the_matched_face():
+    from photosorter.gui.preview import draw_face_boxes
+
+    img = Image.new("RGB", (300, 200), (0, 0, 0))
+    out = draw_face_boxes(img, {"Me": (0.5, 0.5, 0.8, 0.9)})
+    assert out.getpixel((150, 140)) == (255, 214, 10)  # the box's left edge, on the face
+    assert out.getpixel((200, 150)) == (0, 0, 0)  # the face itself is not covered
+    assert img.getpixel((150, 140)) == (0, 0, 0)  # the shown photo is not modified in place
+    assert draw_face_boxes(img, {}) is img
+
+
+def test_settings_deletes_face_data_with_one_click(qtbot):
+    from photosorter.config import app_paths
+    from photosorter.gui.settings import SettingsDialog
+    from photosorter.library import Library
+
+    store = FaceStore(app_paths().feature_cache_file)
+    store.put("ab" * 32, _photo(1))
+    assert store.count() == 1
+    dlg = SettingsDialog(Library.load())
+    qtbot.addWidget(dlg)
+    dlg.delete_faces.click()
+    assert store.count() == 0
+    assert "1 photo" in dlg.faces_note.text()
