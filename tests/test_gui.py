@@ -157,7 +157,12 @@ def test_preview_pane_shows_scores_and_gradcam(window, qtbot, tmp_path):
     photo = str(next((data / "red_disc").glob("*.jpg")))
     w.preview.show_photo(photo)
     qtbot.waitUntil(lambda: bool(w.preview.scores), timeout=30_000)
-    assert set(w.preview.maps) == {"blue_square", "red_disc"}
+    # a heatmap for each category the photo scores for; none (and a note) where it scores ~0
+    from photosorter.session import MIN_SCORE_FOR_HEATMAP
+
+    assert set(w.preview.maps) == {c for c, s in w.preview.scores.items() if s >= MIN_SCORE_FOR_HEATMAP}
+    assert "red_disc" in w.preview.maps
+    assert [w.preview.cam_category.itemText(i) for i in range(w.preview.cam_category.count())] == list(w.preview.scores)
     assert len(w.preview.bars.rows) == 2
     assert w.preview.image.pixmap() is not None and not w.preview.image.pixmap().isNull()
     w.preview.opacity.setValue(90)  # redraw with another opacity: must not fail

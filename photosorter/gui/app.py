@@ -8,11 +8,10 @@ import os
 import sys
 import traceback
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from ..config import app_paths
+from .theme import Theming
 
 log = logging.getLogger("photosorter")
 
@@ -43,31 +42,6 @@ def install_excepthook() -> None:
     sys.excepthook = hook
 
 
-class Theming:
-    def __init__(self, app: QApplication) -> None:
-        self.app = app
-
-    def set_theme(self, which: str) -> None:
-        self.app.setStyle("Fusion")
-        if which == "dark" or (which == "system" and QGuiApplication.styleHints().colorScheme() == Qt.ColorScheme.Dark):
-            p = QPalette()
-            for role, colour in {
-                QPalette.ColorRole.Window: "#23262b", QPalette.ColorRole.WindowText: "#e8e8e8",
-                QPalette.ColorRole.Base: "#1b1d21", QPalette.ColorRole.AlternateBase: "#2d3137",
-                QPalette.ColorRole.Text: "#e8e8e8", QPalette.ColorRole.Button: "#2d3137",
-                QPalette.ColorRole.ButtonText: "#e8e8e8", QPalette.ColorRole.Highlight: "#669bbc",
-                QPalette.ColorRole.HighlightedText: "#101010", QPalette.ColorRole.ToolTipBase: "#2d3137",
-                QPalette.ColorRole.ToolTipText: "#e8e8e8", QPalette.ColorRole.Mid: "#555a62",
-                QPalette.ColorRole.PlaceholderText: "#8a8f98",
-            }.items():
-                p.setColor(role, QColor(colour))
-            self.app.setPalette(p)
-        else:
-            p = self.app.style().standardPalette()
-            p.setColor(QPalette.ColorRole.Highlight, QColor("#29335c"))
-            self.app.setPalette(p)
-
-
 def run(argv: list[str] | None = None, background: bool = False) -> int:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("photosorter")
@@ -93,7 +67,7 @@ def run(argv: list[str] | None = None, background: bool = False) -> int:
             app.quit()
 
         QTimer.singleShot(0, probe)
-    app.lastWindowClosed.connect(lambda: None if window.watch_service else app.quit())
+    app.lastWindowClosed.connect(lambda: None if window.session.watch_service else app.quit())
     window.destroyed.connect(app.quit)
     code = app.exec()
     window.shutdown()
