@@ -9,7 +9,16 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QColorDialog, QFileDialog, QInputDialog, QMainWindow, QMenu, QMessageBox, QProgressBar, QSplitter, QTabWidget,
+    QColorDialog,
+    QFileDialog,
+    QInputDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
 )
 
 from ..config import app_paths
@@ -64,9 +73,14 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.watch, "3  Watch")
         split = QSplitter()
         split.setChildrenCollapsible(False)
-        split.addWidget(self.categories)
-        split.addWidget(self.tabs)
-        split.addWidget(self.preview)
+        for part in (self.categories, self.tabs, self.preview):
+            # in a scroll area: on a small or scaled screen (1280×800 at 200% is 640×400) a part
+            # scrolls instead of growing the window past the screen
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(part)
+            split.addWidget(scroll)
         split.setSizes([300, 640, 420])
         self.setCentralWidget(split)
         self.fit_to_screen()

@@ -8,7 +8,16 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QVBoxLayout, QWidget,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
 )
 
 from .categories import pil_to_qimage
@@ -178,7 +187,7 @@ class PhotoDialog(QDialog):
         self.resize(min(1000, int(screen.width() * 0.9)), min(800, int(screen.height() * 0.9)))
         self.pane.show_photo(path)
 
-    def keyPressEvent(self, e) -> None:  # noqa: N802
+    def keyPressEvent(self, e) -> None:
         if e.key() == Qt.Key.Key_Space:
             self.accept()
             return

@@ -16,11 +16,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import (
-    QAbstractListModel, QModelIndex, QObject, QRunnable, QSize, Qt, QThreadPool, Signal,
+    QAbstractListModel,
+    QModelIndex,
+    QObject,
+    QRunnable,
+    QSize,
+    Qt,
+    QThreadPool,
+    Signal,
 )
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QComboBox, QHBoxLayout, QLineEdit, QListView, QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget,
+    QComboBox,
+    QHBoxLayout,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QVBoxLayout,
+    QWidget,
 )
 
 THUMB = 112
@@ -48,7 +63,7 @@ class Cell:
         return self.score - self.threshold
 
 
-def group_plan(plan, changed: set[str] = frozenset()) -> "OrderedDict[str, list[Cell]]":
+def group_plan(plan, changed: set[str] = frozenset()) -> OrderedDict[str, list[Cell]]:
     """Decisions → {group name: cells}: near the threshold first, then each category, no
     category, already sorted, could not read (always present, even empty), and all photos."""
     groups: OrderedDict[str, list[Cell]] = OrderedDict()
@@ -166,7 +181,7 @@ class ReviewModel(QAbstractListModel):
         self._row_of = {c.path: i for i, c in enumerate(cells)}
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.cells)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -231,7 +246,7 @@ class PhotoGrid(QListView):
         idx = self.currentIndex()
         return idx.data(ReviewModel.PathRole) if idx.isValid() else None
 
-    def keyPressEvent(self, e) -> None:  # noqa: N802
+    def keyPressEvent(self, e) -> None:
         path = self.current_path()
         if path and e.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.open_requested.emit(path)

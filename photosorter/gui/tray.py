@@ -37,8 +37,8 @@ class Tray:
         self.icon.showMessage("photosorter", text, QSystemTrayIcon.MessageIcon.Information, ms)
 
     # QSystemTrayIcon-compatible helpers used by older callers
-    def showMessage(self, title, text, icon=None, ms: int = 4000) -> None:  # noqa: N802
+    def showMessage(self, title, text, icon=None, ms: int = 4000) -> None:
         self.notify(text, ms)
 
-    def setToolTip(self, text: str) -> None:  # noqa: N802
+    def setToolTip(self, text: str) -> None:
         self.icon.setToolTip(text)
