@@ -113,9 +113,10 @@ def test_whole_session(window, qtbot, tmp_path):
     slider.setValue(99)
     after = [(d.outcome, tuple(d.categories)) for d in w.sorting.shown.decisions]
     assert after != before and w.sorting.shown.counts()["copy"] < n_copy
-    assert Library.load(w.library.path).threshold_overrides == {"red_disc": 0.99}  # the choice sticks
+    qtbot.waitUntil(lambda: Library.load(w.library.path).threshold_overrides == {"red_disc": 0.99},
+                    timeout=5000)  # the choice sticks (saved once the slider rests)
     slider.setValue(round(w.sorting.plan.thresholds["red_disc"] * 100))
-    assert Library.load(w.library.path).threshold_overrides == {}
+    qtbot.waitUntil(lambda: Library.load(w.library.path).threshold_overrides == {}, timeout=5000)
 
     # 6. apply: the files are on disk exactly as previewed
     expected = sorted((c, d.sha256) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories)

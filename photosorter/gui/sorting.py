@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QGroupBox,
@@ -50,6 +50,10 @@ class SortPanel(QWidget):
         self.changed: set[str] = set()  # photos whose destination changed at the last re-score
         self._runs = 0
         self.thresholds: dict[str, float] = {}
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(250)
+        self._save_timer.timeout.connect(lambda: self.thresholds_changed.emit(dict(self.thresholds)))
         self.sliders: dict[str, QSlider] = {}
         self.drop_hint = QLabel("Drop a folder of photos here, or")
         choose = QPushButton("Choose a folder to sort… (Ctrl+O)")
@@ -151,7 +155,8 @@ class SortPanel(QWidget):
         self.thresholds[name] = t
         label.setText(f"{t:.2f}")
         self._refresh()
-        self.thresholds_changed.emit(dict(self.thresholds))
+        # saving (an fsync'd file) and re-arming the watcher wait until the slider rests
+        self._save_timer.start()
 
     def current_plan(self):
         return rethreshold_plan(self.plan, self.thresholds) if self.plan is not None else None
