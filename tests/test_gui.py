@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
 from PySide6.QtGui import QDropEvent  # noqa: E402
 
 from photosorter.library import Library  # noqa: E402
@@ -180,7 +180,6 @@ def test_preview_pane_shows_scores_and_gradcam(window, qtbot, tmp_path):
     assert "Look twice" not in p.cam_note.text() or not p.cam_note.isVisibleTo(p)
     if "blue_square" not in p.maps:  # scores ~0: no bright heatmap, a note says why
         assert p.cam_note.isVisibleTo(p) and "no heatmap" in p.cam_note.text()
-    # a correction adds the photo as an example (the retrain question is answered "Later")
-    QTimer.singleShot(300, lambda: [b.click() for b in w.findChildren(type(w.training.train_button)) if b.text() == "Later"])
+    # a correction adds the photo as an example and starts a quick retrain (no question asked)
     w.correct(photo, None)
     assert photo in w.library.none_examples
