@@ -71,7 +71,7 @@ def run(argv: list[str] | None = None, background: bool = False) -> int:
             app.quit()
 
         QTimer.singleShot(0, probe)
-    app.lastWindowClosed.connect(lambda: None if window.watch_service else app.quit())
+    app.lastWindowClosed.connect(lambda: None if window.session.watch_service else app.quit())
     window.destroyed.connect(app.quit)
     code = app.exec()
     window.shutdown()

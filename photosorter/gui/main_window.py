@@ -4,23 +4,33 @@ right. Every long job runs on a worker thread; torch and the model load lazily t
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QIcon, QKeySequence
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QCheckBox, QColorDialog, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QListWidget, QMainWindow, QMenu,
-    QMessageBox, QProgressBar, QPushButton, QSplitter, QSystemTrayIcon, QTabWidget, QVBoxLayout, QWidget,
+    QColorDialog,
+    QFileDialog,
+    QInputDialog,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
 )
 
 from ..config import app_paths
 from ..errors import PhotosorterError
-from ..library import Library, import_labeled_folder
+from ..library import Library
+from ..session import Session
 from .categories import CategoriesPanel
 from .preview import PREVIEW_SIDE, PreviewPane
 from .sorting import SortPanel
 from .training import TrainingPanel
+from .tray import Tray, tray_available
+from .watch import WatchPanel
 from .workers import start_job
 
 log = logging.getLogger(__name__)
@@ -39,50 +49,41 @@ def app_icon() -> QIcon:
     return icon
 
 
-class _Bridge(QObject):
-    """Carries watcher-thread events onto the UI thread."""
-
-    batch = Signal(object)
-    warning = Signal(str)
-
-
 class MainWindow(QMainWindow):
     def __init__(self, library: Library | None = None, welcome: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("photosorter")
         self.setWindowIcon(app_icon())
-        self.resize(1360, 840)
-        self.library = library or Library.load()
-        self.model_path = app_paths().models_dir / "current.safetensors"
-        self._embedder = None
-        self._requested_mode = None
-        self._classifier = None
-        self._lock = threading.Lock()  # one job touches the model at a time
+        self.session = Session(library or Library.load())
         self._train_job = None
         self._read_job = None  # reads newly added examples ahead of training
         self._closing = False  # set by shutdown: no new background jobs after it
-        self._stopping: list[threading.Thread] = []  # watch services being stopped (shutdown joins them)
         self._read_again = False
-        self.watch_service = None
-        self.bridge = _Bridge()
-        self.bridge.batch.connect(self._watch_batch)
-        self.bridge.warning.connect(lambda m: self.status(m, 15000))
+        self._train_again = False
 
         self.categories = CategoriesPanel(self.library)
         self.training = TrainingPanel()
         self.sorting = SortPanel()
         self.preview = PreviewPane(self)
-        self.watch_panel = self._build_watch_panel()
+        self.watch = WatchPanel(self.session, self)
+        self.watch_panel = self.watch
         self.tabs = QTabWidget()
         self.tabs.addTab(self.training, "1  Train")
         self.tabs.addTab(self.sorting, "2  Sort")
-        self.tabs.addTab(self.watch_panel, "3  Watch")
+        self.tabs.addTab(self.watch, "3  Watch")
         split = QSplitter()
-        split.addWidget(self.categories)
-        split.addWidget(self.tabs)
-        split.addWidget(self.preview)
+        split.setChildrenCollapsible(False)
+        for part in (self.categories, self.tabs, self.preview):
+            # in a scroll area: on a small or scaled screen (1280×800 at 200% is 640×400) a part
+            # scrolls instead of growing the window past the screen
+            scroll = QScrollArea()
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+            scroll.setWidget(part)
+            split.addWidget(scroll)
         split.setSizes([300, 640, 420])
         self.setCentralWidget(split)
+        self.fit_to_screen()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(240)
         self.progress.hide()
@@ -104,7 +105,11 @@ class MainWindow(QMainWindow):
         self.sorting.undo_requested.connect(self.undo)
         self.sorting.photo_selected.connect(self.preview.show_photo)
         self.sorting.thresholds_changed.connect(self._save_thresholds)
+        self.sorting.open_requested.connect(self.open_large)
+        self.sorting.correction.connect(self.correct)
         self.preview.correction.connect(self.correct)
+        self.watch.batch_sorted.connect(self._watch_batch)
+        self.watch.state_changed.connect(self._set_tray_status)
         self._build_menus()
         self._build_tray()
         self.refresh_history()
@@ -112,11 +117,56 @@ class MainWindow(QMainWindow):
         self._update_train_hint()
         QTimer.singleShot(0, self.warm_up)
         if self.library.watching and self.library.watched and self.model_path.exists():
-            QTimer.singleShot(0, lambda: self.watch_switch.setChecked(True))  # resume background sorting
+            QTimer.singleShot(0, lambda: self.watch.switch.setChecked(True))  # resume background sorting
         if self.model_path.exists():
             self.status("A trained model is ready. Drop a folder on the Sort tab to preview.")
         elif welcome and not self.library.categories:
             QTimer.singleShot(200, self.first_launch)
+
+    # ------------------------------------------------------------ the shared state
+    @property
+    def library(self) -> Library:
+        return self.session.library
+
+    @property
+    def model_path(self) -> Path:
+        return self.session.model_path
+
+    @property
+    def watch_service(self):
+        return self.session.watch_service
+
+    @property
+    def _classifier(self):
+        return self.session.loaded_classifier
+
+    # the Watch tab's controls, by their old names
+    watch_switch = property(lambda self: self.watch.switch)
+    tray_switch = property(lambda self: self.watch.tray_switch)
+    watch_status = property(lambda self: self.watch.status)
+    watch_list = property(lambda self: self.watch.list)
+
+    def add_watched(self, folder: str | None = None) -> None:
+        self.watch.add_folder(folder)
+
+    def embedder(self):
+        """Load torch and the backbone on first use (called from worker threads only)."""
+        return self.session.embedder()
+
+    def classifier(self):
+        return self.session.classifier()
+
+    def fit_to_screen(self) -> None:
+        """Open at a comfortable size that never exceeds the screen (at 125% or 200% scaling the
+        screen is only 1280 or 800 device-independent pixels wide), and never grow past it:
+        long labels wrap instead of widening the window."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        avail = screen.availableGeometry() if screen is not None else None
+        w, h = 1360, 840
+        if avail is not None and avail.width() > 0:
+            w, h = min(w, int(avail.width() * 0.95)), min(h, int(avail.height() * 0.92))
+            self.setMaximumSize(avail.width(), avail.height())
+        self.resize(w, h)
 
     # ------------------------------------------------------------ small helpers
     def status(self, text: str, ms: int = 8000) -> None:
@@ -145,12 +195,8 @@ class MainWindow(QMainWindow):
                                         "categories. Press Train (Ctrl+T).")
 
     def _save_thresholds(self, thresholds: dict) -> None:
-        """Slider choices stick: the next preview and background watching use them."""
-        defaults = dict(zip(self._classifier.categories, map(float, self._classifier.thresholds))) if self._classifier else {}
-        self.library.threshold_overrides = {c: t for c, t in thresholds.items() if abs(t - defaults.get(c, -1)) > 1e-9}
-        self.library.save()
-        if self.watch_service is not None:
-            self.watch_service.scorer.threshold_overrides = dict(self.library.threshold_overrides)
+        """Slider choices stick: the next preview and background watching (at once) use them."""
+        self.session.save_threshold_choices(thresholds)
 
     def _library_changed(self) -> None:
         self.library.save()
@@ -205,38 +251,28 @@ class MainWindow(QMainWindow):
         m = self.menuBar().addMenu("&Model")
         action(m, "Train", lambda: self.train(), "Ctrl+T")
         action(m, "Train from scratch", lambda: self.train(from_scratch=True), "Ctrl+Shift+T")
-        action(m, "Undo last sort run", lambda: self.undo(None), "Ctrl+Z")
+        self.undo_action = action(m, "Undo last sort run", lambda: self.undo(None), "Ctrl+Z")
         m = self.menuBar().addMenu("&View")
-        action(m, "Light theme", lambda: self.window_app().set_theme("light"))
-        action(m, "Dark theme", lambda: self.window_app().set_theme("dark"))
-        action(m, "System theme", lambda: self.window_app().set_theme("system"))
+        action(m, "Light theme", lambda: self.theming().set_theme("light"))
+        action(m, "Dark theme", lambda: self.theming().set_theme("dark"))
+        action(m, "System theme", lambda: self.theming().set_theme("system"))
         m = self.menuBar().addMenu("&Help")
         action(m, "About photosorter", self.about)
 
-    def window_app(self):
+    def theming(self):
         from .theme import app_theming
 
         return app_theming()
 
     def _build_tray(self) -> None:
-        self.tray = None
-        if not QSystemTrayIcon.isSystemTrayAvailable():
-            return
-        self.tray = QSystemTrayIcon(app_icon(), self)
-        menu = QMenu()
-        menu.addAction("Show photosorter", self.showNormal)
-        self.pause_action = menu.addAction("Pause watching", self.toggle_pause)
-        menu.addAction("Quit", self.quit)
-        self.tray.setContextMenu(menu)
-        self.tray.setToolTip("photosorter")
-        self.tray.show()
+        self.tray = Tray(self, app_icon()) if tray_available() else None
 
     def open_settings(self) -> None:
         from .settings import SettingsDialog
 
         dlg = SettingsDialog(self.library, self)
         if dlg.exec() and dlg.apply():
-            self.tray_switch.setChecked(self.library.keep_watching_in_tray)
+            self.watch.tray_switch.setChecked(self.library.keep_watching_in_tray)
             self.status("Settings saved. Retrain (Ctrl+T) to use them.", 10000)
 
     def about(self) -> None:
@@ -315,20 +351,30 @@ class MainWindow(QMainWindow):
         if folder:
             self.library.category(name).folder = folder
             self.library.save()
+            self.session.rearm()  # a running watcher copies the next photo to the new folder
             self.categories.refresh(select=name)
+            self.status(f"New '{name}' photos will be copied to {folder}.")
 
     def import_folder(self, folder: str | None = None) -> None:
         folder = folder or QFileDialog.getExistingDirectory(self, "Folder with one sub-folder per category")
         if not folder:
             return
+        from ..importing import import_examples
+
         try:
-            import_labeled_folder(folder, self.library)
+            report = import_examples(folder, self.library)
         except PhotosorterError as exc:
             self.error(str(exc))
             return
         self.library.save()
         self.categories.refresh()
-        self.status(f"Imported {len(self.library.categories)} categories from {folder}. Train next (Ctrl+T).")
+        self.last_import = report
+        self.categories.header.setText(report.text())
+        self.status(report.text() + " Train next (Ctrl+T).", 20000)
+        if report.skipped_files or report.skipped_folders:
+            box = QMessageBox(QMessageBox.Icon.Information, "Import", report.text(limit=20), parent=self)
+            box.setDetailedText("\n".join(f"{p}: {why}" for p, why in report.skipped_folders + report.skipped_files))
+            box.open()  # not modal: the import is done, this only reports
 
     # ------------------------------------------------------------ model
     def warm_up(self) -> None:
@@ -360,31 +406,7 @@ class MainWindow(QMainWindow):
         self.status("Loading the recognition model in the background…", 0)
         start_job(self, job, on_done=done, on_error=failed)
 
-    def embedder(self):
-        """Load torch and the backbone on first use (called from worker threads only)."""
-        from ..ml.features import Embedder, FeatureCache
-
-        # None: PHOTOSORTER_NUMERIC_MODE, else the backbone's validated or self-checked mode (numerics.choose_mode)
-        mode = {"fast": "auto", "exact": "fp32"}.get(self.library.speed)
-        with self._lock:
-            if (self._embedder is None or self._embedder.spec.name != self.library.backbone
-                    or self._requested_mode != mode):
-                self._embedder = Embedder(self.library.backbone, cache=FeatureCache(app_paths().feature_cache_file),
-                                          numeric_mode=mode)
-                self._requested_mode = mode
-            return self._embedder
-
-    def classifier(self):
-        from ..ml.classifier import Classifier
-
-        emb = self.embedder()
-        if self._classifier is None:
-            if not self.model_path.exists():
-                raise PhotosorterError("There is no trained model yet: add examples and press Train (Ctrl+T).")
-            self._classifier = Classifier.load(self.model_path, imagenet_head=emb.model.imagenet_head)
-        return self._classifier
-
-    def train(self, from_scratch: bool = False) -> None:
+    def train(self, from_scratch: bool = False, switch_tab: bool = True) -> None:
         """Train, continuing from the current model when only examples changed (seconds even with
         a thousand examples); ``from_scratch`` ignores the current model."""
         if self._train_job is not None:
@@ -396,7 +418,9 @@ class MainWindow(QMainWindow):
         if not self.library.categories:
             self.error("Create a category and drop some example photos on it first.")
             return
-        self.tabs.setCurrentWidget(self.training)
+        if switch_tab:
+            self.tabs.setCurrentWidget(self.training)
+        self._train_again = False
         self.training.begin()
         strictness = self.library.strictness
 
@@ -417,17 +441,17 @@ class MainWindow(QMainWindow):
 
         def done(result):
             self._train_job = None
-            result.classifier.save(self.model_path)
-            self._classifier = result.classifier
-            if self.library.threshold_overrides:  # recalibrated thresholds replace old slider choices
-                self.library.threshold_overrides = {}
-                self.library.save()
+            self.session.install_model(result.classifier)  # the running watcher uses it at once
             continued = " (continued from the previous model)" if result.classifier.info.get("continued_folds") else ""
             self.training.end(f"Trained {len(result.classifier.categories)} categories on "
                               f"{result.classifier.info['examples']} photos in {result.seconds:.1f} s{continued}.")
             self.training.show_result(result.classifier)
             if result.skipped:
                 self.status(f"{len(result.skipped)} example(s) could not be read and were skipped.", 12000)
+            if self._train_again:  # corrections arrived while training
+                self.train(switch_tab=False)
+            else:
+                self.rescore_preview()
 
         def failed(message):
             self._train_job = None
@@ -453,34 +477,35 @@ class MainWindow(QMainWindow):
         if folder:
             self.preview_sort([folder])
 
-    def preview_sort(self, paths: list[str]) -> None:
-        self.tabs.setCurrentWidget(self.sorting)
-        dests = self.library.destinations()
+    def preview_sort(self, paths: list[str], rescore: bool = False) -> None:
+        """Dry run of ``paths``. ``rescore``: the same photos again after retraining — the open
+        preview is replaced in place and the photos whose destination changed are highlighted."""
+        if not rescore:
+            self.tabs.setCurrentWidget(self.sorting)
+        session = self.session
         overrides = dict(self.library.threshold_overrides)
         kinds = list(self.library.kinds)
 
         def job(progress, cancel, emit):
-            from ..ml.scoring import Scorer
-            from ..sorting.ledger import Ledger
-            from ..sorting.sorter import plan_sort, recover
-
-            scorer = Scorer.for_app(self.classifier(), self.embedder())
-            scorer.threshold_overrides = overrides
-            ledger = Ledger(app_paths().ledger_file)
-            try:
-                recover(ledger)
-                return plan_sort(paths, scorer, ledger, {c: dests[c] for c in scorer.classifier.categories},
-                                 progress, cancel, kinds=kinds)
-            finally:
-                ledger.close()
+            return session.plan(paths, progress, cancel, overrides)
 
         def done(plan):
             self.progress.hide()
-            self.sorting.set_plan(plan, self.colours())
-            self.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
+            changed = self.sorting.set_plan(plan, self.colours(), sources=paths, compare=rescore)
+            if rescore:
+                self.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
+                            "(highlighted). Nothing has been copied.", 12000)
+            else:
+                self.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
 
         self.status("Scoring photos for the preview…")
         start_job(self, job, on_done=done, on_error=self.error, on_progress=self._busy)
+
+    def rescore_preview(self) -> None:
+        """After retraining: the open preview (if any) is scored again with the new model (the
+        photos' features are cached, so this is quick)."""
+        if self.sorting.plan is not None and self.sorting.sources:
+            self.preview_sort(list(self.sorting.sources), rescore=True)
 
     def apply_sort(self) -> None:
         plan = self.sorting.current_plan()
@@ -512,6 +537,11 @@ class MainWindow(QMainWindow):
         start_job(self, job, on_done=done, on_error=self.error, on_progress=self._busy)
 
     def undo(self, run_id) -> None:
+        if run_id is None and not self.sorting.has_history():
+            self.status("Nothing to undo: no sort run has been made yet.")
+            self.sorting.summary.setText("Nothing to undo: no sort run has been made yet.")
+            return
+
         def job(progress, cancel, emit):
             from ..sorting.ledger import Ledger
             from ..sorting.sorter import undo_run
@@ -525,7 +555,9 @@ class MainWindow(QMainWindow):
         def done(result):
             kept = f" {len(result.kept_modified)} edited copies were kept." if result.kept_modified else ""
             errs = f" {len(result.errors)} could not be moved to the trash (left in place)." if result.errors else ""
-            self.sorting.summary.setText(f"<b>Undid run {result.run_id}:</b> {len(result.trashed)} copies moved to the trash.{kept}{errs}")
+            text = f"<b>Undid run {result.run_id}:</b> {len(result.trashed)} copies moved to the trash.{kept}{errs}"
+            self.sorting.summary.setText(text)
+            self.status(text.replace("<b>", "").replace("</b>", ""), 12000)  # seen from any tab (Ctrl+Z on Watch)
             self.refresh_history()
 
         start_job(self, job, on_done=done, on_error=self.error)
@@ -535,226 +567,95 @@ class MainWindow(QMainWindow):
 
         try:
             ledger = Ledger(app_paths().ledger_file)
-            self.sorting.set_history(ledger.runs(30))
+            runs = ledger.runs(30)
             ledger.close()
+            self.sorting.set_history(runs)
+            self.undo_action.setEnabled(self.sorting.has_history())
         except Exception as exc:  # a damaged ledger must not stop the window from opening
             log.warning("cannot read the ledger: %s", exc)
 
     # ------------------------------------------------------------ preview & corrections
     def explain_job(self, path: str, callback) -> None:
-        overrides = dict(self.sorting.thresholds)  # snapshot on the UI thread: sliders may move meanwhile
+        """Scores and heatmaps of one photo, off the UI thread. Explanations run one at a time; a
+        newer request (the next photo under the arrow keys) cancels an older one."""
+        overrides = dict(self.sorting.thresholds) or None  # snapshot on the UI thread: sliders may move meanwhile
+        token = self.session.new_explain_token()
+        session = self.session
 
         def job(progress, cancel, emit):
-            from .. import imaging
-            from ..ml.gradcam import explain
-            from ..ml.scoring import Scorer
-
-            from .. import media
-
-            if media.kind_of(path) == "videos" or Path(path).suffix.lower() in media.RAW_EXTENSIONS | media.DOCUMENT_EXTENSIONS:
-                from ..media.explain import explain_file
-
-                return explain_file(path, self.classifier() if self.model_path.exists() else None,
-                                    self.embedder() if self.model_path.exists() else None, overrides, PREVIEW_SIDE)
-            try:
-                shown = imaging.load_image(path, min_side=PREVIEW_SIDE).image.copy()
-            except PhotosorterError as exc:
-                return path, None, {}, {}, {}, f"Cannot show this photo: {exc}", set()
-            shown.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-            if not self.model_path.exists():
-                return path, shown, {}, {}, {}, "Train a model to see scores and explanations.", set()
-            clf, emb = self.classifier(), self.embedder()
-            scored = imaging.load_image(path, min_side=emb.spec.input_size).image
-            scorer = Scorer.for_app(clf, emb)
-            scores = scorer.scores_of(path)  # the core call every path shares (faces included: issue 17)
-            faces = scorer.faces_of(path)  # cached; None without categories about people
-            boxes = clf.people.matched_faces(faces) if faces is not None and clf.people is not None else {}
-            names = clf.categories
-            th = dict(zip(names, map(float, clf.thresholds)))
-            th.update({k: v for k, v in overrides.items() if k in th})
-            chosen = [c for c, n in enumerate(names) if scores[c] >= th[n]]
-            # Grad-CAM for every category; checked against occlusion where the photo goes
-            ex = explain(emb.model, clf.head, emb.spec, scored, verify=chosen, bf16=emb.bf16_active)
-            flagged = {n for n, bad in zip(names, ex.flagged) if bad}
-            return path, shown, dict(zip(names, map(float, scores))), th, dict(zip(names, ex.maps)), "", flagged, [], boxes
+            return session.explain_photo(path, PREVIEW_SIDE, overrides, cancel=token).as_tuple()
 
         start_job(self, job, on_done=callback, on_error=self.error)
 
+    def open_large(self, path: str) -> None:
+        from .preview import PhotoDialog
+
+        self.photo_dialog = PhotoDialog(self, path)
+        self.photo_dialog.open()
+
     def correct(self, path: str, category) -> None:
+        """A correction becomes an example and a quick retrain starts (features are cached: about
+        a second); when it is done the open preview is re-scored in place and a running watcher
+        uses the new model. Corrections made while training are picked up by one more round."""
         self.library.add_examples(category, [path])
         self.library.save()
         self.categories.refresh()
         where = category or "none of these"
-        box = QMessageBox(self)
-        box.setWindowTitle("Example added")
-        box.setText(f"Added {Path(path).name} as an example of <b>{where}</b>. Retrain now? (seconds: features are cached)")
-        retrain = box.addButton("Retrain now", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
-        box.exec()
-        if box.clickedButton() is retrain:
-            self.train()
+        self.status(f"Added {Path(path).name} as an example of {where}. Retraining…", 8000)
+        if not self.model_path.exists():
+            return
+        if self._train_job is not None:
+            self._train_again = True
+            return
+        self.train(switch_tab=False)
 
     # ------------------------------------------------------------ watching
-    def _build_watch_panel(self) -> QWidget:
-        w = QWidget()
-        self.watch_list = QListWidget()
-        self.watch_list.addItems(self.library.watched)
-        add = QPushButton("Add a camera-roll / DCIM folder…")
-        add.clicked.connect(self.add_watched)
-        remove = QPushButton("Remove")
-        remove.clicked.connect(self.remove_watched)
-        self.watch_switch = QCheckBox("Keep sorting new photos in the background")
-        self.watch_switch.toggled.connect(self.set_watching)
-        self.tray_switch = QCheckBox("Keep watching when the window is closed (tray icon)")
-        self.tray_switch.setChecked(self.library.keep_watching_in_tray)
-        self.tray_switch.toggled.connect(lambda on: (setattr(self.library, "keep_watching_in_tray", on), self.library.save()))
-        self.login_switch = QCheckBox("Start photosorter at login (in the tray, watching these folders)")
-        from .. import autostart
-
-        try:
-            self.login_switch.setChecked(autostart.is_enabled())
-        except Exception:
-            self.login_switch.setEnabled(False)
-        self.login_switch.toggled.connect(self.set_start_at_login)
-        self.watch_status = QLabel("Not watching.")
-        self.watch_status.setWordWrap(True)
-        row = QHBoxLayout()
-        row.addWidget(add)
-        row.addWidget(remove)
-        row.addStretch(1)
-        lay = QVBoxLayout(w)
-        lay.addWidget(QLabel("<b>Watched folders</b> — new photos here are copied into their categories as they arrive"))
-        lay.addWidget(self.watch_list, 1)
-        lay.addLayout(row)
-        lay.addWidget(self.watch_switch)
-        lay.addWidget(self.tray_switch)
-        lay.addWidget(self.login_switch)
-        lay.addWidget(self.watch_status)
-        return w
-
-    def set_start_at_login(self, on: bool) -> None:
-        from .. import autostart
-
-        try:
-            autostart.enable() if on else autostart.disable()
-        except Exception as exc:  # e.g. a read-only config folder
-            self.error(f"Could not change the start-at-login setting: {exc}")
-            return
-        self.status("photosorter will start at login." if on else "photosorter will no longer start at login.")
-
-    def add_watched(self, folder: str | None = None) -> None:
-        folder = folder or QFileDialog.getExistingDirectory(self, "Folder to watch")
-        if folder and folder not in self.library.watched:
-            self.library.watched.append(folder)
-            self.library.save()
-            self.watch_list.addItem(folder)
-
-    def remove_watched(self) -> None:
-        for it in self.watch_list.selectedItems():
-            self.library.watched.remove(it.text())
-            self.watch_list.takeItem(self.watch_list.row(it))
-        self.library.save()
-
-    def set_watching(self, on: bool) -> None:
-        if self.library.watching != on:
-            self.library.watching = on
-            self.library.save()
-        if not on:
-            if self.watch_service is not None:
-                service, self.watch_service = self.watch_service, None
-                self._stop_in_background(service)
-            self.watch_status.setText("Not watching.")
-            self._set_tray_status("not watching")
-            return
-        if not self.library.watched:
-            self.watch_switch.setChecked(False)
-            self.error("Add a folder to watch first.")
-            return
-        folders = [Path(f) for f in self.library.watched]
-        dests = self.library.destinations()
-        overrides = dict(self.library.threshold_overrides)
-        self.watch_status.setText("Starting… (loading the model)")
-
-        kinds = list(self.library.kinds)
-
-        def job(progress, cancel, emit):
-            from ..ml.scoring import Scorer
-            from ..sorting.service import WatchService
-
-            scorer = Scorer.for_app(self.classifier(), self.embedder())
-            scorer.threshold_overrides = overrides
-            service = WatchService(folders, scorer, app_paths().ledger_file,
-                                   {c: dests[c] for c in scorer.classifier.categories},
-                                   on_batch=self.bridge.batch.emit, on_warning=self.bridge.warning.emit,
-                                   kinds=kinds)
-            service.start()
-            return service
-
-        def done(service):
-            if not self.watch_switch.isChecked():
-                self._stop_in_background(service)
-                return
-            self.watch_service = service
-            mode = " (polling)" if service.watcher.polling else ""
-            self.watch_status.setText(f"Watching {len(folders)} folder(s){mode}. New photos are sorted as they arrive.")
-            self._set_tray_status(f"watching {len(folders)} folder(s)")
-
-        def failed(message):
-            self.watch_switch.setChecked(False)
-            self.error(message)
-
-        start_job(self, job, on_done=done, on_error=failed)
-
-    def _stop_in_background(self, service) -> None:
-        """Stopping joins the watcher's threads (up to a second or two): not on the UI thread. The
-        thread is kept so shutdown can wait for it: a watcher still delivering a batch to a window
-        being destroyed would crash Qt."""
-        t = threading.Thread(target=service.stop, daemon=True, name="watch-stop")
-        t.start()
-        self._stopping = [x for x in self._stopping if x.is_alive()] + [t]
-
     def _set_tray_status(self, text: str) -> None:
         if self.tray is not None:
-            self.tray.setToolTip(f"photosorter — {text}")
+            self.tray.set_status(text)
 
     def _watch_batch(self, summary) -> None:
         self.refresh_history()
-        text = f"Sorted {summary.copied_photos} new photo(s)" + (f", {len(summary.failed)} could not be read" if summary.failed else "")
-        self.watch_status.setText(text + ".")
-        self._set_tray_status(f"watching; last: {text.lower()}")
         if self.tray is not None and summary.copied_photos:
-            self.tray.showMessage("photosorter", text, QSystemTrayIcon.MessageIcon.Information, 4000)
-
-    def toggle_pause(self) -> None:
-        if self.watch_service is None:
-            return
-        w = self.watch_service.watcher
-        if w._paused.is_set():
-            w.resume()
-            self.pause_action.setText("Pause watching")
-        else:
-            w.pause()
-            self.pause_action.setText("Resume watching")
+            self.tray.notify(f"Sorted {summary.copied_photos} new photo(s)")
 
     # ------------------------------------------------------------ closing
     def closeEvent(self, event) -> None:
-        if self.watch_service is not None and self.library.keep_watching_in_tray and self.tray is not None:
-            self.hide()
-            self.tray.showMessage("photosorter", "Still sorting new photos in the background.", QSystemTrayIcon.MessageIcon.Information, 3000)
-            event.ignore()
-            return
+        if self.watch_service is not None and self.library.keep_watching_in_tray and not self._closing:
+            if self.tray is not None:
+                self.hide()
+                self.tray.notify("Still sorting new photos in the background.", 3000)
+                event.ignore()
+                return
+            if not self.confirm_quit_without_tray():
+                event.ignore()
+                return
         self.shutdown()
         event.accept()
+
+    def confirm_quit_without_tray(self) -> bool:
+        """No system tray here (stock GNOME): the window cannot hide into one, so closing it would
+        stop the background sorting the person asked for. Say so and ask."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Keep watching?",
+                          "This desktop has no system tray, so photosorter cannot keep sorting new photos once "
+                          "its window is closed.", parent=self)
+        box.setInformativeText("Minimise the window to keep watching, or quit and stop watching.")
+        minimise = box.addButton("Keep watching (minimise)", QMessageBox.ButtonRole.RejectRole)
+        box.addButton("Quit and stop watching", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(minimise)
+        self.quit_question = box  # set before exec: tests answer it
+        box.exec()
+        if box.clickedButton() is minimise:
+            self.showMinimized()
+            return False
+        return True
 
     def shutdown(self) -> None:
         self._closing = True
         if self._train_job is not None:
             self._train_job.cancel()
-        if self.watch_service is not None:
-            self.watch_service.stop()
-            self.watch_service = None
-        for t in self._stopping:
-            t.join(10)
+        self.session.stop_watch(wait=True)
+        self.watch.join_stopping(10)
         from shiboken6 import isValid
 
         for job in list(getattr(self, "_jobs", ())):

@@ -12,7 +12,8 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
+    QWidget,
 )
 
 from .categories import pil_to_qimage
@@ -61,9 +62,12 @@ class PreviewPane(QWidget):
         self.image = QLabel("Select a photo to see how the model scores it.")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.image.setMinimumSize(280, 220)
-        self.image.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # a pixmap never grows the window
+        self.image.setAccessibleName("Selected photo")
         self.caption = QLabel()
         self.caption.setWordWrap(True)
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names wrap
+        self.caption.setAccessibleName("Decision for the selected photo")
         self.bars = ScoreBars()
         self.show_cam = QCheckBox("Show what the model looked at")
         self.show_cam.setChecked(True)
@@ -72,20 +76,27 @@ class PreviewPane(QWidget):
         self.opacity.setRange(0, 100)
         self.opacity.setValue(50)
         self.opacity.setToolTip("Heatmap opacity")
+        self.opacity.setAccessibleName("Heatmap opacity")
+        self.opacity.setMinimumWidth(90)  # usable at the default size (was squeezed to ~10 px)
+        self.show_cam.setAccessibleName("Show what the model looked at")
+        self.cam_category.setAccessibleName("Category whose heatmap is shown")
         for w in (self.show_cam, self.cam_category, self.opacity):
             (w.toggled if w is self.show_cam else w.currentIndexChanged if w is self.cam_category else w.valueChanged).connect(self.redraw)
         self.cam_note = QLabel()
         self.cam_note.setWordWrap(True)
         self.cam_note.setVisible(False)
         self.not_button = QPushButton()
+        self.not_button.setAccessibleName("Correct: this photo does not belong in this category")
         self.not_button.clicked.connect(self._not_this)
         self.also = QComboBox()
+        self.also.setAccessibleName("Correct: this photo also belongs in a category")
         self.also.activated.connect(self._also)
         cam_row = QHBoxLayout()
         cam_row.addWidget(self.show_cam)
         cam_row.addWidget(self.cam_category, 1)
-        cam_row.addWidget(QLabel("opacity"))
-        cam_row.addWidget(self.opacity, 1)
+        op_row = QHBoxLayout()  # its own row: beside the others it was squeezed to a few pixels
+        op_row.addWidget(QLabel("Heatmap opacity"))
+        op_row.addWidget(self.opacity, 1)
         fix_row = QHBoxLayout()
         fix_row.addWidget(self.not_button)
         fix_row.addWidget(self.also, 1)
@@ -95,6 +106,7 @@ class PreviewPane(QWidget):
         lay.addWidget(self.caption)
         lay.addWidget(self.bars)
         lay.addLayout(cam_row)
+        lay.addLayout(op_row)
         lay.addWidget(self.cam_note)
         lay.addLayout(fix_row)
         self._set_controls_enabled(False)
@@ -132,9 +144,9 @@ class PreviewPane(QWidget):
                              + (f"<br>{message}" if message else ""))
         self.cam_category.blockSignals(True)
         self.cam_category.clear()
-        self.cam_category.addItems(list(maps))
+        self.cam_category.addItems(list(scores))
         best = max(scores, key=scores.get) if scores else None
-        if best in maps:
+        if best is not None:
             self.cam_category.setCurrentText(best)
         self.cam_category.blockSignals(False)
         top = chosen[0] if chosen else None
@@ -155,13 +167,20 @@ class PreviewPane(QWidget):
             return
         img = self.photo
         cat = self.cam_category.currentText()
-        self.cam_note.setVisible(self.show_cam.isChecked() and (cat in self.flagged or cat in self.face_boxes))
-        self.cam_note.setText(f"⚠ Look twice: for {cat}, Grad-CAM's highlight was not where the evidence is (hiding "
-                              "it barely changed the score). Shown instead: what hiding each part of the photo does "
-                              "to the score.")
+        absent = bool(cat) and cat in self.scores and cat not in self.maps
+        self.cam_note.setVisible(self.show_cam.isChecked() and (cat in self.flagged or absent or cat in self.face_boxes))
         if cat in self.face_boxes:  # issue 17: a person category decides by who is in the photo
             self.cam_note.setText(f"{cat} is about one person: the decision rests on the boxed face being theirs "
                                   "(face recognition, on this computer). The heatmap shows the rest of the evidence.")
+        elif absent:
+            # A heatmap is normalised to its own peak: drawn for a score of ~0 it would look as
+            # confident as any other. Nothing of this category was found, so nothing is drawn.
+            self.cam_note.setText(f"This photo scores {self.scores[cat]:.2f} for {cat}: nothing of it was found, "
+                                  "so there is no heatmap to show.")
+        else:
+            self.cam_note.setText(f"⚠ Look twice: for {cat}, Grad-CAM's highlight was not where the evidence is "
+                                  "(hiding it barely changed the score). Shown instead: what hiding each part of the "
+                                  "photo does to the score.")
         if self.show_cam.isChecked() and cat in self.maps:
             from ..ml.gradcam import render
 
@@ -229,3 +248,25 @@ class PreviewPane(QWidget):
 
 def _clock(seconds: float | None) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}" if seconds is not None else ""
+
+
+class PhotoDialog(QDialog):
+    """One photo large, with its scores and heatmaps (Space/Enter in the review grid). Esc or
+    Space closes it again, so reviewing stays on the keyboard."""
+
+    def __init__(self, window, path: str) -> None:
+        super().__init__(window)
+        self.setWindowTitle(Path(path).name)
+        self.pane = PreviewPane(window)
+        self.pane.correction.connect(window.correct)
+        lay = QVBoxLayout(self)
+        lay.addWidget(self.pane)
+        screen = window.screen().availableGeometry()
+        self.resize(min(1000, int(screen.width() * 0.9)), min(800, int(screen.height() * 0.9)))
+        self.pane.show_photo(path)
+
+    def keyPressEvent(self, e) -> None:
+        if e.key() == Qt.Key.Key_Space:
+            self.accept()
+            return
+        super().keyPressEvent(e)

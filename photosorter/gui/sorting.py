@@ -5,11 +5,29 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QTableWidget, QTableWidgetItem,
-    QVBoxLayout, QWidget,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
 )
+
+from .review import ReviewView
+
+
+def rethreshold_plan(plan, thresholds):
+    from ..sorting.sorter import rethreshold
+
+    return rethreshold(plan, thresholds)
 
 
 class SortPanel(QWidget):
@@ -19,34 +37,42 @@ class SortPanel(QWidget):
     undo_requested = Signal(object)  # run id or None (last)
     photo_selected = Signal(str)
     thresholds_changed = Signal(dict)
+    open_requested = Signal(str)  # Space/Enter on a photo: show it large with its heatmaps
+    correction = Signal(str, object)  # (photo, category it also belongs in, or None: "none of these")
 
     def __init__(self) -> None:
         super().__init__()
         self.setAcceptDrops(True)
         self.plan = None
         self.shown = None
+        self.colours: dict[str, str] = {}
+        self.sources: list[str] = []  # what the open preview was made from (re-scored after retraining)
+        self.changed: set[str] = set()  # photos whose destination changed at the last re-score
+        self._runs = 0
         self.thresholds: dict[str, float] = {}
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(250)
+        self._save_timer.timeout.connect(lambda: self.thresholds_changed.emit(dict(self.thresholds)))
         self.sliders: dict[str, QSlider] = {}
         self.drop_hint = QLabel("Drop a folder of photos here, or")
         choose = QPushButton("Choose a folder to sort… (Ctrl+O)")
         choose.clicked.connect(self.choose_requested.emit)
         self.summary = QLabel("Nothing to preview yet. Photos are only ever <b>copied</b>; originals stay where they are.")
         self.summary.setWordWrap(True)
-        self.table = QTableWidget(0, 3)
-        self.table.setHorizontalHeaderLabels(["Photo", "Goes to", "Scores"])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
-        self.table.verticalHeader().setVisible(False)
-        self.table.currentCellChanged.connect(self._row_selected)
+        self.review = ReviewView()
+        self.review.photo_selected.connect(self.photo_selected.emit)
+        self.review.grid.open_requested.connect(self.open_requested.emit)
+        self.review.grid.not_this_requested.connect(lambda p: self.correction.emit(p, None))
+        self.review.grid.also_requested.connect(self._also)
+        self.grid = self.review.grid
         self.slider_box = QGroupBox("Thresholds (move to see the preview change; nothing is recomputed)")
         self.slider_grid = QGridLayout(self.slider_box)
         self.apply_button = QPushButton("Apply: copy photos")
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply_requested.emit)
         self.undo_button = QPushButton("Undo last run (Ctrl+Z)")
+        self.undo_button.setEnabled(False)  # until there is a run to undo
         self.undo_button.clicked.connect(lambda: self.undo_requested.emit(None))
         self.history = QTableWidget(0, 4)
         self.history.setHorizontalHeaderLabels(["Run", "When", "What", "Result"])
@@ -69,7 +95,7 @@ class SortPanel(QWidget):
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.summary)
-        lay.addWidget(self.table, 3)
+        lay.addWidget(self.review, 3)
         lay.addWidget(self.slider_box)
         lay.addLayout(actions)
         lay.addWidget(QLabel("<b>History</b>"))
@@ -87,8 +113,14 @@ class SortPanel(QWidget):
             e.acceptProposedAction()
 
     # ------------------------------------------------------------ preview
-    def set_plan(self, plan, colours: dict[str, str]) -> None:
+    def set_plan(self, plan, colours: dict[str, str], sources: list[str] | None = None, compare: bool = False) -> int:
+        """Show a new preview. ``compare``: it replaces the open one (same photos, new model):
+        photos whose destination changed are highlighted; returns how many changed."""
+        before = {str(d.path): (d.outcome, tuple(d.categories)) for d in self.shown.decisions} if compare and self.shown else {}
         self.plan = plan
+        self.colours = colours
+        if sources is not None:
+            self.sources = list(sources)
         self.thresholds = dict(plan.thresholds)
         while self.slider_grid.count():
             w = self.slider_grid.takeAt(0).widget()
@@ -101,13 +133,20 @@ class SortPanel(QWidget):
             s.setRange(1, 99)
             s.setValue(round(t * 100))
             s.setObjectName(f"threshold:{name}")
+            s.setAccessibleName(f"Threshold for {name}")
             value = QLabel(f"{t:.2f}")
             s.valueChanged.connect(lambda v, n=name, lab=value: self._slider_moved(n, v, lab))
             self.slider_grid.addWidget(label, row, 0)
             self.slider_grid.addWidget(s, row, 1)
             self.slider_grid.addWidget(value, row, 2)
             self.sliders[name] = s
+        self.changed = set()
+        if before:
+            now = rethreshold_plan(plan, self.thresholds)
+            self.changed = {str(d.path) for d in now.decisions
+                            if str(d.path) in before and before[str(d.path)] != (d.outcome, tuple(d.categories))}
         self._refresh()
+        return len(self.changed)
 
     def _slider_moved(self, name: str, value: int, label: QLabel) -> None:
         calibrated = self.plan.thresholds[name] if self.plan is not None else None
@@ -116,49 +155,50 @@ class SortPanel(QWidget):
         self.thresholds[name] = t
         label.setText(f"{t:.2f}")
         self._refresh()
-        self.thresholds_changed.emit(dict(self.thresholds))
+        # saving (an fsync'd file) and re-arming the watcher wait until the slider rests
+        self._save_timer.start()
 
     def current_plan(self):
-        from ..sorting.sorter import rethreshold
-
-        return rethreshold(self.plan, self.thresholds) if self.plan is not None else None
+        return rethreshold_plan(self.plan, self.thresholds) if self.plan is not None else None
 
     def _refresh(self) -> None:
         plan = self.current_plan()
         self.shown = plan
         if plan is None:
             return
-        self.table.setRowCount(len(plan.decisions))
-        for r, d in enumerate(plan.decisions):
-            if d.outcome == "copy":
-                where = ", ".join(d.categories)
-            elif d.outcome == "already_sorted":
-                where = "already sorted"
-            elif d.outcome == "no_category":
-                where = "— no category"
-            else:
-                where = f"⚠ {d.reason}"
-            scores = "  ".join(f"{c} {v:.2f}" for c, v in sorted(d.scores.items(), key=lambda kv: -kv[1])) or (d.message or "")
-            for c, text in enumerate((d.path.name, where, scores)):
-                item = QTableWidgetItem(text)
-                item.setToolTip(str(d.path) if c == 0 else (d.message or text))
-                self.table.setItem(r, c, item)
+        self.review.set_plan(plan, self.colours, self.changed)
         counts = plan.counts()
         dests = {c: str(p) for c, p in plan.destinations.items()}
         per_cat = {c: sum(c in d.categories for d in plan.decisions if d.outcome == "copy") for c in dests}
         lines = ", ".join(f"{n} → {c}" for c, n in per_cat.items())
+        changed = f" <b>{len(self.changed)} changed with the new model</b> (highlighted)." if self.changed else ""
         self.summary.setText(
             f"<b>Preview (nothing copied yet):</b> {counts['copy']} photos to copy ({lines}); "
-            f"{counts['no_category']} go nowhere; {counts['already_sorted']} already sorted; {counts['failed']} cannot be read."
+            f"{counts['no_category']} go nowhere; {counts['already_sorted']} already sorted; {counts['failed']} cannot be read.{changed}"
         )
         self.apply_button.setEnabled(counts["copy"] > 0)
 
-    def _row_selected(self, row: int, *_):
-        if self.shown is not None and 0 <= row < len(self.shown.decisions):
-            self.photo_selected.emit(str(self.shown.decisions[row].path))
+    def _also(self, path: str) -> None:
+        """"Also belongs in…": a menu of the categories, at the photo."""
+        if self.plan is None:
+            return
+        m = QMenu(self)
+        m.setTitle("Also belongs in…")
+        for name in self.plan.destinations:
+            m.addAction(name, lambda n=name: self.correction.emit(path, n))
+        rect = self.grid.visualRect(self.grid.currentIndex())
+        self.also_menu = m
+        m.popup(self.grid.viewport().mapToGlobal(rect.center()))
 
     # ------------------------------------------------------------ history
+    def has_history(self) -> bool:
+        """Whether there is a run that is not undone yet."""
+        return self._runs > 0
+
     def set_history(self, runs) -> None:
+        self._runs = sum(1 for r in runs if r.kind in ("sort", "watch") and not r.dry_run
+                         and r.state in ("done", "interrupted"))  # what "undo last run" would undo
+        self.undo_button.setEnabled(self._runs > 0)
         self.history.setRowCount(len(runs))
         for r, run in enumerate(runs):
             s = run.detail.get("summary", {})

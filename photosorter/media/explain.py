@@ -22,7 +22,8 @@ class FrameExplanation:
     flagged: set[str] = field(default_factory=set)
 
 
-def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side: int = 720) -> tuple:
+def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side: int = 720,
+                 scorer=None, model=None) -> tuple:
     """The preview job's result tuple: (path, shown, scores, thresholds, maps, message, flagged, frames).
 
     ``clf``/``emb`` None: no model yet, the views are shown without scores. For a video, the
@@ -44,7 +45,8 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
     from ..ml.gradcam import explain
     from ..ml.scoring import Scorer
 
-    scorer = Scorer(clf, emb)
+    scorer = scorer if scorer is not None else Scorer(clf, emb)  # the app passes its Scorer (stored background)
+    model = model if model is not None else emb.model  # the app passes a private copy for explanations
     names = clf.categories
     th = dict(zip(names, map(float, clf.thresholds)))
     th.update({k: v for k, v in overrides.items() if k in th})
@@ -52,11 +54,17 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
     for t, full, im in zip(views.times or [None] * len(shown), views.frames, shown):
         s = scorer.image_scores(full)
         chosen = [c for c, n in enumerate(names) if s[c] >= th[n]]
-        ex = explain(emb.model, clf.head, emb.spec, im, verify=chosen, bf16=emb.bf16_active)
+        ex = explain(model, clf.head, emb.spec, im, verify=chosen, bf16=emb.bf16_active)
         frames.append(FrameExplanation(t, im, dict(zip(names, map(float, s))), dict(zip(names, ex.maps)),
                                        {n for n, bad in zip(names, ex.flagged) if bad}))
     rows = np.array([[f.scores[n] for n in names] for f in frames])
     total = combine(rows) if views.kind == "videos" else rows[0]
+    try:
+        # the decision shown is the one `sort` makes: the file's own cached features at the
+        # network's size (the frames above are decoded larger for display)
+        total = scorer.scores_of(path)
+    except errors.PhotosorterError:
+        pass
     scores = dict(zip(names, map(float, total)))
     if views.kind == "videos":
         note = f"a video belongs where {min_frames(len(frames))} of its {len(frames)} sampled frames do; {note}"

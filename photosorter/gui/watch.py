@@ -1,0 +1,208 @@
+"""Watch tab: the folders sorted in the background, the on/off switch, and what it has done.
+
+The service itself lives in the Qt-free :class:`photosorter.session.Session`; this widget starts
+and stops it on a worker thread and shows its batches (counted since watching started, not just
+the last batch)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .workers import start_job
+
+
+class _Bridge(QObject):
+    """Carries watcher-thread events onto the UI thread."""
+
+    batch = Signal(object)
+    warning = Signal(str)
+
+
+class WatchPanel(QWidget):
+    batch_sorted = Signal(object)  # a watch run's Summary, on the UI thread
+    state_changed = Signal(str)  # short text for the tray tooltip
+
+    def __init__(self, session, window) -> None:
+        super().__init__()
+        self.session = session
+        self.window = window  # provides .status(), .error(), ._closing
+        self.library = session.library
+        self._stopping: list[threading.Thread] = []
+        self.sorted_total = 0
+        self.failed_total = 0
+        self.bridge = _Bridge()
+        self.bridge.batch.connect(self._batch)
+        self.bridge.warning.connect(lambda m: self.window.status(m, 15000))
+        self.list = QListWidget()
+        self.list.setAccessibleName("Watched folders")
+        self.list.addItems(self.library.watched)
+        add = QPushButton("Add a camera-roll / DCIM folder…")
+        add.setAccessibleName("Add a folder to watch")
+        add.clicked.connect(lambda: self.add_folder())
+        remove = QPushButton("Remove")
+        remove.setAccessibleName("Remove the selected watched folder")
+        remove.clicked.connect(self.remove_selected)
+        self.switch = QCheckBox("Keep sorting new photos in the background")
+        self.switch.toggled.connect(self.set_watching)
+        self.tray_switch = QCheckBox("Keep watching when the window is closed (tray icon)")
+        self.tray_switch.setChecked(self.library.keep_watching_in_tray)
+        self.tray_switch.toggled.connect(self._keep_watching_changed)
+        self.login_switch = QCheckBox("Start photosorter at login (in the tray, watching these folders)")
+        from .. import autostart
+
+        try:
+            self.login_switch.setChecked(autostart.is_enabled())
+        except Exception:
+            self.login_switch.setEnabled(False)
+        self.login_switch.toggled.connect(self.set_start_at_login)
+        self.status = QLabel("Not watching.")
+        self.status.setWordWrap(True)
+        self.status.setAccessibleName("Watching status")
+        row = QHBoxLayout()
+        row.addWidget(add)
+        row.addWidget(remove)
+        row.addStretch(1)
+        title = QLabel("<b>Watched folders</b> — new photos here are copied into their categories as they arrive")
+        title.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.addWidget(title)
+        lay.addWidget(self.list, 1)
+        lay.addLayout(row)
+        lay.addWidget(self.switch)
+        lay.addWidget(self.tray_switch)
+        lay.addWidget(self.login_switch)
+        lay.addWidget(self.status)
+
+    # ------------------------------------------------------------ settings
+    def _keep_watching_changed(self, on: bool) -> None:
+        self.library.keep_watching_in_tray = on
+        self.library.save()
+
+    def set_start_at_login(self, on: bool) -> None:
+        from .. import autostart
+
+        try:
+            autostart.enable() if on else autostart.disable()
+        except Exception as exc:  # e.g. a read-only config folder
+            self.window.error(f"Could not change the start-at-login setting: {exc}")
+            return
+        self.window.status("photosorter will start at login." if on else "photosorter will no longer start at login.")
+
+    def add_folder(self, folder: str | None = None) -> None:
+        folder = folder or QFileDialog.getExistingDirectory(self, "Folder to watch")
+        if folder and folder not in self.library.watched:
+            self.library.watched.append(folder)
+            self.library.save()
+            self.list.addItem(folder)
+            self.restart()
+
+    def remove_selected(self) -> None:
+        for it in self.list.selectedItems():
+            self.library.watched.remove(it.text())
+            self.list.takeItem(self.list.row(it))
+        self.library.save()
+        self.restart()
+
+    def restart(self) -> None:
+        """The set of watched folders changed: a running watcher watches the new set."""
+        if self.session.watch_service is not None:
+            self._stop()
+            if self.library.watched:
+                self.set_watching(True)
+            else:
+                self.switch.setChecked(False)
+
+    # ------------------------------------------------------------ on / off
+    def set_watching(self, on: bool) -> None:
+        if self.library.watching != on:
+            self.library.watching = on
+            self.library.save()
+        if not on:
+            self._stop()
+            self.status.setText("Not watching.")
+            self.state_changed.emit("not watching")
+            return
+        if not self.library.watched:
+            self.switch.setChecked(False)
+            self.window.error("Add a folder to watch first.")
+            return
+        n = len(self.library.watched)
+        self.status.setText("Starting… (loading the model)")
+        session, bridge = self.session, self.bridge
+
+        def job(progress, cancel, emit):
+            return session.start_watch(bridge.batch.emit, bridge.warning.emit)
+
+        def done(service):
+            if not self.switch.isChecked() or self.session.watch_service is not None or self.window._closing:
+                self._stop_service(service)
+                return
+            self.session.watch_service = service
+            self.session.rearm()  # settings changed while it was starting
+            self.sorted_total = self.failed_total = 0
+            mode = " (polling)" if service.watcher.polling else ""
+            self.status.setText(f"Watching {n} folder(s){mode}. New photos are sorted as they arrive.")
+            self.state_changed.emit(f"watching {n} folder(s)")
+
+        def failed(message):
+            self.switch.setChecked(False)
+            self.window.error(message)
+
+        start_job(self, job, on_done=done, on_error=failed)
+
+    def _stop(self) -> None:
+        t = self.session.stop_watch(wait=False)
+        if t is not None:
+            self._stopping = [x for x in self._stopping if x.is_alive()] + [t]
+
+    def _stop_service(self, service) -> None:
+        """A service that started after the switch went off: stopped off the UI thread (joins)."""
+        t = threading.Thread(target=service.stop, daemon=True, name="watch-stop")
+        t.start()
+        self._stopping = [x for x in self._stopping if x.is_alive()] + [t]
+
+    def join_stopping(self, timeout: float = 10) -> None:
+        """Shutdown waits for watchers being stopped: one still delivering a batch to a window
+        being destroyed would crash Qt."""
+        for t in self._stopping:
+            t.join(timeout)
+
+    def toggle_pause(self) -> bool | None:
+        """Pause or resume; returns True when now paused (None: not watching)."""
+        service = self.session.watch_service
+        if service is None:
+            return None
+        w = service.watcher
+        if w._paused.is_set():
+            w.resume()
+            return False
+        w.pause()
+        return True
+
+    # ------------------------------------------------------------ batches
+    def _batch(self, summary) -> None:
+        self.sorted_total += summary.copied_photos
+        self.failed_total += len(summary.failed)
+        last = f"last batch: {summary.copied_photos}"
+        text = f"Sorted {self.sorted_total} new photo(s) since watching started ({last})"
+        if self.failed_total:
+            text += f"; {self.failed_total} could not be read"
+        self.status.setText(text + ".")
+        self.state_changed.emit(f"watching; {text.lower()}")
+        self.batch_sorted.emit(summary)
+
+    def folders(self) -> list[Path]:
+        return [Path(f) for f in self.library.watched]
