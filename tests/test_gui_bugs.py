@@ -140,7 +140,7 @@ def test_concurrent_explanations_run_one_at_a_time_and_newer_cancel_older(window
     assert results and all(r.scores for r in results)
 
 
-@pytest.mark.skip(reason="not yet passing: hung under the shared machine's load at the deadline; to be finished")
+@pytest.mark.skip(reason="hangs: the running watcher is not re-armed end to end yet (issue 15, open); Session.rearm is covered by the parts of test_gui_bugs that pass")
 def test_a_running_watcher_uses_new_folders_thresholds_and_model_at_once(window, qtbot, tmp_path):
     w = window
     dcim = tmp_path / "DCIM"
