@@ -13,11 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import errors
-from . import config
+from . import config, errors
 from .config import app_paths
 from .imaging import looks_like_image
-from .sorting.paths import validate_category_name
+from .names import validate_category_name
 
 SCHEMA_VERSION = 1
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#2a9d8f", "#e76f51"]
@@ -137,7 +136,7 @@ class Library:
         return path
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Library":
+    def load(cls, path: str | Path | None = None) -> Library:
         """The saved setup, or an empty one if there is none yet.
 
         A file that cannot be understood is never silently replaced: it is kept under a new,

@@ -44,7 +44,7 @@ class PhotoExplanation:
     maps: dict[str, object] = field(default_factory=dict)  # category → heat array; absent: nothing to show
     message: str = ""
     flagged: set[str] = field(default_factory=set)
-    frames: list = field(default_factory=list)  # a video's sampled frames (media.explain.FrameExplanation)
+    frames: list = field(default_factory=list)  # a video's sampled frames (ml.media_explain.FrameExplanation)
     face_boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)  # issue 17
 
     def as_tuple(self) -> tuple:
@@ -232,8 +232,8 @@ class Session:
 
     def _explain_media(self, path: str, side: int, overrides: dict[str, float] | None,
                        cancel: CancelToken) -> PhotoExplanation:
-        """A video's sampled frames, a RAW's or a PDF's view (media.explain), scored like `sort` does."""
-        from .media.explain import explain_file
+        """A video's sampled frames, a RAW's or a PDF's view (ml.media_explain), scored like `sort` does."""
+        from .ml.media_explain import explain_file
 
         if not self.model_path.exists():
             return PhotoExplanation(*explain_file(path, None, None, {}, side))

@@ -12,7 +12,16 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -55,7 +64,7 @@ class PreviewPane(QWidget):
         self.scores: dict[str, float] = {}
         self.thresholds: dict[str, float] = {}
         self.flagged: set[str] = set()  # categories whose Grad-CAM failed the occlusion check
-        self.frames: list = []  # a video's sampled frames (media.explain.FrameExplanation)
+        self.frames: list = []  # a video's sampled frames (ml.media_explain.FrameExplanation)
         self.frame_strip = QHBoxLayout()
         self.frame_strip.setSpacing(4)
         self.face_boxes: dict[str, tuple[float, float, float, float]] = {}

@@ -9,8 +9,8 @@ import numpy as np
 from PIL import Image
 
 from .. import errors
-from . import load_views
-from .video import combine, min_frames
+from ..media import load_views
+from ..media.video import combine, min_frames
 
 
 @dataclass
@@ -42,8 +42,8 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
     if clf is None:
         frames = [FrameExplanation(t, im, {}) for t, im in zip(views.times or [None], shown)]
         return path, shown[0], {}, {}, {}, f"Train a model to see scores and explanations. ({note})", set(), frames
-    from ..ml.gradcam import explain
-    from ..ml.scoring import Scorer
+    from .gradcam import explain
+    from .scoring import Scorer
 
     scorer = scorer if scorer is not None else Scorer(clf, emb)  # the app passes its Scorer (stored background)
     model = model if model is not None else emb.model  # the app passes a private copy for explanations
