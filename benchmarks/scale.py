@@ -29,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import emit  # noqa: E402
+from benchmarks._report import emit
 
 
 class _Clf:

@@ -40,11 +40,11 @@ def explain(exc: BaseException, path: Path, what: str) -> errors.StateFileError:
 
 
 def _classify(exc: BaseException, low: str, text: str, path: Path, what: str) -> tuple[str, errors.StateFileError]:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT) or any(s in low for s in _FULL):
+    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(s in low for s in _FULL):
         return "full", errors.StateFileError(
             f"The disk holding {what} is full or failing ({text}). Free some space and run the command again.",
             path=path)
-    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) or any(s in low for s in _READ_ONLY):
+    if (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)) or any(s in low for s in _READ_ONLY):
         return "read_only", errors.StateFileError(
             f"photosorter cannot write {what} ({text}): the file or its folder is read-only. Check their "
             "permissions, or set PHOTOSORTER_HOME to a folder you can write.", path=path)

@@ -225,7 +225,8 @@ def test_people_round_trip_through_the_model_file(tmp_path):
     with pytest.raises(ValueError):
         back.scores(feats[:1, 0])  # a model about people always needs the photo's faces
     # damaged face data is refused, not half-loaded
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
+
     from photosorter import errors
     from photosorter.ml.classifier import _checksum, read_model_file
 

@@ -127,7 +127,7 @@ def test_concurrent_explanations_run_one_at_a_time_and_newer_cancel_older(window
             results.append(s.explain_photo(p, 256, cancel=token))
         except CancelledError:
             pass
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures.append(repr(exc))
 
     threads = [threading.Thread(target=one, args=(p,)) for p in photos]

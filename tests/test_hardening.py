@@ -7,20 +7,17 @@ import errno
 import json
 import os
 import shutil
-import signal
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from sorting_helpers import contents, snapshot, trained_scorer
 
-from photosorter import errors
 from photosorter.samples import make_labeled_folder, make_photo
 from photosorter.sorting import fault
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
-from sorting_helpers import contents, snapshot, trained_scorer
 
 
 @pytest.fixture(scope="module")

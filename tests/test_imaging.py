@@ -9,10 +9,10 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import jpeg_bytes
 from PIL import Image, PngImagePlugin
 
 from photosorter import errors, imaging
-from conftest import jpeg_bytes
 
 
 def sha(p):

@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sorting_helpers import hand_plan, memory_tmp, snapshot, tree
 
 from photosorter.sorting import safefs
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.sorter import apply_plan, recover, undo_run
-from sorting_helpers import hand_plan, memory_tmp, snapshot, tree
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 KILLS = 30  # interrupted runs per test run: SIGKILL and SIGINT, sort and undo, in turn

@@ -8,7 +8,14 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..library import Library
@@ -210,7 +217,7 @@ def _load_thumbs(paths: list[str], cancel, emit) -> None:
     from PIL import Image
 
     from ..errors import BadImageError
-    from ..imaging import decode, read_file_bytes, content_hash
+    from ..imaging import content_hash, decode, read_file_bytes
 
     first_with: dict[str, str] = {}
     for p in paths:

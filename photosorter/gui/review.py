@@ -15,16 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import (
-    QAbstractListModel,
-    QModelIndex,
-    QObject,
-    QRunnable,
-    QSize,
-    Qt,
-    QThreadPool,
-    Signal,
-)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -118,7 +109,7 @@ class _ThumbJob(QRunnable):
                 img = pil_to_qimage(media.thumbnail(self.path, self.size))  # a video's poster frame, a RAW's preview
             else:
                 img = pil_to_qimage(make_thumbnail(self.path, self.size))
-        except Exception:  # noqa: BLE001 — an unreadable photo gets the placeholder
+        except Exception:
             img = QImage()
         self.signals.loaded.emit(self.path, img)
 

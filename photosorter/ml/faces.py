@@ -83,7 +83,7 @@ class FaceResult:
         return rows.tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, found: int) -> "FaceResult":
+    def from_bytes(cls, data: bytes, found: int) -> FaceResult:
         rows = np.frombuffer(data, dtype=np.float32).reshape(-1, 4 + EMBED_DIM)
         faces = [Face(tuple(float(v) for v in r[:4]), None if np.isnan(r[4]) else r[4:].copy()) for r in rows]
         return cls(faces, max(int(found), len(faces)))
@@ -113,7 +113,7 @@ class _DlibModels:
     """The three dlib models, loaded once per process on first use (about 0.2 s)."""
 
     _lock = threading.Lock()
-    _loaded: "_DlibModels | None" = None
+    _loaded: _DlibModels | None = None
 
     def __init__(self) -> None:
         try:
@@ -129,7 +129,7 @@ class _DlibModels:
         self.run_lock = threading.Lock()
 
     @classmethod
-    def get(cls) -> "_DlibModels":
+    def get(cls) -> _DlibModels:
         with cls._lock:
             if cls._loaded is None:
                 cls._loaded = cls()

@@ -31,8 +31,8 @@ about people are all examples' faces looked at (once; cached).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -202,7 +202,7 @@ class People:
                 "quantile": self.stats.quantile, "about": self.about}
 
     @classmethod
-    def from_contents(cls, tensors: dict[str, torch.Tensor], doc: dict | None, categories: list[str]) -> "People | None":
+    def from_contents(cls, tensors: dict[str, torch.Tensor], doc: dict | None, categories: list[str]) -> People | None:
         """Validate and rebuild; None when the model has no categories about people."""
         if doc is None:
             return None
@@ -370,8 +370,8 @@ def examine(
         rival = any(found[o][1] > MAJORITY and found[o][2] > purity and len(found[o][0])
                     and float(np.linalg.norm(found[o][0].mean(0) - ex.mean(0))) <= SAME_PERSON_DISTANCE
                     for o in candidates if o != c)
-        info = {"examples": int(len(members)), "with_face": int(sum(r.found > 0 for r in mine)),
-                "with_person": int(len(ex)), "purity": round(purity, 3),
+        info = {"examples": len(members), "with_face": int(sum(r.found > 0 for r in mine)),
+                "with_person": len(ex), "purity": round(purity, 3),
                 "share_outside": round(_share_with(outside, ex), 3)}
         if share > MAJORITY and purity >= MIN_PURITY and not rival:
             kinds[c] = "person"
@@ -405,7 +405,7 @@ def examine_faces(embedder, results: list, shas: list[str], labels: np.ndarray, 
 
 # --------------------------------------------------------------------------- one analyzer per cache
 
-_analyzers: "weakref.WeakKeyDictionary[object, FaceAnalyzer]" = weakref.WeakKeyDictionary()
+_analyzers: weakref.WeakKeyDictionary[object, FaceAnalyzer] = weakref.WeakKeyDictionary()
 
 
 def analyzer_for(embedder) -> FaceAnalyzer:

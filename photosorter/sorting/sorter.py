@@ -20,10 +20,10 @@ import stat
 import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .. import errors
 from ..fsnames import shown

@@ -30,9 +30,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .. import errors, imaging, media
 from .paths import is_temp_name

@@ -15,16 +15,15 @@ import signal
 from pathlib import Path
 
 import pytest
-
-from PIL import Image
-
 from media_helpers import make_clip, make_dng
+from PIL import Image
+from sorting_helpers import contents, snapshot, trained_scorer
+
 from photosorter.samples import make_labeled_folder
 from photosorter.sorting import fault
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
-from sorting_helpers import contents, snapshot, trained_scorer
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 

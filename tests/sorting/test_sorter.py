@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from media_helpers import make_clip, make_dng
 from PIL import Image
+from sorting_helpers import contents, snapshot, trained_scorer
 
 from photosorter import errors
 from photosorter.samples import make_labeled_folder, make_photo
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder, validate_category_name
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
-from media_helpers import make_clip, make_dng
-from sorting_helpers import contents, snapshot, trained_scorer
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +166,8 @@ def _bad_files(root: Path) -> dict[str, str]:
     data = (root / "full.jpg").read_bytes()
     (root / "truncated.jpg").write_bytes(data[: len(data) // 2])
     (root / "full.jpg").unlink()
-    import struct, zlib
+    import struct
+    import zlib
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
     (root / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""))
@@ -251,6 +252,7 @@ def test_recover_removes_stale_temp_and_marks_runs(env, scorer):
 
 def test_disk_full_and_permission_denied_on_one_category_are_recorded_and_retried(env, scorer, monkeypatch):
     import errno
+
     from photosorter.sorting import copier
 
     roll, dest, ledger, dests = env
