@@ -199,7 +199,7 @@ def _schema_problem(doc: dict) -> str | None:
         if not isinstance(c.get("color", ""), str):
             return f"the colour of {c['name']!r} is not a colour"
     for key, kind in _FIELD_TYPES.items():
-        if key in doc and (not isinstance(doc[key], kind) or (kind != bool and isinstance(doc[key], bool))):
+        if key in doc and (not isinstance(doc[key], kind) or (kind is not bool and isinstance(doc[key], bool))):
             return f"{key} is {doc[key]!r:.60}"
     for key in ("none_examples", "watched"):
         if not all(isinstance(e, str) for e in doc.get(key, [])):

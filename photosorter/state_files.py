@@ -91,16 +91,16 @@ class GuardedConnection(sqlite3.Connection):
     state_what: str = "photosorter's database"
     damaged_advice: str = ""
 
-    def cursor(self, factory=_Cursor):  # type: ignore[override]
+    def cursor(self, factory=_Cursor):
         return super().cursor(factory)
 
-    def execute(self, sql, parameters=(), /):  # type: ignore[override]
+    def execute(self, sql, parameters=(), /):
         return self.cursor().execute(sql, parameters)
 
-    def executemany(self, sql, parameters, /):  # type: ignore[override]
+    def executemany(self, sql, parameters, /):
         return self.cursor().executemany(sql, parameters)
 
-    def executescript(self, script, /):  # type: ignore[override]
+    def executescript(self, script, /):
         return self.cursor().executescript(script)
 
     def commit(self) -> None:

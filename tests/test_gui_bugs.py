@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(300)
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -18,6 +17,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from photosorter.config import app_paths
 from photosorter.library import Library
 from photosorter.samples import make_labeled_folder, make_photo
+
+pytestmark = pytest.mark.timeout(300)
 
 CATS = ("red_disc", "blue_square")
 
@@ -50,7 +51,7 @@ def trained(tmp_path_factory):
 def window(qtbot, trained, monkeypatch):
     from photosorter.gui.main_window import MainWindow
 
-    data, lib0, model = trained
+    _data, lib0, model = trained
     lib = Library()
     lib.backbone = "tiny"
     for c in lib0.categories:

@@ -9,6 +9,7 @@ SIGINT exercises the KeyboardInterrupt paths. The plan is built by hand (no mode
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -60,10 +61,8 @@ def interrupt(fn, after: float, sig: int) -> bool:
     """Run fn in a child and send ``sig`` after ``after`` seconds. True if it was interrupted."""
     pid = run_child(fn)
     time.sleep(after)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         return os.WTERMSIG(status) == signal.SIGKILL

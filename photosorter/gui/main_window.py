@@ -484,7 +484,6 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.sorting)
         session = self.session
         overrides = dict(self.library.threshold_overrides)
-        kinds = list(self.library.kinds)
 
         def job(progress, cancel, emit):
             return session.plan(paths, progress, cancel, overrides)

@@ -20,6 +20,7 @@ FACE_MODEL_ID): face data never leaves the machine, and ``FaceStore.clear`` dele
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import sqlite3
@@ -97,7 +98,7 @@ def model_files() -> dict[str, Path]:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise errors.ModelError("The face models are not installed. Reinstall photosorter (pip install photosorter).")
-    root = Path(list(spec.submodule_search_locations)[0]) / "models"
+    root = Path(next(iter(spec.submodule_search_locations))) / "models"
     files = {"landmarks": root / "shape_predictor_5_face_landmarks.dat",
              "descriptor": root / "dlib_face_recognition_resnet_model_v1.dat"}
     missing = [str(p) for p in files.values() if not p.is_file()]
@@ -218,10 +219,9 @@ class FaceStore:
             n = int(self._db.execute("SELECT COUNT(*) FROM faces").fetchone()[0])
             self._db.execute("DELETE FROM faces")
             self._db.commit()
-            try:
+            # another connection may be mid-transaction (OperationalError): the rows are gone either way
+            with contextlib.suppress(sqlite3.OperationalError):
                 self._db.execute("VACUUM")  # so deleted face data is not left in free pages
-            except sqlite3.OperationalError:
-                pass  # another connection is mid-transaction; the rows are gone either way
         return n
 
     def close(self) -> None:

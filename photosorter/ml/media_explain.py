@@ -3,6 +3,7 @@ Grad-CAM maps, and the file's combined decision. Qt-free; the GUI only draws the
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,12 +60,10 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
                                        {n for n, bad in zip(names, ex.flagged) if bad}))
     rows = np.array([[f.scores[n] for n in names] for f in frames])
     total = combine(rows) if views.kind == "videos" else rows[0]
-    try:
-        # the decision shown is the one `sort` makes: the file's own cached features at the
-        # network's size (the frames above are decoded larger for display)
+    # the decision shown is the one `sort` makes: the file's own cached features at the
+    # network's size (the frames above are decoded larger for display)
+    with contextlib.suppress(errors.PhotosorterError):
         total = scorer.scores_of(path)
-    except errors.PhotosorterError:
-        pass
     scores = dict(zip(names, map(float, total)))
     if views.kind == "videos":
         note = f"a video belongs where {min_frames(len(frames))} of its {len(frames)} sampled frames do; {note}"

@@ -284,7 +284,8 @@ class Ledger:
         return out
 
     def copies(self, run_id: int | None = None, states: tuple[str, ...] | None = None) -> list[dict]:
-        where, args = "", []
+        where = ""
+        args: list[object] = []
         if run_id is not None:
             where += " AND run_id=?"
             args.append(run_id)

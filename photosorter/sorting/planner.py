@@ -115,7 +115,7 @@ def plan_sort(
     index = FolderIndex()
     kinds = media.ALL_KINDS if kinds is None else frozenset(kinds)
     photos, decisions = scan_sources(sources, index, kinds)
-    stats = {}
+    stats: dict[Path, tuple[int | None, int | None]] = {}
     for p in photos:
         try:
             st = os.stat(p, follow_symlinks=False)

@@ -91,7 +91,7 @@ def fresh_state(root: Path, dest: Path, clash: Path, name: str) -> Ledger:
 
 @pytest.mark.timeout(400)
 def test_kill_anywhere_in_sort_and_undo_loses_nothing(world):
-    root, roll, dest, dests, plan, clash = world
+    root, roll, dest, _dests, plan, clash = world
     originals = snapshot(roll)
 
     # The expected end state, from an uninterrupted run.

@@ -61,7 +61,7 @@ def test_sort_copies_into_categories_and_never_touches_originals(env, scorer):
 
 
 def test_name_clash_gets_new_name_and_identical_content_is_not_copied_twice(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     red = dests["red_disc"]
     red.mkdir(parents=True)
     # Different content under the same name (different case too: case-insensitive destinations).
@@ -80,7 +80,7 @@ def test_name_clash_gets_new_name_and_identical_content_is_not_copied_twice(env,
 
 
 def test_companions_travel_with_their_photo(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     photo = roll / "red_disc" / "red_disc_002.jpg"
     (roll / "red_disc" / "red_disc_002.MOV").write_bytes(b"live photo movie")
     (roll / "red_disc" / "red_disc_002.xmp").write_bytes(b"<xmp/>")
@@ -212,7 +212,7 @@ def _bad_files(root: Path) -> dict[str, str]:
 
 @pytest.mark.timeout(120)
 def test_bad_input_suite_through_sort(env, scorer, tmp_path, monkeypatch):
-    _roll, dest, ledger, dests = env
+    _roll, _dest, ledger, dests = env
     src = tmp_path / "bad"
     expected = _bad_files(src)
     unreadable = src / "unreadable.jpg"
@@ -240,7 +240,7 @@ def test_bad_input_suite_through_sort(env, scorer, tmp_path, monkeypatch):
 
 
 def test_recover_removes_stale_temp_and_marks_runs(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     apply_plan(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"), ledger)
     stale = dests["red_disc"] / ".pending-abc123-red_disc_000.jpg"
     stale.write_bytes(b"half")
@@ -287,7 +287,7 @@ def test_disk_full_and_permission_denied_on_one_category_are_recorded_and_retrie
 
 
 def test_file_changed_or_vanished_after_planning(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     plan = plan_sort([roll], scorer, ledger, dests, background="off")
     to_copy = [d for d in plan.decisions if d.outcome == "copy"]
     to_copy[0].path.write_bytes(to_copy[0].path.read_bytes() + b"appended")
@@ -319,7 +319,7 @@ def test_cli_sort_dry_run_undo_runs_json(tmp_path, capsys, scorer):
 
 
 def test_unreadable_subfolder_is_reported_and_the_rest_sorted(env, scorer, monkeypatch):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     locked = roll / "locked"
     locked.mkdir()
     make_photo(locked / "hidden_from_us.jpg", ("red_disc",), 5, rel_size=0.6)
