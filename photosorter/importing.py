@@ -18,7 +18,7 @@ from .ml.dataset import NONE_FOLDER
 
 @dataclass
 class ImportReport:
-    added: dict[str, int] = field(default_factory=dict)  # category (None key: "none of these") → new examples
+    added: dict[str | None, int] = field(default_factory=dict)  # category (None key: "none of these") → new examples
     created: list[str] = field(default_factory=list)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     skipped_folders: list[tuple[str, str]] = field(default_factory=list)  # (folder, why)

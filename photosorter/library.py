@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -75,7 +76,7 @@ class Library:
         self.categories.remove(self.category(name))
         self.threshold_overrides.pop(name, None)
 
-    def add_examples(self, name: str | None, paths: list[str | Path]) -> int:
+    def add_examples(self, name: str | None, paths: Sequence[str | Path]) -> int:
         """Add photos (folders are expanded) to a category, or to "none of these" when name is
         None. Returns how many were new."""
         target = self.none_examples if name is None else self.category(name).examples
@@ -230,7 +231,7 @@ def default_sorted_root() -> Path:
     return config.default_sorted_root()
 
 
-def expand_photos(paths: list[str | Path]) -> list[Path]:
+def expand_photos(paths: Sequence[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
