@@ -86,7 +86,7 @@ class FaceResult:
     @classmethod
     def from_bytes(cls, data: bytes, found: int) -> FaceResult:
         rows = np.frombuffer(data, dtype=np.float32).reshape(-1, 4 + EMBED_DIM)
-        faces = [Face(tuple(float(v) for v in r[:4]), None if np.isnan(r[4]) else r[4:].copy()) for r in rows]
+        faces = [Face((float(r[0]), float(r[1]), float(r[2]), float(r[3])), None if np.isnan(r[4]) else r[4:].copy()) for r in rows]
         return cls(faces, max(int(found), len(faces)))
 
 

@@ -41,7 +41,8 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
         shown.append(f)
     note = f"{views.source}, decoded in {views.seconds:.2f} s"
     if clf is None:
-        frames = [FrameExplanation(t, im, {}) for t, im in zip(views.times or [None], shown)]
+        untimed: list[float | None] = list(views.times) if views.times else [None]  # a still: its one view
+        frames = [FrameExplanation(t, im, {}) for t, im in zip(untimed, shown)]
         return path, shown[0], {}, {}, {}, f"Train a model to see scores and explanations. ({note})", set(), frames
     from .gradcam import explain
     from .scoring import Scorer
@@ -52,7 +53,8 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
     th = dict(zip(names, map(float, clf.thresholds)))
     th.update({k: v for k, v in overrides.items() if k in th})
     frames = []
-    for t, full, im in zip(views.times or [None] * len(shown), views.frames, shown):
+    times: list[float | None] = list(views.times) if views.times else [None] * len(shown)
+    for t, full, im in zip(times, views.frames, shown):
         s = scorer.image_scores(full)
         chosen = [c for c, n in enumerate(names) if s[c] >= th[n]]
         ex = explain(model, clf.head, emb.spec, im, verify=chosen, bf16=emb.bf16_active)
