@@ -147,7 +147,7 @@ class Session:
         self.library.save()
         self.rearm()
 
-    def scorer(self, overrides: dict[str, float] | None = None):
+    def scorer(self, overrides: dict[str, float] | None = None) -> Scorer:
         """A Scorer on the current model with the user's thresholds (worker thread)."""
         from .ml.scoring import Scorer
 
