@@ -277,5 +277,8 @@ def test_preview_explains_each_frame_and_combines(tmp_path, scorer):
     assert len(frames) == 3 and [f.time for f in frames] == sorted(f.time for f in frames)
     assert all(set(f.maps) == set(scorer.classifier.categories) for f in frames)
     rows = np.array([[f.scores[c] for c in scorer.classifier.categories] for f in frames])
-    assert list(scores.values()) == pytest.approx(list(video.combine(rows)))
+    # the decision shown is the one `sort` makes (the file's own features at the network's size);
+    # the frames are decoded larger for display, so their combination agrees only closely
+    assert list(scores.values()) == pytest.approx(list(scorer.scores_of(clip)))
+    assert list(scores.values()) == pytest.approx(list(video.combine(rows)), abs=0.01)
     assert scores["red_disc"] >= th["red_disc"] and "1 of its 3 sampled frames" in note
