@@ -29,7 +29,7 @@ OLD_MODEL = Path(__file__).parent / "data" / "model_format1_tiny.safetensors"  #
 
 def read(path: Path) -> tuple[dict[str, torch.Tensor], object]:
     with safe_open(str(path), framework="pt") as f:
-        return {k: f.get_tensor(k) for k in f}, json.loads(f.metadata()["photosorter"])
+        return {k: f.get_tensor(k) for k in f.keys()}, json.loads(f.metadata()["photosorter"])  # noqa: SIM118 (safe_open is not iterable)
 
 
 def write(path: Path, tensors: dict[str, torch.Tensor], doc: object) -> Path:
