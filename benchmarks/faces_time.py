@@ -11,6 +11,7 @@ Only face analysis is timed: the backbone's cost is in benchmarks/pipeline.py.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import sys
 import tempfile
@@ -61,10 +62,8 @@ def main() -> int:
         "camera_12mp_with_a_face": timed([big[0]] * 1),
         "camera_12mp_no_face": timed([big[1]] * 1),
     }
-    try:
+    with contextlib.suppress(OSError):
         report["load_average"] = Path("/proc/loadavg").read_text().split()[:3]
-    except OSError:
-        pass
     emit(report, args.out)
     return 0
 

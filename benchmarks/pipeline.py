@@ -17,6 +17,7 @@ Prints machine facts and a JSON summary; peak RSS is the process's high-water ma
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -57,10 +58,8 @@ def make_photos(folder: Path, count: int) -> list[Path]:
 
 def machine() -> dict:
     flags = ""
-    try:
-        flags = open("/proc/cpuinfo").read()
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as f:
+        flags = f.read()
     return {
         "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(), "usable_cores": default_threads(),
         "avx2": " avx2" in flags, "avx512_bf16": "avx512_bf16" in flags, "amx_bf16": "amx_bf16" in flags,

@@ -19,6 +19,7 @@ responsiveness here.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile

@@ -26,22 +26,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import ClassVar
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._report import emit  # noqa: E402
+from benchmarks._report import emit
 
 
 class _Clf:
-    categories = ["cats", "dogs"]
-    thresholds = [0.5, 0.5]
+    categories: ClassVar[list[str]] = ["cats", "dogs"]
+    thresholds: ClassVar[list[float]] = [0.5, 0.5]
 
 
 class StandInScorer:
     """Reads and hashes every photo like the real scorer; decides by a digit of the hash."""
 
     classifier = _Clf()
-    threshold_overrides: dict[str, float] = {}
+    threshold_overrides: ClassVar[dict[str, float]] = {}
     last_background_photos = 0
 
     def score_paths(self, paths, progress=None, cancel=None, total=None, background="off", enrich=True):

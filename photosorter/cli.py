@@ -131,7 +131,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from . import imaging
     from .ml.gradcam import explain, render
-    from .ml.scoring import Scorer
+    from .ml.scoring import PhotoFailure, Scorer
 
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
     clf, emb = scorer.classifier, scorer.embedder
@@ -144,7 +144,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     # the decision and scores exactly as `predict`, `sort` and the preview pane make them
     # (same cached features, same stored background)
     r = scorer.score_photo(args.photo, background=args.background)
-    if not hasattr(r, "scores"):
+    if isinstance(r, PhotoFailure):
         raise errors.BadImageError(r.message, path=args.photo)
     scores = np.array([r.scores[c] for c in clf.categories])
     decided = r.categories
@@ -162,11 +162,11 @@ def cmd_explain(args: argparse.Namespace) -> int:
     view.save(args.out / f"{stem}_original.jpg", quality=92)
     for n, c in enumerate(wanted):
         name = clf.categories[c]
-        r = render(view, maps[n], args.opacity)
+        rendered = render(view, maps[n], args.opacity)
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
         paths = {"overlay": args.out / f"{stem}_{safe}_overlay.jpg", "heatmap": args.out / f"{stem}_{safe}_heatmap.png"}
-        r.overlay.save(paths["overlay"], quality=92)
-        r.heatmap.save(paths["heatmap"])
+        rendered.overlay.save(paths["overlay"], quality=92)
+        rendered.heatmap.save(paths["heatmap"])
         files[name] = {k: str(v) for k, v in paths.items()}
     result = {
         "photo": str(args.photo),
@@ -253,7 +253,7 @@ def cmd_sort(args: argparse.Namespace) -> int:
     print("\n".join(_per_category_lines(summary.per_category, "copied")))
     for path, stored in summary.renamed:
         print(shown(f"  stored as {Path(stored).name} (the destination could not hold the name {Path(path).name!r})"))
-    for path, reason, message in summary.failed:
+    for _path, reason, message in summary.failed:
         print(shown(f"  failed ({reason}): {message}"))
     if summary.copies_made:
         print(f"Undo with: photosorter undo {summary.run_id}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import overload
 
 
 def to_db(path: str | Path | None) -> str | bytes | None:
@@ -27,6 +28,14 @@ def to_db(path: str | Path | None) -> str | bytes | None:
         return s
     except UnicodeEncodeError:
         return os.fsencode(s)
+
+
+@overload
+def from_db(value: str | bytes) -> str: ...
+
+
+@overload
+def from_db(value: None) -> None: ...
 
 
 def from_db(value: str | bytes | None) -> str | None:

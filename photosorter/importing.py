@@ -18,7 +18,7 @@ from .ml.dataset import NONE_FOLDER
 
 @dataclass
 class ImportReport:
-    added: dict[str, int] = field(default_factory=dict)  # category (None key: "none of these") → new examples
+    added: dict[str | None, int] = field(default_factory=dict)  # category (None key: "none of these") → new examples
     created: list[str] = field(default_factory=list)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     skipped_folders: list[tuple[str, str]] = field(default_factory=list)  # (folder, why)
@@ -44,7 +44,7 @@ def usable(path: Path) -> str | None:
         load_image(path, min_side=32)  # draft decode: a fraction of a full one, and it finds truncation
     except errors.PhotosorterError as exc:
         return str(exc).split("\n")[0]
-    except Exception as exc:  # noqa: BLE001 — any decoder complaint means "cannot be used"
+    except Exception as exc:
         return f"cannot be read ({type(exc).__name__})"
     return None
 

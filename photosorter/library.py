@@ -8,16 +8,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from . import errors
-from . import config
+from . import config, errors
 from .config import app_paths
 from .imaging import looks_like_image
-from .sorting.paths import validate_category_name
+from .names import validate_category_name
 
 SCHEMA_VERSION = 1
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#2a9d8f", "#e76f51"]
@@ -76,7 +76,7 @@ class Library:
         self.categories.remove(self.category(name))
         self.threshold_overrides.pop(name, None)
 
-    def add_examples(self, name: str | None, paths: list[str | Path]) -> int:
+    def add_examples(self, name: str | None, paths: Sequence[str | Path]) -> int:
         """Add photos (folders are expanded) to a category, or to "none of these" when name is
         None. Returns how many were new."""
         target = self.none_examples if name is None else self.category(name).examples
@@ -137,7 +137,7 @@ class Library:
         return path
 
     @classmethod
-    def load(cls, path: str | Path | None = None) -> "Library":
+    def load(cls, path: str | Path | None = None) -> Library:
         """The saved setup, or an empty one if there is none yet.
 
         A file that cannot be understood is never silently replaced: it is kept under a new,
@@ -200,7 +200,7 @@ def _schema_problem(doc: dict) -> str | None:
         if not isinstance(c.get("color", ""), str):
             return f"the colour of {c['name']!r} is not a colour"
     for key, kind in _FIELD_TYPES.items():
-        if key in doc and (not isinstance(doc[key], kind) or (kind != bool and isinstance(doc[key], bool))):
+        if key in doc and (not isinstance(doc[key], kind) or (kind is not bool and isinstance(doc[key], bool))):
             return f"{key} is {doc[key]!r:.60}"
     for key in ("none_examples", "watched"):
         if not all(isinstance(e, str) for e in doc.get(key, [])):
@@ -231,7 +231,7 @@ def default_sorted_root() -> Path:
     return config.default_sorted_root()
 
 
-def expand_photos(paths: list[str | Path]) -> list[Path]:
+def expand_photos(paths: Sequence[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():

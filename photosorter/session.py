@@ -22,11 +22,20 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import errors
 from .config import app_paths
 from .jobs import CancelToken
 from .library import Library
+
+if TYPE_CHECKING:  # the ML stack loads on first use, in a worker thread
+    import numpy as np
+
+    from .ml.backbones import FeatureExtractor
+    from .ml.classifier import Classifier
+    from .ml.features import Embedder
+    from .ml.scoring import Scorer
 
 #: Scores below this are "nothing of this category here": no heatmap is drawn for them (Grad-CAM
 #: maps are normalised to their own peak, so even a photo scoring 0.00 would get a bright map).
@@ -41,10 +50,10 @@ class PhotoExplanation:
     shown: object | None  # PIL image sized for display, or None when it cannot be read
     scores: dict[str, float] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
-    maps: dict[str, object] = field(default_factory=dict)  # category → heat array; absent: nothing to show
+    maps: dict[str, np.ndarray] = field(default_factory=dict)  # category → heat array; absent: nothing to show
     message: str = ""
     flagged: set[str] = field(default_factory=set)
-    frames: list = field(default_factory=list)  # a video's sampled frames (media.explain.FrameExplanation)
+    frames: list = field(default_factory=list)  # a video's sampled frames (ml.media_explain.FrameExplanation)
     face_boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)  # issue 17
 
     def as_tuple(self) -> tuple:
@@ -56,13 +65,13 @@ class Session:
     def __init__(self, library: Library, model_path: Path | None = None) -> None:
         self.library = library
         self.model_path = Path(model_path or app_paths().models_dir / "current.safetensors")
-        self._embedder = None
-        self._requested_mode = None
-        self._classifier = None
-        self._app_scorer = None  # Scorer with the stored background, reused while model and backbone stay
+        self._embedder: Embedder | None = None
+        self._requested_mode: str | None = None
+        self._classifier: Classifier | None = None
+        self._app_scorer: Scorer | None = None  # Scorer with the stored background, reused while model and backbone stay
         self._lock = threading.RLock()  # loading/replacing the model
         self._explain_lock = threading.Lock()  # one explanation at a time
-        self._explain_model = None  # (embedder it was copied from, private copy)
+        self._explain_model: tuple[Embedder, FeatureExtractor] | None = None  # (embedder it was copied from, private copy)
         self._explain_token: CancelToken | None = None
         self._explain_token_lock = threading.Lock()
         self.watch_service = None
@@ -138,7 +147,7 @@ class Session:
         self.library.save()
         self.rearm()
 
-    def scorer(self, overrides: dict[str, float] | None = None):
+    def scorer(self, overrides: dict[str, float] | None = None) -> Scorer:
         """A Scorer on the current model with the user's thresholds (worker thread)."""
         from .ml.scoring import Scorer
 
@@ -232,8 +241,8 @@ class Session:
 
     def _explain_media(self, path: str, side: int, overrides: dict[str, float] | None,
                        cancel: CancelToken) -> PhotoExplanation:
-        """A video's sampled frames, a RAW's or a PDF's view (media.explain), scored like `sort` does."""
-        from .media.explain import explain_file
+        """A video's sampled frames, a RAW's or a PDF's view (ml.media_explain), scored like `sort` does."""
+        from .ml.media_explain import explain_file
 
         if not self.model_path.exists():
             return PhotoExplanation(*explain_file(path, None, None, {}, side))

@@ -40,11 +40,11 @@ def explain(exc: BaseException, path: Path, what: str) -> errors.StateFileError:
 
 
 def _classify(exc: BaseException, low: str, text: str, path: Path, what: str) -> tuple[str, errors.StateFileError]:
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT) or any(s in low for s in _FULL):
+    if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(s in low for s in _FULL):
         return "full", errors.StateFileError(
             f"The disk holding {what} is full or failing ({text}). Free some space and run the command again.",
             path=path)
-    if isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS) or any(s in low for s in _READ_ONLY):
+    if (isinstance(exc, OSError) and exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS)) or any(s in low for s in _READ_ONLY):
         return "read_only", errors.StateFileError(
             f"photosorter cannot write {what} ({text}): the file or its folder is read-only. Check their "
             "permissions, or set PHOTOSORTER_HOME to a folder you can write.", path=path)
@@ -91,16 +91,16 @@ class GuardedConnection(sqlite3.Connection):
     state_what: str = "photosorter's database"
     damaged_advice: str = ""
 
-    def cursor(self, factory=_Cursor):  # type: ignore[override]
+    def cursor(self, factory=_Cursor):
         return super().cursor(factory)
 
-    def execute(self, sql, parameters=(), /):  # type: ignore[override]
+    def execute(self, sql, parameters=(), /):
         return self.cursor().execute(sql, parameters)
 
-    def executemany(self, sql, parameters, /):  # type: ignore[override]
+    def executemany(self, sql, parameters, /):
         return self.cursor().executemany(sql, parameters)
 
-    def executescript(self, script, /):  # type: ignore[override]
+    def executescript(self, script, /):
         return self.cursor().executescript(script)
 
     def commit(self) -> None:

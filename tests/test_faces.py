@@ -140,12 +140,15 @@ def _setup():
     Flowers: no faces."""
     photos, labels = [], []
     for i in range(10):
-        photos.append(_photo(1, *( [100 + i] if i % 3 == 0 else []), noise_seed=i)); labels.append([1, 0, 0])
+        photos.append(_photo(1, *([100 + i] if i % 3 == 0 else []), noise_seed=i))
+        labels.append([1, 0, 0])
     for i in range(10):
         people = [200 + 10 * i + k for k in range(4 + i % 3)] + ([1] if i < 3 else [])
-        photos.append(_photo(*people, noise_seed=50 + i, size=0.12)); labels.append([0, 1, 0])
-    for i in range(10):
-        photos.append(FaceResult()); labels.append([0, 0, 1])
+        photos.append(_photo(*people, noise_seed=50 + i, size=0.12))
+        labels.append([0, 1, 0])
+    for _ in range(10):
+        photos.append(FaceResult())
+        labels.append([0, 0, 1])
     return photos, np.array(labels, dtype=float), ["Me", "Group photos", "Flowers"]
 
 
@@ -225,7 +228,8 @@ def test_people_round_trip_through_the_model_file(tmp_path):
     with pytest.raises(ValueError):
         back.scores(feats[:1, 0])  # a model about people always needs the photo's faces
     # damaged face data is refused, not half-loaded
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import save_file
+
     from photosorter import errors
     from photosorter.ml.classifier import _checksum, read_model_file
 

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("pytestqt")
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl  # noqa: E402
-from PySide6.QtGui import QDropEvent  # noqa: E402
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+from sorting_helpers import snapshot
 
-from photosorter.library import Library  # noqa: E402
-from photosorter.samples import make_labeled_folder, make_photo  # noqa: E402
-from sorting_helpers import snapshot  # noqa: E402
+from photosorter.library import Library
+from photosorter.samples import make_labeled_folder, make_photo
 
 
 def drop(widget, paths, pos):

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.timeout(300)
 pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -18,6 +17,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from photosorter.config import app_paths
 from photosorter.library import Library
 from photosorter.samples import make_labeled_folder, make_photo
+
+pytestmark = pytest.mark.timeout(300)
 
 CATS = ("red_disc", "blue_square")
 
@@ -50,7 +51,7 @@ def trained(tmp_path_factory):
 def window(qtbot, trained, monkeypatch):
     from photosorter.gui.main_window import MainWindow
 
-    data, lib0, model = trained
+    _data, lib0, model = trained
     lib = Library()
     lib.backbone = "tiny"
     for c in lib0.categories:
@@ -127,7 +128,7 @@ def test_concurrent_explanations_run_one_at_a_time_and_newer_cancel_older(window
             results.append(s.explain_photo(p, 256, cancel=token))
         except CancelledError:
             pass
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures.append(repr(exc))
 
     threads = [threading.Thread(target=one, args=(p,)) for p in photos]

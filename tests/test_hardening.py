@@ -7,20 +7,17 @@ import errno
 import json
 import os
 import shutil
-import signal
-import threading
 import time
 from pathlib import Path
 
 import pytest
+from sorting_helpers import contents, snapshot, trained_scorer
 
-from photosorter import errors
 from photosorter.samples import make_labeled_folder, make_photo
 from photosorter.sorting import fault
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
-from sorting_helpers import contents, snapshot, trained_scorer
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +58,7 @@ def pin(plan, category="red_disc"):
 
 
 def test_undo_never_trashes_originals_through_a_swapped_category_folder(env, scorer, tmp_path):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     s = sort([roll / "red_disc"], scorer, ledger, dests)
     assert s.copies_made >= 2
     originals = snapshot(roll)
@@ -80,7 +77,7 @@ def test_undo_never_trashes_originals_through_a_swapped_category_folder(env, sco
 
 def test_undo_refuses_a_copy_replaced_by_a_hard_link_to_an_original(env, scorer, tmp_path):
     """Same content, but not the file we created (another inode): undo must leave it."""
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     s = sort([roll / "red_disc"], scorer, ledger, dests)
     copies = sorted(dests["red_disc"].iterdir())
     victim = copies[0]
@@ -115,7 +112,7 @@ def test_sidecar_swapped_for_a_symlink_after_planning_is_not_followed(env, score
 
 
 def test_sidecar_changed_after_planning_is_not_copied_unverified(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     photo = sorted((roll / "red_disc").glob("*.jpg"))[0]
     side = photo.with_suffix(".xmp")
     side.write_bytes(b"<x:xmpmeta/>")
@@ -338,7 +335,7 @@ def test_a_second_command_during_a_sort_does_not_disturb_it(env, scorer, tmp_pat
     from photosorter.cli import main
     from photosorter.config import app_paths
 
-    roll, dest, _ledger, dests = env
+    roll, _dest, _ledger, dests = env
     db = app_paths().ledger_file
     planning = Ledger(db)
     plan = pin(plan_sort([roll / "red_disc"], scorer, planning, dests, background="off"))
@@ -371,7 +368,7 @@ def test_a_second_command_during_a_sort_does_not_disturb_it(env, scorer, tmp_pat
 def test_600_nested_folders_are_walked_without_recursion_error(env, scorer, tmp_path):
     from photosorter.sorting.walk import walk_photos
 
-    _roll, dest, ledger, dests = env
+    _roll, _dest, ledger, dests = env
     deep = tmp_path / "deep"
     p = deep
     for _ in range(600):
@@ -419,7 +416,7 @@ def test_portable_name(name, safe):
 
 
 def test_sidecar_lookup_and_free_names_do_not_relist_the_folder_per_photo(env, scorer, tmp_path, monkeypatch):
-    _roll, dest, ledger, dests = env
+    _roll, _dest, ledger, dests = env
     src = tmp_path / "flat"
     make_labeled_folder(tmp_path / "gen", per_category=4, rel_size=0.6, seed=5)
     src.mkdir()
@@ -451,7 +448,7 @@ def test_sidecar_lookup_and_free_names_do_not_relist_the_folder_per_photo(env, s
 
 
 def test_a_big_file_sharing_a_photos_name_is_not_a_live_photo(env, scorer, tmp_path):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     photo = sorted((roll / "red_disc").glob("*.jpg"))[0]
     big = photo.with_suffix(".MOV")
     with open(big, "wb") as fh:
@@ -609,10 +606,11 @@ def test_guarantee_no_file_photosorter_did_not_create_is_touched_whatever_is_swa
         kind = SWAPS[i % len(SWAPS)]
         count = {"n": 0}
 
-        def point(name, phase_now):
+        # this case's values bound now (the hook belongs to this iteration only)
+        def point(name, phase_now, phase=phase, k=k, count=count, case=(kind, src, dest, plan, victims)):
             if phase_now == phase:
                 if count["n"] == k:
-                    _swap(kind, src, dest, plan, victims)
+                    _swap(*case)
                 count["n"] += 1
 
         monkeypatch.setattr(fault, "point", lambda name: point(name, "sort"))

@@ -9,10 +9,10 @@ import struct
 
 import numpy as np
 import pytest
+from conftest import jpeg_bytes
 from PIL import Image, PngImagePlugin
 
 from photosorter import errors, imaging
-from conftest import jpeg_bytes
 
 
 def sha(p):
@@ -149,15 +149,15 @@ def _orientation_jpeg(orientation: int) -> tuple[bytes, Image.Image]:
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_applied_and_file_untouched(write, orientation):
-    data, shown = _orientation_jpeg(orientation)
+    data, _shown = _orientation_jpeg(orientation)
     p = write(f"o{orientation}.jpg", data)
     before = sha(p), p.stat().st_mtime_ns
     loaded = imaging.load_image(p)
     assert loaded.image.size == (60, 40)
     assert loaded.size == (60, 40)
-    r, g, b = loaded.image.getpixel((10, 8))
+    r, _g, b = loaded.image.getpixel((10, 8))
     assert r > 200 and b < 60, f"top-left should be red for orientation {orientation}"
-    r, g, b = loaded.image.getpixel((50, 30))
+    r, _g, b = loaded.image.getpixel((50, 30))
     assert b > 200 and r < 60
     assert (sha(p), p.stat().st_mtime_ns) == before
     assert loaded.sha256 == before[0]
@@ -204,7 +204,7 @@ def test_animated_gif_uses_first_frame(write):
     frames = [Image.new("RGB", (16, 16), c) for c in [(255, 0, 0), (0, 255, 0), (0, 0, 255)]]
     buf = io.BytesIO()
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=50)
-    r, g, b = imaging.load_image(write("anim.gif", buf.getvalue())).image.getpixel((8, 8))
+    r, g, _b = imaging.load_image(write("anim.gif", buf.getvalue())).image.getpixel((8, 8))
     assert r > 200 and g < 50
 
 

@@ -9,6 +9,7 @@ SIGINT exercises the KeyboardInterrupt paths. The plan is built by hand (no mode
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -16,11 +17,11 @@ import time
 from pathlib import Path
 
 import pytest
+from sorting_helpers import hand_plan, memory_tmp, snapshot, tree
 
 from photosorter.sorting import safefs
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.sorter import apply_plan, recover, undo_run
-from sorting_helpers import hand_plan, memory_tmp, snapshot, tree
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 KILLS = 30  # interrupted runs per test run: SIGKILL and SIGINT, sort and undo, in turn
@@ -60,10 +61,8 @@ def interrupt(fn, after: float, sig: int) -> bool:
     """Run fn in a child and send ``sig`` after ``after`` seconds. True if it was interrupted."""
     pid = run_child(fn)
     time.sleep(after)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
     _, status = os.waitpid(pid, 0)
     if os.WIFSIGNALED(status):
         return os.WTERMSIG(status) == signal.SIGKILL

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from media_helpers import make_clip, make_dng
+from PIL import Image
+from sorting_helpers import contents, snapshot, trained_scorer
+
 from photosorter import errors, media
 from photosorter.media import document, pairing, video
 from photosorter.samples import make_photo
@@ -18,7 +19,6 @@ from photosorter.sorting import copier, safefs
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
 from photosorter.sorting.sorter import apply_plan, plan_sort, undo_run
-from sorting_helpers import contents, snapshot, trained_scorer
 
 
 def _pic(tmp: Path, objs: tuple[str, ...], seed: int, size=(320, 240)) -> Image.Image:
@@ -269,7 +269,7 @@ def test_streamed_copy_refuses_a_source_that_changed(tmp_path):
 
 
 def test_preview_explains_each_frame_and_combines(tmp_path, scorer):
-    from photosorter.media.explain import explain_file
+    from photosorter.ml.media_explain import explain_file
 
     clip = make_clip(tmp_path / "c.mp4", [_pic(tmp_path, ("red_disc",), 1), _pic(tmp_path, (), 2), _pic(tmp_path, ("red_disc",), 3)],
                      seconds_each=0.5)
@@ -277,5 +277,8 @@ def test_preview_explains_each_frame_and_combines(tmp_path, scorer):
     assert len(frames) == 3 and [f.time for f in frames] == sorted(f.time for f in frames)
     assert all(set(f.maps) == set(scorer.classifier.categories) for f in frames)
     rows = np.array([[f.scores[c] for c in scorer.classifier.categories] for f in frames])
-    assert list(scores.values()) == pytest.approx(list(video.combine(rows)))
+    # the decision shown is the one `sort` makes (the file's own features at the network's size);
+    # the frames are decoded larger for display, so their combination agrees only closely
+    assert list(scores.values()) == pytest.approx(list(scorer.scores_of(clip)))
+    assert list(scores.values()) == pytest.approx(list(video.combine(rows)), abs=0.01)
     assert scores["red_disc"] >= th["red_disc"] and "1 of its 3 sampled frames" in note

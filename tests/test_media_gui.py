@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 from PySide6.QtWidgets import QToolButton
 
-from photosorter.media.explain import FrameExplanation
+from photosorter.ml.media_explain import FrameExplanation
 
 
 class _Window:

@@ -29,7 +29,7 @@ OLD_MODEL = Path(__file__).parent / "data" / "model_format1_tiny.safetensors"  #
 
 def read(path: Path) -> tuple[dict[str, torch.Tensor], object]:
     with safe_open(str(path), framework="pt") as f:
-        return {k: f.get_tensor(k) for k in f.keys()}, json.loads(f.metadata()["photosorter"])
+        return {k: f.get_tensor(k) for k in f.keys()}, json.loads(f.metadata()["photosorter"])  # noqa: SIM118 (safe_open is not iterable)
 
 
 def write(path: Path, tensors: dict[str, torch.Tensor], doc: object) -> Path:
@@ -106,7 +106,7 @@ def test_a_model_from_before_this_round_still_loads_and_predicts(photo, capsys):
 @pytest.mark.parametrize("case", list(ISSUE_CASES))
 def test_edited_model_is_refused_with_exit_4_and_names_the_file(case, tmp_path, photo, capsys):
     path = edited(tmp_path, **ISSUE_CASES[case])
-    with pytest.raises(errors.ModelFileError, match="damaged or was edited|not a photosorter model"):
+    with pytest.raises(errors.ModelFileError, match=r"damaged or was edited|not a photosorter model"):
         Classifier.load(path)
     code = main(["predict", str(photo), "--model", str(path), "-q", "--no-cache"])
     err = capsys.readouterr().err

@@ -108,7 +108,7 @@ def main() -> int:
                     cells, mirrored = cell_scores(emb, clf.head, img), mirror_consistent(emb, clf.head, img)
                     for c, name in enumerate(categories):
                         if name in boxes:
-                            on = lambda m: bool(peak_in_box(m, boxes[name], img.size))  # noqa: E731
+                            on = lambda m, box=boxes[name], size=img.size: bool(peak_in_box(m, box, size))  # noqa: E731
                             occ_map = on_grid(occ.maps[c], heat.shape[1:])
                             rows[scene].append({
                                 "category": name, "gradcam_hit": on(heat[c]), "augmented_hit": on(aheat[c]),
@@ -124,7 +124,7 @@ def main() -> int:
         out: dict = {}
         for name in categories:
             r = [x for x in rows[scene] if x["category"] == name]
-            share = lambda key: round(sum(x[key] for x in r) / len(r), 3)  # noqa: E731
+            share = lambda key, r=r: round(sum(x[key] for x in r) / len(r), 3)  # noqa: E731
             flagged = lambda xs, key: sum(1 for x in xs if not x[key] >= FAITHFUL_MIN)  # noqa: E731
             a_hits = [x for x in r if x["augmented_hit"] and x["goes_to"]]
             a_miss = [x for x in r if not x["augmented_hit"] and x["goes_to"]]

@@ -83,7 +83,7 @@ def main() -> int:
                 a, b = feats["fp32"], feats[m]
                 cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
-                def summary(res: dict) -> dict:
+                def summary(res: dict, ref: dict = ref, ref_dec: list = ref_dec) -> dict:
                     dec = [tuple(i["predicted"]) for i in res["images"]]
                     return {"top1_points": round(100 * (res["top1"] - ref["top1"]), 2),
                             "macro_f1_points": round(100 * (res["macro_f1"] - ref["macro_f1"]), 2),

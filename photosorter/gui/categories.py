@@ -8,11 +8,18 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
-    QAbstractItemView, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
 )
 
 from ..library import Library
-from .workers import start_job
+from .workers import JobWorker, start_job
 
 NONE_ITEM = "\u2205 None of these"  # the bucket for photos that belong nowhere
 ROLE_NAME = Qt.ItemDataRole.UserRole
@@ -79,7 +86,7 @@ class CategoriesPanel(QWidget):
         self.list = CategoryList()
         self.list.dropped.connect(self._dropped)
         self.list.currentItemChanged.connect(lambda *_: self.show_examples())
-        self.list.itemDoubleClicked.connect(lambda it: it.data(ROLE_NAME) and self.rename_requested.emit(it.data(ROLE_NAME)))
+        self.list.itemDoubleClicked.connect(self._rename_item)
         self.thumbs = QListWidget()
         self.thumbs.setViewMode(QListWidget.ViewMode.IconMode)
         self.thumbs.setIconSize(QSize(96, 96))
@@ -90,7 +97,7 @@ class CategoriesPanel(QWidget):
         placeholder = QPixmap(96, 96)
         placeholder.fill(QColor(128, 128, 128, 60))
         self._placeholder = QIcon(placeholder)
-        self.thumbs.currentItemChanged.connect(lambda it, _p: it and self.photo_selected.emit(it.data(ROLE_NAME)))
+        self.thumbs.currentItemChanged.connect(self._thumb_selected)
         self.header = QLabel()
         self.header.setWordWrap(True)
         add = QPushButton("Add category…")
@@ -110,7 +117,7 @@ class CategoriesPanel(QWidget):
         lay.addLayout(buttons)
         lay.addWidget(self.header)
         lay.addWidget(self.thumbs, 3)
-        self._thumb_job = None
+        self._thumb_job: JobWorker | None = None
         self._generation = 0
         self._header_base, self._duplicates = "", 0
         self.refresh()
@@ -140,6 +147,14 @@ class CategoriesPanel(QWidget):
         rows = [self.list.item(i).data(ROLE_NAME) for i in range(self.list.count())]
         self.list.setCurrentRow(rows.index(keep) if keep in rows else 0)
         self.show_examples()
+
+    def _rename_item(self, item) -> None:
+        if item.data(ROLE_NAME):  # "none of these" has no name and cannot be renamed
+            self.rename_requested.emit(item.data(ROLE_NAME))
+
+    def _thumb_selected(self, item, _previous) -> None:
+        if item is not None:
+            self.photo_selected.emit(item.data(ROLE_NAME))
 
     def _dropped(self, name, paths: list[str]) -> None:
         added = self.library.add_examples(name, paths)
@@ -210,7 +225,7 @@ def _load_thumbs(paths: list[str], cancel, emit) -> None:
     from PIL import Image
 
     from ..errors import BadImageError
-    from ..imaging import decode, read_file_bytes, content_hash
+    from ..imaging import content_hash, decode, read_file_bytes
 
     first_with: dict[str, str] = {}
     for p in paths:

@@ -31,7 +31,7 @@ from .sorting import SortPanel
 from .training import TrainingPanel
 from .tray import Tray, tray_available
 from .watch import WatchPanel
-from .workers import start_job
+from .workers import JobWorker, start_job
 
 log = logging.getLogger(__name__)
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -55,8 +55,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("photosorter")
         self.setWindowIcon(app_icon())
         self.session = Session(library or Library.load())
-        self._train_job = None
-        self._read_job = None  # reads newly added examples ahead of training
+        self._train_job: JobWorker | None = None
+        self._read_job: JobWorker | None = None  # reads newly added examples ahead of training
         self._closing = False  # set by shutdown: no new background jobs after it
         self._read_again = False
         self._train_again = False
@@ -484,7 +484,6 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.sorting)
         session = self.session
         overrides = dict(self.library.threshold_overrides)
-        kinds = list(self.library.kinds)
 
         def job(progress, cancel, emit):
             return session.plan(paths, progress, cancel, overrides)

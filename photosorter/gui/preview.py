@@ -12,7 +12,16 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDialog, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSlider, QToolButton, QVBoxLayout,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -48,14 +57,14 @@ class PreviewPane(QWidget):
 
     def __init__(self, window) -> None:
         super().__init__()
-        self.window = window  # provides .explain_job(path) and .colours()
+        self.main_window = window  # provides .explain_job(path) and .colours()
         self.path: str | None = None
         self.photo = None  # PIL image as the user sees it (oriented)
         self.maps: dict[str, np.ndarray] = {}
         self.scores: dict[str, float] = {}
         self.thresholds: dict[str, float] = {}
         self.flagged: set[str] = set()  # categories whose Grad-CAM failed the occlusion check
-        self.frames: list = []  # a video's sampled frames (media.explain.FrameExplanation)
+        self.frames: list = []  # a video's sampled frames (ml.media_explain.FrameExplanation)
         self.frame_strip = QHBoxLayout()
         self.frame_strip.setSpacing(4)
         self.face_boxes: dict[str, tuple[float, float, float, float]] = {}
@@ -80,8 +89,8 @@ class PreviewPane(QWidget):
         self.opacity.setMinimumWidth(90)  # usable at the default size (was squeezed to ~10 px)
         self.show_cam.setAccessibleName("Show what the model looked at")
         self.cam_category.setAccessibleName("Category whose heatmap is shown")
-        for w in (self.show_cam, self.cam_category, self.opacity):
-            (w.toggled if w is self.show_cam else w.currentIndexChanged if w is self.cam_category else w.valueChanged).connect(self.redraw)
+        for changed in (self.show_cam.toggled, self.cam_category.currentIndexChanged, self.opacity.valueChanged):
+            changed.connect(self.redraw)
         self.cam_note = QLabel()
         self.cam_note.setWordWrap(True)
         self.cam_note.setVisible(False)
@@ -122,7 +131,7 @@ class PreviewPane(QWidget):
         self.caption.setText(f"{Path(path).name} — loading…")
         self.bars.set_scores([])
         self._set_controls_enabled(False)
-        self.window.explain_job(path, self._loaded)
+        self.main_window.explain_job(path, self._loaded)
 
     def _loaded(self, result) -> None:
         path, photo, scores, thresholds, maps, message, flagged, *more = result
@@ -136,7 +145,7 @@ class PreviewPane(QWidget):
             self.image.setText(message)
             self.caption.setText(Path(path).name)
             return
-        colours = self.window.colours()
+        colours = self.main_window.colours()
         rows = [(c, s, thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in scores.items()]
         self.bars.set_scores(rows)
         chosen = [c for c, s in scores.items() if s >= thresholds.get(c, 0.5)]
@@ -195,10 +204,11 @@ class PreviewPane(QWidget):
         """Rebuild the frame strip: one button per sampled frame, with its time and best score."""
         while self.frame_strip.count():
             item = self.frame_strip.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
         self.frames = frames
-        colours = self.window.colours() if frames else {}
+        colours = self.main_window.colours() if frames else {}
         for i, f in enumerate(frames):
             b = QToolButton()
             b.setCheckable(True)
@@ -222,12 +232,13 @@ class PreviewPane(QWidget):
         """Show one sampled frame of a video: its picture, scores and heatmaps."""
         f = self.frames[k]
         for i in range(self.frame_strip.count()):
-            w = self.frame_strip.itemAt(i).widget()
+            item = self.frame_strip.itemAt(i)
+            w = item.widget() if item is not None else None
             if isinstance(w, QToolButton):
                 w.setChecked(i == k)
         self.photo, self.maps, self.flagged = f.image, f.maps, set(f.flagged)
         self.caption.setText(getattr(self, "_caption", "") + f"<br>Bars and heatmap: the frame at {_clock(f.time)}.")
-        colours = self.window.colours()
+        colours = self.main_window.colours()
         self.bars.set_scores([(c, s, self.thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in f.scores.items()])
         self.redraw()
 

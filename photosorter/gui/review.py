@@ -12,6 +12,7 @@ category"; A asks "also belongs in…"."""
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QObject,
+    QPersistentModelIndex,
     QRunnable,
     QSize,
     Qt,
@@ -63,7 +65,7 @@ class Cell:
         return self.score - self.threshold
 
 
-def group_plan(plan, changed: set[str] = frozenset()) -> OrderedDict[str, list[Cell]]:
+def group_plan(plan, changed: AbstractSet[str] = frozenset()) -> OrderedDict[str, list[Cell]]:
     """Decisions → {group name: cells}: near the threshold first, then each category, no
     category, already sorted, could not read (always present, even empty), and all photos."""
     groups: OrderedDict[str, list[Cell]] = OrderedDict()
@@ -78,20 +80,20 @@ def group_plan(plan, changed: set[str] = frozenset()) -> OrderedDict[str, list[C
             groups[FAILED_GROUP].append(Cell(path, d, None, 0.0, 0.0, path in changed))
             groups[ALL_GROUP].append(groups[FAILED_GROUP][-1])
             continue
-        scores = d.scores or {}
+        scores: dict[str, float] = d.scores or {}
         near = [c for c, s in scores.items() if abs(s - th.get(c, 0.5)) < NEAR]
         if d.outcome == "copy":
             for c in d.categories:
                 groups.setdefault(c, []).append(Cell(path, d, c, scores.get(c, 0.0), th.get(c, 0.5), path in changed))
         else:
-            best = max(scores, key=scores.get) if scores else None
+            best = max(scores, key=scores.__getitem__) if scores else None
             cell = Cell(path, d, best, scores.get(best, 0.0) if best else 0.0, th.get(best, 0.5) if best else 0.0,
                         path in changed)
             groups[SORTED_GROUP if d.outcome == "already_sorted" else NONE_GROUP].append(cell)
         if near:
             c = min(near, key=lambda n: abs(scores[n] - th.get(n, 0.5)))
             groups[NEAR_GROUP].append(Cell(path, d, c, scores[c], th.get(c, 0.5), path in changed))
-        best = max(scores, key=scores.get) if scores else None
+        best = max(scores, key=scores.__getitem__) if scores else None
         groups[ALL_GROUP].append(Cell(path, d, best, scores.get(best, 0.0) if best else 0.0,
                                       th.get(best, 0.5) if best else 0.0, path in changed))
     return groups
@@ -118,7 +120,7 @@ class _ThumbJob(QRunnable):
                 img = pil_to_qimage(media.thumbnail(self.path, self.size))  # a video's poster frame, a RAW's preview
             else:
                 img = pil_to_qimage(make_thumbnail(self.path, self.size))
-        except Exception:  # noqa: BLE001 — an unreadable photo gets the placeholder
+        except Exception:
             img = QImage()
         self.signals.loaded.emit(self.path, img)
 
@@ -185,8 +187,8 @@ class ReviewModel(QAbstractListModel):
         self._row_of = {c.path: i for i, c in enumerate(cells)}
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.cells)
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
+        return 0 if parent is not None and parent.isValid() else len(self.cells)
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -326,7 +328,7 @@ class ReviewView(QWidget):
         lay.addWidget(self.groups_list)
         lay.addLayout(right, 1)
 
-    def set_plan(self, plan, colours: dict[str, str], changed: set[str] = frozenset()) -> None:
+    def set_plan(self, plan, colours: dict[str, str], changed: AbstractSet[str] = frozenset()) -> None:
         """Regroup (thresholds moved, or a new preview); keeps the selected group and photo."""
         self.model.colours = colours
         keep_group = self._keys[self.groups_list.currentRow()] if 0 <= self.groups_list.currentRow() < len(self._keys) else None

@@ -116,14 +116,16 @@ class SortPanel(QWidget):
     def set_plan(self, plan, colours: dict[str, str], sources: list[str] | None = None, compare: bool = False) -> int:
         """Show a new preview. ``compare``: it replaces the open one (same photos, new model):
         photos whose destination changed are highlighted; returns how many changed."""
-        before = {str(d.path): (d.outcome, tuple(d.categories)) for d in self.shown.decisions} if compare and self.shown else {}
+        before: dict[str, tuple[str, tuple[str, ...]]] = (
+            {str(d.path): (d.outcome, tuple(d.categories)) for d in self.shown.decisions} if compare and self.shown else {})
         self.plan = plan
         self.colours = colours
         if sources is not None:
             self.sources = list(sources)
         self.thresholds = dict(plan.thresholds)
         while self.slider_grid.count():
-            w = self.slider_grid.takeAt(0).widget()
+            item = self.slider_grid.takeAt(0)
+            w = item.widget() if item is not None else None
             if w is not None:
                 w.deleteLater()
         self.sliders = {}
@@ -210,5 +212,6 @@ class SortPanel(QWidget):
 
     def _undo_selected(self) -> None:
         row = self.history.currentRow()
-        if row >= 0:
-            self.undo_requested.emit(int(self.history.item(row, 0).text()))
+        item = self.history.item(row, 0) if row >= 0 else None
+        if item is not None:
+            self.undo_requested.emit(int(item.text()))

@@ -38,14 +38,14 @@ class WatchPanel(QWidget):
     def __init__(self, session, window) -> None:
         super().__init__()
         self.session = session
-        self.window = window  # provides .status(), .error(), ._closing
+        self.main_window = window  # provides .status(), .error(), ._closing
         self.library = session.library
         self._stopping: list[threading.Thread] = []
         self.sorted_total = 0
         self.failed_total = 0
         self.bridge = _Bridge()
         self.bridge.batch.connect(self._batch)
-        self.bridge.warning.connect(lambda m: self.window.status(m, 15000))
+        self.bridge.warning.connect(lambda m: self.main_window.status(m, 15000))
         self.list = QListWidget()
         self.list.setAccessibleName("Watched folders")
         self.list.addItems(self.library.watched)
@@ -97,9 +97,9 @@ class WatchPanel(QWidget):
         try:
             autostart.enable() if on else autostart.disable()
         except Exception as exc:  # e.g. a read-only config folder
-            self.window.error(f"Could not change the start-at-login setting: {exc}")
+            self.main_window.error(f"Could not change the start-at-login setting: {exc}")
             return
-        self.window.status("photosorter will start at login." if on else "photosorter will no longer start at login.")
+        self.main_window.status("photosorter will start at login." if on else "photosorter will no longer start at login.")
 
     def add_folder(self, folder: str | None = None) -> None:
         folder = folder or QFileDialog.getExistingDirectory(self, "Folder to watch")
@@ -137,7 +137,7 @@ class WatchPanel(QWidget):
             return
         if not self.library.watched:
             self.switch.setChecked(False)
-            self.window.error("Add a folder to watch first.")
+            self.main_window.error("Add a folder to watch first.")
             return
         n = len(self.library.watched)
         self.status.setText("Starting… (loading the model)")
@@ -147,7 +147,7 @@ class WatchPanel(QWidget):
             return session.start_watch(bridge.batch.emit, bridge.warning.emit)
 
         def done(service):
-            if not self.switch.isChecked() or self.session.watch_service is not None or self.window._closing:
+            if not self.switch.isChecked() or self.session.watch_service is not None or self.main_window._closing:
                 self._stop_service(service)
                 return
             self.session.watch_service = service
@@ -159,7 +159,7 @@ class WatchPanel(QWidget):
 
         def failed(message):
             self.switch.setChecked(False)
-            self.window.error(message)
+            self.main_window.error(message)
 
         start_job(self, job, on_done=done, on_error=failed)
 

@@ -12,9 +12,9 @@ Which kinds a sort looks at is a setting (``stills``, ``videos``, ``raw``; defau
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from PIL import Image
 

@@ -20,6 +20,7 @@ FACE_MODEL_ID): face data never leaves the machine, and ``FaceStore.clear`` dele
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import sqlite3
@@ -83,9 +84,9 @@ class FaceResult:
         return rows.tobytes()
 
     @classmethod
-    def from_bytes(cls, data: bytes, found: int) -> "FaceResult":
+    def from_bytes(cls, data: bytes, found: int) -> FaceResult:
         rows = np.frombuffer(data, dtype=np.float32).reshape(-1, 4 + EMBED_DIM)
-        faces = [Face(tuple(float(v) for v in r[:4]), None if np.isnan(r[4]) else r[4:].copy()) for r in rows]
+        faces = [Face((float(r[0]), float(r[1]), float(r[2]), float(r[3])), None if np.isnan(r[4]) else r[4:].copy()) for r in rows]
         return cls(faces, max(int(found), len(faces)))
 
 
@@ -97,7 +98,7 @@ def model_files() -> dict[str, Path]:
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or not spec.submodule_search_locations:
         raise errors.ModelError("The face models are not installed. Reinstall photosorter (pip install photosorter).")
-    root = Path(list(spec.submodule_search_locations)[0]) / "models"
+    root = Path(next(iter(spec.submodule_search_locations))) / "models"
     files = {"landmarks": root / "shape_predictor_5_face_landmarks.dat",
              "descriptor": root / "dlib_face_recognition_resnet_model_v1.dat"}
     missing = [str(p) for p in files.values() if not p.is_file()]
@@ -113,7 +114,7 @@ class _DlibModels:
     """The three dlib models, loaded once per process on first use (about 0.2 s)."""
 
     _lock = threading.Lock()
-    _loaded: "_DlibModels | None" = None
+    _loaded: _DlibModels | None = None
 
     def __init__(self) -> None:
         try:
@@ -129,7 +130,7 @@ class _DlibModels:
         self.run_lock = threading.Lock()
 
     @classmethod
-    def get(cls) -> "_DlibModels":
+    def get(cls) -> _DlibModels:
         with cls._lock:
             if cls._loaded is None:
                 cls._loaded = cls()
@@ -218,10 +219,9 @@ class FaceStore:
             n = int(self._db.execute("SELECT COUNT(*) FROM faces").fetchone()[0])
             self._db.execute("DELETE FROM faces")
             self._db.commit()
-            try:
+            # another connection may be mid-transaction (OperationalError): the rows are gone either way
+            with contextlib.suppress(sqlite3.OperationalError):
                 self._db.execute("VACUUM")  # so deleted face data is not left in free pages
-            except sqlite3.OperationalError:
-                pass  # another connection is mid-transaction; the rows are gone either way
         return n
 
     def close(self) -> None:

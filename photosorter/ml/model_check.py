@@ -86,7 +86,7 @@ def check_document(doc: object, path: Path | None, newest_version: int, format_n
 
 
 def _check_categories(cats: object, path: Path | None) -> None:
-    from ..sorting.paths import validate_category_name
+    from ..names import validate_category_name
 
     if not isinstance(cats, list) or not cats:
         raise damaged(path, f"categories is {cats!r:.60}, not a list of names")

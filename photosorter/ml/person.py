@@ -31,8 +31,8 @@ about people are all examples' faces looked at (once; cached).
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import torch
@@ -202,7 +202,7 @@ class People:
                 "quantile": self.stats.quantile, "about": self.about}
 
     @classmethod
-    def from_contents(cls, tensors: dict[str, torch.Tensor], doc: dict | None, categories: list[str]) -> "People | None":
+    def from_contents(cls, tensors: dict[str, torch.Tensor], doc: dict | None, categories: list[str]) -> People | None:
         """Validate and rebuild; None when the model has no categories about people."""
         if doc is None:
             return None
@@ -232,7 +232,7 @@ class People:
             else:
                 stats.examples[c] = arr.double().numpy().copy()
         stats.calibrate()
-        about = doc.get("about") if isinstance(doc.get("about"), dict) else {}
+        about: dict[str, dict] = doc["about"] if isinstance(doc.get("about"), dict) else {}
         return cls(list(categories), kinds, identity, stats, about, impostors)
 
 
@@ -255,14 +255,15 @@ class FaceEvidence:
         identity = [np.zeros((0, 128), np.float32)] * n_cat
         impostors = [np.zeros((0, 128), np.float32)] * n_cat
         stats = FaceStatsGate(n_cat, self.quantile)
-        nones = [self.faces[i] for i in np.flatnonzero(idx) if labels[i].sum() == 0 and self.faces[i] is not None]
+        known = {i: f for i in np.flatnonzero(idx) if (f := self.faces[i]) is not None}  # photos whose faces were read
+        nones = [f for i, f in known.items() if labels[i].sum() == 0]
         for c, kind in enumerate(self.kinds):
-            members = [i for i in np.flatnonzero(idx) if labels[i, c] > 0.5 and self.faces[i] is not None]
+            members = [known[i] for i in known if labels[i, c] > 0.5]
             if kind == "person":
-                identity[c] = identity_exemplars([self.faces[i] for i in members])
+                identity[c] = identity_exemplars(members)
                 impostors[c] = _close_faces(nones, identity[c])
             elif kind == "faces":
-                stats._store(c, np.stack([face_stats(self.faces[i]) for i in members]) if members else np.zeros((0, 2)))
+                stats._store(c, np.stack([face_stats(f) for f in members]) if members else np.zeros((0, 2)))
         stats.calibrate()
         return People(list(self.categories), list(self.kinds), identity, stats, self.about, impostors)
 
@@ -328,9 +329,10 @@ def examine(
     def look(i: int) -> FaceResult:
         if cancel is not None:
             cancel.raise_if_cancelled()
-        if faces[i] is None:
-            faces[i] = faces_of(i)
-        return faces[i]
+        result = faces[i]
+        if result is None:
+            result = faces[i] = faces_of(i)
+        return result
 
     candidates = []
     for c in range(n_cat):
@@ -338,12 +340,12 @@ def examine(
         progress(f"looking for faces in {categories[c]}")
         sample, misses = members[:FACE_SAMPLE], 0
         for i in sample:  # stop as soon as half the sample shows no face: not about people
-            misses += look(i).found == 0
+            misses += look(int(i)).found == 0
             if misses * 2 >= len(sample):
                 break
         if misses * 2 >= len(sample):
             continue
-        with_face = [look(i).found > 0 for i in members]
+        with_face = [look(int(i)).found > 0 for i in members]
         if sum(with_face) > MAJORITY * len(members) and sum(with_face) >= 3:
             candidates.append(c)
     if not candidates:
@@ -351,27 +353,26 @@ def examine(
     # Some category is about people: every example's faces count now — as "not them" faces
     # ("Not Me" corrections) and for honest held-out scores of the other examples.
     progress("looking for faces in all examples")
-    for i in range(n):
-        look(i)
+    seen = [look(i) for i in range(n)]
     kinds: list[str | None] = [None] * n_cat
     about: dict[str, dict] = {}
     found: dict[int, tuple[np.ndarray, float, float]] = {}  # candidate → (exemplars, share, purity)
     for c in candidates:
-        mine = [faces[i] for i in np.flatnonzero(labels[:, c] > 0.5)]
+        mine = [seen[i] for i in np.flatnonzero(labels[:, c] > 0.5)]
         ex = identity_exemplars(mine)
         described = sum(len(r.embeddings()) for r in mine)
         found[c] = (ex, len(ex) / len(mine), len(ex) / max(1, described))
     for c in candidates:
         members = np.flatnonzero(labels[:, c] > 0.5)
-        mine = [faces[i] for i in members]
+        mine = [seen[i] for i in members]
         ex, share, purity = found[c]
-        outside = [faces[i] for i in range(n) if labels[i, c] <= 0.5 and faces[i] is not None]
+        outside = [seen[i] for i in range(n) if labels[i, c] <= 0.5]
         # the same person dominating another category more (e.g. "Me" next to "Group photos" with me)
         rival = any(found[o][1] > MAJORITY and found[o][2] > purity and len(found[o][0])
                     and float(np.linalg.norm(found[o][0].mean(0) - ex.mean(0))) <= SAME_PERSON_DISTANCE
                     for o in candidates if o != c)
-        info = {"examples": int(len(members)), "with_face": int(sum(r.found > 0 for r in mine)),
-                "with_person": int(len(ex)), "purity": round(purity, 3),
+        info = {"examples": len(members), "with_face": int(sum(r.found > 0 for r in mine)),
+                "with_person": len(ex), "purity": round(purity, 3),
                 "share_outside": round(_share_with(outside, ex), 3)}
         if share > MAJORITY and purity >= MIN_PURITY and not rival:
             kinds[c] = "person"
@@ -405,7 +406,7 @@ def examine_faces(embedder, results: list, shas: list[str], labels: np.ndarray, 
 
 # --------------------------------------------------------------------------- one analyzer per cache
 
-_analyzers: "weakref.WeakKeyDictionary[object, FaceAnalyzer]" = weakref.WeakKeyDictionary()
+_analyzers: weakref.WeakKeyDictionary[object, FaceAnalyzer] = weakref.WeakKeyDictionary()
 
 
 def analyzer_for(embedder) -> FaceAnalyzer:

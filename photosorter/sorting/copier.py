@@ -21,6 +21,7 @@ there and check that recovery leaves nothing half-done.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -150,10 +151,8 @@ def write_temp(folder: DestFolder, source_fd: int, temp: str, expected_sha: str)
 
 
 def remove_temp(folder: DestFolder, temp: str) -> None:
-    try:
+    with contextlib.suppress(FileNotFoundError):
         os.unlink(temp, dir_fd=folder.fd)
-    except FileNotFoundError:
-        pass
 
 
 def publish(folder: DestFolder, temp: str, final: str) -> os.stat_result:

@@ -26,10 +26,10 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from .. import state_files
 from ..fsnames import from_db, shown, to_db
@@ -284,7 +284,8 @@ class Ledger:
         return out
 
     def copies(self, run_id: int | None = None, states: tuple[str, ...] | None = None) -> list[dict]:
-        where, args = "", []
+        where = ""
+        args: list[object] = []
         if run_id is not None:
             where += " AND run_id=?"
             args.append(run_id)

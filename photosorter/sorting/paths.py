@@ -10,37 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from pathlib import Path
 
 from .. import errors
-
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
-_FORBIDDEN_CHARS = set('<>:"/\\|?*')
-MAX_NAME = 100
+from ..names import RESERVED_NAMES, validate_category_name  # validate_category_name: re-exported for callers of paths
 
 #: File names that are someone else's unfinished work, or ours: never sort them.
 TEMP_PATTERNS = re.compile(r"^(\.pending-|\.syncthing\.|\._|~\$)|(\.part|\.tmp|\.crdownload|\.download|~)$", re.IGNORECASE)
-
-
-def validate_category_name(name: str) -> str:
-    """Return the NFC-normalised name, or raise CategoryNameError saying what is wrong."""
-    if not isinstance(name, str) or not name.strip():
-        raise errors.CategoryNameError("A category needs a name.")
-    norm = unicodedata.normalize("NFC", name.strip())
-    if len(norm) > MAX_NAME:
-        raise errors.CategoryNameError(f"Category names can be at most {MAX_NAME} characters.")
-    if norm in (".", "..") or norm.startswith("."):
-        raise errors.CategoryNameError(f"'{name}' cannot be a category name: it may not start with a dot.")
-    bad = sorted({ch for ch in norm if ch in _FORBIDDEN_CHARS or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")})
-    if bad:
-        shown = ", ".join(repr(ch) for ch in bad)
-        raise errors.CategoryNameError(f"'{name!r}' cannot be a category name: it contains {shown} (no slashes, control characters or <>:\"|?*).")
-    if norm.split(".")[0].upper() in _RESERVED:
-        raise errors.CategoryNameError(f"'{name}' is a reserved device name on Windows; choose another name.")
-    if norm.endswith((" ", ".")):
-        raise errors.CategoryNameError(f"'{name}' cannot end with a space or a dot.")
-    return norm
 
 
 def inside(root: Path, candidate: Path) -> bool:
@@ -88,6 +64,6 @@ def portable_name(name: str) -> str:
     if not safe:
         return "_"
     stem = safe.split(".")[0]
-    if stem.upper() in _RESERVED:
+    if stem.upper() in RESERVED_NAMES:
         safe = "_" + safe
     return safe

@@ -17,13 +17,14 @@ import dataclasses
 import os
 import stat
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from .. import errors, media
 from ..jobs import CancelToken, ProgressFn, no_progress
 from ..media import pairing
+from ..scoring_types import FailedPhoto, ScoredPhoto, Scorer
 from . import safefs
 from .ledger import Ledger
 from .walk import COMPANION_SUFFIXES, FolderIndex, walk_photos
@@ -94,7 +95,7 @@ def real_folder(folder: Path) -> Path:
 
 def plan_sort(
     sources: Iterable[str | Path],
-    scorer,
+    scorer: Scorer,
     ledger: Ledger,
     destinations: dict[str, Path],
     progress: ProgressFn = no_progress,
@@ -106,8 +107,6 @@ def plan_sort(
     """Decide what to do with every photo; reads files and copies nothing. ``enrich``: the photos
     first join the scorer's stored background ("the user's photos in general"), so this folder is
     judged against a background that knows it, and every later view of it agrees (scoring.py)."""
-    from ..ml.scoring import PhotoFailure  # here: `undo` and `runs` need not load the ML stack
-
     clf = scorer.classifier
     for c in clf.categories:
         if c not in destinations:
@@ -116,7 +115,7 @@ def plan_sort(
     index = FolderIndex()
     kinds = media.ALL_KINDS if kinds is None else frozenset(kinds)
     photos, decisions = scan_sources(sources, index, kinds)
-    stats = {}
+    stats: dict[Path, tuple[int | None, int | None]] = {}
     for p in photos:
         try:
             st = os.stat(p, follow_symlinks=False)
@@ -128,7 +127,7 @@ def plan_sort(
                                  enrich=enrich)
     for r in _with_orphaned_twins(results, scorer, kinds, index, stats, background, enrich):
         size, mtime = stats.get(r.path, (None, None))
-        if isinstance(r, PhotoFailure):
+        if isinstance(r, FailedPhoto):
             decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))
             continue
         if r.sha256 in first_seen:  # the same photo twice (a renamed copy): sort it once
@@ -153,15 +152,14 @@ def plan_sort(
     return Plan(decisions, dict(destinations), thresholds, scorer.last_background_photos)
 
 
-def _with_orphaned_twins(results, scorer, kinds: frozenset[str], index: FolderIndex, stats: dict,
-                         background: str, enrich: bool):
+def _with_orphaned_twins(results: Iterable[ScoredPhoto | FailedPhoto], scorer: Scorer, kinds: frozenset[str],
+                         index: FolderIndex, stats: dict, background: str,
+                         enrich: bool) -> Iterator[ScoredPhoto | FailedPhoto]:
     """The scored photos, then the RAW twins of stills that could not be read, scored themselves:
     a broken JPEG must not take its intact RAW down with it."""
-    from ..ml.scoring import PhotoFailure
-
     failed = []
     for r in results:
-        if isinstance(r, PhotoFailure):
+        if isinstance(r, FailedPhoto):
             failed.append(r.path)
         yield r
     orphans = [t for p in failed if "raw" in kinds for t in pairing.raw_twins(p, index.siblings)]

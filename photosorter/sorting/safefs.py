@@ -13,6 +13,7 @@ digest as :func:`photosorter.imaging.content_hash`), never read whole into memor
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import os
@@ -110,10 +111,8 @@ def lstat_in(dir_fd: int, name: str) -> os.stat_result | None:
 
 
 def fsync_dir(dir_fd: int) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.fsync(dir_fd)
-    except OSError:
-        pass
 
 
 def same_file(a: os.stat_result, b: os.stat_result) -> bool:

@@ -10,9 +10,10 @@ watcher, which retries them with a growing delay while it runs.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
+from ..scoring_types import Scorer
 from .ledger import Ledger
 from .sorter import TRANSIENT_REASONS, Summary, apply_plan, plan_sort, recover
 from .watcher import FolderWatcher
@@ -22,7 +23,7 @@ class WatchService:
     def __init__(
         self,
         folders: list[Path],
-        scorer,
+        scorer: Scorer,
         ledger_path: Path,
         destinations: dict[str, Path],
         *,

@@ -20,10 +20,10 @@ import stat
 import threading
 import uuid
 from collections import Counter
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from .. import errors
 from ..fsnames import shown
@@ -205,7 +205,7 @@ def _copy_one(src_fd: int, sha: str, source: Path, name: str, category: str, fol
         fault.point("after-intent")
         published: os.stat_result | None = None
         try:
-            written_sha, temp_st = copier.write_temp(folder, src_fd, temp, sha)
+            written_sha, _temp_st = copier.write_temp(folder, src_fd, temp, sha)
             with _interrupts_deferred():  # publish + commit: the ledger must say what the disk holds
                 published = copier.publish(folder, temp, final)
                 fault.point("before-commit")
@@ -346,7 +346,7 @@ def _recover_intent(ledger: Ledger, c: dict, stats: Counter) -> None:
             return
         tst = safefs.lstat_in(fd, temp.name) if temp is not None else None
         dst = safefs.lstat_in(fd, dest.name)
-        if tst is not None and stat.S_ISREG(tst.st_mode):
+        if temp is not None and tst is not None and stat.S_ISREG(tst.st_mode):
             if dst is not None and safefs.same_file(tst, dst):  # linked; the temp name not yet removed
                 os.unlink(temp.name, dir_fd=fd)
                 stats["temp_removed"] += 1
@@ -395,10 +395,8 @@ def _unpark(ledger: Ledger, c: dict, stats: Counter) -> None:
             elif safefs.lstat_in(fd, dest.name) is None:
                 ledger.copy_state(c["id"], "undone")  # the trash has it
                 stats["undone"] += 1
-            try:
+            with suppress(OSError):
                 os.rmdir(parked.parent.name, dir_fd=fd)
-            except OSError:
-                pass
     ledger.set_copy_temp(c["id"], None)
 
 
@@ -543,10 +541,8 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
         os.close(pfd)
     fault.point("after-trash")
     ledger.copy_state(c["id"], "undone")
-    try:
+    with suppress(OSError):
         os.rmdir(park, dir_fd=fd)
-    except OSError:
-        pass
     result.trashed.append(str(dest))
 
 

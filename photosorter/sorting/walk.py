@@ -15,11 +15,12 @@ as an index of sidecar candidates, so finding a photo's companions costs a dicti
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from .. import media
 from ..media import pairing
@@ -119,10 +120,8 @@ def _list_folder(folder: Path, index: FolderIndex) -> list[os.DirEntry]:
         entries = sorted(it, key=lambda e: e.name)
     index.by_base.setdefault(folder, {})
     for e in entries:
-        try:
+        with contextlib.suppress(OSError):
             index.add(folder, e.name, e.stat(follow_symlinks=False))
-        except OSError:
-            pass
     return entries
 
 

@@ -30,13 +30,17 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
 from .. import errors, imaging, media
 from .paths import is_temp_name
 from .walk import walk_photos
+
+if TYPE_CHECKING:
+    from watchdog.observers.api import BaseObserver
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +91,7 @@ class FolderWatcher:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._thread: threading.Thread | None = None
-        self._observer = None
+        self._observer: BaseObserver | None = None
         self._armed: set[Path] = set()
         self.polling = False
         self.available: dict[Path, bool] = {}

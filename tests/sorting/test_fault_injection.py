@@ -15,16 +15,15 @@ import signal
 from pathlib import Path
 
 import pytest
-
-from PIL import Image
-
 from media_helpers import make_clip, make_dng
+from PIL import Image
+from sorting_helpers import contents, snapshot, trained_scorer
+
 from photosorter.samples import make_labeled_folder
 from photosorter.sorting import fault
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
-from sorting_helpers import contents, snapshot, trained_scorer
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
 
@@ -92,7 +91,7 @@ def fresh_state(root: Path, dest: Path, clash: Path, name: str) -> Ledger:
 
 @pytest.mark.timeout(400)
 def test_kill_anywhere_in_sort_and_undo_loses_nothing(world):
-    root, roll, dest, dests, plan, clash = world
+    root, roll, dest, _dests, plan, clash = world
     originals = snapshot(roll)
 
     # The expected end state, from an uninterrupted run.

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from media_helpers import make_clip, make_dng
 from PIL import Image
+from sorting_helpers import contents, snapshot, trained_scorer
 
 from photosorter import errors
 from photosorter.samples import make_labeled_folder, make_photo
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder, validate_category_name
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
-from media_helpers import make_clip, make_dng
-from sorting_helpers import contents, snapshot, trained_scorer
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_sort_copies_into_categories_and_never_touches_originals(env, scorer):
 
 
 def test_name_clash_gets_new_name_and_identical_content_is_not_copied_twice(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     red = dests["red_disc"]
     red.mkdir(parents=True)
     # Different content under the same name (different case too: case-insensitive destinations).
@@ -80,7 +80,7 @@ def test_name_clash_gets_new_name_and_identical_content_is_not_copied_twice(env,
 
 
 def test_companions_travel_with_their_photo(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     photo = roll / "red_disc" / "red_disc_002.jpg"
     (roll / "red_disc" / "red_disc_002.MOV").write_bytes(b"live photo movie")
     (roll / "red_disc" / "red_disc_002.xmp").write_bytes(b"<xmp/>")
@@ -166,7 +166,8 @@ def _bad_files(root: Path) -> dict[str, str]:
     data = (root / "full.jpg").read_bytes()
     (root / "truncated.jpg").write_bytes(data[: len(data) // 2])
     (root / "full.jpg").unlink()
-    import struct, zlib
+    import struct
+    import zlib
     def chunk(kind, payload):
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
     (root / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b""))
@@ -211,7 +212,7 @@ def _bad_files(root: Path) -> dict[str, str]:
 
 @pytest.mark.timeout(120)
 def test_bad_input_suite_through_sort(env, scorer, tmp_path, monkeypatch):
-    _roll, dest, ledger, dests = env
+    _roll, _dest, ledger, dests = env
     src = tmp_path / "bad"
     expected = _bad_files(src)
     unreadable = src / "unreadable.jpg"
@@ -239,7 +240,7 @@ def test_bad_input_suite_through_sort(env, scorer, tmp_path, monkeypatch):
 
 
 def test_recover_removes_stale_temp_and_marks_runs(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     apply_plan(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"), ledger)
     stale = dests["red_disc"] / ".pending-abc123-red_disc_000.jpg"
     stale.write_bytes(b"half")
@@ -251,6 +252,7 @@ def test_recover_removes_stale_temp_and_marks_runs(env, scorer):
 
 def test_disk_full_and_permission_denied_on_one_category_are_recorded_and_retried(env, scorer, monkeypatch):
     import errno
+
     from photosorter.sorting import copier
 
     roll, dest, ledger, dests = env
@@ -285,7 +287,7 @@ def test_disk_full_and_permission_denied_on_one_category_are_recorded_and_retrie
 
 
 def test_file_changed_or_vanished_after_planning(env, scorer):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     plan = plan_sort([roll], scorer, ledger, dests, background="off")
     to_copy = [d for d in plan.decisions if d.outcome == "copy"]
     to_copy[0].path.write_bytes(to_copy[0].path.read_bytes() + b"appended")
@@ -317,7 +319,7 @@ def test_cli_sort_dry_run_undo_runs_json(tmp_path, capsys, scorer):
 
 
 def test_unreadable_subfolder_is_reported_and_the_rest_sorted(env, scorer, monkeypatch):
-    roll, dest, ledger, dests = env
+    roll, _dest, ledger, dests = env
     locked = roll / "locked"
     locked.mkdir()
     make_photo(locked / "hidden_from_us.jpg", ("red_disc",), 5, rel_size=0.6)

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from sorting_helpers import contents, trained_scorer
 
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
 from photosorter.sorting.service import WatchService
 from photosorter.sorting.watcher import FolderWatcher
-from sorting_helpers import contents, trained_scorer
 
 FAST = dict(stable_seconds=0.4, rescan_seconds=1.0, tick_seconds=0.05)
 

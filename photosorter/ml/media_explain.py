@@ -3,14 +3,15 @@ Grad-CAM maps, and the file's combined decision. Qt-free; the GUI only draws the
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
 from .. import errors
-from . import load_views
-from .video import combine, min_frames
+from ..media import load_views
+from ..media.video import combine, min_frames
 
 
 @dataclass
@@ -40,10 +41,11 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
         shown.append(f)
     note = f"{views.source}, decoded in {views.seconds:.2f} s"
     if clf is None:
-        frames = [FrameExplanation(t, im, {}) for t, im in zip(views.times or [None], shown)]
+        untimed: list[float | None] = list(views.times) if views.times else [None]  # a still: its one view
+        frames = [FrameExplanation(t, im, {}) for t, im in zip(untimed, shown)]
         return path, shown[0], {}, {}, {}, f"Train a model to see scores and explanations. ({note})", set(), frames
-    from ..ml.gradcam import explain
-    from ..ml.scoring import Scorer
+    from .gradcam import explain
+    from .scoring import Scorer
 
     scorer = scorer if scorer is not None else Scorer(clf, emb)  # the app passes its Scorer (stored background)
     model = model if model is not None else emb.model  # the app passes a private copy for explanations
@@ -51,7 +53,8 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
     th = dict(zip(names, map(float, clf.thresholds)))
     th.update({k: v for k, v in overrides.items() if k in th})
     frames = []
-    for t, full, im in zip(views.times or [None] * len(shown), views.frames, shown):
+    times: list[float | None] = list(views.times) if views.times else [None] * len(shown)
+    for t, full, im in zip(times, views.frames, shown):
         s = scorer.image_scores(full)
         chosen = [c for c, n in enumerate(names) if s[c] >= th[n]]
         ex = explain(model, clf.head, emb.spec, im, verify=chosen, bf16=emb.bf16_active)
@@ -59,12 +62,10 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
                                        {n for n, bad in zip(names, ex.flagged) if bad}))
     rows = np.array([[f.scores[n] for n in names] for f in frames])
     total = combine(rows) if views.kind == "videos" else rows[0]
-    try:
-        # the decision shown is the one `sort` makes: the file's own cached features at the
-        # network's size (the frames above are decoded larger for display)
+    # the decision shown is the one `sort` makes: the file's own cached features at the
+    # network's size (the frames above are decoded larger for display)
+    with contextlib.suppress(errors.PhotosorterError):
         total = scorer.scores_of(path)
-    except errors.PhotosorterError:
-        pass
     scores = dict(zip(names, map(float, total)))
     if views.kind == "videos":
         note = f"a video belongs where {min_frames(len(frames))} of its {len(frames)} sampled frames do; {note}"
