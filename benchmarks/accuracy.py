@@ -139,10 +139,11 @@ def faces_section(data: Path, embedder, seeds: int, dev_sets: tuple[str, ...] = 
                   dev_train: bool = True, seed_start: int = 0) -> dict:
     """Issue 17: a person category on LFW faces, with faces as evidence vs the image features alone,
     over several seeds; the dev sets without people with faces on vs off; time per photo."""
+    from PIL import Image
+
     from photosorter.ml.faces import FaceAnalyzer, FaceStore, find_faces
     from photosorter.ml.scoring import Scorer
     from photosorter.ml.training import TrainOptions, train_from_folder
-    from PIL import Image
 
     out: dict = {"seeds": seeds}
     train, val = data / "faces" / "train", data / "faces" / "val"
@@ -171,7 +172,7 @@ def faces_section(data: Path, embedder, seeds: int, dev_sets: tuple[str, ...] = 
         photos = scan_labeled_folder(data / name / "train")
         fa = analyzer_for(embedder)
         t = time.perf_counter()
-        ev = examine(lambda i: fa.for_path(photos.paths[i]), photos.labels, photos.categories)
+        ev = examine(lambda i, fa=fa, photos=photos: fa.for_path(photos.paths[i]), photos.labels, photos.categories)
         row: dict = {"examine_seconds": round(time.perf_counter() - t, 1),
                      "about_people": {} if ev is None else {c: k for c, k in zip(photos.categories, ev.kinds) if k}}
         if ev is not None:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _report import emit  # benchmarks/ is on sys.path when a script here runs
+from ._report import emit
 
 
 def main() -> int:
@@ -27,7 +27,6 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from PIL import Image
 
     from photosorter.ml.faces import FaceAnalyzer, FaceStore

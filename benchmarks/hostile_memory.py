@@ -31,10 +31,9 @@ import time
 import zlib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from ._report import emit
 
-from benchmarks._report import emit
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _chunk(kind: bytes, payload: bytes) -> bytes:

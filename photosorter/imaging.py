@@ -171,11 +171,12 @@ def decode(data: bytes, *, min_side: int | None = None, path: str | Path | None 
         )
     if min_side and fmt in ("JPEG", "MPO") and min(width, height) > min_side:
         img.draft("RGB", (min_side, min_side))
-    if fmt == "PNG" and img.mode == "I;16" and img.tile and all(t.args == "I;16B" for t in img.tile):
+    tile = getattr(img, "tile", None)  # ImageFile only (every opened file is one)
+    if fmt == "PNG" and img.mode == "I;16" and tile and all(t.args == "I;16B" for t in tile):
         # 16-bit greyscale PNG: unpack the high byte of each sample straight into 8-bit greyscale
         # (value / 256, the full 16-bit range mapped onto 0-255): half the memory of I;16.
         img._mode = "L"
-        img.tile = [t._replace(args="L;16B") for t in img.tile]
+        img.tile = [t._replace(args="L;16B") for t in tile]  # type: ignore[attr-defined]  # ImageFile
     factor = 1 if fmt in ("JPEG", "MPO") else decode_budget.reduce_factor(img.size, min_side)
     need = decode_budget.estimate_bytes(fmt, img.mode, img.size, full_rgb=factor == 1)
     rgb = None

@@ -28,8 +28,8 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
@@ -63,14 +63,14 @@ class StoredBackground:
 
     # ------------------------------------------------------------------ reading
     @classmethod
-    def for_app(cls, weights_id: str, feature_dim: int) -> "StoredBackground":
+    def for_app(cls, weights_id: str, feature_dim: int) -> StoredBackground:
         """The app's own background for these weights, under its data folder (PHOTOSORTER_HOME aware)."""
         from ..config import app_paths
 
         return cls(background_file(app_paths().data_dir / "backgrounds", weights_id), weights_id, feature_dim)
 
     @classmethod
-    def for_embedder(cls, embedder) -> "StoredBackground":
+    def for_embedder(cls, embedder) -> StoredBackground:
         return cls.for_app(embedder.model.weights_id, embedder.spec.feature_dim)
 
     def refresh(self) -> None:
@@ -109,7 +109,7 @@ class StoredBackground:
         with self._lock:
             return list(zip(self._shas, self._feats.astype(np.float32)))
 
-    def copy_in_memory(self) -> "StoredBackground":
+    def copy_in_memory(self) -> StoredBackground:
         """A private copy that is never saved (e.g. to measure "after sorting this folder")."""
         out = StoredBackground(None, self.weights_id, self.feature_dim, self.limit)
         out.add(self.items())

@@ -44,7 +44,7 @@ class Classifier:
     gate: Gate
     metrics: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)  # training summary, curves, warnings, versions
-    people: "People | None" = None  # faces as evidence for categories about people (ml/person.py)
+    people: People | None = None  # faces as evidence for categories about people (ml/person.py)
 
     # ----------------------------------------------------------------- scoring
     @torch.inference_mode()
@@ -52,7 +52,7 @@ class Classifier:
         self.head.eval()
         return torch.sigmoid(self.head(torch.as_tensor(feats, dtype=torch.float32))).numpy()
 
-    def scores(self, feats: np.ndarray, faces: "list[FaceResult] | None" = None) -> np.ndarray:
+    def scores(self, feats: np.ndarray, faces: list[FaceResult] | None = None) -> np.ndarray:
         """Final per-category scores in [0, 1]: head probability × familiarity gate.
 
         A photo goes into category c when scores[:, c] >= thresholds[c]. ``faces`` (one
@@ -64,7 +64,7 @@ class Classifier:
             gate = self.people.adjust_gate(gate, faces)
         return self.head_probabilities(feats) * gate
 
-    def with_background(self, feats: np.ndarray | None) -> "Classifier":
+    def with_background(self, feats: np.ndarray | None) -> Classifier:
         """The same classifier, its familiarity gate measured against these photos as "photos in
         general" (e.g. the whole folder being sorted). None restores the default background."""
         return dataclasses.replace(self, gate=self.gate.with_background(feats))
@@ -101,7 +101,7 @@ class Classifier:
             "weights_id": self.weights_id,
             "categories": list(self.categories),
             "n_heads": len(self.head.heads),
-            "feature_dim": self.head.heads[0].fc1.in_features,
+            "feature_dim": self.head.heads[0].fc1.in_features,  # type: ignore[union-attr]  # nn.Linear
             "gate": self.gate.kind,
             "gate_quantile": self.gate.quantile,
             "metrics": self.metrics,
@@ -134,7 +134,7 @@ class Classifier:
         return path
 
     @classmethod
-    def load(cls, path: str | Path, imagenet_head: torch.nn.Module | None = None) -> "Classifier":
+    def load(cls, path: str | Path, imagenet_head: torch.nn.Module | None = None) -> Classifier:
         """Load and verify a model file. ``imagenet_head`` comes from the backbone (concept gate)."""
         path = Path(path)
         tensors, doc = read_model_file(path)
@@ -142,13 +142,14 @@ class Classifier:
 
     @classmethod
     def from_contents(cls, tensors: dict[str, torch.Tensor], doc: dict, path: Path,
-                      imagenet_head: torch.nn.Module | None = None) -> "Classifier":
+                      imagenet_head: torch.nn.Module | None = None) -> Classifier:
         """Build from an already read and verified model file (see read_model_file). Every field
         and tensor is checked first (model_check), so nothing is built from an unchecked number."""
         doc = check_document(doc, path, FORMAT_VERSION, FORMAT)
         if doc["gate"] == "concept" and imagenet_head is None:
             raise errors.ModelFileError("This model needs its backbone's ImageNet head to load.", path=path)
-        layout = check_tensors(tensors, doc, path, None if imagenet_head is None else int(imagenet_head.weight.shape[0]))
+        width = None if imagenet_head is None else int(imagenet_head.weight.shape[0])  # type: ignore[index]  # nn.Linear
+        layout = check_tensors(tensors, doc, path, width)
         categories = list(layout.categories)
         n_cat = len(categories)
         try:
@@ -158,12 +159,16 @@ class Classifier:
                 h = Head(layout.feature_dim, n_cat, hidden=layout.hidden)
                 h.load_state_dict(state)
                 heads.append(h)
+            gate: Gate
             if layout.gate == "concept":
-                gate: Gate = ConceptGate(
-                    n_cat, imagenet_head.weight.detach().numpy(), imagenet_head.bias.detach().numpy(), layout.gate_quantile
+                assert imagenet_head is not None  # checked above
+                concept = ConceptGate(
+                    n_cat, imagenet_head.weight.detach().numpy(), imagenet_head.bias.detach().numpy(),  # type: ignore[operator]
+                    layout.gate_quantile,
                 )
                 for c in range(n_cat):
-                    gate.set_example_concepts(c, tensors[f"gate.concepts.{c}"].double().numpy())
+                    concept.set_example_concepts(c, tensors[f"gate.concepts.{c}"].double().numpy())
+                gate = concept
             else:
                 gate = NeighbourGate(n_cat, layout.gate_quantile)
                 gate.examples = [tensors[f"gate.examples.{c}"].float().numpy() for c in range(n_cat)]
@@ -197,7 +202,7 @@ def read_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
             raise ValueError("not a safetensors header")
         with safe_open(str(path), framework="pt") as f:
             meta = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     except Exception as exc:
         raise errors.ModelFileError(
             "This is not a photosorter model file (it may be damaged, or a different kind of file). "

@@ -21,10 +21,10 @@ import os
 import sqlite3
 import threading
 from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -32,8 +32,8 @@ import torch
 from .. import errors, imaging, media
 from ..fsnames import to_db
 from ..jobs import CancelToken, ProgressFn, no_progress
-from .numerics import Bf16Check, checked_at_run_time, choose_mode
 from .backbones import PREPROCESS_VERSION, BackboneSpec, FeatureExtractor, build_backbone, get_spec
+from .numerics import Bf16Check, checked_at_run_time, choose_mode
 from .preprocess import augmented_view, eval_view, model_input
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,8 @@ class FeatureCache:
         """After a failure of the cache file: True if it was damaged and moved aside (reopen it)."""
         from ..state_files import explain, move_aside
 
+        if self.path is None:
+            return False
         err = explain(exc, self.path, "the feature cache")
         if err.kind == "damaged" and self.path is not None and self.path.exists():
             try:
@@ -300,7 +302,7 @@ class Embedder:
                     progress(done, max(total, done), f"{item.path.name}")
                     yield item
 
-    def _prepare(self, path: Path, views: int, key: str) -> "_Prepared":
+    def _prepare(self, path: Path, views: int, key: str) -> _Prepared:
         try:
             st = os.stat(path)
         except OSError:
@@ -328,7 +330,7 @@ class Embedder:
         tensors += [augmented_view(img, self.spec, seed + v) for v in range(1, views)]
         return _Prepared(sha=sha, tensors=tensors, size=size)
 
-    def _prepare_media(self, path: Path, views: int, key: str, st: os.stat_result | None) -> "_Prepared":
+    def _prepare_media(self, path: Path, views: int, key: str, st: os.stat_result | None) -> _Prepared:
         """Videos (one feature row per sampled frame, no augmentations), RAW files and PDFs
         (like a still). Decoding is bounded per file and hashing streams (photosorter.media)."""
         kind = media.kind_of(path) or "stills"
@@ -342,9 +344,8 @@ class Embedder:
                     return c
             return None
 
-        if st is not None and (known := self.cache.known_file(path, st)) is not None:
-            if (c := cached(known[0])) is not None:
-                return _Prepared(sha=known[0], cached=c, size=known[1], key=mkey, kind=kind)
+        if st is not None and (known := self.cache.known_file(path, st)) is not None and (c := cached(known[0])) is not None:
+            return _Prepared(sha=known[0], cached=c, size=known[1], key=mkey, kind=kind)
         sha = None
         if kind != "stills":  # hash first (streamed): a renamed or re-copied video is not decoded again
             sha = media.hashing.stream_hash(path)
@@ -363,7 +364,7 @@ class Embedder:
             tensors = [eval_view(img, self.spec)] + [augmented_view(img, self.spec, seed + v) for v in range(1, views)]
         return _Prepared(sha=loaded.sha256, tensors=tensors, size=loaded.size, key=mkey, kind=kind)
 
-    def _finish(self, ready: list[tuple[Path, "_Prepared"]], key: str) -> list[Embedding | EmbedFailure]:
+    def _finish(self, ready: list[tuple[Path, _Prepared]], key: str) -> list[Embedding | EmbedFailure]:
         tensors = [t for _, prep in ready if prep.tensors is not None for t in prep.tensors]
         feats = self.forward_u8(torch.stack(tensors)) if tensors else np.zeros((0, self.spec.feature_dim))
         out: list[Embedding | EmbedFailure] = []
@@ -374,6 +375,7 @@ class Embedder:
             elif prep.cached is not None:
                 out.append(Embedding(path, prep.sha, prep.cached, prep.size, prep.kind))
             else:
+                assert prep.tensors is not None  # neither cached nor failed: it was prepared
                 n = len(prep.tensors)
                 vecs = feats[i : i + n]
                 i += n

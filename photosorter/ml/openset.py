@@ -91,7 +91,7 @@ class Gate:
         raise NotImplementedError
 
     # -- shared -------------------------------------------------------------------
-    def fit(self, rep: np.ndarray, labels: np.ndarray, quantile: float | None = None) -> "Gate":
+    def fit(self, rep: np.ndarray, labels: np.ndarray, quantile: float | None = None) -> Gate:
         """Learn from the examples' :meth:`represent` output (training computes it once for all folds)."""
         if quantile is not None:
             self.quantile = quantile
@@ -119,7 +119,7 @@ class Gate:
         deficit = np.where(np.isfinite(deficit), deficit, 0.0)
         return np.exp(-DECAY * deficit)
 
-    def with_background(self, feats: np.ndarray | None) -> "Gate":
+    def with_background(self, feats: np.ndarray | None) -> Gate:
         """A copy calibrated against the given photos as "photos in general" (None: default)."""
         return self
 
@@ -166,7 +166,7 @@ class ConceptGate(Gate):
     def familiarity(self, p: np.ndarray) -> np.ndarray:
         return np.log(np.maximum(p @ self.profiles.T, 1e-30)) - np.log(np.maximum(p @ self.background, 1e-30))[:, None]
 
-    def with_background(self, feats: np.ndarray | None) -> "ConceptGate":
+    def with_background(self, feats: np.ndarray | None) -> ConceptGate:
         out = copy.copy(self)
         out.tau, out.spread = self.tau.copy(), self.spread.copy()
         if feats is None or len(feats) == 0:

@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import numpy as np
 
 from .. import errors
 from ..jobs import CancelToken, ProgressFn, no_progress
+from ..media.video import combine as combine_frames
+from .background import MIN_BACKGROUND_PHOTOS, StoredBackground
 from .calibration import compute_metrics
 from .classifier import Classifier, read_model_file
 from .dataset import scan_labeled_folder
-from .background import MIN_BACKGROUND_PHOTOS, StoredBackground
-from .features import Embedder, EmbedFailure, FeatureCache
 from .faces import FaceResult
+from .features import Embedder, EmbedFailure, FeatureCache
 from .person import analyzer_for
 from .preprocess import eval_view
-from ..media.video import combine as combine_frames
 
 
 @dataclass
@@ -59,13 +59,13 @@ class Scorer:
         self._gated: tuple[tuple, Classifier] | None = None
 
     @classmethod
-    def for_app(cls, classifier: Classifier, embedder: Embedder) -> "Scorer":
+    def for_app(cls, classifier: Classifier, embedder: Embedder) -> Scorer:
         """A scorer with the app's stored background for this backbone (under the data folder)."""
         return cls(classifier, embedder, StoredBackground.for_app(embedder.model.weights_id, embedder.spec.feature_dim))
 
     @classmethod
     def from_file(cls, model_path: str | Path, weights: str | Path | None = None, cache: FeatureCache | None = None,
-                  app_background: bool = True) -> "Scorer":
+                  app_background: bool = True) -> Scorer:
         tensors, doc = read_model_file(Path(model_path))  # read and verified once
         embedder = Embedder(doc["backbone"], weights=weights, cache=cache)
         clf = Classifier.from_contents(tensors, doc, Path(model_path), imagenet_head=embedder.model.imagenet_head)
@@ -111,7 +111,7 @@ class Scorer:
             faces = analyzer_for(self.embedder).for_image(image)
         return self.gated_classifier(background).scores(feats, faces=None if faces is None else [faces])[0]
 
-    def score_photo(self, path: str | Path, background: str = "auto") -> "PhotoScore | PhotoFailure":
+    def score_photo(self, path: str | Path, background: str = "auto") -> PhotoScore | PhotoFailure:
         """One photo, exactly as `sort`, `predict` and the watcher score it."""
         return next(iter(self.score_paths([path], background=background)))
 

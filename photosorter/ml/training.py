@@ -12,11 +12,12 @@ category's threshold and give honest metrics.
 from __future__ import annotations
 
 import copy
+import functools
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -24,15 +25,15 @@ from torch import nn
 
 from .. import errors
 from ..jobs import CancelToken, ProgressFn, no_progress
-from .calibration import choose_threshold, compute_metrics
 from .background import MIN_BACKGROUND_PHOTOS
+from .calibration import choose_threshold, compute_metrics
 from .classifier import Classifier
 from .dataset import LabeledPhotos, scan_labeled_folder
 from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
 from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
-from .quality import estimate_quality, summary_line
 from .person import FaceEvidence, examine_faces
+from .quality import estimate_quality, summary_line
 
 FEW_EXAMPLES = 10
 
@@ -247,7 +248,9 @@ def previous_heads(previous, categories: list[str], backbone: str, weights_id: s
 
 def make_gate(embedder_head: nn.Module | None, n_categories: int) -> Gate:
     if embedder_head is not None:
-        return ConceptGate(n_categories, embedder_head.weight.detach().numpy(), embedder_head.bias.detach().numpy())
+        w, b = embedder_head.weight, embedder_head.bias  # nn.Linear (ImageNet classifier)
+        assert isinstance(w, torch.Tensor) and isinstance(b, torch.Tensor)
+        return ConceptGate(n_categories, w.detach().numpy(), b.detach().numpy())
     return NeighbourGate(n_categories)
 
 
@@ -305,7 +308,7 @@ def fit_classifier(
     k = int(max(2, min(opts.folds, counts.min(), len(np.unique(groups)))))
     warm = previous_heads(previous, categories, backbone, weights_id, feats.shape[2], k) if shas else None
     init_heads: list[Head | None] = [None] * k
-    if warm is not None:
+    if warm is not None and shas is not None:
         fold, tainted = continue_folds(labels, groups, shas, warm[1], k)
         init_heads = [None if f in tainted else h for f, h in enumerate(warm[0])]
     else:
@@ -323,7 +326,7 @@ def fit_classifier(
         x_tr = feats[tr].reshape(-1, feats.shape[2])
         y_tr = np.repeat(labels[tr], feats.shape[1], axis=0)
         head, curve = train_head(x_tr, y_tr, clean[va], labels[va], opts, seed=opts.seed * 100 + f, cancel=cancel,
-                                 on_epoch=(lambda e, t, v, f=f: on_epoch(f, e, t, v)) if on_epoch else None,
+                                 on_epoch=functools.partial(on_epoch, f) if on_epoch else None,
                                  init=init_heads[f])
         with torch.no_grad():
             oof_logits[va] = head(torch.as_tensor(clean[va], dtype=torch.float32)).numpy()
@@ -348,6 +351,7 @@ def fit_classifier(
     clf = Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, {},
                      people)
     if use_bg:
+        assert background is not None
         bg_scores = clf.with_background(background).scores(background)
         oof_bg = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg
         quality = estimate_quality(bg_scores, oof_bg, labels, thresholds, categories, seed=opts.seed)

@@ -13,8 +13,18 @@ import torch
 from photosorter import imaging
 from photosorter.cli import main
 from photosorter.ml.features import Embedder
-from photosorter.ml.gradcam import (AUGMENTED_VIEWS, FAITHFUL_MIN, GradCAM, _turn, _turn_back, explain, faithfulness,
-                                    occlusion, render, target_layer)
+from photosorter.ml.gradcam import (
+    AUGMENTED_VIEWS,
+    FAITHFUL_MIN,
+    GradCAM,
+    _turn,
+    _turn_back,
+    explain,
+    faithfulness,
+    occlusion,
+    render,
+    target_layer,
+)
 from photosorter.ml.training import TrainOptions, train_from_folder
 from photosorter.samples import make_labeled_folder, make_photo, peak_in_box
 
@@ -41,7 +51,7 @@ def test_single_planted_object(trained, augment):
             img = imaging.load_image(p).image
             maps, _ = cam(img, [c])
             grid = emb.spec.input_size // 32  # the last block has stride 32: 10x10 at 320 px
-            assert maps.shape == (1, grid, grid) and 0.0 <= maps.min() and maps.max() <= 1.0
+            assert maps.shape == (1, grid, grid) and maps.min() >= 0.0 and maps.max() <= 1.0
             hits += peak_in_box(maps[0], box, img.size)
     assert hits / 20 >= 0.9, hits
 
@@ -103,7 +113,7 @@ def test_every_method_gives_maps_on_the_native_grid_and_checked_flags_consistent
     c = clf.categories.index("red_disc")
     for method in ("gradcam", "augmented", "occlusion", "checked"):
         ex = explain(emb.model, clf.head, emb.spec, img, method=method)
-        assert all(m.shape == (grid, grid) and 0 <= m.min() and m.max() <= 1 for m in ex.maps)
+        assert all(m.shape == (grid, grid) and m.min() >= 0 and m.max() <= 1 for m in ex.maps)
         assert peak_in_box(ex.maps[c], box, img.size), method
         if method == "checked":
             assert ex.methods == ["occlusion" if f else "augmented" for f in ex.flagged]
@@ -139,9 +149,8 @@ def test_hooks_removed_even_on_error_and_no_memory_growth(tmp_path):
     clf = train_from_folder(root, emb, TrainOptions(views=1, folds=2, max_epochs=5)).classifier
     layer = target_layer(emb.model)
     img = imaging.load_image(next(root.rglob("*.jpg"))).image
-    with pytest.raises(ZeroDivisionError):
-        with GradCAM(emb.model, clf.head, emb.spec):
-            1 / 0
+    with pytest.raises(ZeroDivisionError), GradCAM(emb.model, clf.head, emb.spec):
+        _ = 1 / 0
     assert not layer._forward_hooks
     def rss_kb() -> int:
         with open("/proc/self/statm") as fh:

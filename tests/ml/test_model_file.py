@@ -76,7 +76,7 @@ def test_edited_metadata_refused(tmp_path):
     clf, _ = _toy_classifier()
     path = clf.save(tmp_path / "m.safetensors")
     with safe_open(str(path), framework="pt") as f:
-        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not iterable)
     tensors["thresholds"] = torch.tensor([0.01, 0.01])
     save_file(tensors, str(path), metadata=meta)
     with pytest.raises(errors.ModelFileError, match="checksum"):

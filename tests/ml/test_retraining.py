@@ -42,7 +42,7 @@ def test_retraining_keeps_every_known_example_in_its_fold_and_continues_every_he
     before = np.array([old[fold_key(s)] for s in shas])
     after = np.array([new[fold_key(s)] for s in shas + shas2])
     for c in range(3):  # new examples go where their category is scarcest: the folds get more even
-        spread = lambda f, lab: np.ptp(np.bincount(f[lab == c], minlength=4))  # noqa: E731
+        spread = lambda f, lab, c=c: np.ptp(np.bincount(f[lab == c], minlength=4))  # noqa: E731
         assert spread(after, np.concatenate([y, y2]).argmax(1)) < spread(before, y.argmax(1))
     # quality holds: cross-validated F1 does not collapse when continuing
     assert again.metrics["macro_f1"] >= first.metrics["macro_f1"] - 0.05
@@ -115,5 +115,5 @@ def test_cli_train_continues_from_the_model_it_replaces_unless_told_not_to(tmp_p
     shutil.copy(next((more / "red_disc").glob("*.jpg")), ex / "red_disc" / "new.jpg")
     assert main(base) == 0
     assert json.loads(capsys.readouterr().out)["continued_folds"] >= 1
-    assert main(base + ["--from-scratch"]) == 0
+    assert main([*base, "--from-scratch"]) == 0
     assert json.loads(capsys.readouterr().out)["continued_folds"] == 0
