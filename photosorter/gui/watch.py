@@ -186,7 +186,7 @@ class WatchPanel(QWidget):
         if service is None:
             return None
         w = service.watcher
-        if w._paused.is_set():
+        if w.paused:
             w.resume()
             return False
         w.pause()

@@ -116,6 +116,10 @@ class FolderWatcher:
     def resume(self) -> None:
         self._paused.clear()
 
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
     def retry_later(self, paths: list[Path]) -> None:
         """Hand these photos over again later (backoff: retry_seconds, doubling, at most 1 h)."""
         now = time.monotonic()
