@@ -5,7 +5,8 @@ to the size of the largest block freed so far (up to 32 MiB). After one large de
 decode's buffers (Pillow's 16 MiB blocks, zlib's windows, the conversion strips) come from the
 heap of the decoding thread's arena and stay resident after they are freed; the network's
 activations then grow on top of them. Measured with ``benchmarks/hostile_memory.py``: sorting the
-hostile set kept ~330-410 MiB that no live object used at the moment of the peak.
+hostile set peaked ~190-280 MiB higher without it (1,440 -> ~1,250 MiB with EfficientNet-Lite0,
+1,518-1,577 -> ~1,300 MiB with ResNet50).
 
 :func:`release` hands every free page of every arena back (``malloc_trim(0)``); decoding calls it
 after each decode large enough to matter. Elsewhere than glibc it does nothing.
