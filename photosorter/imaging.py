@@ -23,7 +23,7 @@ from pathlib import Path
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from . import decode_budget, errors
+from . import decode_budget, errors, heap
 
 try:  # HEIC/HEIF from iPhones; optional at run time so a broken wheel never blocks JPEGs.
     import pillow_heif
@@ -199,6 +199,9 @@ def decode(data: bytes, *, min_side: int | None = None, path: str | Path | None 
         finally:
             if rgb is not img:
                 img.close()  # the full-size decoded pixels go now, not when the garbage collector runs
+            del img
+            if need >= heap.RELEASE_ABOVE_BYTES:
+                heap.release()  # and the memory they used goes back to the system (see heap)
     method = _TRANSPOSE.get(orientation)
     return (rgb.transpose(method) if method is not None else rgb), fmt, _oriented_size((width, height), orientation)
 
