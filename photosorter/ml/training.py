@@ -31,7 +31,8 @@ from .dataset import LabeledPhotos, scan_labeled_folder
 from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
 from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
-from .quality import estimate_quality, summary_line
+from .quality import MIN_EVIDENCE, estimate_quality, summary_line
+from .pu_threshold import pu_threshold
 from .person import FaceEvidence, examine_faces
 
 FEW_EXAMPLES = 10
@@ -348,8 +349,16 @@ def fit_classifier(
     clf = Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, {},
                      people)
     if use_bg:
-        bg_scores = clf.with_background(background).scores(background)
-        oof_bg = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg
+        # float32 like the scores the app decides on (a float64 1.0 is not a float32 0.99999994)
+        bg_scores = clf.with_background(background).scores(background).astype(np.float32)
+        oof_bg = (1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg).astype(np.float32)
+        if len(background) >= MIN_EVIDENCE:  # the user's photos say where each category ends (pu_threshold.py)
+            for j in range(n_cat):
+                thresholds[j] = max(thresholds[j], pu_threshold(bg_scores[:, j], oof_bg[labels[:, j] > 0.5, j],
+                                                                float(thresholds[j])))
+            clf.thresholds = thresholds
+            metrics = compute_metrics(labels, oof_scores, thresholds, categories)
+            clf.metrics = metrics
         quality = estimate_quality(bg_scores, oof_bg, labels, thresholds, categories, seed=opts.seed)
     else:
         quality = estimate_quality(np.zeros((0 if background is None else len(background), n_cat)),
