@@ -350,10 +350,15 @@ def fit_classifier(
                      people)
     if use_bg:
         # float32 like the scores the app decides on (a float64 1.0 is not a float32 0.99999994)
-        bg_scores = clf.with_background(background).scores(background).astype(np.float32)
+        # The stored background keeps image features only, no faces: it is scored without face
+        # evidence (Classifier.scores would demand it), and categories about people keep their
+        # cross-validated threshold.
+        on_bg = clf.with_background(background)
+        bg_scores = (on_bg.head_probabilities(background) * on_bg.gate.gate(background)).astype(np.float32)
         oof_bg = (1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg).astype(np.float32)
+        about_people = {j for j, kind in enumerate(people.kinds) if kind is not None} if people is not None else set()
         if len(background) >= MIN_EVIDENCE:  # the user's photos say where each category ends (pu_threshold.py)
-            for j in range(n_cat):
+            for j in sorted(set(range(n_cat)) - about_people):
                 thresholds[j] = max(thresholds[j], pu_threshold(bg_scores[:, j], oof_bg[labels[:, j] > 0.5, j],
                                                                 float(thresholds[j])))
             clf.thresholds = thresholds
