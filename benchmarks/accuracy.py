@@ -108,7 +108,9 @@ def cameraroll_section(args, embedder, seeds) -> dict:
                 "estimated_precision": {c: q[c]["precision"] for c in cats},
                 "estimate_error": {c: (None if q[c]["precision"] is None else
                                        q[c]["precision"] - m["per_category"][c]["precision"]) for c in cats},
+                "thresholds": {c: round(float(t), 4) for c, t in zip(cats, clf.thresholds)},
             })
+            print(f"cameraroll {variant} seed {seed}: {runs[-1]}", file=sys.stderr, flush=True)
         # linear probe on the same clean features (a "none" class when there are none-examples)
         f_tr = np.stack([r.features[0] for r in embedder.embed(photos.paths, views=1)])
         y_tr = np.where(photos.labels.sum(1) > 0, photos.labels.argmax(1), len(cats))
@@ -128,6 +130,8 @@ def cameraroll_section(args, embedder, seeds) -> dict:
                              "precision": {c: round(pm[c]["precision"], 3) for c in cats},
                              "recall": {c: round(pm[c]["recall"], 3) for c in cats}},
         }
+        print(f"cameraroll {variant}: {out[variant]['kept_out']}", file=sys.stderr, flush=True)
+    return out
 
 
 def _prf(m: dict, cat: str) -> dict:

@@ -243,6 +243,28 @@ def test_people_round_trip_through_the_model_file(tmp_path):
         Classifier.load(tmp_path / "bad.safetensors")
 
 
+def test_training_with_a_stored_background_and_a_person_category_works():
+    """Regression (found merging issues 13 and 17): with a stored background of the user's photos
+    (image features only, no faces) training a model with a person category raised 'this model
+    uses faces'. The background is scored without face evidence; the person category keeps its
+    cross-validated threshold."""
+    from photosorter.ml.training import TrainOptions, fit_classifier
+
+    photos, labels, cats = _setup()
+    ev = person.examine(lambda i: photos[i], labels, cats)
+    rng = np.random.default_rng(3)
+    feats = rng.normal(size=(len(photos), 1, 16)).astype(np.float32)
+    background = rng.normal(size=(80, 16)).astype(np.float32)
+    opts = TrainOptions(folds=2, max_epochs=5)
+    with_bg = fit_classifier(feats, labels, cats, backbone="tiny", weights_id="w", imagenet_head=None, faces=ev,
+                             opts=opts, background=background)
+    without = fit_classifier(feats, labels, cats, backbone="tiny", weights_id="w", imagenet_head=None, faces=ev,
+                             opts=opts)
+    assert with_bg.people is not None and with_bg.people.kinds[0] == "person"
+    assert with_bg.thresholds[0] == pytest.approx(without.thresholds[0])  # the person category's own threshold
+    assert len(with_bg.info["quality"]) == len(cats)
+
+
 def test_training_without_people_is_unchanged_by_faces(tmp_path):
     """Generated photos (no faces): training with faces on and off gives the same model and scores."""
     from photosorter.ml.features import Embedder

@@ -27,10 +27,16 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .pu_threshold import MIN_RECALL
+
 #: Below this many photos of the user's own, "how many would it take in" is not worth stating.
 MIN_EVIDENCE = 50
-#: Cut-offs considered for π̂ keep at least this share of the examples above them (noise control).
-MIN_EXAMPLE_SHARE = 0.25
+#: Cut-offs considered for π̂ keep at least this share of the examples above them. π̂ is a
+#: minimum over cut-offs, and a minimum over noisy ratios is biased low: with 20 examples a cut
+#: keeping a quarter of them rests on 5 photos, and the estimate was pessimistic by 0.1-0.8 on the
+#: camera-roll dev set. Half — the most the threshold may give up (pu_threshold.MIN_RECALL) —
+#: keeps every ratio on at least half the examples.
+MIN_EXAMPLE_SHARE = MIN_RECALL
 BOOTSTRAP = 200
 GOOD_PRECISION = 0.85
 

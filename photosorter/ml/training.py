@@ -33,7 +33,8 @@ from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
 from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
 from .person import FaceEvidence, examine_faces
-from .quality import estimate_quality, summary_line
+from .pu_threshold import pu_threshold
+from .quality import MIN_EVIDENCE, estimate_quality, summary_line
 
 FEW_EXAMPLES = 10
 
@@ -352,8 +353,21 @@ def fit_classifier(
                      people)
     if use_bg:
         assert background is not None
-        bg_scores = clf.with_background(background).scores(background)
-        oof_bg = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg
+        # float32 like the scores the app decides on (a float64 1.0 is not a float32 0.99999994)
+        # The stored background keeps image features only, no faces: it is scored without face
+        # evidence (Classifier.scores would demand it), and categories about people keep their
+        # cross-validated threshold.
+        on_bg = clf.with_background(background)
+        bg_scores = (on_bg.head_probabilities(background) * on_bg.gate.gate(background)).astype(np.float32)
+        oof_bg = (1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg).astype(np.float32)
+        about_people = {j for j, kind in enumerate(people.kinds) if kind is not None} if people is not None else set()
+        if len(background) >= MIN_EVIDENCE:  # the user's photos say where each category ends (pu_threshold.py)
+            for j in sorted(set(range(n_cat)) - about_people):
+                thresholds[j] = max(thresholds[j], pu_threshold(bg_scores[:, j], oof_bg[labels[:, j] > 0.5, j],
+                                                                float(thresholds[j])))
+            clf.thresholds = thresholds
+            metrics = compute_metrics(labels, oof_scores, thresholds, categories)
+            clf.metrics = metrics
         quality = estimate_quality(bg_scores, oof_bg, labels, thresholds, categories, seed=opts.seed)
     else:
         quality = estimate_quality(np.zeros((0 if background is None else len(background), n_cat)),
