@@ -92,6 +92,33 @@ def test_undo_refuses_a_copy_replaced_by_a_hard_link_to_an_original(env, scorer,
     assert len(trashed) == s.copies_made - 1
 
 
+def test_undo_park_folder_swapped_for_a_symlink_just_before_trashing_moves_only_our_copy(env, scorer, tmp_path):
+    """Found by attack: undo parks a copy in .pending-undo-X/ and then hands the trash a path. If
+    the park folder is renamed away and replaced by a symlink to a private folder in that gap,
+    a path-based trash follows it and trashes the private file of the same name."""
+    roll, _dest, ledger, dests = env
+    s = sort([roll / "red_disc"], scorer, ledger, dests)
+    private = tmp_path / "private"
+    private.mkdir()
+    for copy in dests["red_disc"].iterdir():
+        (private / copy.name).write_bytes(b"PRIVATE " + copy.name.encode())
+    before = snapshot(private)
+    into = tmp_path / "trash"
+    into.mkdir()
+
+    def racing_trash(p: Path) -> None:
+        park = next(x for x in dests["red_disc"].iterdir() if x.name.startswith(".pending-undo-") and not x.is_symlink())
+        os.rename(park, park.with_name(park.name + ".away"))
+        os.symlink(private, park)  # the attacker's swap, after undo's checks
+        os.rename(p, into / f"{len(list(into.iterdir()))}-{Path(p).name}")  # what send2trash does with the path
+        os.unlink(park)
+
+    result = undo_run(ledger, s.run_id, trash_fn=racing_trash)
+    assert snapshot(private) == before, "a private file was moved by undo"
+    assert sorted(f.read_bytes()[:8] != b"PRIVATE " for f in into.iterdir()) == [True] * s.copies_made
+    assert len(result.trashed) == s.copies_made
+
+
 # --------------------------------------------------------------------------- item 2
 
 

@@ -520,8 +520,13 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
     park = f"{copier.UNDO_PREFIX}{uuid.uuid4().hex[:12]}"
     parked = dest.parent / park / dest.name
     ledger.set_copy_temp(c["id"], str(parked))
-    os.mkdir(park, 0o700, dir_fd=fd)
-    pfd = os.open(park, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+    try:
+        os.mkdir(park, 0o700, dir_fd=fd)
+        pfd = os.open(park, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0), dir_fd=fd)
+    except OSError as exc:  # the fresh folder was swapped (e.g. for a symlink) before we could open it
+        ledger.set_copy_temp(c["id"], None)
+        result.errors.append((str(dest), f"its undo folder was tampered with ({exc.strerror or exc}); left in place."))
+        return
     try:
         os.rename(dest.name, dest.name, src_dir_fd=fd, dst_dir_fd=pfd)
         moved = safefs.lstat_in(pfd, dest.name)
@@ -531,7 +536,10 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
             result.errors.append((str(dest), "it changed while being undone; left in place."))
             return
         try:
-            trash_fn(parked)
+            # The trash gets the parked file through the folder descriptor we hold (Linux:
+            # /proc/self/fd/N/name), not by its path: a park folder renamed away and replaced by a
+            # symlink in the meantime cannot redirect the move to someone else's file.
+            trash_fn(_held_path(pfd, dest.name, parked))
         except Exception as exc:  # no trash on this volume, permission...: report, never delete
             _put_back(fd, pfd, park, dest.name)
             ledger.set_copy_temp(c["id"], None)
@@ -544,6 +552,13 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
     with suppress(OSError):
         os.rmdir(park, dir_fd=fd)
     result.trashed.append(str(dest))
+
+
+def _held_path(dir_fd: int, name: str, fallback: Path) -> Path:
+    """A path to ``name`` inside the open folder ``dir_fd`` that resolves through the descriptor
+    itself (Linux /proc), whatever happens to the folder's path; elsewhere the parked path."""
+    proc = Path(f"/proc/self/fd/{dir_fd}")
+    return proc / name if proc.is_dir() else fallback
 
 
 def _put_back(fd: int, pfd: int, park: str, name: str) -> None:
