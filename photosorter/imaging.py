@@ -72,12 +72,11 @@ def looks_like_image(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_EXTENSIONS and not path.name.startswith(".")
 
 
-def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """Read a whole regular file, refusing directories, FIFOs, devices and oversized files.
+def checked_stat(path: str | Path) -> os.stat_result:
+    """stat() of a regular, non-empty file; every failure as an error a user can act on.
 
-    The type is checked with stat() before opening, because opening a FIFO for reading blocks
-    until a writer appears; O_NONBLOCK plus fstat() closes the race if it is swapped meanwhile.
-    """
+    The type is checked before opening, because opening a FIFO for reading blocks until a writer
+    appears (see :func:`open_checked` for the race after it)."""
     path = Path(path)
     try:
         st = os.stat(path)
@@ -94,11 +93,13 @@ def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
     _check_regular(path, st)
     if st.st_size == 0:
         raise errors.EmptyFileError("The file is empty (0 bytes); it may not have finished copying.", path=path)
-    if st.st_size > max_bytes:
-        raise errors.FileTooLargeError(
-            f"The file is {st.st_size / 2**20:.0f} MiB, more than the {max_bytes / 2**20:.0f} MiB limit for a photo.",
-            path=path,
-        )
+    return st
+
+
+def open_checked(path: str | Path) -> int:
+    """A read-only descriptor of a regular file: O_NONBLOCK plus fstat() close the race of a file
+    swapped for a FIFO or device after :func:`checked_stat`. The caller closes it."""
+    path = Path(path)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except PermissionError:
@@ -109,6 +110,23 @@ def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
         raise errors.UnreadableFileError(f"Cannot open it: {exc.strerror or exc}.", path=path) from None
     try:
         _check_regular(path, os.fstat(fd))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_file_bytes(path: str | Path, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """Read a whole regular file, refusing directories, FIFOs, devices and oversized files."""
+    path = Path(path)
+    st = checked_stat(path)
+    if st.st_size > max_bytes:
+        raise errors.FileTooLargeError(
+            f"The file is {st.st_size / 2**20:.0f} MiB, more than the {max_bytes / 2**20:.0f} MiB limit for a photo.",
+            path=path,
+        )
+    fd = open_checked(path)
+    try:
         with os.fdopen(fd, "rb", closefd=False) as fh:
             data = fh.read(max_bytes + 1)
     except OSError as exc:

@@ -22,32 +22,16 @@ CHUNK = 1 << 20
 
 def checked_size(path: Path) -> int:
     """Size of a regular, non-empty, readable file; the same clear reasons as for photos."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        raise errors.UnreadableFileError("The file no longer exists.", path=path) from None
-    except PermissionError:
-        raise errors.UnreadableFileError(
-            "Permission denied: photosorter cannot read this file. Check its permissions.", path=path) from None
-    except OSError as exc:
-        raise errors.UnreadableFileError(f"Cannot read it: {exc.strerror or exc}.", path=path) from None
-    imaging._check_regular(path, st)
-    if st.st_size == 0:
-        raise errors.EmptyFileError("The file is empty (0 bytes); it may not have finished copying.", path=path)
-    return st.st_size
+    return imaging.checked_stat(path).st_size
 
 
 def stream_hash(path: str | Path) -> str:
     """SHA-256 of a whole file, read in 1 MiB blocks (flat memory for any size)."""
     path = Path(path)
-    checked_size(path)
+    imaging.checked_stat(path)
     h = hashlib.sha256()
+    fd = imaging.open_checked(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        raise errors.UnreadableFileError(f"Cannot open it: {exc.strerror or exc}.", path=path) from None
-    try:
-        imaging._check_regular(path, os.fstat(fd))
         with os.fdopen(fd, "rb", closefd=False) as fh:
             while block := fh.read(CHUNK):
                 h.update(block)
