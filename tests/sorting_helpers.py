@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 from photosorter.ml.features import Embedder
@@ -93,3 +94,13 @@ def memory_tmp(tmp_path: Path):
             shutil.rmtree(d, ignore_errors=True)
     else:
         yield tmp_path
+
+
+def wait_for(cond, timeout: float = 30.0) -> bool:
+    """Poll ``cond`` until it holds (True) or ``timeout`` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False

@@ -7,11 +7,10 @@ import errno
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
-from sorting_helpers import contents, snapshot, trained_scorer
+from sorting_helpers import contents, snapshot, trained_scorer, wait_for
 
 from photosorter.samples import make_labeled_folder, make_photo
 from photosorter.sorting import fault
@@ -533,15 +532,6 @@ def test_cli_summaries_have_per_category_counts_and_second_undo_says_already_und
     capsys.readouterr()
     assert main(["undo"]) != 0
     assert "already undone" in capsys.readouterr().err
-
-
-def wait_for(cond, timeout=30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # --------------------------------------------------------------------------- the guarantee

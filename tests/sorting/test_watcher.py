@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sorting_helpers import contents, trained_scorer
+from sorting_helpers import contents, trained_scorer, wait_for
 
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
@@ -45,15 +45,6 @@ class Collector:
     def counts(self) -> Counter:
         with self.lock:
             return Counter(p for b in self.batches for p in b)
-
-
-def wait_for(cond, timeout=30.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_slow_writer_handed_over_once_and_only_when_complete(tmp_path):
