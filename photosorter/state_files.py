@@ -142,11 +142,8 @@ def open_sqlite(path: Path, **kwargs) -> sqlite3.Connection:
     return conn
 
 
-def truncation(path: Path) -> str | None:
-    """Why an SQLite file is shorter than its own header says it is, or None.
-
-    SQLite reads pages lazily, so a truncated file works until a query reaches a missing page;
-    the header's page size and page count (bytes 16-17 and 28-31) tell at once."""
+def _header_shortfall(path: Path) -> tuple[int, int] | None:
+    """(file size, size the header claims) when the first is smaller, else None."""
     try:
         with open(path, "rb") as fh:
             header = fh.read(100)
@@ -159,8 +156,31 @@ def truncation(path: Path) -> str | None:
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
     if pages and size < page_size * pages:
-        return f"the file is {size} bytes, its header says {page_size * pages}: it was truncated"
+        return size, page_size * pages
     return None
+
+
+def truncation(path: Path, settle_s: float = 1.0) -> str | None:
+    """Why an SQLite file is shorter than its own header says it is, or None.
+
+    SQLite reads pages lazily, so a truncated file works until a query reaches a missing page;
+    the header's page size and page count (bytes 16-17 and 28-31) tell at once. A WAL checkpoint
+    in another process or thread writes page 1 (the new count) before the pages that grow the
+    file, so for a few milliseconds a healthy database looks short. A real truncation stays put;
+    the shortfall only counts when it is still there, unchanged, after `settle_s`."""
+    first = _header_shortfall(path)
+    if first is None:
+        return None
+    deadline, last = time.monotonic() + settle_s, first
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = _header_shortfall(path)
+        if now is None:
+            return None
+        if now != last:  # still being written: give it the full settle time again, once
+            deadline, last = max(deadline, time.monotonic() + settle_s / 2), now
+    size, claimed = last
+    return f"the file is {size} bytes, its header says {claimed}: it was truncated"
 
 
 def connect(path: Path, what: str, damaged_advice: str = "", **kwargs) -> GuardedConnection:

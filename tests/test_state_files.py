@@ -116,3 +116,33 @@ def test_feature_cache_damaged_mid_run_does_not_stop_the_command(capsys, photos,
     monkeypatch.setattr(features, "_connect_cache", flaky)
     code, _ = cli(capsys, "predict", *sorted(photos.iterdir()), "--model", MODEL, "--json", "-q")
     assert code == 0
+
+
+def test_a_checkpoint_in_flight_is_not_mistaken_for_truncation(tmp_path):
+    """CI regression: the watcher's writer checkpointed while a reader opened the ledger; page 1
+    (the new page count) lands before the pages that grow the file, and the reader called a healthy
+    journal "truncated". The shortfall only counts when it stays."""
+    import threading
+    import time
+
+    from photosorter.state_files import truncation
+
+    db_path = tmp_path / "ledger.sqlite3"
+    db = sqlite3.connect(db_path)
+    db.execute("CREATE TABLE t (x BLOB)")
+    db.executemany("INSERT INTO t VALUES (?)", [(b"x" * 4000,) for _ in range(50)])
+    db.commit()
+    db.close()
+    whole = db_path.read_bytes()
+    db_path.write_bytes(whole[: len(whole) // 2])  # header claims the full size: mid-checkpoint
+    assert truncation(db_path, settle_s=0.0) is not None  # what the old, one-look check saw
+
+    finisher = threading.Timer(0.2, lambda: db_path.write_bytes(whole))  # the checkpoint completes
+    finisher.start()
+    started = time.monotonic()
+    assert truncation(db_path) is None
+    finisher.join()
+    assert time.monotonic() - started < 1.0
+
+    db_path.write_bytes(whole[: len(whole) // 2])  # a real truncation stays put and is reported
+    assert "truncated" in (truncation(db_path) or "")
