@@ -157,7 +157,10 @@ import json, sys
 from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, sys.argv[1])
 from test_imaging_memory import flat_png
-from photosorter import imaging
+from photosorter import heap, imaging
+
+if sys.argv[2:] == ["--no-trim"]:
+    heap._TRIM = None  # the code before heap.release, to show the check catches it
 
 def mb(field):
     for line in open("/proc/self/status"):
@@ -166,12 +169,12 @@ def mb(field):
 
 datas = [flat_png(6000, 6000, 16, 0, b"\\x80\\x00"), flat_png(4000, 4000, 8, 6, b"\\xff\\x00\\x00\\x80"),
          flat_png(5000, 5000, 8, 2, b"\\x10\\x20\\x30")]
-base = mb("VmRSS")
+base = mb("RssAnon")
 keep = []  # what a sort keeps between decodes: small results, allocated after each decode
 with ThreadPoolExecutor(2) as pool:
     for _ in range(3):
         keep += [(img, bytearray(300_000)) for img in pool.map(lambda d: imaging.decode(d, min_side=224)[0].copy(), datas)]
-print(json.dumps({"base": base, "after": mb("VmRSS")}))
+print(json.dumps({"base": base, "after": mb("RssAnon")}))
 """
 
 
@@ -180,9 +183,19 @@ def test_large_decodes_give_their_memory_back(tmp_path):
     """Decoding threads that decode large images and keep small results must not keep the large
     buffers resident: glibc keeps freed heap memory below a live small allocation, and in a sort the
     network's activations then grew on top of it (~400 MiB of the hostile set's peak). Before
-    heap.release: ~107 MiB still resident after these nine decodes; now a few MiB."""
-    proc = subprocess.run([sys.executable, "-c", _RETAIN_CHILD, str(Path(__file__).parent)], capture_output=True,
-                          text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
-    assert out["after"] - out["base"] < 30, out
+    heap.release: ~107 MiB still resident after these nine decodes (60-66 MiB of heap with
+    `--no-trim` passed to the child); now under 1 MiB.
+
+    Counts anonymous memory (RssAnon: the heap, what malloc_trim governs), not VmRSS: a loaded
+    machine may have evicted pages of the shared libraries before the baseline, and decoding faults
+    them back in (once ~33 MiB of them, failing a VmRSS check with nothing retained)."""
+
+    def retained(*flags: str) -> float:
+        proc = subprocess.run([sys.executable, "-c", _RETAIN_CHILD, str(Path(__file__).parent), *flags],
+                              capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+                              timeout=300)
+        assert proc.returncode == 0, proc.stderr
+        out = json.loads(proc.stdout)
+        return out["after"] - out["base"]
+
+    assert retained() < 30
