@@ -72,8 +72,8 @@ def window(qtbot, trained, monkeypatch):
     monkeypatch.setattr(w, "error", lambda m: errors.append(m))  # an error dialog would block: record it
     w.errors = errors
     # no tray offscreen: closing while watching would ask with a modal box and block teardown
-    w.confirm_quit_without_tray = lambda: True
-    qtbot.addWidget(w)
+    # (pytest-qt closes the window before fixture teardown runs)
+    qtbot.addWidget(w, before_close_func=lambda win: setattr(win.library, "keep_watching_in_tray", False))
     w.show()
     qtbot.waitUntil(lambda: w.ready, timeout=60_000)
     yield w
