@@ -305,9 +305,10 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from .sorting.sorter import undo_run
 
     result = undo_run(_ledger(), args.run_id)
+    code = 0 if not result.errors else 3  # some copies could not be undone: a script must notice
     if args.json:
         _print_json(result.as_dict())
-        return 0
+        return code
     from .fsnames import shown
 
     print(f"Run {result.run_id}: {len(result.trashed)} copies moved to the trash.")
@@ -317,7 +318,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         print(shown(f"  already removed: {f}"))
     for f, m in result.errors:
         print(shown(f"  not undone: {f}: {m}"))
-    return 0 if not result.errors else 3
+    return code
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
