@@ -165,7 +165,8 @@ def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: S
                     result = _copy_one(src, d.sha256, d.path, portable_name(d.path.name), category, folder, ledger, run_id, summary)
                     made += result.written
                     summary.copies_made += result.written
-                    summary.per_category[category] = summary.per_category.get(category, 0) + 1
+                    if result.written:  # identical content already there (another sort made it): not ours
+                        summary.per_category[category] = summary.per_category.get(category, 0) + 1
                     photo_dest = result.dest
                 else:
                     photo_dest = done_at

@@ -71,8 +71,10 @@ def test_name_clash_gets_new_name_and_identical_content_is_not_copied_twice(env,
     plan = plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off")
     for d in plan.decisions:  # this test is about naming, not classification: pin the decisions
         d.outcome, d.categories = "copy", ["red_disc"]
-    apply_plan(plan, ledger)
+    summary = apply_plan(plan, ledger)
     names = sorted(os.listdir(red))
+    # the summary counts the copies this run made, not the one that was already there
+    assert summary.per_category["red_disc"] == summary.copies_made == len(plan.decisions) - 1
     assert "red_disc_000 (1).jpg" in names and "RED_DISC_000.JPG" in names
     assert (red / "RED_DISC_000.JPG").read_bytes() == b"someone else's file"
     assert names.count("red_disc_001.jpg") == 1 and not any(n.startswith("red_disc_001 (") for n in names)
