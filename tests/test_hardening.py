@@ -137,6 +137,19 @@ def test_sidecar_swapped_for_a_symlink_after_planning_is_not_followed(env, score
     assert any(Path(p).name == side.name for p, _r, _m in s.failed)
 
 
+def test_a_sidecar_that_is_a_symlink_when_planned_is_named_not_dropped_silently(env, scorer, tmp_path):
+    roll, dest, ledger, dests = env
+    photo = sorted((roll / "red_disc").glob("*.jpg"))[0]
+    elsewhere = tmp_path / "edits.xmp"
+    elsewhere.write_bytes(b"<x:xmpmeta/>")
+    os.symlink(elsewhere, photo.with_suffix(".xmp"))
+    plan = pin(plan_sort([photo], scorer, ledger, dests, background="off"))
+    (d,) = plan.decisions
+    assert d.companions == [] and "symbolic link" in d.message and photo.with_suffix(".xmp").name in d.message
+    apply_plan(plan, ledger)
+    assert not any(p.suffix == ".xmp" for p in dest.rglob("*"))
+
+
 def test_sidecar_changed_after_planning_is_not_copied_unverified(env, scorer):
     roll, _dest, ledger, dests = env
     photo = sorted((roll / "red_disc").glob("*.jpg"))[0]

@@ -184,7 +184,11 @@ def _companions(d: Decision, index: FolderIndex, kinds: frozenset[str] = media.A
                 continue
             d.companions.append(twin)
     for path, st in index.candidates(d.path):
-        if path == d.path or not stat.S_ISREG(st.st_mode):
+        if path == d.path:
+            continue
+        if not stat.S_ISREG(st.st_mode):
+            if stat.S_ISLNK(st.st_mode):  # said, not silently dropped: the person may expect it beside the copy
+                notes.append(f"{path.name} is a symbolic link, not a file; not copied with it")
             continue
         limit = COMPANION_MAX_BYTES[os.path.splitext(path.name)[1].casefold()]
         if st.st_size > limit:
