@@ -392,7 +392,7 @@ def test_a_second_command_during_a_sort_does_not_disturb_it(env, scorer, tmp_pat
 
 
 def test_600_nested_folders_are_walked_without_recursion_error(env, scorer, tmp_path):
-    from photosorter.sorting.walk import walk_photos
+    from photosorter.media.walk import walk_photos
 
     _roll, _dest, ledger, dests = env
     deep = tmp_path / "deep"
