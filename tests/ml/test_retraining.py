@@ -97,23 +97,3 @@ def test_unchanged_files_are_not_read_again_and_changed_ones_are(tmp_path, monke
     make_photo(photo, ("blue_square",), seed=2)  # rewritten in place: new content
     changed = embedder.embed([photo], views=2)[0]
     assert reads == [photo] and changed.sha256 != first.sha256
-
-
-def test_cli_train_continues_from_the_model_it_replaces_unless_told_not_to(tmp_path, capsys):
-    import json
-    import shutil
-
-    from photosorter.cli import main
-    from photosorter.samples import make_labeled_folder
-
-    ex = make_labeled_folder(tmp_path / "ex", per_category=8, rel_size=0.6, seed=7)
-    model = tmp_path / "m.safetensors"
-    base = ["train", str(ex), "--model", str(model), "--backbone", "tiny", "--views", "1", "--json", "-q"]
-    assert main(base) == 0
-    assert json.loads(capsys.readouterr().out)["continued_folds"] == 0
-    more = make_labeled_folder(tmp_path / "more", per_category=1, rel_size=0.6, seed=8)
-    shutil.copy(next((more / "red_disc").glob("*.jpg")), ex / "red_disc" / "new.jpg")
-    assert main(base) == 0
-    assert json.loads(capsys.readouterr().out)["continued_folds"] >= 1
-    assert main([*base, "--from-scratch"]) == 0
-    assert json.loads(capsys.readouterr().out)["continued_folds"] == 0
