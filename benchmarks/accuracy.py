@@ -100,7 +100,7 @@ def cameraroll_section(args, embedder, seeds) -> dict:
             bg = StoredBackground(None, embedder.model.weights_id, embedder.spec.feature_dim)
             bg.add((r.sha256, r.features[0]) for r in roll)
             m = Scorer(clf, embedder, bg).evaluate_folder(root / "val", background="auto")
-            q = {d["name"]: d for d in clf.info["quality"]}
+            q = {d.name: d.as_dict() for d in clf.description.quality or ()}
             runs.append({
                 "none_correct": m["none_correct"],
                 "precision": {c: m["per_category"][c]["precision"] for c in cats},
@@ -157,7 +157,7 @@ def faces_section(data: Path, embedder, seeds: int, dev_sets: tuple[str, ...] = 
         for mode, faces in (("image_features_alone", False), ("with_faces", True)):
             clf = train_from_folder(train, embedder, TrainOptions(seed=seed, faces=faces)).classifier
             m = Scorer(clf, embedder).evaluate_folder(val)  # background "auto", as the app sorts a folder
-            runs[mode].append({"seed": seed, **_prf(m, cat), "kind": (clf.info.get("people") or {}).get(cat)})
+            runs[mode].append({"seed": seed, **_prf(m, cat), "kind": (clf.description.people or {}).get(cat)})
             print(f"faces seed {seed} {mode}: {runs[mode][-1]}", file=sys.stderr, flush=True)  # long on a busy machine
     for mode, rows in runs.items():
         if not rows:

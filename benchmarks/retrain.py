@@ -117,7 +117,7 @@ def main() -> int:
         scratch = train_from_photos(scan_labeled_folder(examples), embedder)
         scratch_s = time.perf_counter() - t
 
-        info = again.classifier.info
+        info = again.classifier.description
         report = {
             "machine": {"cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
             "backbone": args.backbone,
@@ -125,18 +125,18 @@ def main() -> int:
             "categories": len(photos.categories),
             "existing_examples": len(photos.paths) - NEW_EXAMPLES,
             "added_examples": NEW_EXAMPLES,
-            "none_examples": info["none_examples"],
+            "none_examples": info.none_examples,
             "first_training_seconds": round(first_s, 2),
             "retrain_seconds": round(again_s, 2),
-            "retrain_parts_seconds": info.get("timings", {}),
-            "retrain_folds": info["folds"],
-            "retrain_continued_folds": info["continued_folds"],
-            "retrain_epochs_per_fold": [len(c["val_loss"]) for c in info["curves"]],
+            "retrain_parts_seconds": info.timings,
+            "retrain_folds": info.folds,
+            "retrain_continued_folds": info.continued_folds,
+            "retrain_epochs_per_fold": [len(c["val_loss"]) for c in info.curves],
             "read_ahead_seconds": round(read_ahead_s, 2),
             "retrain_after_read_ahead_seconds": round(ahead_s, 2),
-            "retrain_after_read_ahead_parts_seconds": ahead.classifier.info.get("timings", {}),
+            "retrain_after_read_ahead_parts_seconds": ahead.classifier.description.timings,
             "from_scratch_seconds": round(scratch_s, 2),
-            "from_scratch_epochs_per_fold": [len(c["val_loss"]) for c in scratch.classifier.info["curves"]],
+            "from_scratch_epochs_per_fold": [len(c["val_loss"]) for c in scratch.classifier.description.curves],
             "cross_validated_macro_f1": {
                 "first": round(first.classifier.metrics["macro_f1"], 4),
                 "retrain_continued": round(again.classifier.metrics["macro_f1"], 4),

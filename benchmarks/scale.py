@@ -43,16 +43,18 @@ class StandInScorer:
 
     classifier = _Clf()
     threshold_overrides: ClassVar[dict[str, float]] = {}
-    last_background_photos = 0
 
     def score_paths(self, paths, progress=None, cancel=None, total=None, background="off", enrich=True):
         from photosorter import imaging
-        from photosorter.ml.scoring import PhotoScore
+        from photosorter.ml.scoring import PhotoScore, ScoringRun
 
-        for p in paths:
-            sha = imaging.content_hash(imaging.read_file_bytes(p))
-            cat = "cats" if int(sha[0], 16) % 2 else "dogs"
-            yield PhotoScore(Path(p), sha, {"cats": float(cat == "cats"), "dogs": float(cat == "dogs")}, [cat])
+        def scored():
+            for p in paths:
+                sha = imaging.content_hash(imaging.read_file_bytes(p))
+                cat = "cats" if int(sha[0], 16) % 2 else "dogs"
+                yield PhotoScore(Path(p), sha, {"cats": float(cat == "cats"), "dogs": float(cat == "dogs")}, [cat])
+
+        return ScoringRun(lambda: (0, scored()))
 
 
 def _jpeg() -> bytes:

@@ -57,6 +57,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous,
                                background=background)
     clf = result.classifier
+    desc = clf.description
     clf.save(args.model)
     if args.json:
         _print_json({
@@ -64,22 +65,22 @@ def cmd_train(args: argparse.Namespace) -> int:
             "thresholds": dict(zip(clf.categories, map(float, clf.thresholds))),
             "cross_validated_metrics": clf.metrics, "warnings": result.warnings,
             "skipped": [{"file": f, "reason": r} for f, r in result.skipped], "seconds": result.seconds,
-            "continued_folds": clf.info.get("continued_folds", 0),
-            "quality_on_your_photos": clf.info.get("quality", []),
-            "quality_summary": clf.info.get("quality_summary", ""),
+            "continued_folds": desc.continued_folds,
+            "quality_on_your_photos": [q.as_dict() for q in desc.quality or ()],
+            "quality_summary": desc.quality_summary or "",
         })
         return 0
-    continued = clf.info.get("continued_folds", 0)
-    print(f"Trained {len(clf.categories)} categories on {clf.info['examples']} photos with {clf.backbone} "
+    continued = desc.continued_folds
+    print(f"Trained {len(clf.categories)} categories on {desc.examples} photos with {clf.backbone} "
           f"in {result.seconds:.1f}s → {args.model}"
-          + (f" (continued from the previous model in {continued} of {clf.info['folds']} folds)" if continued else ""))
+          + (f" (continued from the previous model in {continued} of {desc.folds} folds)" if continued else ""))
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
-    print(clf.info.get("quality_summary", ""))
-    for q in clf.info.get("quality", []):
-        if q["precision"] is not None:
-            print(f"  {q['name']}: would take {q['taken']} of the {q['background_photos']} photos seen so far; "
-                  f"expected precision {q['precision']:.2f} (likely {q['precision_low']:.2f}–{q['precision_high']:.2f})")
-        for a in q["advice"]:
+    print(desc.quality_summary or "")
+    for q in desc.quality or ():
+        if q.precision is not None:
+            print(f"  {q.name}: would take {q.taken} of the {q.background_photos} photos seen so far; "
+                  f"expected precision {q.precision:.2f} (likely {q.precision_low:.2f}–{q.precision_high:.2f})")
+        for a in q.advice:
             print(f"  advice: {a}")
     for w in result.warnings:
         print(f"warning: {w}")
@@ -110,7 +111,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
     out: list[dict[str, Any]] = []
     failed = 0
-    for r in scorer.score_paths(args.photos, progress=TerminalProgress(None if not args.quiet else False), background=args.background):
+    run = scorer.score_paths(args.photos, progress=TerminalProgress(None if not args.quiet else False), background=args.background)
+    for r in run:
         if isinstance(r, PhotoFailure):
             failed += 1
             out.append({"file": str(r.path), "error": r.reason, "message": r.message})
@@ -124,7 +126,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
             print(f"{r.path}: {cats}    [{detail}]")
     if args.json:
         _print_json({"thresholds": dict(zip(scorer.classifier.categories, map(float, scorer.classifier.thresholds))),
-                     "background_photos": scorer.last_background_photos, "photos": out})
+                     "background_photos": run.background_photos, "photos": out})
     return 3 if failed and failed == len(out) else 0
 
 

@@ -153,18 +153,42 @@ def _check_regular(path: Path, st: os.stat_result) -> None:
     raise errors.NotARegularFileError(f"This is {kind}, not a photo file.", path=path)
 
 
+#: Block size for streamed hashing: flat memory for any file size.
+HASH_CHUNK = 1 << 20
+
+
+def content_hasher() -> hashlib._Hash:
+    """A fresh hasher of the content identity (SHA-256). Every digest of a file's contents —
+    in memory, streamed from a descriptor, streamed while copying — starts here, so the ledger,
+    the feature cache, dedupe and copy verification can never disagree on a file's identity."""
+    return hashlib.sha256()
+
+
 def content_hash(data: bytes) -> str:
     """SHA-256 of the file's bytes: the identity used for dedupe, caching and the ledger."""
-    return hashlib.sha256(data).hexdigest()
-
-
-def file_hash(path: str | Path, chunk: int = 1 << 20) -> str:
-    """Streaming SHA-256 for files we only need to identify, not decode (e.g. copies we made)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
+    h = content_hasher()
+    h.update(data)
     return h.hexdigest()
+
+
+def content_hash_fd(fd: int, chunk: int = HASH_CHUNK) -> tuple[str, int]:
+    """(content hash, size) of an open file from its start, streamed in blocks with ``pread``
+    (the descriptor's offset is left alone); the same digest as :func:`content_hash`."""
+    h = content_hasher()
+    offset = 0
+    while block := os.pread(fd, chunk, offset):
+        h.update(block)
+        offset += len(block)
+    return h.hexdigest(), offset
+
+
+def file_hash(path: str | Path) -> str:
+    """Streaming content hash for files we only need to identify, not decode (e.g. copies we made)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        return content_hash_fd(fd)[0]
+    finally:
+        os.close(fd)
 
 
 def decode(data: bytes, *, min_side: int | None = None, path: str | Path | None = None) -> tuple[Image.Image, str, tuple[int, int]]:

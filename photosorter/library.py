@@ -17,6 +17,7 @@ import numpy as np
 from . import config, errors
 from .config import app_paths
 from .imaging import looks_like_image
+from .media.walk import anchor, walk_photos
 from .names import validate_category_name
 
 SCHEMA_VERSION = 1
@@ -232,12 +233,16 @@ def default_sorted_root() -> Path:
 
 
 def expand_photos(paths: Sequence[str | Path]) -> list[Path]:
+    """Photos among ``paths``, folders expanded (recursively, in name order) by the one folder
+    walker (media/walk.py): hidden and temporary names are ignored, links, FIFOs and devices are
+    not taken. Paths stay as the caller named them (below a given folder), not resolved."""
     out: list[Path] = []
     for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(f for f in p.rglob("*") if f.is_file() and looks_like_image(f)))
-        elif looks_like_image(p):
-            out.append(p)
+        base = p if p.is_dir() else p.parent
+        real = anchor(base)
+        for found in walk_photos([p], kinds=("stills",)):
+            if found.problem is None and looks_like_image(found.path):  # stills, but not documents
+                out.append(base / found.path.relative_to(real) if found.path.is_relative_to(real) else found.path)
     return out
 
 

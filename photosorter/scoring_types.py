@@ -9,7 +9,7 @@ structurally.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
@@ -45,11 +45,25 @@ class CategoryModel(Protocol):
     def thresholds(self) -> Iterable[float]: ...
 
 
+class ScoringRun(Protocol):
+    """The photos of one ``score_paths`` call, in order (``ml.scoring.ScoringRun``), and what
+    that call measured against: no side channel on the scorer holds a call's results."""
+
+    @property
+    def background_photos(self) -> int: ...  # photos the familiarity gate measured against (0: flat prior)
+
+    @property
+    def failures(self) -> Sequence[FailedPhoto]: ...  # the photos that could not be scored, so far
+
+    def __iter__(self) -> Iterator[ScoredPhoto | FailedPhoto]: ...
+
+    def __next__(self) -> ScoredPhoto | FailedPhoto: ...
+
+
 class Scorer(Protocol):
     """Scores photos with one model against one stored background (``ml.scoring.Scorer``)."""
 
     threshold_overrides: dict[str, float]  # the user's slider choices, by category
-    last_background_photos: int
 
     @property
     def classifier(self) -> CategoryModel: ...
@@ -62,4 +76,4 @@ class Scorer(Protocol):
         total: int | None = None,
         background: str = "auto",
         enrich: bool = False,
-    ) -> Iterator[ScoredPhoto | FailedPhoto]: ...
+    ) -> ScoringRun: ...

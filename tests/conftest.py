@@ -30,6 +30,32 @@ def isolated_home(tmp_path_factory, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture(scope="module")
+def scorer(tmp_path_factory):
+    """A tiny model trained on two generated categories (sorting_helpers.trained_scorer), once per
+    test module: the sorting, watcher, hardening, media and CLI tests score through it."""
+    from sorting_helpers import trained_scorer
+
+    return trained_scorer(tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture
+def env(request, tmp_path, scorer):
+    """(roll, dest, ledger, dests) for sorting tests: a generated camera roll, the sorted root, a
+    fresh ledger and the category folders. A test module may set ``ROLL = {"per_category": 3,
+    "none": 1}`` for a different roll (default: 4 photos per category and 3 of neither)."""
+    from photosorter.samples import make_labeled_folder
+    from photosorter.sorting.ledger import Ledger
+    from photosorter.sorting.paths import category_folder
+
+    roll_opts = {"per_category": 4, "none": 3, **getattr(request.module, "ROLL", {})}
+    roll = make_labeled_folder(tmp_path / "roll", rel_size=0.6, seed=22, **roll_opts)
+    dest = tmp_path / "Sorted"
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    dests = {c: category_folder(dest, c) for c in scorer.classifier.categories}
+    return roll, dest, ledger, dests
+
+
 def jpeg_bytes(size=(64, 48), color=None, seed=0, **save) -> bytes:
     rng = np.random.default_rng(seed)
     if color is None:

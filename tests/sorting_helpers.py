@@ -10,7 +10,7 @@ from pathlib import Path
 from photosorter.ml.features import Embedder
 from photosorter.ml.scoring import Scorer
 from photosorter.ml.training import TrainOptions, train_from_folder
-from photosorter.samples import make_labeled_folder
+from photosorter.samples import make_labeled_folder, make_photo
 
 
 def trained_scorer(root: Path) -> Scorer:
@@ -104,3 +104,13 @@ def wait_for(cond, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def non_utf8_name(folder: Path, seed: int) -> Path:
+    """A red-disc photo whose file name is not valid UTF-8 (as from a FAT card), in ``folder``."""
+    raw = os.fsencode(folder) + b"/caf\xe9-" + str(seed).encode() + b".jpg"
+    tmp = folder / f"tmp{seed}.jpg"
+    make_photo(tmp, ("red_disc",), seed, rel_size=0.6)
+    os.rename(tmp, raw)
+    return Path(os.fsdecode(raw))
+

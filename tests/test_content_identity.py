@@ -41,8 +41,8 @@ def test_same_name_different_photos_are_two_examples(tmp_path):
 def test_training_and_import_keep_both_img_0001(tmp_path):
     root = _two_phones(tmp_path)
     result = train_from_folder(root, Embedder("tiny"), TrainOptions(views=1, folds=2, max_epochs=5))
-    assert result.classifier.info["examples"] == 10
-    assert result.classifier.info["examples_per_category"] == {"Food": 6, "Pets": 5}
+    assert result.classifier.description.examples == 10
+    assert result.classifier.description.examples_per_category == {"Food": 6, "Pets": 5}
     lib = import_labeled_folder(root, Library())
     food, pets = lib.category("Food").examples, lib.category("Pets").examples
     assert str(root / "Food" / "IMG_0001.JPG") in food and str(root / "Pets" / "IMG_0001.JPG") in pets

@@ -59,10 +59,10 @@ def test_multilabel_none_and_duplicates(tmp_path):
     assert photos.labels[row].tolist() == [1.0, 1.0]
     assert photos.none_count == 4
     result = train_from_folder(root, Embedder("tiny"), TrainOptions(views=2, folds=3, max_epochs=20))
-    info = result.classifier.info
-    assert info["examples"] == len(photos.paths)  # the identical copy was collapsed when scanning
+    desc = result.classifier.description
+    assert desc.examples == len(photos.paths)  # the identical copy was collapsed when scanning
     assert not any(p.name == "copy_of_001.jpg" for p in photos.paths) or not any(p.name == "red_disc_001.jpg" for p in photos.paths)
-    assert info["none_examples"] == 4
+    assert desc.none_examples == 4
     assert any("duplicate" in w for w in result.warnings)
     assert any("only" in w and "add more" in w for w in result.warnings)
 
@@ -114,22 +114,6 @@ def test_open_set_gate_keeps_strangers_out():
     assert len(kept) >= 36  # ≥ 90% of genuine members still sorted
 
 
-@pytest.mark.parametrize("argv, code", [
-    (["train", "/nonexistent/dir", "--model", "/tmp/x.safetensors", "--backbone", "tiny"], 3),
-    (["evaluate", "/tmp", "--model", "/nonexistent.safetensors"], 4),
-    (["train"], 2),
-    (["frobnicate"], 2),
-])
-def test_exit_codes(argv, code, capsys):
-    try:
-        got = main(argv)
-    except SystemExit as exc:  # argparse usage errors
-        got = exc.code
-    assert got == code
-    err = capsys.readouterr().err
-    assert "Traceback" not in err
-
-
 def test_near_identical_examples_still_train_with_a_warning(tmp_path):
     """A burst of near-identical shots per category must not leave a fold without data."""
     from PIL import Image
@@ -143,4 +127,4 @@ def test_near_identical_examples_still_train_with_a_warning(tmp_path):
             img.save(root / name / f"{name}_{i}.jpg", quality=90 - i)
     result = train_from_folder(root, Embedder("tiny"), TrainOptions(views=1, folds=3, max_epochs=10))
     assert any("near-duplicates" in w for w in result.warnings)
-    assert result.classifier.info["folds"] >= 2
+    assert result.classifier.description.folds >= 2

@@ -217,7 +217,7 @@ def test_people_round_trip_through_the_model_file(tmp_path):
     feats = np.random.default_rng(0).normal(size=(len(photos), 1, 16)).astype(np.float32)
     clf = fit_classifier(feats, labels, cats, backbone="tiny", weights_id="w", imagenet_head=None, faces=ev,
                          opts=TrainOptions(folds=2, max_epochs=5))
-    assert clf.people is not None and clf.info["people"]["Me"]["with_person"] == 10
+    assert clf.people is not None and clf.description.people["Me"]["with_person"] == 10
     path = clf.save(tmp_path / "m.safetensors")
     back = Classifier.load(path)
     assert back.people.impostors[0].shape == (1, EMBED_DIM)
@@ -262,7 +262,7 @@ def test_training_with_a_stored_background_and_a_person_category_works():
                              opts=opts)
     assert with_bg.people is not None and with_bg.people.kinds[0] == "person"
     assert with_bg.thresholds[0] == pytest.approx(without.thresholds[0])  # the person category's own threshold
-    assert len(with_bg.info["quality"]) == len(cats)
+    assert len(with_bg.description.quality) == len(cats)
 
 
 def test_training_without_people_is_unchanged_by_faces(tmp_path):
@@ -276,7 +276,7 @@ def test_training_without_people_is_unchanged_by_faces(tmp_path):
     emb = Embedder("tiny")
     on = train_from_folder(tmp_path / "ex", emb, TrainOptions(views=1, folds=2, max_epochs=5, faces=True)).classifier
     off = train_from_folder(tmp_path / "ex", emb, TrainOptions(views=1, folds=2, max_epochs=5, faces=False)).classifier
-    assert on.people is None and "people" not in on.info
+    assert on.people is None and on.description.people is None and "people" not in on.description.to_document()
     np.testing.assert_array_equal(on.thresholds, off.thresholds)
     paths = sorted((tmp_path / "ex").rglob("*.jpg"))[:4]
     a = [r.scores for r in Scorer(on, emb).score_paths(paths, background="off")]

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from sorting_helpers import contents, snapshot, trained_scorer, wait_for
+from sorting_helpers import contents, non_utf8_name, snapshot, wait_for
 
 from photosorter.samples import make_labeled_folder, make_photo
 from photosorter.sorting import fault
@@ -18,19 +18,8 @@ from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
 
-
-@pytest.fixture(scope="module")
-def scorer(tmp_path_factory):
-    return trained_scorer(tmp_path_factory.mktemp("model"))
-
-
-@pytest.fixture
-def env(tmp_path, scorer):
-    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, none=1, seed=22)
-    dest = tmp_path / "Sorted"
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    dests = {c: category_folder(dest, c) for c in scorer.classifier.categories}
-    return roll, dest, ledger, dests
+#: The camera roll of the ``env`` fixture (conftest.py) for these tests: a small one.
+ROLL = {"per_category": 3, "none": 1}
 
 
 def sort(sources, scorer, ledger, dests):
@@ -186,38 +175,6 @@ def test_photo_swapped_for_a_symlink_between_scan_and_read_is_not_followed(env, 
 
 
 # --------------------------------------------------------------------------- item 3
-
-
-def non_utf8_name(folder: Path, seed: int) -> Path:
-    raw = os.fsencode(folder) + b"/caf\xe9-" + str(seed).encode() + b".jpg"
-    tmp = folder / f"tmp{seed}.jpg"
-    make_photo(tmp, ("red_disc",), seed, rel_size=0.6)
-    os.rename(tmp, raw)
-    return Path(os.fsdecode(raw))
-
-
-def test_non_utf8_names_sort_dry_run_and_undo_through_the_cli(tmp_path, scorer, capsys):
-    from photosorter.cli import main
-
-    model = tmp_path / "m.safetensors"
-    scorer.classifier.save(model)
-    src = tmp_path / "card"
-    src.mkdir()
-    odd = non_utf8_name(src, 5)
-    make_photo(src / "plain.jpg", ("red_disc",), 6, rel_size=0.6)
-    dest = tmp_path / "out"
-    base = ["--model", str(model), "--dest", str(dest), "-q"]
-    assert main(["sort", str(src), *base, "--dry-run"]) == 0
-    assert main(["sort", str(src), *base, "--dry-run", "--json"]) == 0
-    capsys.readouterr()
-    assert main(["sort", str(src), *base, "--json"]) == 0
-    run = json.loads(capsys.readouterr().out)
-    assert not run["failed"], run["failed"]
-    names = {os.fsencode(n) for n in os.listdir(os.fsencode(dest / "red_disc"))} if (dest / "red_disc").exists() else set()
-    assert any(b"caf" in n for n in names), names
-    assert odd.exists()
-    assert main(["undo", "--json"]) == 0
-    assert snapshot(dest) == {}
 
 
 def test_watcher_sorts_non_utf8_names_and_survives_errors(tmp_path, scorer):
@@ -405,7 +362,7 @@ def test_a_second_command_during_a_sort_does_not_disturb_it(env, scorer, tmp_pat
 
 
 def test_600_nested_folders_are_walked_without_recursion_error(env, scorer, tmp_path):
-    from photosorter.sorting.walk import walk_photos
+    from photosorter.media.walk import walk_photos
 
     _roll, _dest, ledger, dests = env
     deep = tmp_path / "deep"
@@ -497,72 +454,6 @@ def test_a_big_file_sharing_a_photos_name_is_not_a_live_photo(env, scorer, tmp_p
     assert d.companions == [] and "too big" in (d.message or "")
     s = apply_plan(plan, ledger)
     assert sorted(os.listdir(dests["red_disc"])) == [photo.name] and s.copies_made == 1
-
-
-# --------------------------------------------------------------------------- issue 15's CLI items
-
-
-@pytest.fixture
-def model_file(tmp_path, scorer):
-    model = tmp_path / "m.safetensors"
-    scorer.classifier.save(model)
-    return model
-
-
-def test_cli_sort_of_a_missing_folder_exits_3(tmp_path, model_file):
-    from photosorter.cli import main
-
-    assert main(["sort", str(tmp_path / "no" / "such"), "--model", str(model_file), "--dest", str(tmp_path / "o"), "-q"]) == 3
-
-
-def test_cli_sort_exits_nonzero_when_every_copy_failed(tmp_path, model_file, monkeypatch, capsys):
-    from photosorter.cli import main
-    from photosorter.sorting import copier
-
-    roll = make_labeled_folder(tmp_path / "roll", per_category=2, rel_size=0.6, seed=40)
-
-    def full(*a, **k):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(copier, "publish", full)
-    assert main(["sort", str(roll), "--model", str(model_file), "--dest", str(tmp_path / "o"), "-q"]) == 3
-    assert "failed" in capsys.readouterr().out
-
-
-def test_cli_summaries_have_per_category_counts_and_second_undo_says_already_undone(tmp_path, model_file, capsys, scorer):
-    from photosorter.cli import main
-
-    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=41)
-    args = [str(roll), "--model", str(model_file), "--dest", str(tmp_path / "o"), "-q"]
-    assert main(["sort", *args, "--dry-run"]) == 0
-    dry = capsys.readouterr().out
-    assert main(["sort", *args]) == 0
-    real = capsys.readouterr().out
-    for c in scorer.classifier.categories:
-        n = len(os.listdir(tmp_path / "o" / c)) if (tmp_path / "o" / c).exists() else 0
-        assert f"{c}: {n}" in dry and f"{c}: {n}" in real, (dry, real)
-    assert main(["undo"]) == 0
-    capsys.readouterr()
-    assert main(["undo"]) != 0
-    assert "already undone" in capsys.readouterr().err
-
-
-def test_cli_undo_json_exits_3_when_copies_could_not_be_undone(tmp_path, model_file, capsys):
-    """A script reading `undo --json` was told 0 (success) although nothing was undone."""
-    import json
-
-    from photosorter.cli import main
-
-    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=42)
-    dest = tmp_path / "o"
-    assert main(["sort", str(roll), "--model", str(model_file), "--dest", str(dest), "-q"]) == 0
-    capsys.readouterr()
-    folder = next(d for d in dest.iterdir() if d.is_dir() and any(d.iterdir()))
-    shutil.move(str(folder), str(tmp_path / "elsewhere"))
-    os.symlink(roll, folder)  # the category folder swapped for a link: undo refuses every copy in it
-    assert main(["undo", "--json"]) == 3
-    out = json.loads(capsys.readouterr().out)
-    assert out["errors"] and all("symbolic link" in e[1] if isinstance(e, list) else True for e in out["errors"])
 
 
 # --------------------------------------------------------------------------- the guarantee

@@ -118,3 +118,51 @@ def test_damaged_file_in_a_read_only_folder_is_reported_not_crashed(monkeypatch)
         Library.load()
     monkeypatch.undo()
     assert path.read_bytes() == b"not json"
+
+
+def _jpeg(path: Path, seed: int = 0) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (8, 8), (seed, 40, 80)).save(path, "JPEG")
+    return path
+
+
+def test_added_folders_follow_the_walkers_rules(tmp_path):
+    """Adding a folder of examples uses the one folder walker: photos in nested folders count,
+    hidden folders and files, temporary names, links and documents do not; paths stay as named."""
+    import os
+
+    from photosorter.library import expand_photos
+
+    root = tmp_path / "pick"
+    keep = [_jpeg(root / "a.jpg", 1), _jpeg(root / "trip" / "b.JPG", 2)]
+    _jpeg(root / ".thumbnails" / "c.jpg", 3)
+    _jpeg(root / ".hidden.jpg", 4)
+    _jpeg(root / "._a.jpg", 5)
+    (root / "scan.pdf").write_bytes(b"%PDF-1.4\n")
+    os.symlink(tmp_path / "elsewhere.jpg", root / "link.jpg")
+    _jpeg(tmp_path / "elsewhere.jpg", 6)
+    os.mkfifo(root / "pipe.jpg")
+    assert expand_photos([root]) == keep
+    assert expand_photos([root / "a.jpg", root / "link.jpg"]) == [root / "a.jpg"]
+
+
+def test_example_folders_skip_links_and_fifos_with_a_warning(tmp_path):
+    """A FIFO named like a photo would block training forever if read; a symlink is not followed
+    (the walker's rule): both are named in the warnings, the real photos are examples."""
+    import os
+
+    from photosorter.ml.dataset import scan_labeled_folder
+
+    root = tmp_path / "ex"
+    a = _jpeg(root / "Food" / "a.jpg", 1)
+    _jpeg(root / "Food" / "deeper" / "nested.jpg", 7)  # only photos directly in a category folder
+    _jpeg(root / "Food" / ".b.jpg", 2)
+    _jpeg(root / ".cache" / "c.jpg", 3)
+    os.symlink(a, root / "Food" / "link.jpg")
+    os.mkfifo(root / "Food" / "pipe.jpg")
+    photos = scan_labeled_folder(root)
+    assert photos.categories == ["Food"] and photos.paths == [a]
+    assert any("link.jpg" in w and "symbolic link" in w for w in photos.warnings)
+    assert any("pipe.jpg" in w and "FIFO" in w for w in photos.warnings)

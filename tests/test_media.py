@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from media_helpers import make_clip, make_dng
 from PIL import Image
-from sorting_helpers import contents, snapshot, trained_scorer
+from sorting_helpers import contents, snapshot
 
 from photosorter import errors, media
 from photosorter.media import document, pairing, video
@@ -38,14 +38,6 @@ def test_kinds_from_names_and_settings():
     assert media.parse_kinds("stills, video") == {"stills", "videos"} and media.parse_kinds(None) == media.ALL_KINDS
     with pytest.raises(errors.UsageError, match="choose from stills, videos, raw"):
         media.parse_kinds("stills,audio")
-
-
-def test_cli_kinds_flag_is_a_usage_error_when_unknown(capsys):
-    from photosorter.cli import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(["sort", "x", "--model", "m", "--dest", "d", "--kinds", "sound"])
-    assert exc.value.code == 2 and "Unknown kind of file sound" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- video
@@ -191,11 +183,6 @@ def test_pdf_first_page_rendered_bounded_and_bad_pdfs_refused(tmp_path):
 
 
 # --------------------------------------------------------------------------- sorting
-
-
-@pytest.fixture(scope="module")
-def scorer(tmp_path_factory):
-    return trained_scorer(tmp_path_factory.mktemp("model"))
 
 
 def test_camera_roll_with_videos_raw_twins_and_live_photos(tmp_path, scorer):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from photosorter.ml.features import Embedder
@@ -13,10 +15,11 @@ from photosorter.samples import make_labeled_folder
 def test_no_background_means_unknown_never_healthy(tmp_path):
     ex = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=41)
     clf = train_from_folder(ex, Embedder("tiny"), TrainOptions(views=1, folds=2, max_epochs=5)).classifier
-    assert [q["status"] for q in clf.info["quality"]] == ["unknown", "unknown"]
-    assert all(q["precision"] is None for q in clf.info["quality"])
-    assert "unknown" in clf.info["quality_summary"]
-    assert any("sort or watch a folder" in a for q in clf.info["quality"] for a in q["advice"])
+    quality = clf.description.quality
+    assert quality is not None and [q.status for q in quality] == ["unknown", "unknown"]
+    assert all(q.precision is None for q in quality)
+    assert "unknown" in (clf.description.quality_summary or "")
+    assert any("sort or watch a folder" in a for q in quality for a in q.advice)
 
 
 def test_gui_hints_never_say_healthy_without_evidence(tmp_path):
@@ -57,10 +60,9 @@ def test_model_files_from_before_this_change_still_load_and_score(tmp_path):
 
     ex = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=43)
     clf = train_from_folder(ex, Embedder("tiny"), TrainOptions(views=1, folds=2, max_epochs=5)).classifier
-    for key in ("quality", "quality_summary"):
-        clf.info.pop(key)
+    clf.description = dataclasses.replace(clf.description, quality=None, quality_summary=None)
     clf.save(tmp_path / "old.safetensors")
     scorer = Scorer.from_file(tmp_path / "old.safetensors")
     photo = next((ex / "red_disc").glob("*.jpg"))
     assert scorer.scores_of(photo).shape == (2,)
-    assert "quality" not in scorer.classifier.info
+    assert scorer.classifier.description.quality is None and "quality" not in scorer.classifier.info

@@ -11,13 +11,12 @@ Memory stays flat: one 1 MiB block at a time.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 from .. import errors, imaging
 
-CHUNK = 1 << 20
+CHUNK = imaging.HASH_CHUNK
 
 
 def checked_size(path: Path) -> int:
@@ -29,14 +28,10 @@ def stream_hash(path: str | Path) -> str:
     """SHA-256 of a whole file, read in 1 MiB blocks (flat memory for any size)."""
     path = Path(path)
     imaging.checked_stat(path)
-    h = hashlib.sha256()
     fd = imaging.open_checked(path)
     try:
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            while block := fh.read(CHUNK):
-                h.update(block)
+        return imaging.content_hash_fd(fd, CHUNK)[0]
     except OSError as exc:
         raise errors.UnreadableFileError(f"Reading failed: {exc.strerror or exc}.", path=path) from None
     finally:
         os.close(fd)
-    return h.hexdigest()

@@ -14,9 +14,10 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ import torch
 from .. import __version__, errors
 from .head import Head, HeadEnsemble
 from .model_check import check_document, check_tensors
+from .model_description import ModelDescription
 from .openset import ConceptGate, Gate, NeighbourGate
 from .person import People
 
@@ -43,8 +45,14 @@ class Classifier:
     head: HeadEnsemble
     gate: Gate
     metrics: dict = field(default_factory=dict)
-    info: dict = field(default_factory=dict)  # training summary, curves, warnings, versions
+    description: ModelDescription = field(default_factory=ModelDescription)  # training summary
     people: People | None = None  # faces as evidence for categories about people (ml/person.py)
+
+    @property
+    def info(self) -> Mapping[str, Any]:
+        """Read-only dict view of ``description`` (the model file's ``info`` object). Kept only
+        for GUI code that has not moved to the typed ``description`` yet; new code reads that."""
+        return self.description.as_mapping()
 
     # ----------------------------------------------------------------- scoring
     @torch.inference_mode()
@@ -105,7 +113,7 @@ class Classifier:
             "gate": self.gate.kind,
             "gate_quantile": self.gate.quantile,
             "metrics": self.metrics,
-            "info": self.info,
+            "info": self.description.to_document(),
             **({"people": self.people.document()} if self.people is not None else {}),  # issue 17
             "app_version": __version__,
             "torch_version": torch.__version__,
@@ -186,7 +194,7 @@ class Classifier:
             ) from None
         model = HeadEnsemble(heads).eval()
         return cls(doc["backbone"], doc["weights_id"], categories, thresholds, model, gate, doc.get("metrics", {}),
-                   doc.get("info", {}), people)
+                   ModelDescription.from_document(doc.get("info")), people)
 
 
 def read_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict]:

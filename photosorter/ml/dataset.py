@@ -4,6 +4,10 @@ Layout: one sub-folder per category; a sub-folder named ``_none`` holds photos t
 category. A photo is identified by its *content* (SHA-256 of its bytes), never by its file name:
 identical files in several sub-folders are one photo with several labels, and two different photos
 that happen to share a name (``IMG_0001.JPG`` from two phones) are two examples.
+
+Files are found by the one folder walker (media/walk.py), with the rules sorting uses: hidden and
+temporary names are ignored; a symbolic link, FIFO or device is not read but named in the
+warnings (a FIFO would block the read forever). Only photos directly in a category folder count.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import numpy as np
 
 from .. import errors
 from ..imaging import file_hash, looks_like_image
+from ..media.walk import anchor, is_temp_name, walk_photos
 
 NONE_FOLDER = "_none"
 
@@ -38,7 +43,7 @@ def scan_labeled_folder(root: str | Path, categories: list[str] | None = None) -
     root = Path(root)
     if not root.is_dir():
         raise errors.InputError("This is not a folder of category sub-folders.", path=root)
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not is_temp_name(p.name))
     found = [p.name for p in subdirs if p.name != NONE_FOLDER]
     if categories is None:
         categories = found
@@ -54,9 +59,7 @@ def scan_labeled_folder(root: str | Path, categories: list[str] | None = None) -
     for sub in subdirs:
         if sub.name != NONE_FOLDER and sub.name not in index:
             continue
-        for f in sorted(sub.iterdir()):
-            if not looks_like_image(f):
-                continue
+        for f in example_files(sub, warnings):
             try:
                 key = file_hash(f)
             except OSError:  # unreadable: kept as its own example, so training reports it by name
@@ -76,3 +79,19 @@ def scan_labeled_folder(root: str | Path, categories: list[str] | None = None) -
         warnings.append(f"{extra} duplicate example photo(s) (identical files in several places) were counted once, "
                         "with the labels of every folder they are in.")
     return LabeledPhotos(categories, paths, y, warnings, sources)
+
+
+def example_files(folder: Path, warnings: list[str] | None = None) -> list[Path]:
+    """The photos directly in one example folder, in name order, found by the one walker (its
+    rules for links, hidden and temporary names); what it had to skip goes to ``warnings``.
+    Paths are given below ``folder`` as named by the caller, not its resolved location."""
+    real = anchor(folder)
+    out = []
+    for found in walk_photos([folder], kinds=("stills",), recursive=False):
+        if found.problem is not None:
+            if warnings is not None and looks_like_image(found.path):
+                warnings.append(f"Example {found.problem[1]}")
+            continue
+        if looks_like_image(found.path):  # stills, but not documents: examples are photos
+            out.append(folder / found.path.relative_to(real) if found.path.is_relative_to(real) else found.path)
+    return out

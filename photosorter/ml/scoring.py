@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +36,42 @@ class PhotoFailure:
     message: str
 
 
+class ScoringRun(Iterator["PhotoScore | PhotoFailure"]):
+    """What one :meth:`Scorer.score_paths` call returns: its photos in order, scored as they are
+    taken (streaming, as a generator would), together with what the call measured against.
+
+    ``start`` does the work that must come before the first photo (reading ahead to enrich the
+    stored background, gating the classifier) and returns the number of background photos the
+    familiarity gate measured against (0: ImageNet's flat prior) and the iterator of results.
+    It runs once, on the first photo or the first read of ``background_photos``, whichever comes
+    first — so that figure always describes the photos this call scores, never another call's.
+    """
+
+    def __init__(self, start: Callable[[], tuple[int, Iterator[PhotoScore | PhotoFailure]]]) -> None:
+        self._start = start
+        self._started: tuple[int, Iterator[PhotoScore | PhotoFailure]] | None = None
+        self.failures: list[PhotoFailure] = []  # the photos that could not be scored, so far
+
+    def _begin(self) -> tuple[int, Iterator[PhotoScore | PhotoFailure]]:
+        if self._started is None:
+            self._started = self._start()
+        return self._started
+
+    @property
+    def background_photos(self) -> int:
+        """Photos the familiarity gate measured against in this call (0: flat prior)."""
+        return self._begin()[0]
+
+    def __iter__(self) -> ScoringRun:
+        return self
+
+    def __next__(self) -> PhotoScore | PhotoFailure:
+        r = next(self._begin()[1])
+        if isinstance(r, PhotoFailure):
+            self.failures.append(r)
+        return r
+
+
 class Scorer:
     """Scores photos with one model against one stored background.
 
@@ -55,7 +91,6 @@ class Scorer:
         self.embedder = embedder
         self.background = background
         self.threshold_overrides: dict[str, float] = {}  # the user's slider choices, by category
-        self.last_background_photos = 0  # photos the gate measured against in the last call (0: flat prior)
         self._gated: tuple[tuple, Classifier] | None = None
 
     @classmethod
@@ -137,20 +172,28 @@ class Scorer:
         total: int | None = None,
         background: str = "auto",
         enrich: bool = False,
-    ) -> Iterator[PhotoScore | PhotoFailure]:
+    ) -> ScoringRun:
         """Score photos in order against the stored background (``"off"``: ImageNet's flat prior).
 
         ``enrich=True`` (sort, the sort preview, the watcher): read all photos first and add them
         to the stored background, then score every one against the enriched background — so a
         first sort of a new folder learns what that roll looks like, and every later view of the
         folder (preview pane, predict, explain) sees the same background and the same decision.
-        Without it photos stream through and the background is only read."""
+        Without it photos stream through and the background is only read. The returned
+        :class:`ScoringRun` also says which background the gate measured against."""
         results: Iterable = self.embedder.iter_embed(paths, views=1, progress=progress, cancel=cancel, total=total)
-        if enrich and background == "auto" and self.background is not None:
-            results = list(results)
-            self.enrich_background((r.sha256, r.features[0]) for r in results if not isinstance(r, EmbedFailure))
-        clf = self.gated_classifier(background)
-        self.last_background_photos = clf.background_photos
+
+        def start() -> tuple[int, Iterator[PhotoScore | PhotoFailure]]:
+            nonlocal results
+            if enrich and background == "auto" and self.background is not None:
+                results = list(results)
+                self.enrich_background((r.sha256, r.features[0]) for r in results if not isinstance(r, EmbedFailure))
+            clf = self.gated_classifier(background)
+            return clf.background_photos, self._scored(results, clf)
+
+        return ScoringRun(start)
+
+    def _scored(self, results: Iterable, clf: Classifier) -> Iterator[PhotoScore | PhotoFailure]:
         thresholds = np.array([self.threshold_overrides.get(c, t) for c, t in zip(clf.categories, clf.thresholds)])
         for r in results:
             if isinstance(r, EmbedFailure):
@@ -202,6 +245,5 @@ class Scorer:
         metrics["images"] = images
         metrics["failed"] = failed
         metrics["warnings"] = photos.warnings
-        metrics["background_photos"] = scorer.last_background_photos
-        self.last_background_photos = scorer.last_background_photos
+        metrics["background_photos"] = scored.background_photos
         return metrics

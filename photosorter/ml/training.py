@@ -12,6 +12,7 @@ category's threshold and give honest metrics.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import time
 from collections import Counter
@@ -31,6 +32,7 @@ from .classifier import Classifier
 from .dataset import LabeledPhotos, scan_labeled_folder
 from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
+from .model_description import ModelDescription
 from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
 from .person import FaceEvidence, examine_faces
 from .pu_threshold import pu_threshold
@@ -238,7 +240,7 @@ def previous_heads(previous, categories: list[str], backbone: str, weights_id: s
     same order, same number of folds. Anything else trains from scratch."""
     if previous is None or previous.backbone != backbone or previous.weights_id != weights_id:
         return None
-    folds = previous.info.get("example_folds")
+    folds = previous.description.example_folds
     heads = list(getattr(previous.head, "heads", []))
     if list(previous.categories) != list(categories) or not folds or len(heads) != k:
         return None
@@ -349,8 +351,8 @@ def fit_classifier(
     gate = make_gate(imagenet_head, n_cat).fit(gate_rep, labels, opts.gate_quantile)
     metrics = compute_metrics(labels, oof_scores, thresholds, categories)
     people = faces.fit(np.ones(n, dtype=bool), labels) if faces is not None else None  # issue 17
-    clf = Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics, {},
-                     people)
+    clf = Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics,
+                     people=people)
     if use_bg:
         assert background is not None
         # float32 like the scores the app decides on (a float64 1.0 is not a float32 0.99999994)
@@ -372,26 +374,24 @@ def fit_classifier(
     else:
         quality = estimate_quality(np.zeros((0 if background is None else len(background), n_cat)),
                                    np.zeros((0, n_cat)), np.zeros((0, n_cat)), thresholds, categories)
-    info = {
-        "examples": int(n),
-        "examples_per_category": {c: int(v) for c, v in zip(categories, counts)},
-        "none_examples": int((labels.sum(1) == 0).sum()),
-        "folds": k,
-        "views": int(feats.shape[1]),
-        "options": asdict(opts),
-        "curves": [asdict(c) for c in curves],
-        "metrics_note": "cross-validated: each example scored by a head that never saw it",
-        "notes": notes,
-        "quality": [q.as_dict() for q in quality],
-        "quality_summary": summary_line(quality),
-        "continued_folds": sum(h is not None for h in init_heads),
-        "example_folds": {fold_key(sha): int(f) for sha, f in zip(shas, fold)} if shas else {},
-        "timings": {"grouping": round(t_heads - t_fit, 3), "heads": round(t_calibrate - t_heads, 3),
-                    "calibration_and_gate": round(time.perf_counter() - t_calibrate, 3)},
-    }
-    if faces is not None:  # issue 17
-        info["people"] = faces.about
-    clf.info = info
+    clf.description = ModelDescription(
+        examples=int(n),
+        examples_per_category={c: int(v) for c, v in zip(categories, counts)},
+        none_examples=int((labels.sum(1) == 0).sum()),
+        folds=k,
+        views=int(feats.shape[1]),
+        options=asdict(opts),
+        curves=tuple(asdict(c) for c in curves),
+        metrics_note="cross-validated: each example scored by a head that never saw it",
+        notes=tuple(notes),
+        quality=tuple(quality),
+        quality_summary=summary_line(quality),
+        continued_folds=sum(h is not None for h in init_heads),
+        example_folds={fold_key(sha): int(f) for sha, f in zip(shas, fold)} if shas else {},
+        timings={"grouping": round(t_heads - t_fit, 3), "heads": round(t_calibrate - t_heads, 3),
+                 "calibration_and_gate": round(time.perf_counter() - t_calibrate, 3)},
+        people=faces.about if faces is not None else None,  # issue 17
+    )
     return clf
 
 
@@ -467,9 +467,10 @@ def train_from_photos(
         shas=shas, previous=previous, background=background, faces=evidence,
     )
     seconds = time.perf_counter() - start
-    warnings += clf.info.get("notes", [])
-    clf.info.update({"warnings": warnings, "skipped": skipped, "train_seconds": seconds})
-    clf.info["timings"] = {"features": round(embed_seconds, 3), **clf.info.get("timings", {})}
+    warnings += clf.description.notes
+    clf.description = dataclasses.replace(
+        clf.description, warnings=tuple(warnings), skipped=tuple(skipped), train_seconds=seconds,
+        timings={"features": round(embed_seconds, 3), **clf.description.timings})
     return TrainResult(clf, skipped, warnings, seconds)
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import stat
 import unicodedata
@@ -31,7 +30,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import errors
+from .. import errors, imaging
 from . import fault, safefs
 
 TEMP_PREFIX = ".pending-"
@@ -129,7 +128,7 @@ def write_temp(folder: DestFolder, source_fd: int, temp: str, expected_sha: str)
     """Stream the source into ``temp``, fsync, re-read and verify; returns (SHA-256, stat)."""
     fd = os.open(temp, (_CREATE & ~os.O_WRONLY) | os.O_RDWR, 0o644, dir_fd=folder.fd)
     try:
-        h = hashlib.sha256()
+        h = imaging.content_hasher()
         offset = 0
         while block := os.pread(source_fd, CHUNK, offset):
             fault.point("mid-copy")

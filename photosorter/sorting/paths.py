@@ -9,14 +9,10 @@ resolved again right before writing and must still lie inside its configured roo
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from .. import errors
 from ..names import RESERVED_NAMES, validate_category_name  # validate_category_name: re-exported for callers of paths
-
-#: File names that are someone else's unfinished work, or ours: never sort them.
-TEMP_PATTERNS = re.compile(r"^(\.pending-|\.syncthing\.|\._|~\$)|(\.part|\.tmp|\.crdownload|\.download|~)$", re.IGNORECASE)
 
 
 def inside(root: Path, candidate: Path) -> bool:
@@ -35,10 +31,6 @@ def category_folder(dest_root: Path, category: str) -> Path:
     if not inside(dest_root, folder):
         raise errors.UsageError(f"The folder for '{name}' resolves outside {dest_root} (a symbolic link?); refusing to write there.")
     return folder
-
-
-def is_temp_name(name: str) -> bool:
-    return bool(TEMP_PATTERNS.search(name)) or name.startswith(".")
 
 
 _UNSTORABLE = set('<>:"/\\|?*')

@@ -24,10 +24,10 @@ from pathlib import Path
 from .. import errors, media
 from ..jobs import CancelToken, ProgressFn, no_progress
 from ..media import pairing
-from ..scoring_types import FailedPhoto, ScoredPhoto, Scorer
+from ..media.walk import COMPANION_SUFFIXES, FolderIndex, walk_photos
+from ..scoring_types import FailedPhoto, ScoredPhoto, Scorer, ScoringRun
 from . import safefs
 from .ledger import Ledger
-from .walk import COMPANION_SUFFIXES, FolderIndex, walk_photos
 
 #: Larger files sharing a photo's name are not taken for its companion: a Live Photo movie is
 #: ~3 s (2–10 MB), sidecars are a few KB. Proof by the Live Photo content identifier is not read.
@@ -125,7 +125,8 @@ def plan_sort(
     first_seen: dict[str, Path] = {}
     results = scorer.score_paths(photos, progress=progress, cancel=cancel, total=len(photos), background=background,
                                  enrich=enrich)
-    for r in _with_orphaned_twins(results, scorer, kinds, index, stats, background, enrich):
+    runs = [results]  # the main call, then the one for orphaned RAW twins, if any
+    for r in _with_orphaned_twins(runs, scorer, kinds, index, stats, background, enrich):
         size, mtime = stats.get(r.path, (None, None))
         if isinstance(r, FailedPhoto):
             decisions.append(Decision(r.path, "failed", size=size, mtime_ns=mtime, reason=r.reason, message=r.message))
@@ -149,20 +150,17 @@ def plan_sort(
         d.outcome = "no_category" if not r.categories else "copy" if d.categories else "already_sorted"
         decisions.append(d)
     thresholds = {c: float(scorer.threshold_overrides.get(c, t)) for c, t in zip(clf.categories, clf.thresholds)}
-    return Plan(decisions, dict(destinations), thresholds, scorer.last_background_photos)
+    return Plan(decisions, dict(destinations), thresholds, runs[-1].background_photos)
 
 
-def _with_orphaned_twins(results: Iterable[ScoredPhoto | FailedPhoto], scorer: Scorer, kinds: frozenset[str],
+def _with_orphaned_twins(runs: list[ScoringRun], scorer: Scorer, kinds: frozenset[str],
                          index: FolderIndex, stats: dict, background: str,
                          enrich: bool) -> Iterator[ScoredPhoto | FailedPhoto]:
-    """The scored photos, then the RAW twins of stills that could not be read, scored themselves:
-    a broken JPEG must not take its intact RAW down with it."""
-    failed = []
-    for r in results:
-        if isinstance(r, FailedPhoto):
-            failed.append(r.path)
-        yield r
-    orphans = [t for p in failed if "raw" in kinds for t in pairing.raw_twins(p, index.siblings)]
+    """The scored photos of ``runs[0]``, then the RAW twins of stills that could not be read,
+    scored themselves (their run appended to ``runs``): a broken JPEG must not take its intact
+    RAW down with it."""
+    yield from runs[0]
+    orphans = [t for f in runs[0].failures if "raw" in kinds for t in pairing.raw_twins(f.path, index.siblings)]
     for t in orphans:
         try:
             st = os.stat(t, follow_symlinks=False)
@@ -170,7 +168,8 @@ def _with_orphaned_twins(results: Iterable[ScoredPhoto | FailedPhoto], scorer: S
         except OSError:
             stats[t] = (None, None)
     if orphans:
-        yield from scorer.score_paths(orphans, background=background, enrich=enrich)
+        runs.append(scorer.score_paths(orphans, background=background, enrich=enrich))
+        yield from runs[-1]
 
 
 def _companions(d: Decision, index: FolderIndex, kinds: frozenset[str] = media.ALL_KINDS) -> None:

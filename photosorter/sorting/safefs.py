@@ -7,20 +7,23 @@ just become) a symbolic link makes it fail instead of leading elsewhere. Files a
 relative to that descriptor (``dir_fd=``) with ``O_NOFOLLOW``. Once a descriptor is open, renaming
 or replacing folders above it cannot change what it points to.
 
-Content identity is the SHA-256 of the bytes (:func:`hash_fd`, streamed in chunks, the same
-digest as :func:`photosorter.imaging.content_hash`), never read whole into memory.
+Content identity is the SHA-256 of the bytes (:func:`hash_fd`, streamed in chunks, never read
+whole into memory); :mod:`photosorter.imaging` holds the one implementation
+(``content_hash_fd``), so the ledger and the feature cache cannot disagree on a file's identity.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import os
 import stat
 from pathlib import Path
 
-CHUNK = 1 << 20
+from ..imaging import HASH_CHUNK as CHUNK
+from ..imaging import content_hash_fd as hash_fd  # (SHA-256, size) of an open file from its start, streamed
+
+__all__ = ["CHUNK", "hash_fd"]  # re-exported: the sorter and copier hash through safefs
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 _FILE_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
                | getattr(os, "O_BINARY", 0))
@@ -82,16 +85,6 @@ def open_file(path: str | Path) -> int:
         return open_in(dfd, path.name)
     finally:
         os.close(dfd)
-
-
-def hash_fd(fd: int) -> tuple[str, int]:
-    """(SHA-256, size) of an open file from its start, streamed."""
-    h = hashlib.sha256()
-    offset = 0
-    while block := os.pread(fd, CHUNK, offset):
-        h.update(block)
-        offset += len(block)
-    return h.hexdigest(), offset
 
 
 def hash_path(path: str | Path) -> tuple[str, int]:

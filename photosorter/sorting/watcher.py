@@ -36,8 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import errors, imaging, media
-from .paths import is_temp_name
-from .walk import walk_photos
+from ..media.walk import is_temp_name, walk_photos
 
 if TYPE_CHECKING:
     from watchdog.observers.api import BaseObserver

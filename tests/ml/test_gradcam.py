@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import resource
 
 import numpy as np
@@ -11,7 +10,6 @@ import pytest
 import torch
 
 from photosorter import imaging
-from photosorter.cli import main
 from photosorter.ml.features import Embedder
 from photosorter.ml.gradcam import (
     AUGMENTED_VIEWS,
@@ -194,27 +192,3 @@ def test_render_outputs_align_with_photo():
 def make_rgb(w, h):
     from PIL import Image
     return Image.new("RGB", (w, h), (90, 120, 90))
-
-
-def test_explain_cli_json(tmp_path, capsys):
-    root = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=4)
-    model = tmp_path / "m.safetensors"
-    assert main(["train", str(root), "--model", str(model), "--backbone", "tiny", "-q"]) == 0
-    capsys.readouterr()
-    photo = next((root / "red_disc").glob("*.jpg"))
-    assert main(["explain", str(photo), "--model", str(model), "--out", str(tmp_path / "out"), "--json", "-q"]) == 0
-    doc = json.loads(capsys.readouterr().out)
-    assert set(doc["scores"]) == {"blue_square", "red_disc"}
-    grid = np.array(doc["heatmap"]["red_disc"])
-    assert grid.ndim == 2 and grid.min() >= 0 and grid.max() <= 1
-    for name in ("blue_square", "red_disc"):
-        for f in doc["files"][name].values():
-            assert (tmp_path / "out").joinpath(f.split("/")[-1]).is_file()
-    # the check covers the categories the photo goes to; the others keep plain Grad-CAM
-    for name in ("blue_square", "red_disc"):
-        checked = name in doc["categories"]
-        if not checked:
-            assert doc["method"][name] == "augmented" and doc["faithfulness"][name] is None
-            assert name not in doc["flagged"]
-        else:
-            assert doc["method"][name] == ("occlusion" if name in doc["flagged"] else "augmented")

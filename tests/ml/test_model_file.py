@@ -106,3 +106,43 @@ def test_pickled_model_is_refused_and_never_runs(tmp_path):
 def test_missing_model_file_says_train_first(tmp_path):
     with pytest.raises(errors.ModelFileError, match="Train one first"):
         Classifier.load(tmp_path / "nope.safetensors")
+
+
+def test_model_description_is_typed_and_round_trips_through_the_file(tmp_path):
+    """The training summary is a frozen ModelDescription (not a free dict), stored as the file's
+    ``info`` object: every field survives save/load, and unknown keys are kept, not dropped."""
+    import dataclasses
+
+    from photosorter.ml.model_description import ModelDescription
+
+    clf, _x = _toy_classifier()
+    desc = clf.description
+    assert isinstance(desc, ModelDescription) and desc.examples == 24 and desc.folds == 3
+    assert desc.examples_per_category == {"Food": 12, "Pets": 12} and desc.none_examples == 0
+    assert desc.quality is not None and {q.name for q in desc.quality} == {"Food", "Pets"}
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        desc.examples = 3  # type: ignore[misc]
+    clf.description = dataclasses.replace(desc, warnings=("w",), skipped=(("a.jpg", "empty"),),
+                                          extra={"from_a_newer_version": [1, 2]})
+    loaded = Classifier.load(clf.save(tmp_path / "m.safetensors"))
+    assert loaded.description == clf.description
+    assert loaded.info["examples"] == 24 and loaded.info["from_a_newer_version"] == [1, 2]
+
+
+def test_model_file_from_format_1_loads_its_description():
+    """A model written before the typed description (tests/data, by c66333f's code) reads into it."""
+    from pathlib import Path
+
+    loaded = Classifier.load(Path(__file__).parent.parent / "data" / "model_format1_tiny.safetensors")
+    d = loaded.description
+    assert d.folds >= 2 and d.examples > 0 and len(d.curves) == d.folds
+    assert sum(d.examples_per_category.values()) >= d.examples - d.none_examples
+    assert d.continued_folds == 0 and not d.extra
+
+
+def test_description_with_wrong_types_falls_back_to_defaults():
+    """The description never feeds scoring: odd values from another version must not refuse a model."""
+    from photosorter.ml.model_description import ModelDescription
+
+    d = ModelDescription.from_document({"examples": "many", "quality": [{"oops": 1}], "curves": 3, "folds": 4})
+    assert d.examples == 0 and d.quality is None and d.curves == () and d.folds == 4

@@ -33,11 +33,11 @@ def fit(x, y, shas, previous=None, categories=("a", "b", "c")):
 def test_retraining_keeps_every_known_example_in_its_fold_and_continues_every_head():
     x, y, shas = blobs(30, seed=1)
     first = fit(x, y, shas)
-    assert first.info["continued_folds"] == 0 and len(first.info["example_folds"]) == 90
+    assert first.description.continued_folds == 0 and len(first.description.example_folds) == 90
     x2, y2, shas2 = blobs(3, seed=2)  # 9 new examples
     again = fit(np.concatenate([x, x2]), np.concatenate([y, y2]), shas + shas2, previous=first)
-    assert again.info["continued_folds"] == 4
-    old, new = first.info["example_folds"], again.info["example_folds"]
+    assert again.description.continued_folds == 4
+    old, new = first.description.example_folds, again.description.example_folds
     assert all(new[k] == f for k, f in old.items())  # nothing moved: every head still never saw its fold
     before = np.array([old[fold_key(s)] for s in shas])
     after = np.array([new[fold_key(s)] for s in shas + shas2])
@@ -47,7 +47,7 @@ def test_retraining_keeps_every_known_example_in_its_fold_and_continues_every_he
     # quality holds: cross-validated F1 does not collapse when continuing
     assert again.metrics["macro_f1"] >= first.metrics["macro_f1"] - 0.05
     # continuing is much cheaper: far fewer epochs than the first training
-    epochs = lambda clf: sum(len(c["val_loss"]) for c in clf.info["curves"])  # noqa: E731
+    epochs = lambda clf: sum(len(c["val_loss"]) for c in clf.description.curves)  # noqa: E731
     assert epochs(again) < epochs(first)
 
 
@@ -78,7 +78,7 @@ def test_anything_but_examples_changing_trains_from_scratch(change):
     else:
         again = fit_classifier(x, y, ["a", "b", "c"], backbone="t", weights_id="other", imagenet_head=None,
                                opts=TrainOptions(views=1, folds=4), shas=shas, previous=first)
-    assert again.info["continued_folds"] == 0
+    assert again.description.continued_folds == 0
 
 
 def test_unchanged_files_are_not_read_again_and_changed_ones_are(tmp_path, monkeypatch):
@@ -97,23 +97,3 @@ def test_unchanged_files_are_not_read_again_and_changed_ones_are(tmp_path, monke
     make_photo(photo, ("blue_square",), seed=2)  # rewritten in place: new content
     changed = embedder.embed([photo], views=2)[0]
     assert reads == [photo] and changed.sha256 != first.sha256
-
-
-def test_cli_train_continues_from_the_model_it_replaces_unless_told_not_to(tmp_path, capsys):
-    import json
-    import shutil
-
-    from photosorter.cli import main
-    from photosorter.samples import make_labeled_folder
-
-    ex = make_labeled_folder(tmp_path / "ex", per_category=8, rel_size=0.6, seed=7)
-    model = tmp_path / "m.safetensors"
-    base = ["train", str(ex), "--model", str(model), "--backbone", "tiny", "--views", "1", "--json", "-q"]
-    assert main(base) == 0
-    assert json.loads(capsys.readouterr().out)["continued_folds"] == 0
-    more = make_labeled_folder(tmp_path / "more", per_category=1, rel_size=0.6, seed=8)
-    shutil.copy(next((more / "red_disc").glob("*.jpg")), ex / "red_disc" / "new.jpg")
-    assert main(base) == 0
-    assert json.loads(capsys.readouterr().out)["continued_folds"] >= 1
-    assert main([*base, "--from-scratch"]) == 0
-    assert json.loads(capsys.readouterr().out)["continued_folds"] == 0

@@ -11,27 +11,12 @@ import numpy as np
 import pytest
 from media_helpers import make_clip, make_dng
 from PIL import Image
-from sorting_helpers import contents, snapshot, trained_scorer
+from sorting_helpers import contents, snapshot
 
 from photosorter import errors
-from photosorter.samples import make_labeled_folder, make_photo
-from photosorter.sorting.ledger import Ledger
+from photosorter.samples import make_photo
 from photosorter.sorting.paths import category_folder, validate_category_name
 from photosorter.sorting.sorter import apply_plan, plan_sort, recover, undo_run
-
-
-@pytest.fixture(scope="module")
-def scorer(tmp_path_factory):
-    return trained_scorer(tmp_path_factory.mktemp("model"))
-
-
-@pytest.fixture
-def env(tmp_path, scorer):
-    roll = make_labeled_folder(tmp_path / "roll", per_category=4, rel_size=0.6, none=3, seed=22)
-    dest = tmp_path / "Sorted"
-    ledger = Ledger(tmp_path / "ledger.sqlite3")
-    dests = {c: category_folder(dest, c) for c in scorer.classifier.categories}
-    return roll, dest, ledger, dests
 
 
 def moved_to_trash(trash_dir: Path):
@@ -298,26 +283,6 @@ def test_file_changed_or_vanished_after_planning(env, scorer):
     reasons = {Path(p).name: r for p, r, _m in s.failed}
     assert reasons == {to_copy[0].path.name: "changed", to_copy[1].path.name: "unreadable"}
     assert s.copies_made == len(to_copy) - 2
-
-
-def test_cli_sort_dry_run_undo_runs_json(tmp_path, capsys, scorer):
-    import json
-
-    from photosorter.cli import main
-
-    model = tmp_path / "m.safetensors"
-    scorer.classifier.save(model)
-    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=40)
-    dest = tmp_path / "out"
-    assert main(["sort", str(roll), "--model", str(model), "--dest", str(dest), "--dry-run", "--json", "-q"]) == 0
-    dry = json.loads(capsys.readouterr().out)
-    assert dry["dry_run"] and len(dry["photos"]) == 6 and not dest.exists()
-    assert main(["sort", str(roll), "--model", str(model), "--dest", str(dest), "--json", "-q"]) == 0
-    run = json.loads(capsys.readouterr().out)
-    assert run["copies_made"] == dry["counts"].get("copy", 0) == len(snapshot(dest))
-    assert main(["runs", "--json"]) == 0
-    runs = json.loads(capsys.readouterr().out)
-    assert runs[0]["id"] == run["run_id"] and runs[0]["state"] == "done"
 
 
 def test_unreadable_subfolder_is_reported_and_the_rest_sorted(env, scorer, monkeypatch):

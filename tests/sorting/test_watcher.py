@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sorting_helpers import contents, trained_scorer, wait_for
+from sorting_helpers import contents, wait_for
 
 from photosorter.sorting.ledger import Ledger
 from photosorter.sorting.paths import category_folder
@@ -118,11 +118,6 @@ def test_polling_fallback_with_visible_warning(tmp_path):
         assert wait_for(lambda: got.counts[tmp_path / "a.jpg"] == 1)
     finally:
         w.stop()
-
-
-@pytest.fixture(scope="module")
-def scorer(tmp_path_factory):
-    return trained_scorer(tmp_path_factory.mktemp("model"))
 
 
 @pytest.mark.timeout(300)

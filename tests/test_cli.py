@@ -1,0 +1,201 @@
+"""The command line, end to end: exit codes, what each command prints (text and JSON), and
+that errors reach the user as messages, never tracebacks. The engines behind the commands are
+tested in tests/sorting and tests/ml; here only what the CLI adds."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+
+import numpy as np
+import pytest
+from sorting_helpers import non_utf8_name, snapshot
+
+from photosorter.cli import main
+from photosorter.samples import make_labeled_folder, make_photo
+
+# --------------------------------------------------------------------------- exit codes
+
+
+@pytest.mark.parametrize("argv, code", [
+    (["train", "/nonexistent/dir", "--model", "/tmp/x.safetensors", "--backbone", "tiny"], 3),
+    (["evaluate", "/tmp", "--model", "/nonexistent.safetensors"], 4),
+    (["train"], 2),
+    (["frobnicate"], 2),
+])
+def test_exit_codes(argv, code, capsys):
+    try:
+        got = main(argv)
+    except SystemExit as exc:  # argparse usage errors
+        got = exc.code
+    assert got == code
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+
+
+
+def test_cli_kinds_flag_is_a_usage_error_when_unknown(capsys):
+    from photosorter.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["sort", "x", "--model", "m", "--dest", "d", "--kinds", "sound"])
+    assert exc.value.code == 2 and "Unknown kind of file sound" in capsys.readouterr().err
+
+
+
+def test_cli_reports_a_bad_numeric_mode_as_usage_not_as_a_bug(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PHOTOSORTER_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("PHOTOSORTER_NUMERIC_MODE", "fp64")
+    data = make_labeled_folder(tmp_path / "train", per_category=3, none=0, seed=1)
+    code = main(["train", str(data), "--backbone", "tiny", "--no-cache", "-q", "--model", str(tmp_path / "m.safetensors")])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "PHOTOSORTER_NUMERIC_MODE" in err and "internal error" not in err
+
+
+
+# --------------------------------------------------------------------------- train, explain
+
+
+def test_cli_train_continues_from_the_model_it_replaces_unless_told_not_to(tmp_path, capsys):
+    import json
+    import shutil
+
+    from photosorter.cli import main
+    from photosorter.samples import make_labeled_folder
+
+    ex = make_labeled_folder(tmp_path / "ex", per_category=8, rel_size=0.6, seed=7)
+    model = tmp_path / "m.safetensors"
+    base = ["train", str(ex), "--model", str(model), "--backbone", "tiny", "--views", "1", "--json", "-q"]
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["continued_folds"] == 0
+    more = make_labeled_folder(tmp_path / "more", per_category=1, rel_size=0.6, seed=8)
+    shutil.copy(next((more / "red_disc").glob("*.jpg")), ex / "red_disc" / "new.jpg")
+    assert main(base) == 0
+    assert json.loads(capsys.readouterr().out)["continued_folds"] >= 1
+    assert main([*base, "--from-scratch"]) == 0
+    assert json.loads(capsys.readouterr().out)["continued_folds"] == 0
+
+
+
+def test_explain_cli_json(tmp_path, capsys):
+    root = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=4)
+    model = tmp_path / "m.safetensors"
+    assert main(["train", str(root), "--model", str(model), "--backbone", "tiny", "-q"]) == 0
+    capsys.readouterr()
+    photo = next((root / "red_disc").glob("*.jpg"))
+    assert main(["explain", str(photo), "--model", str(model), "--out", str(tmp_path / "out"), "--json", "-q"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["scores"]) == {"blue_square", "red_disc"}
+    grid = np.array(doc["heatmap"]["red_disc"])
+    assert grid.ndim == 2 and grid.min() >= 0 and grid.max() <= 1
+    for name in ("blue_square", "red_disc"):
+        for f in doc["files"][name].values():
+            assert (tmp_path / "out").joinpath(f.split("/")[-1]).is_file()
+    # the check covers the categories the photo goes to; the others keep plain Grad-CAM
+    for name in ("blue_square", "red_disc"):
+        checked = name in doc["categories"]
+        if not checked:
+            assert doc["method"][name] == "augmented" and doc["faithfulness"][name] is None
+            assert name not in doc["flagged"]
+        else:
+            assert doc["method"][name] == ("occlusion" if name in doc["flagged"] else "augmented")
+
+
+
+# --------------------------------------------------------------------------- sort, undo, runs
+
+
+def test_cli_sort_dry_run_undo_runs_json(tmp_path, capsys, scorer):
+    import json
+
+    from photosorter.cli import main
+
+    model = tmp_path / "m.safetensors"
+    scorer.classifier.save(model)
+    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=40)
+    dest = tmp_path / "out"
+    assert main(["sort", str(roll), "--model", str(model), "--dest", str(dest), "--dry-run", "--json", "-q"]) == 0
+    dry = json.loads(capsys.readouterr().out)
+    assert dry["dry_run"] and len(dry["photos"]) == 6 and not dest.exists()
+    assert main(["sort", str(roll), "--model", str(model), "--dest", str(dest), "--json", "-q"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["copies_made"] == dry["counts"].get("copy", 0) == len(snapshot(dest))
+    assert main(["runs", "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert runs[0]["id"] == run["run_id"] and runs[0]["state"] == "done"
+
+
+
+def test_non_utf8_names_sort_dry_run_and_undo_through_the_cli(tmp_path, scorer, capsys):
+    from photosorter.cli import main
+
+    model = tmp_path / "m.safetensors"
+    scorer.classifier.save(model)
+    src = tmp_path / "card"
+    src.mkdir()
+    odd = non_utf8_name(src, 5)
+    make_photo(src / "plain.jpg", ("red_disc",), 6, rel_size=0.6)
+    dest = tmp_path / "out"
+    base = ["--model", str(model), "--dest", str(dest), "-q"]
+    assert main(["sort", str(src), *base, "--dry-run"]) == 0
+    assert main(["sort", str(src), *base, "--dry-run", "--json"]) == 0
+    capsys.readouterr()
+    assert main(["sort", str(src), *base, "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert not run["failed"], run["failed"]
+    names = {os.fsencode(n) for n in os.listdir(os.fsencode(dest / "red_disc"))} if (dest / "red_disc").exists() else set()
+    assert any(b"caf" in n for n in names), names
+    assert odd.exists()
+    assert main(["undo", "--json"]) == 0
+    assert snapshot(dest) == {}
+
+
+
+@pytest.fixture
+def model_file(tmp_path, scorer):
+    model = tmp_path / "m.safetensors"
+    scorer.classifier.save(model)
+    return model
+
+
+
+def test_cli_sort_of_a_missing_folder_exits_3(tmp_path, model_file):
+    from photosorter.cli import main
+
+    assert main(["sort", str(tmp_path / "no" / "such"), "--model", str(model_file), "--dest", str(tmp_path / "o"), "-q"]) == 3
+
+
+
+def test_cli_sort_exits_nonzero_when_every_copy_failed(tmp_path, model_file, monkeypatch, capsys):
+    from photosorter.cli import main
+    from photosorter.sorting import copier
+
+    roll = make_labeled_folder(tmp_path / "roll", per_category=2, rel_size=0.6, seed=40)
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(copier, "publish", full)
+    assert main(["sort", str(roll), "--model", str(model_file), "--dest", str(tmp_path / "o"), "-q"]) == 3
+    assert "failed" in capsys.readouterr().out
+
+
+
+def test_cli_summaries_have_per_category_counts_and_second_undo_says_already_undone(tmp_path, model_file, capsys, scorer):
+    from photosorter.cli import main
+
+    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=41)
+    args = [str(roll), "--model", str(model_file), "--dest", str(tmp_path / "o"), "-q"]
+    assert main(["sort", *args, "--dry-run"]) == 0
+    dry = capsys.readouterr().out
+    assert main(["sort", *args]) == 0
+    real = capsys.readouterr().out
+    for c in scorer.classifier.categories:
+        n = len(os.listdir(tmp_path / "o" / c)) if (tmp_path / "o" / c).exists() else 0
+        assert f"{c}: {n}" in dry and f"{c}: {n}" in real, (dry, real)
+    assert main(["undo"]) == 0
+    capsys.readouterr()
+    assert main(["undo"]) != 0
+    assert "already undone" in capsys.readouterr().err
