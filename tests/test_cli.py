@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -199,3 +200,17 @@ def test_cli_summaries_have_per_category_counts_and_second_undo_says_already_und
     capsys.readouterr()
     assert main(["undo"]) != 0
     assert "already undone" in capsys.readouterr().err
+
+
+def test_cli_undo_json_exits_3_when_copies_could_not_be_undone(tmp_path, model_file, capsys):
+    """A script reading `undo --json` was told 0 (success) although nothing was undone."""
+    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=42)
+    dest = tmp_path / "o"
+    assert main(["sort", str(roll), "--model", str(model_file), "--dest", str(dest), "-q"]) == 0
+    capsys.readouterr()
+    folder = next(d for d in dest.iterdir() if d.is_dir() and any(d.iterdir()))
+    shutil.move(str(folder), str(tmp_path / "elsewhere"))
+    os.symlink(roll, folder)  # the category folder swapped for a link: undo refuses every copy in it
+    assert main(["undo", "--json"]) == 3
+    out = json.loads(capsys.readouterr().out)
+    assert out["errors"] and all("symbolic link" in e[1] if isinstance(e, list) else True for e in out["errors"])
