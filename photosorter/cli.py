@@ -54,8 +54,22 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .ml.background import StoredBackground
 
     background = StoredBackground.for_embedder(embedder).features()  # what it would do to your other photos
-    result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous,
-                               background=background)
+    if args.compare_backbones:  # issue 13 item 6: the best backbone on your examples (ml/compare.py)
+        from .ml.backbones import BACKBONES
+        from .ml.compare import compare_backbones
+        from .ml.dataset import scan_labeled_folder
+
+        names = [n.strip() for n in args.compare_backbones.split(",") if n.strip()]
+        unknown = [n for n in names if n not in BACKBONES]
+        if unknown:
+            raise errors.UsageError(f"Unknown backbone(s) {', '.join(unknown)}. Choose from: {', '.join(BACKBONES)}.")
+        won = compare_backbones(scan_labeled_folder(args.examples_dir), names, opts, cache=embedder.cache,
+                                background_for=lambda e: StoredBackground.for_embedder(e).features(),
+                                progress=progress, weights={args.backbone: args.weights} if args.weights else None)
+        result = won.result
+    else:
+        result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous,
+                                   background=background)
     clf = result.classifier
     desc = clf.description
     clf.save(args.model)
@@ -68,12 +82,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             "continued_folds": desc.continued_folds,
             "quality_on_your_photos": [q.as_dict() for q in desc.quality or ()],
             "quality_summary": desc.quality_summary or "",
+            **({"backbone_comparison": list(desc.backbone_comparison)} if desc.backbone_comparison else {}),
         })
         return 0
     continued = desc.continued_folds
     print(f"Trained {len(clf.categories)} categories on {desc.examples} photos with {clf.backbone} "
           f"in {result.seconds:.1f}s → {args.model}"
           + (f" (continued from the previous model in {continued} of {desc.folds} folds)" if continued else ""))
+    for row in desc.backbone_comparison:
+        print(f"  {row['backbone']}: " + (f"cross-validated macro-F1 {row['macro_f1']:.3f} in {row['seconds']:.1f}s"
+                                          + (" (kept)" if row["kept"] else "") if "error" not in row
+                                          else f"not compared: {row['error']}"))
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
     print(desc.quality_summary or "")
     for q in desc.quality or ():
@@ -395,6 +414,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--backbone", choices=list(BACKBONES), default=DEFAULT_BACKBONE)
     t.add_argument("--from-scratch", action="store_true",
                    help="ignore the existing --model file (by default training continues from it when only examples changed)")
+    t.add_argument("--compare-backbones", metavar="NAMES", default=None,
+                   help="comma-separated backbones to train on; keeps the one with the best cross-validated "
+                        "macro-F1 on your examples (e.g. efficientnet_lite0,efficientnet_lite2); --backbone is then ignored")
     t.add_argument("--views", type=int, default=4, help="feature views per example: 1 clean + N-1 augmented (default 4)")
     t.add_argument("--strictness", type=float, default=DEFAULT_QUANTILE,
                    help="share of genuine examples allowed to look 'unfamiliar' (0-0.5; higher keeps more unrelated photos out; default %(default)s)")

@@ -42,6 +42,8 @@ class ModelDescription:
     warnings: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()  # (example path, why it was not used)
     train_seconds: float | None = None
+    #: train --compare-backbones: per backbone its cross-validated F1 and seconds, the winner "kept"
+    backbone_comparison: tuple[dict[str, Any], ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
     # ----------------------------------------------------------------- file form
@@ -108,7 +110,7 @@ def _read(name: str, v: Any) -> Any:
         return _BAD
     if name in ("options", "people"):
         return dict(v) if isinstance(v, dict) else _BAD
-    if name == "curves":
+    if name in ("curves", "backbone_comparison"):
         return tuple(dict(c) for c in v) if isinstance(v, list) and all(isinstance(c, dict) for c in v) else _BAD
     if name in ("notes", "warnings"):
         return tuple(v) if isinstance(v, list) and all(isinstance(s, str) for s in v) else _BAD

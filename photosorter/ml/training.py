@@ -322,6 +322,7 @@ def fit_classifier(
     oof_gate = np.ones((n, n_cat))
     use_bg = background is not None and len(background) >= MIN_BACKGROUND_PHOTOS
     oof_gate_bg = np.ones((n, n_cat))  # the same, gated against the stored background (as scoring is)
+    oof_gate_bg_images = np.ones((n, n_cat))  # ... from the image features alone (no face evidence)
     heads: list[Head] = []
     curves: list[FoldCurve] = []
     for f in range(k):
@@ -337,6 +338,7 @@ def fit_classifier(
         oof_gate[va] = fold_gate.gate_represented(gate_rep[va])
         if use_bg:
             oof_gate_bg[va] = fold_gate.with_background(background).gate_represented(gate_rep[va])
+            oof_gate_bg_images[va] = oof_gate_bg[va]  # before face evidence: the stored background's scale
         if faces is not None:  # issue 17: face evidence learned from this fold's training part only
             oof_gate[va] = faces.fold_gate(oof_gate[va], tr, va, labels)
             if use_bg:
@@ -357,14 +359,24 @@ def fit_classifier(
         assert background is not None
         # float32 like the scores the app decides on (a float64 1.0 is not a float32 0.99999994)
         # The stored background keeps image features only, no faces: it is scored without face
-        # evidence (Classifier.scores would demand it), and categories about people keep their
-        # cross-validated threshold.
+        # evidence (Classifier.scores would demand it), on the scale of the image features alone.
         on_bg = clf.with_background(background)
         bg_scores = (on_bg.head_probabilities(background) * on_bg.gate.gate(background)).astype(np.float32)
         oof_bg = (1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate_bg).astype(np.float32)
-        about_people = {j for j, kind in enumerate(people.kinds) if kind is not None} if people is not None else set()
+        # Face-count ("about faces") categories: their face evidence only ever *multiplies* the
+        # image score by a gate <= 1, so the image-only score is an upper bound of the score the
+        # app decides on. Their examples are put on that same image-only scale, and the threshold
+        # chosen there is conservative when applied to the full score: every photo it admits also
+        # clears it without faces, so the background count it was chosen on can only overstate
+        # what the category takes in. Person categories replace the image gate by identity, which
+        # the stored background cannot show: they keep their cross-validated threshold.
+        kinds = people.kinds if people is not None else [None] * n_cat
+        image_scale = [j for j, kind in enumerate(kinds) if kind == "faces"]
+        oof_bg[:, image_scale] = (1.0 / (1.0 + np.exp(-oof_logits[:, image_scale]))
+                                  * oof_gate_bg_images[:, image_scale]).astype(np.float32)
+        identity = {j for j, kind in enumerate(kinds) if kind == "person"}
         if len(background) >= MIN_EVIDENCE:  # the user's photos say where each category ends (pu_threshold.py)
-            for j in sorted(set(range(n_cat)) - about_people):
+            for j in sorted(set(range(n_cat)) - identity):
                 thresholds[j] = max(thresholds[j], pu_threshold(bg_scores[:, j], oof_bg[labels[:, j] > 0.5, j],
                                                                 float(thresholds[j])))
             clf.thresholds = thresholds
