@@ -179,9 +179,15 @@ def review(n: int, backbone: str) -> int:
         out[f"seconds_{name}"] = round(time.perf_counter() - t, 2)
 
     grid, review_view = w.sorting.grid, w.sorting.review
+    w.tabs.setCurrentWidget(w.sorting)  # as preview_sort does: the grid is on screen, so it lays out and paints
+    app.processEvents()
+
+    from photosorter.sorting.review_table import ReviewTable
+
+    table = ReviewTable.from_plan(plan)  # the app builds it on the worker thread that makes the plan
 
     def open_preview():
-        w.sorting.set_plan(plan, w.colours(), sources=[])
+        w.sorting.set_plan(plan, w.colours(), sources=[], table=table)
 
     def move_slider():
         s = w.sorting.sliders["pets"]
@@ -199,10 +205,11 @@ def review(n: int, backbone: str) -> int:
         bar = grid.verticalScrollBar()
         app.processEvents()
         while bar.value() < bar.maximum():
-            bar.setValue(bar.value() + bar.pageStep())
+            bar.setValue(bar.value() + grid.viewport().height())
             grid.viewport().repaint()  # paint now (offscreen too): the visible cells ask for thumbnails
             app.processEvents()
             time.sleep(0.005)
+            out["pages_scrolled"] = out.get("pages_scrolled", 0) + 1
 
     def walk_keys():
         grid.setFocus()

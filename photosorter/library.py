@@ -95,6 +95,22 @@ class Library:
         if path in target:
             target.remove(path)
 
+    def relabel(self, path: str | Path, names: Sequence[str]) -> None:
+        """The person's word on one photo: it is an example of exactly these categories (none:
+        an example of "none of these"). Used by corrections, so a photo moved from "ants" to
+        "bees" stops teaching "ants"."""
+        s = str(path)
+        wanted = {self.category(n).name for n in names}
+        for c in self.categories:
+            if c.name in wanted and s not in c.examples:
+                c.examples.append(s)
+            elif c.name not in wanted and s in c.examples:
+                c.examples.remove(s)
+        if wanted and s in self.none_examples:
+            self.none_examples.remove(s)
+        elif not wanted and s not in self.none_examples:
+            self.none_examples.append(s)
+
     def labeled_photos(self):
         """Examples as a LabeledPhotos for training (a photo in several categories = several labels)."""
         from .ml.dataset import LabeledPhotos

@@ -486,11 +486,15 @@ class MainWindow(QMainWindow):
         overrides = dict(self.library.threshold_overrides)
 
         def job(progress, cancel, emit):
-            return session.plan(paths, progress, cancel, overrides)
+            from ..sorting.review_table import ReviewTable
 
-        def done(plan):
+            plan = session.plan(paths, progress, cancel, overrides)
+            return plan, ReviewTable.from_plan(plan)  # the review grid's arrays, built here, off the UI thread
+
+        def done(result):
+            plan, table = result
             self.progress.hide()
-            changed = self.sorting.set_plan(plan, self.colours(), sources=paths, compare=rescore)
+            changed = self.sorting.set_plan(plan, self.colours(), sources=paths, compare=rescore, table=table)
             if rescore:
                 self.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
                             "(highlighted). Nothing has been copied.", 12000)
@@ -596,10 +600,16 @@ class MainWindow(QMainWindow):
         """A correction becomes an example and a quick retrain starts (features are cached: about
         a second); when it is done the open preview is re-scored in place and a running watcher
         uses the new model. Corrections made while training are picked up by one more round."""
-        self.library.add_examples(category, [path])
+        if isinstance(category, tuple):  # the review grid: the categories the photo belongs in
+            labels = category
+        else:  # the preview pane: "Not X" (none of these) or "also belongs in X"
+            labels = self.sorting.labels_of(path) + (category,) if category else ()
+            if self.sorting.table is not None and path in self.sorting.table.row_of:
+                self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
+        self.library.relabel(path, labels)
         self.library.save()
         self.categories.refresh()
-        where = category or "none of these"
+        where = ", ".join(labels) or "none of these"
         self.status(f"Added {Path(path).name} as an example of {where}. Retraining…", 8000)
         if not self.model_path.exists():
             return
