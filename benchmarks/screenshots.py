@@ -71,7 +71,7 @@ def main() -> int:
     wait(lambda: w.sorting.shown is not None)
     review = w.sorting.review
     for name in [c.name for c in lib.categories]:
-        if review.groups.get(name):
+        if len(review.groups.get(name, ())):
             review.select_group(name)
             break
     grid = w.sorting.grid
