@@ -95,6 +95,14 @@ class Library:
         if path in target:
             target.remove(path)
 
+    def move_example(self, path: str, source: str | None, target: str | None) -> None:
+        """One example from one category (None: "none of these") to another, as it is — even an
+        unreadable file moves, so the person can still see and remove it there."""
+        self.remove_example(source, path)
+        dest = self.none_examples if target is None else self.category(target).examples
+        if path not in dest:
+            dest.append(path)
+
     def relabel(self, path: str | Path, names: Sequence[str]) -> None:
         """The person's word on one photo: it is an example of exactly these categories (none:
         an example of "none of these"). Used by corrections, so a photo moved from "ants" to

@@ -154,3 +154,74 @@ def test_number_key_moves_a_photo_and_the_correction_wins_after_rescoring(panel,
     qtbot.keyClick(grid, Qt.Key.Key_N)
     assert said[-1] == (other, tuple(c for c in before if c != "ants"))
     assert review.table.row_of[other] not in review.groups["ants"]
+
+
+# --------------------------------------------------------------------------- the examples panel
+@pytest.fixture
+def examples(qtbot, tmp_path):
+    from photosorter.gui.categories import CategoriesPanel
+    from photosorter.library import Library
+    from photosorter.samples import make_photo
+
+    lib = Library()
+    for c in ("ants", "bees"):
+        lib.add_category(c)
+    good = [tmp_path / f"ant_{i}.jpg" for i in range(4)]
+    for i, p in enumerate(good):
+        make_photo(p, ("red_disc",), i, size=(96, 72), rel_size=0.6)
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    lib.add_examples("ants", good)
+    lib.category("ants").examples.append(str(broken))  # a file that stopped being readable
+    panel = CategoriesPanel(lib)
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.list.setCurrentRow(0)
+    return panel, lib, [str(p) for p in good], str(broken)
+
+
+def test_delete_removes_the_selected_examples_and_unusable_ones_say_why(examples, qtbot):
+    panel, lib, good, broken = examples
+    grid = panel.thumbs
+    qtbot.waitUntil(lambda: "cannot be used" in panel.header.text(), timeout=20_000)
+    bad = next(grid.item(i) for i in range(grid.count()) if grid.item(i).data(Qt.ItemDataRole.UserRole) == broken)
+    assert bad.text().startswith("⚠") and "Cannot be used:" in bad.toolTip()
+    changed = []
+    panel.changed.connect(lambda: changed.append(1))
+    grid.setFocus()
+    grid.clearSelection()
+    for i in range(grid.count()):
+        if grid.item(i).data(Qt.ItemDataRole.UserRole) in (good[0], good[1]):
+            grid.item(i).setSelected(True)
+    qtbot.keyClick(grid, Qt.Key.Key_Delete)
+    assert lib.category("ants").examples == [good[2], good[3], broken] and changed
+    assert Path(good[0]).exists()  # only the example is removed, never the photo
+
+
+def test_context_menu_moves_examples_and_double_click_opens(examples, qtbot):
+    panel, lib, good, _broken = examples
+    grid = panel.thumbs
+    opened = []
+    panel.open_requested.connect(opened.append)
+    first = grid.item(0)
+    at = grid.visualItemRect(first).center()
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=at)  # a real double-click starts with a press
+    qtbot.mouseDClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert opened == [first.data(Qt.ItemDataRole.UserRole)]
+    grid.clearSelection()
+    grid.item(0).setSelected(True)
+    grid.item(1).setSelected(True)
+    grid.customContextMenuRequested.emit(grid.visualItemRect(grid.item(0)).center())
+    menu = grid.context_menu
+    move = next(a.menu() for a in menu.actions() if a.text() == "Move to category")
+    next(a for a in move.actions() if a.text() == "bees").trigger()
+    assert lib.category("bees").examples == good[:2]
+    assert good[0] not in lib.category("ants").examples and good[2] in lib.category("ants").examples
+    # and into "none of these"
+    panel.list.setCurrentRow(1)  # bees
+    grid.clearSelection()
+    grid.item(0).setSelected(True)
+    grid.customContextMenuRequested.emit(grid.visualItemRect(grid.item(0)).center())
+    move = next(a.menu() for a in grid.context_menu.actions() if a.text() == "Move to category")
+    next(a for a in move.actions() if "None of these" in a.text()).trigger()
+    assert lib.none_examples == [good[0]] and lib.category("bees").examples == [good[1]]

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.categories.changed.connect(self._library_changed)
         self.categories.changed.connect(self._update_train_hint)
         self.categories.photo_selected.connect(self.preview.show_photo)
+        self.categories.open_requested.connect(self.open_large)  # double-click / Enter on an example
         self.categories.add_requested.connect(self.add_category)
         self.categories.remove_requested.connect(self.remove_category)
         self.categories.rename_requested.connect(self.rename_category)
