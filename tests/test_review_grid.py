@@ -113,7 +113,7 @@ def test_tiles_show_several_categories_against_their_thresholds_and_fit(panel, q
     fm = review.grid.fontMetrics()
     width = review.grid.gridSize().width() - 12
     for row in range(model.rowCount()):
-        for name, score, threshold, _g, _c in model.tile(row)["bars"]:
+        for _name, score, threshold, _g, _c in model.tile(row)["bars"]:
             nums = f"{score:.2f} ≥ {threshold:.2f}"
             assert fm.horizontalAdvance(nums) + fm.horizontalAdvance("an…") <= width
     assert not review.grid.grab().isNull()  # painting every kind of tile works
@@ -225,3 +225,45 @@ def test_context_menu_moves_examples_and_double_click_opens(examples, qtbot):
     move = next(a.menu() for a in grid.context_menu.actions() if a.text() == "Move to category")
     next(a for a in move.actions() if "None of these" in a.text()).trigger()
     assert lib.none_examples == [good[0]] and lib.category("bees").examples == [good[1]]
+
+
+# --------------------------------------------------------------------------- a past run
+def test_a_past_run_opens_in_the_grid_read_only_and_can_be_undone(panel, qtbot, tmp_path):
+    from sorting_helpers import hand_plan
+
+    from photosorter.config import app_paths
+    from photosorter.sorting.ledger import Ledger
+    from photosorter.sorting.sorter import apply_plan
+
+    plan = hand_plan(tmp_path / "roll", tmp_path / "Sorted", n=9, sidecars_every=1000)
+    for i, d in enumerate(plan.decisions):
+        d.scores = {"cats": 0.9 if "cats" in d.categories else 0.1, "dogs": 0.8 if "dogs" in d.categories else 0.2}
+        if i == 8:
+            d.outcome, d.categories = "no_category", []
+    ledger = Ledger(app_paths().ledger_file)
+    summary = apply_plan(plan, ledger, detail={"thresholds": {"cats": 0.6, "dogs": 0.5}})
+    panel.set_history(ledger.runs())
+    ledger.close()
+    panel.run_open_requested.connect(lambda run_id: panel.open_run(run_id, {}))
+    at = panel.history.visualItemRect(panel.history.item(0, 0)).center()
+    qtbot.mouseClick(panel.history.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    qtbot.mouseDClick(panel.history.viewport(), Qt.MouseButton.LeftButton, pos=at)  # double-click a run
+    qtbot.waitUntil(lambda: panel.run_id == summary.run_id, timeout=20_000)
+    review = panel.review
+    assert len(review.groups["cats"]) == 5 and len(review.groups["dogs"]) == 5  # as copied (i=8 went nowhere)
+    assert len(review.groups["No category"]) == 1 and "read-only" in panel.summary.text()
+    review.select_group("cats")
+    bars = review.model.tile(0)["bars"]
+    assert bars[0][0] == "cats" and bars[0][2] == pytest.approx(0.6)  # its score against that run's threshold
+    # read-only: no Apply, no sliders, keys do not re-decide anything
+    assert not panel.apply_button.isEnabled() and not panel.slider_box.isEnabled() and panel.current_plan() is None
+    grid = panel.grid
+    grid.setFocus()
+    grid.setCurrentIndex(grid.model().index(0))
+    qtbot.keyClick(grid, Qt.Key.Key_2)
+    assert not panel.corrections and len(review.groups["cats"]) == 5
+    # undo stays available for the run shown
+    asked = []
+    panel.undo_requested.connect(asked.append)
+    panel._undo_selected()
+    assert asked == [summary.run_id]

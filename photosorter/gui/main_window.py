@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.sorting.choose_requested.connect(self.choose_sort_folder)
         self.sorting.apply_requested.connect(self.apply_sort)
         self.sorting.undo_requested.connect(self.undo)
+        self.sorting.run_open_requested.connect(lambda run_id: self.sorting.open_run(run_id, self.colours()))
         self.sorting.photo_selected.connect(self.preview.show_photo)
         self.sorting.thresholds_changed.connect(self._save_thresholds)
         self.sorting.open_requested.connect(self.open_large)
@@ -523,7 +524,8 @@ class MainWindow(QMainWindow):
             ledger = Ledger(app_paths().ledger_file)
             try:
                 return apply_plan(plan, ledger, progress=progress, cancel=cancel,
-                                  detail={"sources": sorted({str(d.path.parent) for d in plan.decisions})[:3], "gui": True})
+                                  detail={"sources": sorted({str(d.path.parent) for d in plan.decisions})[:3], "gui": True,
+                                          "thresholds": dict(plan.thresholds)})  # a past run shows its scores against these
             finally:
                 ledger.close()
 
@@ -604,7 +606,7 @@ class MainWindow(QMainWindow):
         if isinstance(category, tuple):  # the review grid: the categories the photo belongs in
             labels = category
         else:  # the preview pane: "Not X" (none of these) or "also belongs in X"
-            labels = self.sorting.labels_of(path) + (category,) if category else ()
+            labels = (*self.sorting.labels_of(path), category) if category else ()
             if self.sorting.table is not None and path in self.sorting.table.row_of:
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
         self.library.relabel(path, labels)

@@ -14,8 +14,10 @@ Keys: arrows move; Space/Enter opens the photo large with its heatmaps; N "not t
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from collections import OrderedDict, deque
 from pathlib import Path
 
@@ -72,6 +74,15 @@ def _decode_thumbnail(path: str, size: int) -> QImage:
         return QImage()
 
 
+_CACHES: weakref.WeakSet[ThumbnailCache] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all_caches() -> None:
+    for cache in list(_CACHES):
+        cache.close()
+
+
 class ThumbnailCache(QObject):
     """Thumbnails decoded on two plain threads when first asked for, newest request first (the
     tiles on screen now), kept in a bounded LRU cache.
@@ -93,6 +104,8 @@ class ThumbnailCache(QObject):
         self._cv = threading.Condition()
         self._threads = [threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True) for i in range(threads)]
         self._started = False
+        self._stopping = False
+        _CACHES.add(self)
         self._timer = QTimer(self)
         self._timer.setInterval(30)
         self._timer.timeout.connect(self._drain)
@@ -127,10 +140,23 @@ class ThumbnailCache(QObject):
     def _work(self) -> None:
         while True:
             with self._cv:
-                while not self._want:
+                while not self._want and not self._stopping:
                     self._cv.wait()
+                if self._stopping:
+                    return
                 path = self._want.pop()  # newest first: what is on screen now
             self._done.append((path, _decode_thumbnail(path, self.size)))
+
+    def close(self) -> None:
+        """Stop the decoding threads (at exit: none may touch Qt while the interpreter ends)."""
+        with self._cv:
+            self._stopping = True
+            self._want.clear()
+            self._cv.notify_all()
+        for t in self._threads:
+            if t.is_alive():
+                t.join(2)
+        self._done.clear()
 
     def _drain(self) -> None:
         while self._done:

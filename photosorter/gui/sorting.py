@@ -36,6 +36,7 @@ class SortPanel(QWidget):
     choose_requested = Signal()
     apply_requested = Signal()
     undo_requested = Signal(object)  # run id or None (last)
+    run_open_requested = Signal(int)  # show a past run in the review grid
     photo_selected = Signal(str)
     thresholds_changed = Signal(dict)
     open_requested = Signal(str)  # Space/Enter on a photo: show it large with its heatmaps
@@ -91,6 +92,11 @@ class SortPanel(QWidget):
         self.history.setMaximumHeight(150)
         undo_selected = QPushButton("Undo selected run")
         undo_selected.clicked.connect(self._undo_selected)
+        open_run = QPushButton("Review selected run")
+        open_run.setToolTip("Show the run's photos in the grid, grouped by where they went (double-click a run too)")
+        open_run.clicked.connect(self._open_selected)
+        self.history.cellDoubleClicked.connect(lambda _r, _c: self._open_selected())
+        self.run_id: int | None = None  # the past run the grid shows (read-only), or None: a preview
         top = QHBoxLayout()
         top.addWidget(self.drop_hint)
         top.addWidget(choose)
@@ -99,6 +105,7 @@ class SortPanel(QWidget):
         actions.addWidget(self.apply_button)
         actions.addWidget(self.undo_button)
         actions.addStretch(1)
+        actions.addWidget(open_run)
         actions.addWidget(undo_selected)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -127,6 +134,8 @@ class SortPanel(QWidget):
         photos whose destination changed are highlighted; returns how many changed. ``table``:
         the plan's ReviewTable, built on the worker thread that made the plan."""
         old_table, old_decided = (self.table, self._decided) if compare else (None, None)
+        self.run_id = None
+        self.slider_box.setEnabled(True)
         self.plan = plan
         self.table = table if table is not None and table.plan is plan else ReviewTable.from_plan(plan)
         self.colours = colours
@@ -176,8 +185,8 @@ class SortPanel(QWidget):
 
     def current_plan(self):
         """The plan Apply carries out: the sliders' thresholds, the person's corrections."""
-        if self.plan is None or self.table is None:
-            return None
+        if self.plan is None or self.table is None or self.run_id is not None:
+            return None  # nothing, or a past run (read-only): nothing to apply
         key = (tuple(sorted(self.thresholds.items())), tuple(sorted(self.corrections.items())))
         if self._shown_key != key or self._shown is None or self._shown_table is not self.table:
             self._shown = self.table.to_plan(self.thresholds, self.corrections)
@@ -187,6 +196,8 @@ class SortPanel(QWidget):
     @property
     def shown(self):
         """The preview as a Plan (built on demand: the grid itself works on arrays)."""
+        if self.run_id is not None:
+            return self.plan
         return self.current_plan() if self.plan is not None else self._shown
 
     def _refresh(self) -> None:
@@ -205,7 +216,7 @@ class SortPanel(QWidget):
             f"{counts['no_category']} go nowhere; {counts['already_sorted']} already sorted; "
             f"{counts['failed']} cannot be read.{changed}{fixed}"
         )
-        self.apply_button.setEnabled(counts["copy"] > 0)
+        self.apply_button.setEnabled(counts["copy"] > 0 and self.run_id is None)
 
     # ------------------------------------------------------------ corrections
     def labels_of(self, path: str) -> tuple[str, ...]:
@@ -221,10 +232,15 @@ class SortPanel(QWidget):
     def remember_correction(self, path: str, labels: tuple[str, ...]) -> None:
         """The person's word on a photo: it wins over the model in this preview from now on,
         also after retraining and re-scoring."""
+        if self.run_id is not None:
+            return  # a past run is shown as it happened
         self.corrections[path] = tuple(labels)
         self._refresh()
 
     def _correct(self, path: str, labels) -> None:
+        if self.run_id is not None:
+            self.summary.setText(f"Run {self.run_id} is shown read-only: open a preview to correct photos.")
+            return
         labels = tuple(c for c in (self.table.categories if self.table else []) if c in labels)
         self.remember_correction(path, labels)
         self.correction.emit(path, labels)
@@ -275,8 +291,55 @@ class SortPanel(QWidget):
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
 
-    def _undo_selected(self) -> None:
+    def _selected_run(self) -> int | None:
         row = self.history.currentRow()
         item = self.history.item(row, 0) if row >= 0 else None
-        if item is not None:
-            self.undo_requested.emit(int(item.text()))
+        return int(item.text()) if item is not None else None
+
+    def _undo_selected(self) -> None:
+        run_id = self._selected_run()
+        if run_id is not None:
+            self.undo_requested.emit(run_id)
+
+    def _open_selected(self) -> None:
+        run_id = self._selected_run()
+        if run_id is not None:
+            self.run_open_requested.emit(run_id)
+
+    def open_run(self, run_id: int, colours: dict[str, str]) -> None:
+        """Read a past run from the ledger (off the UI thread) and show it in the grid."""
+        from ..config import app_paths
+        from .workers import start_job
+
+        def job(progress, cancel, emit):
+            from ..sorting.ledger import Ledger
+            from ..sorting.past_run import plan_of_run
+
+            ledger = Ledger(app_paths().ledger_file)
+            try:
+                plan, info = plan_of_run(ledger, run_id)
+            finally:
+                ledger.close()
+            return plan, info, ReviewTable.from_plan(plan, frozen=True)
+
+        def done(result) -> None:
+            self.show_run(*result, colours=colours)
+
+        def failed(message: str) -> None:
+            self.summary.setText(f"Run {run_id} cannot be shown: {message}")
+
+        start_job(self.window(), job, on_done=done, on_error=failed)
+
+    def show_run(self, plan, info, table: ReviewTable, colours: dict[str, str]) -> None:
+        """A past run in the grid, read-only: where each photo went, with its scores then.
+        Undo stays available; Apply, the sliders and corrections are off (nothing to decide)."""
+        self.set_plan(plan, colours, sources=[], table=table)
+        self.run_id = info.id
+        self.slider_box.setEnabled(False)
+        self.apply_button.setEnabled(False)
+        counts = table.decide({}).counts()
+        when = datetime.datetime.fromtimestamp(info.started).strftime("%Y-%m-%d %H:%M")
+        self.summary.setText(
+            f"<b>Run {info.id} ({when}, {info.state}) — read-only:</b> {counts['copy']} photos copied, "
+            f"{counts['no_category']} went nowhere, {counts['already_sorted']} already sorted, "
+            f"{counts['failed']} failed. Undo it with “Undo selected run”.")

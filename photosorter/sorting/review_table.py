@@ -64,9 +64,10 @@ class ReviewTable:
     row_of: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def from_plan(cls, plan: Plan) -> ReviewTable:
+    def from_plan(cls, plan: Plan, frozen: bool = False) -> ReviewTable:
         """One pass over the decisions (~30 ms for 20,000: the app builds it on the worker
-        thread that made the plan)."""
+        thread that made the plan). ``frozen``: every decision stays as it is whatever the
+        thresholds (a past run, shown read-only)."""
         cats = list(plan.destinations) or sorted({c for d in plan.decisions for c in d.scores})
         n, k = len(plan.decisions), len(cats)
         decisions = plan.decisions
@@ -81,7 +82,7 @@ class ReviewTable:
         for i, d in enumerate(decisions):
             if d.done_before:
                 done[i] = [c in d.done_before for c in cats]
-            if d.outcome == "failed" or d.sha256 is None or (d.outcome == "already_sorted" and not d.scores):
+            if frozen or d.outcome == "failed" or d.sha256 is None or (d.outcome == "already_sorted" and not d.scores):
                 fixed[i] = True
                 fixed_outcome[i] = code.get(d.outcome, NONE)
                 fixed_todo[i] = [c in d.categories for c in cats]
