@@ -267,3 +267,13 @@ def test_a_past_run_opens_in_the_grid_read_only_and_can_be_undone(panel, qtbot, 
     panel.undo_requested.connect(asked.append)
     panel._undo_selected()
     assert asked == [summary.run_id]
+
+
+def test_near_the_threshold_means_near_in_odds_not_every_zero_score_under_a_low_threshold():
+    ps = [Path(f"/x/{i}.jpg") for i in range(4)]
+    scores = [{"a": 0.0}, {"a": 0.045}, {"a": 0.45}, {"a": 0.9}]
+    plan = Plan([Decision(p, "no_category", sha256=f"{i:064x}", scores=s) for i, (p, s) in enumerate(zip(ps, scores))],
+                {"a": Path("/d/a")}, {"a": 0.05})
+    table = ReviewTable.from_plan(plan)
+    assert (table.near(table.decide({"a": 0.05})) >= 0).tolist() == [False, True, False, False]
+    assert (table.near(table.decide({"a": 0.5})) >= 0).tolist() == [False, False, True, False]

@@ -33,7 +33,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -287,13 +287,19 @@ class TileDelegate(QStyledItemDelegate):
     def line_height(self, option) -> int:
         return option.fontMetrics.height() + 2
 
-    def tile_size(self, fm) -> QSize:
+    def tile_size(self, font: QFont, categories: list[str] = ()) -> QSize:
+        """Wide enough for the longest category name (bold) and its numbers, within reason:
+        longer names are elided, the numbers never are."""
+        bold = QFont(font)
+        bold.setBold(True)
+        fm = QFontMetrics(bold)
+        longest = max((fm.horizontalAdvance(c) for c in categories), default=fm.horizontalAdvance("documents"))
+        wanted = min(longest, fm.horizontalAdvance("Documents_")) + fm.horizontalAdvance(" 0.00 ≥ 0.00") + 20
         line = fm.height() + 2
-        return QSize(max(THUMB + 36, fm.horizontalAdvance("documents 0.00 ≥ 0.00") + 12),
-                     THUMB + 8 + line * (1 + BARS) + BARS * 4)
+        return QSize(max(THUMB + 36, wanted), THUMB + 8 + line * (1 + BARS) + BARS * 4)
 
     def sizeHint(self, option, index) -> QSize:
-        return self.tile_size(option.fontMetrics)
+        return self.tile_size(option.font, self.model.table.categories if self.model.table else [])
 
     def paint(self, p: QPainter, option, index) -> None:
         row = index.row()
@@ -463,7 +469,7 @@ class ReviewView(QWidget):
         self.grid.setModel(self.model)
         self.delegate = TileDelegate(self.model, self.grid)
         self.grid.setItemDelegate(self.delegate)
-        self.grid.setGridSize(self.delegate.tile_size(self.grid.fontMetrics()))
+        self.grid.setGridSize(self.delegate.tile_size(self.grid.font()))
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
         self.sort = QComboBox()
         self.sort.addItems(SORTS)
@@ -504,6 +510,10 @@ class ReviewView(QWidget):
         m.changed = changed if changed is not None else np.zeros(len(table), dtype=bool)
         m.corrections = dict(corrections or {})
         self.grid.categories = list(table.categories)
+        if new_table:
+            size = self.delegate.tile_size(self.grid.font(), table.categories)
+            if size != self.grid.gridSize():
+                self.grid.setGridSize(size)
         keep_group = self.current_group()
         keep_path = self.grid.current_path() if not new_table or (self.grid.current_path() in table.row_of) else None
         self._near_cat = table.near(decided)

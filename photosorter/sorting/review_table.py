@@ -23,7 +23,15 @@ from .planner import Decision, Plan
 
 COPY, NONE, SORTED, FAILED = 0, 1, 2, 3
 OUTCOMES = ("copy", "no_category", "already_sorted", "failed")
-NEAR = 0.1  # "near the threshold": a score within this of a category's threshold
+# "Near the threshold": the score's odds within a factor e**NEAR_LOGIT of the threshold's odds
+# (about ±0.12 around a threshold of 0.5, ±0.02 around 0.05). An absolute band (±0.1) put every
+# photo scoring 0.00 "near" a threshold of 0.05, so the "check first" group held every photo.
+NEAR_LOGIT = 0.5
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-4, 1 - 1e-4)
+    return np.log(p / (1 - p))
 
 
 @dataclass
@@ -121,10 +129,10 @@ class ReviewTable:
 
     def near(self, decided: Decided) -> np.ndarray:
         """(n,) index of the category each photo is nearest the threshold of, or -1."""
-        gap = np.abs(self.scores - decided.thresholds[None, :])
+        gap = np.abs(_logit(self.scores) - _logit(decided.thresholds)[None, :])
         gap[self.scores < 0] = np.inf
         best = gap.argmin(axis=1) if self.categories else np.zeros(len(self), dtype=np.int64)
-        ok = (gap[np.arange(len(self)), best] < NEAR) if self.categories else np.zeros(len(self), dtype=bool)
+        ok = (gap[np.arange(len(self)), best] < NEAR_LOGIT) if self.categories else np.zeros(len(self), dtype=bool)
         ok &= ~self.fixed & ~decided.corrected
         return np.where(ok, best, -1)
 
