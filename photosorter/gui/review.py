@@ -290,12 +290,12 @@ class TileDelegate(QStyledItemDelegate):
     def tile_size(self, font: QFont, categories: list[str] = ()) -> QSize:
         """Wide enough for the longest category name (bold) and its numbers, within reason:
         longer names are elided, the numbers never are."""
-        bold = QFont(font)
+        bold = _bar_font(font)
         bold.setBold(True)
         fm = QFontMetrics(bold)
         longest = max((fm.horizontalAdvance(c) for c in categories), default=fm.horizontalAdvance("documents"))
         wanted = min(longest, fm.horizontalAdvance("Documents_")) + fm.horizontalAdvance(" 0.00 ≥ 0.00") + 20
-        line = fm.height() + 2
+        line = QFontMetrics(font).height() + 2
         return QSize(max(THUMB + 36, wanted), THUMB + 8 + line * (1 + BARS) + BARS * 4)
 
     def sizeHint(self, option, index) -> QSize:
@@ -338,7 +338,7 @@ class TileDelegate(QStyledItemDelegate):
             p.drawText(QRectF(r.x() + 2, y, r.width() - 4, line), Qt.AlignmentFlag.AlignCenter,
                        fm.elidedText(f"you: {said}", Qt.TextElideMode.ElideRight, r.width() - 4))
             y += line + 4
-        small = QFont(option.font)
+        small = _bar_font(option.font)
         for name, score, threshold, goes, colour in tile["bars"][: BARS - (1 if tile["corrected"] else 0)]:
             self._bar(p, QRectF(r.x() + 4, y, r.width() - 8, line + 3), name, score, threshold, goes, colour, small, pal)
             y += line + 4
@@ -366,6 +366,16 @@ class TileDelegate(QStyledItemDelegate):
         p.fillRect(QRectF(bar.x(), bar.y(), bar.width() * max(0.0, min(1.0, score)), bar.height()), fill)
         tx = bar.x() + bar.width() * threshold
         p.fillRect(QRectF(tx - 1, bar.y() - 2, 2, bar.height() + 3), pal.text().color())
+
+
+def _bar_font(font: QFont) -> QFont:
+    """The tiles' score lines: a little smaller than the text, so two tiles fit side by side."""
+    small = QFont(font)
+    if font.pointSizeF() > 0:
+        small.setPointSizeF(font.pointSizeF() * 0.9)
+    elif font.pixelSize() > 0:
+        small.setPixelSize(max(8, round(font.pixelSize() * 0.9)))
+    return small
 
 
 def _alpha(c: QColor, a: int) -> QColor:
@@ -463,7 +473,9 @@ class ReviewView(QWidget):
         self.model = ReviewModel(self.thumbs)
         self.groups_list = QListWidget()
         self.groups_list.setAccessibleName("Destination groups")
-        self.groups_list.setMaximumWidth(240)
+        self.groups_list.setMaximumWidth(200)
+        self.groups_list.setWordWrap(True)  # "Near the threshold — check first — 4" wraps, never cut
+        self.groups_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.groups_list.currentRowChanged.connect(lambda _r: self._show_group())
         self.grid = PhotoGrid()
         self.grid.setModel(self.model)
@@ -537,6 +549,7 @@ class ReviewView(QWidget):
         for r, (name, rows) in enumerate(groups.items()):
             item = self.groups_list.item(r)
             item.setText(f"{name} — {len(rows)}")
+            item.setToolTip(item.text())
             if name in colours:
                 item.setForeground(QColor(colours[name]))
         row = keys.index(keep_group) if keep_group in keys else (0 if len(groups[NEAR_GROUP]) else 1 if len(keys) > 1 else 0)

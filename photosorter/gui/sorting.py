@@ -165,11 +165,16 @@ class SortPanel(QWidget):
         self._changed_mask = np.zeros(len(self.table), dtype=bool)
         if old_table is not None and old_decided is not None:
             now = self.table.decide(self.thresholds, self.corrections)
-            for i, path in enumerate(self.table.paths):
-                j = old_table.row_of.get(path)
-                if j is not None and _destination(old_table, old_decided, j) != _destination(self.table, now, i):
-                    self._changed_mask[i] = True
-                    self.changed.add(path)
+            old = np.array([old_table.row_of.get(p, -1) for p in self.table.paths], dtype=np.int64)
+            known = old >= 0
+            if old_table.categories == self.table.categories:  # the usual case: one comparison
+                o = np.where(known, old, 0)
+                moved = known & ((old_decided.outcome[o] != now.outcome) | (old_decided.todo[o] != now.todo).any(axis=1))
+            else:
+                moved = np.array([bool(k) and _destination(old_table, old_decided, int(j)) != _destination(self.table, now, i)
+                                  for i, (j, k) in enumerate(zip(old, known))], dtype=bool)
+            self._changed_mask = moved
+            self.changed = {self.table.paths[i] for i in np.flatnonzero(moved)}
         self._refresh()
         return len(self.changed)
 
