@@ -277,3 +277,21 @@ def test_near_the_threshold_means_near_in_odds_not_every_zero_score_under_a_low_
     table = ReviewTable.from_plan(plan)
     assert (table.near(table.decide({"a": 0.05})) >= 0).tolist() == [False, True, False, False]
     assert (table.near(table.decide({"a": 0.5})) >= 0).tolist() == [False, False, True, False]
+
+
+def test_m_opens_a_category_chooser_and_a_choice_moves_the_photo(panel, qtbot):
+    panel.set_plan(make_plan(40, seed=6), {}, sources=[])
+    said = []
+    panel.correction.connect(lambda p, labels: said.append((p, labels)))
+    review, grid = panel.review, panel.grid
+    review.select_group("All photos")
+    photo = review.paths()[0]
+    grid.setFocus()
+    grid.setCurrentIndex(grid.model().index(0))
+    qtbot.keyClick(grid, Qt.Key.Key_M)
+    menu = panel.also_menu
+    assert [a.text().split()[-1] for a in menu.actions()] == CATS
+    next(a for a in menu.actions() if a.text().endswith("documents")).trigger()
+    assert said == [(photo, ("documents",))]
+    assert review.table.row_of[photo] in review.groups["documents"]
+    menu.close()
