@@ -28,7 +28,7 @@ def leaked_singletons() -> list[object]:
         signal = Signal()
 
     pt, probe = QPoint(), _Probe()
-    out = []
+    out: list[object] = []
     for obj, call in ((None, lambda: pt.setX(1)), (True, probe.signal.emit)):  # emit() answers True
         before = sys.getrefcount(obj)
         for _ in range(8):

@@ -3,6 +3,7 @@ example thumbnails of the selected one, decoded off the UI thread."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -116,7 +117,7 @@ class ExampleGrid(QListWidget):
                     lambda: self.remove_requested.emit(paths))
         move = m.addMenu("Move to category")
         for label, name in self.targets:
-            move.addAction(label, lambda n=name: self.move_requested.emit(paths, n))
+            move.addAction(label, functools.partial(self.move_requested.emit, paths, name))
         self.context_menu = m
         m.popup(self.viewport().mapToGlobal(pos))
 

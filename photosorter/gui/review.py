@@ -15,10 +15,12 @@ Keys: arrows move; Space/Enter opens the photo large with its heatmaps; N "not t
 from __future__ import annotations
 
 import atexit
+import functools
 import threading
 import time
 import weakref
 from collections import OrderedDict, deque
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -287,7 +289,7 @@ class TileDelegate(QStyledItemDelegate):
     def line_height(self, option) -> int:
         return option.fontMetrics.height() + 2
 
-    def tile_size(self, font: QFont, categories: list[str] = ()) -> QSize:
+    def tile_size(self, font: QFont, categories: Sequence[str] = ()) -> QSize:
         """Wide enough for the longest category name (bold) and its numbers, within reason:
         longer names are elided, the numbers never are."""
         bold = _bar_font(font)
@@ -444,7 +446,7 @@ class PhotoGrid(QListView):
         m.addAction("Not this category (N)", lambda: self.not_this_requested.emit(path))
         move = m.addMenu("Move to… (M, or 1–9)")
         for k, name in enumerate(self.categories):
-            move.addAction(f"{k + 1}  {name}" if k < 9 else name, lambda n=name: self.move_requested.emit(path, n))
+            move.addAction(f"{k + 1}  {name}" if k < 9 else name, functools.partial(self.move_requested.emit, path, name))
         m.addAction("Also belongs in… (A)", lambda: self.also_requested.emit(path))
         m.addSeparator()
         m.addAction("Show in file manager", lambda: show_in_file_manager(path))

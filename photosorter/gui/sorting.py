@@ -328,7 +328,8 @@ class SortPanel(QWidget):
             return plan, info, ReviewTable.from_plan(plan, frozen=True)
 
         def done(result) -> None:
-            self.show_run(*result, colours=colours)
+            plan, info, table = result
+            self.show_run(plan, info, table, colours)
 
         def failed(message: str) -> None:
             self.summary.setText(f"Run {run_id} cannot be shown: {message}")

@@ -44,7 +44,7 @@ def plan_of_run(ledger: Ledger, run_id: int, destinations: dict[str, Path] | Non
             message = f"copied to {', '.join(categories)} in run {run_id}{undone}"
         decisions.append(Decision(Path(path), out, sha, categories=categories, scores=json.loads(scores or "{}"),
                                   reason=reason, message=message))
-        for c in decisions[-1].scores:
-            dests.setdefault(c, Path(c))
+        for name in decisions[-1].scores:
+            dests.setdefault(name, Path(name))
     thresholds = {c: float(info.detail.get("thresholds", {}).get(c, 0.5)) for c in dests}
     return Plan(decisions, dests, thresholds), info
