@@ -9,7 +9,7 @@ sub-folders), else generated ones.
 ``--review N`` measures the sort review grid instead: N generated photos (small JPEGs on disk, so
 thumbnails are really decoded) in a preview of 5 categories, in the real window; then the person's
 actions on it — open the preview, move a threshold slider, switch groups, scroll through the whole
-grid page by page, walk 60 photos with the arrow keys (each selection starts an explanation job
+grid (in at most 600 jumps), walk 60 photos with the arrow keys (each selection starts an explanation job
 for the preview pane). Scores are generated: the network's speed is measured above, the grid's
 responsiveness here.
 
@@ -179,9 +179,15 @@ def review(n: int, backbone: str) -> int:
         out[f"seconds_{name}"] = round(time.perf_counter() - t, 2)
 
     grid, review_view = w.sorting.grid, w.sorting.review
+    w.tabs.setCurrentWidget(w.sorting)  # as preview_sort does: the grid is on screen, so it lays out and paints
+    app.processEvents()
+
+    from photosorter.sorting.review_table import ReviewTable
+
+    table = ReviewTable.from_plan(plan)  # the app builds it on the worker thread that makes the plan
 
     def open_preview():
-        w.sorting.set_plan(plan, w.colours(), sources=[])
+        w.sorting.set_plan(plan, w.colours(), sources=[], table=table)
 
     def move_slider():
         s = w.sorting.sliders["pets"]
@@ -198,11 +204,15 @@ def review(n: int, backbone: str) -> int:
         review_view.select_group("All photos")
         bar = grid.verticalScrollBar()
         app.processEvents()
+        # top to bottom, a screenful at a time, or in 600 jumps when that is more (a person
+        # dragging the scroll bar): every stop is painted, so its tiles ask for thumbnails
+        step = max(grid.viewport().height(), bar.maximum() // 600 + 1)
         while bar.value() < bar.maximum():
-            bar.setValue(bar.value() + bar.pageStep())
+            bar.setValue(bar.value() + step)
             grid.viewport().repaint()  # paint now (offscreen too): the visible cells ask for thumbnails
             app.processEvents()
             time.sleep(0.005)
+            out["pages_scrolled"] = out.get("pages_scrolled", 0) + 1
 
     def walk_keys():
         grid.setFocus()

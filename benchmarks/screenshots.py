@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -66,12 +67,12 @@ def main() -> int:
     photos = sorted((args.data / "val").rglob("*.jpg"))
     pick = Path(tempfile.mkdtemp(prefix="ps-shot-roll-"))
     for p in rng.sample(photos, min(args.sort, len(photos))):
-        (pick / f"{p.parent.name}_{p.name}").symlink_to(p)
+        shutil.copy2(p, pick / f"{p.parent.name}_{p.name}")  # copies: sorting refuses symlinked photos
     w.preview_sort([str(pick)])
     wait(lambda: w.sorting.shown is not None)
     review = w.sorting.review
     for name in [c.name for c in lib.categories]:
-        if review.groups.get(name):
+        if len(review.groups.get(name, ())):
             review.select_group(name)
             break
     grid = w.sorting.grid

@@ -96,6 +96,30 @@ class Library:
         if path in target:
             target.remove(path)
 
+    def move_example(self, path: str, source: str | None, target: str | None) -> None:
+        """One example from one category (None: "none of these") to another, as it is — even an
+        unreadable file moves, so the person can still see and remove it there."""
+        self.remove_example(source, path)
+        dest = self.none_examples if target is None else self.category(target).examples
+        if path not in dest:
+            dest.append(path)
+
+    def relabel(self, path: str | Path, names: Sequence[str]) -> None:
+        """The person's word on one photo: it is an example of exactly these categories (none:
+        an example of "none of these"). Used by corrections, so a photo moved from "ants" to
+        "bees" stops teaching "ants"."""
+        s = str(path)
+        wanted = {self.category(n).name for n in names}
+        for c in self.categories:
+            if c.name in wanted and s not in c.examples:
+                c.examples.append(s)
+            elif c.name not in wanted and s in c.examples:
+                c.examples.remove(s)
+        if wanted and s in self.none_examples:
+            self.none_examples.remove(s)
+        elif not wanted and s not in self.none_examples:
+            self.none_examples.append(s)
+
     def labeled_photos(self):
         """Examples as a LabeledPhotos for training (a photo in several categories = several labels)."""
         from .ml.dataset import LabeledPhotos

@@ -208,8 +208,37 @@ def test_retrain_after_a_correction_rescores_the_open_preview_in_place(window, q
     assert {str(d.path) for d in w.sorting.plan.decisions} == set(before)  # same photos, in place
     assert w.sorting.apply_button.isEnabled() == (w.sorting.shown.counts()["copy"] > 0)
     now = {str(d.path): tuple(d.categories) for d in w.sorting.shown.decisions}
-    assert w.sorting.changed == {p for p in now if now[p] != before[p]}  # exactly the changed ones are highlighted
+    # exactly the photos the new model moved are highlighted; the corrected one moved when N was
+    # pressed (the person's word wins, whatever the new model says) and is marked as corrected
+    assert w.sorting.changed == {p for p in now if now[p] != before[p] and p != photo}
+    assert now[photo] == () and w.sorting.corrections[photo] == ()
     assert w.sorting.thresholds == w.sorting.plan.thresholds  # the new model's thresholds, not the old ones
+
+
+def test_a_number_key_moves_a_photo_to_another_category_and_retraining_keeps_it_there(window, qtbot, tmp_path):
+    """New-user finding: N on a blue photo sorted into red_disc filed it as "none"; there was no
+    one key for "this belongs in blue_square instead". Now 2 does it: the photo becomes a
+    blue_square example (and no other), a retrain runs, and after re-scoring it goes to
+    blue_square only — the person's word wins over the model, marked as such."""
+    w = window
+    roll = make_labeled_folder(tmp_path / "roll", per_category=5, categories=CATS, rel_size=0.6, none=2, seed=73)
+    preview(w, qtbot, roll)
+    review, grid = w.sorting.review, w.sorting.grid
+    review.select_group("red_disc" if len(review.groups["red_disc"]) else "All photos")
+    photo = review.paths()[0]
+    first = w.sorting.plan
+    grid.setFocus()
+    grid.setCurrentIndex(grid.model().index(0))
+    qtbot.keyClick(grid, Qt.Key(Qt.Key.Key_1.value + grid.categories.index("blue_square")))  # 1…9: the categories
+    assert photo in w.library.category("blue_square").examples
+    assert photo not in w.library.category("red_disc").examples and photo not in w.library.none_examples
+    qtbot.waitUntil(lambda: w.sorting.plan is not first and w._train_job is None, timeout=120_000)
+    assert not w.errors, w.errors
+    d = next(x for x in w.sorting.shown.decisions if str(x.path) == photo)
+    assert d.categories == ["blue_square"] and d.outcome == "copy"
+    i = review.table.row_of[photo]
+    assert i in review.groups["blue_square"] and i not in review.groups["red_disc"]
+    assert "corrected by you" in (d.message or "")
 
 
 def test_undo_is_disabled_without_history_and_ctrl_z_on_watch_says_so(window, qtbot):

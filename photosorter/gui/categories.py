@@ -3,6 +3,7 @@ example thumbnails of the selected one, decoded off the UI thread."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
@@ -13,6 +14,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -71,6 +73,55 @@ class CategoryList(QListWidget):
         e.acceptProposedAction()
 
 
+class ExampleGrid(QListWidget):
+    """The selected category's example thumbnails: Delete removes the selected ones, a
+    double-click (or Enter) opens one large, the context menu removes or moves them."""
+
+    remove_requested = Signal(list)  # example paths
+    move_requested = Signal(list, object)  # example paths, target category (None: "none of these")
+    open_requested = Signal(str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.targets: list[tuple[str, object]] = []  # (label, category name or None) to move to
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.customContextMenuRequested.connect(self._menu)
+        self.itemDoubleClicked.connect(lambda it: self.open_requested.emit(it.data(ROLE_NAME)))
+        self.setAccessibleName("Example photos of the selected category")
+
+    def selected_paths(self) -> list[str]:
+        return [it.data(ROLE_NAME) for it in self.selectedItems()]
+
+    def keyPressEvent(self, e) -> None:
+        paths = self.selected_paths()
+        if paths and e.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            self.remove_requested.emit(paths)
+            return
+        if self.currentItem() is not None and e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Space):
+            self.open_requested.emit(self.currentItem().data(ROLE_NAME))
+            return
+        super().keyPressEvent(e)
+
+    def _menu(self, pos) -> None:
+        item = self.itemAt(pos)
+        if item is not None and not item.isSelected():
+            self.setCurrentItem(item)
+        paths = self.selected_paths()
+        if not paths:
+            return
+        m = QMenu(self)
+        if len(paths) == 1:
+            m.addAction("Open large", lambda: self.open_requested.emit(paths[0]))
+        m.addAction(f"Remove {len(paths)} example(s) (Delete)" if len(paths) > 1 else "Remove (Delete)",
+                    lambda: self.remove_requested.emit(paths))
+        move = m.addMenu("Move to category")
+        for label, name in self.targets:
+            move.addAction(label, functools.partial(self.move_requested.emit, paths, name))
+        self.context_menu = m
+        m.popup(self.viewport().mapToGlobal(pos))
+
+
 class CategoriesPanel(QWidget):
     changed = Signal()  # the library was edited
     photo_selected = Signal(str)
@@ -87,7 +138,10 @@ class CategoriesPanel(QWidget):
         self.list.dropped.connect(self._dropped)
         self.list.currentItemChanged.connect(lambda *_: self.show_examples())
         self.list.itemDoubleClicked.connect(self._rename_item)
-        self.thumbs = QListWidget()
+        self.thumbs = ExampleGrid()
+        self.thumbs.remove_requested.connect(self.remove_examples)
+        self.thumbs.move_requested.connect(self.move_examples)
+        self.open_requested = self.thumbs.open_requested
         self.thumbs.setViewMode(QListWidget.ViewMode.IconMode)
         self.thumbs.setIconSize(QSize(96, 96))
         self.thumbs.setGridSize(QSize(112, 124))
@@ -119,7 +173,7 @@ class CategoriesPanel(QWidget):
         lay.addWidget(self.thumbs, 3)
         self._thumb_job: JobWorker | None = None
         self._generation = 0
-        self._header_base, self._duplicates = "", 0
+        self._header_base, self._duplicates, self._unusable = "", 0, 0
         self.refresh()
 
     def current_name(self) -> str | None:
@@ -163,6 +217,28 @@ class CategoriesPanel(QWidget):
         self.header.setText(f"Added {added} photo(s)." if added else "Nothing new: those photos were already examples (or not photos).")
         self.changed.emit()
 
+    def remove_examples(self, paths: list[str]) -> None:
+        """Delete / "Remove": the photos stop being examples here (the files are not touched)."""
+        name = self.current_name()
+        for p in paths:
+            self.library.remove_example(name, p)
+        self.library.save()
+        self.refresh(select=name)
+        self.header.setText(f"Removed {len(paths)} example(s). The photos themselves are untouched.")
+        self.changed.emit()
+
+    def move_examples(self, paths: list[str], target) -> None:
+        """"Move to category": a wrong drop or a wrong "Not pets" click, undone for a few photos."""
+        name = self.current_name()
+        if target == name:
+            return
+        for p in paths:
+            self.library.move_example(p, name, target)
+        self.library.save()
+        self.refresh(select=name)
+        self.header.setText(f"Moved {len(paths)} example(s) to {target or 'none of these'}.")
+        self.changed.emit()
+
     def examples_of(self, name) -> list[str]:
         return self.library.none_examples if name is None else self.library.category(name).examples
 
@@ -175,7 +251,9 @@ class CategoriesPanel(QWidget):
         paths = list(self.examples_of(name))
         where = "" if name is None else f" → copies go to {self.library.category(name).folder}"
         self._header_base = f"{len(paths)} example photo(s){where}"
-        self._duplicates = 0
+        self._duplicates = self._unusable = 0
+        self.thumbs.targets = [(c.name, c.name) for c in self.library.categories if c.name != name] + (
+            [(NONE_ITEM, None)] if name is not None else [])
         self.header.setText(self._header_base)
         items = {}
         for p in paths:
@@ -203,7 +281,6 @@ class CategoriesPanel(QWidget):
             item.setText("⧉ " + item.text())
             item.setToolTip(f"{path}\n{problem}")
             self._duplicates += 1
-            self.header.setText(self._header_base + f" — {self._duplicates} duplicate(s), counted once")
         if qimage is not None:
             # Centre the thumbnail on a square canvas so the grid stays even.
             square = QPixmap(96, 96)
@@ -217,7 +294,13 @@ class CategoriesPanel(QWidget):
             item.setIcon(QIcon(square))
         else:
             item.setText("⚠ " + item.text())
-            item.setToolTip(f"{path}\nCannot be used: {problem}")
+            item.setToolTip(f"{path}\nCannot be used: {problem}\nDelete removes it from the examples.")
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, f"Cannot be used: {problem}")
+            self._unusable += 1
+        if self._duplicates or self._unusable:
+            parts = [f"{self._duplicates} duplicate(s), counted once"] if self._duplicates else []
+            parts += [f"{self._unusable} cannot be used (⚠: hover for why, Delete removes)"] if self._unusable else []
+            self.header.setText(self._header_base + " — " + "; ".join(parts))
 
 
 def _load_thumbs(paths: list[str], cancel, emit) -> None:

@@ -92,6 +92,7 @@ class MainWindow(QMainWindow):
         self.categories.changed.connect(self._library_changed)
         self.categories.changed.connect(self._update_train_hint)
         self.categories.photo_selected.connect(self.preview.show_photo)
+        self.categories.open_requested.connect(self.open_large)  # double-click / Enter on an example
         self.categories.add_requested.connect(self.add_category)
         self.categories.remove_requested.connect(self.remove_category)
         self.categories.rename_requested.connect(self.rename_category)
@@ -103,6 +104,7 @@ class MainWindow(QMainWindow):
         self.sorting.choose_requested.connect(self.choose_sort_folder)
         self.sorting.apply_requested.connect(self.apply_sort)
         self.sorting.undo_requested.connect(self.undo)
+        self.sorting.run_open_requested.connect(lambda run_id: self.sorting.open_run(run_id, self.colours()))
         self.sorting.photo_selected.connect(self.preview.show_photo)
         self.sorting.thresholds_changed.connect(self._save_thresholds)
         self.sorting.open_requested.connect(self.open_large)
@@ -486,11 +488,15 @@ class MainWindow(QMainWindow):
         overrides = dict(self.library.threshold_overrides)
 
         def job(progress, cancel, emit):
-            return session.plan(paths, progress, cancel, overrides)
+            from ..sorting.review_table import ReviewTable
 
-        def done(plan):
+            plan = session.plan(paths, progress, cancel, overrides)
+            return plan, ReviewTable.from_plan(plan)  # the review grid's arrays, built here, off the UI thread
+
+        def done(result):
+            plan, table = result
             self.progress.hide()
-            changed = self.sorting.set_plan(plan, self.colours(), sources=paths, compare=rescore)
+            changed = self.sorting.set_plan(plan, self.colours(), sources=paths, compare=rescore, table=table)
             if rescore:
                 self.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
                             "(highlighted). Nothing has been copied.", 12000)
@@ -518,7 +524,8 @@ class MainWindow(QMainWindow):
             ledger = Ledger(app_paths().ledger_file)
             try:
                 return apply_plan(plan, ledger, progress=progress, cancel=cancel,
-                                  detail={"sources": sorted({str(d.path.parent) for d in plan.decisions})[:3], "gui": True})
+                                  detail={"sources": sorted({str(d.path.parent) for d in plan.decisions})[:3], "gui": True,
+                                          "thresholds": dict(plan.thresholds)})  # a past run shows its scores against these
             finally:
                 ledger.close()
 
@@ -596,10 +603,16 @@ class MainWindow(QMainWindow):
         """A correction becomes an example and a quick retrain starts (features are cached: about
         a second); when it is done the open preview is re-scored in place and a running watcher
         uses the new model. Corrections made while training are picked up by one more round."""
-        self.library.add_examples(category, [path])
+        if isinstance(category, tuple):  # the review grid: the categories the photo belongs in
+            labels = category
+        else:  # the preview pane: "Not X" (none of these) or "also belongs in X"
+            labels = (*self.sorting.labels_of(path), category) if category else ()
+            if self.sorting.table is not None and path in self.sorting.table.row_of:
+                self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
+        self.library.relabel(path, labels)
         self.library.save()
         self.categories.refresh()
-        where = category or "none of these"
+        where = ", ".join(labels) or "none of these"
         self.status(f"Added {Path(path).name} as an example of {where}. Retraining…", 8000)
         if not self.model_path.exists():
             return

@@ -1,33 +1,41 @@
-"""Sort review as a photo grid: thumbnails grouped by destination, each with its score against
-the threshold, a "near the threshold" group to check first, sortable and filterable.
+"""Sort review as a photo grid: thumbnails grouped by destination, each tile showing its scores
+against the thresholds for the categories that matter, a "near the threshold" group to check
+first, sortable and filterable.
 
-Built to stay responsive with 20,000 photos: the grid is a QListView in IconMode over a
-QAbstractListModel (only the visible cells are painted), thumbnails are decoded lazily — only
-when a cell asks for its icon — on a QThreadPool, and kept in a bounded cache. Regrouping after a
-threshold move is plain Python over the decisions (no widgets are created per photo).
+Built to stay responsive with 20,000 photos (benchmarks/responsiveness.py --review): the grid is
+a QListView over a model that holds only an index array into a
+:class:`~photosorter.sorting.review_table.ReviewTable`; every tile is painted by one delegate
+from those arrays (no widget, no object per photo). A threshold move re-decides every photo with
+one array comparison and regroups with index arrays; thumbnails are decoded only when a tile is
+painted, on a thread pool, and kept in a bounded cache.
 
-Keys: arrows move; Space/Enter opens the photo large with its heatmaps; N marks "not this
-category"; A asks "also belongs in…"."""
+Keys: arrows move; Space/Enter opens the photo large with its heatmaps; N "not this category";
+1…9 "move to" that category (M: a menu of them); A "also belongs in…"."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
+import atexit
+import functools
+import threading
+import time
+import weakref
+from collections import OrderedDict, deque
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QRunnable,
+    QRectF,
     QSize,
     Qt,
-    QThreadPool,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -36,12 +44,16 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QStyle,
+    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
 
+from ..sorting.review_table import COPY, FAILED, NONE, SORTED, Decided, ReviewTable
+
 THUMB = 112
-NEAR = 0.1  # "near the threshold": a score within this of a category's threshold
+BARS = 3  # categories shown on a tile: where it goes first, then the closest to going
 NEAR_GROUP = "Near the threshold — check first"
 NONE_GROUP = "No category"
 FAILED_GROUP = "Could not read"
@@ -49,96 +61,56 @@ SORTED_GROUP = "Already sorted"
 ALL_GROUP = "All photos"
 
 
-@dataclass
-class Cell:
-    """One photo in the grid: its decision and the numbers shown under it."""
-
-    path: str
-    decision: object
-    best: str | None  # the category it goes to (or scores highest for)
-    score: float
-    threshold: float
-    changed: bool = False
-
-    @property
-    def margin(self) -> float:
-        return self.score - self.threshold
-
-
-def group_plan(plan, changed: AbstractSet[str] = frozenset()) -> OrderedDict[str, list[Cell]]:
-    """Decisions → {group name: cells}: near the threshold first, then each category, no
-    category, already sorted, could not read (always present, even empty), and all photos."""
-    groups: OrderedDict[str, list[Cell]] = OrderedDict()
-    groups[NEAR_GROUP] = []
-    for c in plan.destinations:
-        groups[c] = []
-    groups[NONE_GROUP], groups[SORTED_GROUP], groups[FAILED_GROUP], groups[ALL_GROUP] = [], [], [], []
-    th = plan.thresholds
-    for d in plan.decisions:
-        path = str(d.path)
-        if d.outcome == "failed":
-            groups[FAILED_GROUP].append(Cell(path, d, None, 0.0, 0.0, path in changed))
-            groups[ALL_GROUP].append(groups[FAILED_GROUP][-1])
-            continue
-        scores: dict[str, float] = d.scores or {}
-        near = [c for c, s in scores.items() if abs(s - th.get(c, 0.5)) < NEAR]
-        if d.outcome == "copy":
-            for c in d.categories:
-                groups.setdefault(c, []).append(Cell(path, d, c, scores.get(c, 0.0), th.get(c, 0.5), path in changed))
-        else:
-            best = max(scores, key=scores.__getitem__) if scores else None
-            cell = Cell(path, d, best, scores.get(best, 0.0) if best else 0.0, th.get(best, 0.5) if best else 0.0,
-                        path in changed)
-            groups[SORTED_GROUP if d.outcome == "already_sorted" else NONE_GROUP].append(cell)
-        if near:
-            c = min(near, key=lambda n: abs(scores[n] - th.get(n, 0.5)))
-            groups[NEAR_GROUP].append(Cell(path, d, c, scores[c], th.get(c, 0.5), path in changed))
-        best = max(scores, key=scores.__getitem__) if scores else None
-        groups[ALL_GROUP].append(Cell(path, d, best, scores.get(best, 0.0) if best else 0.0,
-                                      th.get(best, 0.5) if best else 0.0, path in changed))
-    return groups
-
-
 # --------------------------------------------------------------------------- thumbnails
-class _Signals(QObject):
-    loaded = Signal(str, QImage)
+def _decode_thumbnail(path: str, size: int) -> QImage:
+    from .categories import pil_to_qimage
+
+    try:
+        from .. import media
+        from ..imaging import make_thumbnail
+
+        if media.kind_of(path) in ("videos", "raw") or path.lower().endswith(".pdf"):
+            return pil_to_qimage(media.thumbnail(path, size))  # a video's poster frame, a RAW's preview
+        return pil_to_qimage(make_thumbnail(path, size))
+    except Exception:
+        return QImage()
 
 
-class _ThumbJob(QRunnable):
-    def __init__(self, path: str, size: int, signals: _Signals) -> None:
-        super().__init__()
-        self.path, self.size, self.signals = path, size, signals
+_CACHES: weakref.WeakSet[ThumbnailCache] = weakref.WeakSet()
 
-    def run(self) -> None:
-        from .categories import pil_to_qimage
 
-        try:
-            from .. import media
-            from ..imaging import make_thumbnail
-
-            if media.kind_of(self.path) in ("videos", "raw") or self.path.lower().endswith(".pdf"):
-                img = pil_to_qimage(media.thumbnail(self.path, self.size))  # a video's poster frame, a RAW's preview
-            else:
-                img = pil_to_qimage(make_thumbnail(self.path, self.size))
-        except Exception:
-            img = QImage()
-        self.signals.loaded.emit(self.path, img)
+@atexit.register
+def _stop_all_caches() -> None:
+    for cache in list(_CACHES):
+        cache.close()
 
 
 class ThumbnailCache(QObject):
-    """Thumbnails decoded on a thread pool when first asked for, kept (LRU, bounded)."""
+    """Thumbnails decoded on two plain threads when first asked for, newest request first (the
+    tiles on screen now), kept in a bounded LRU cache.
+
+    Plain threads and a GUI-thread timer, not QThreadPool + QRunnable: dropping queued
+    QRunnables (QThreadPool.clear, needed when the grid scrolls on) deletes Python-owned objects
+    from C++ and corrupted the interpreter (``Fatal Python error: none_dealloc`` while scrolling
+    20,000 photos in benchmarks/responsiveness.py)."""
 
     ready = Signal(str)
 
-    def __init__(self, size: int = THUMB, capacity: int = 3000) -> None:
+    def __init__(self, size: int = THUMB, capacity: int = 3000, threads: int = 2) -> None:
         super().__init__()
         self.size, self.capacity = size, capacity
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
         self._cache: OrderedDict[str, QPixmap] = OrderedDict()
-        self._pending: set[str] = set()
-        self._signals = _Signals()
-        self._signals.loaded.connect(self._loaded)
+        self._pending: set[str] = set()  # asked for, not delivered (GUI thread only)
+        self._want: list[str] = []  # to decode, newest last (under _cv)
+        self._done: deque[tuple[str, QImage]] = deque()
+        self._cv = threading.Condition()
+        self._threads = [threading.Thread(target=self._work, name=f"thumbnails-{i}", daemon=True) for i in range(threads)]
+        self._started = False
+        self._stopping = False
+        _CACHES.add(self)
+        self._timer = QTimer(self)
+        self._timer.setInterval(30)
+        self._timer.timeout.connect(self._drain)
         self.placeholder = QPixmap(size, size)
         self.placeholder.fill(QColor(128, 128, 128, 60))
 
@@ -149,79 +121,269 @@ class ThumbnailCache(QObject):
             return pm
         if path not in self._pending:
             self._pending.add(path)
-            self.pool.start(_ThumbJob(path, self.size, self._signals))
+            with self._cv:
+                self._want.append(path)
+                self._cv.notify()
+            if not self._started:
+                self._started = True
+                for t in self._threads:
+                    t.start()
+            if not self._timer.isActive():
+                self._timer.start()
         return self.placeholder
 
     def forget_pending(self) -> None:
-        """Drop queued (not yet started) loads: the grid now shows other photos."""
-        self.pool.clear()
-        self._pending.clear()
+        """Drop loads not started yet: the grid now shows other photos."""
+        with self._cv:
+            for p in self._want:
+                self._pending.discard(p)
+            self._want.clear()
 
-    def _loaded(self, path: str, img: QImage) -> None:
-        self._pending.discard(path)
-        pm = QPixmap.fromImage(img) if not img.isNull() else self.placeholder
-        self._cache[path] = pm
-        while len(self._cache) > self.capacity:
-            self._cache.popitem(last=False)
-        self.ready.emit(path)
+    def _work(self) -> None:
+        while True:
+            with self._cv:
+                while not self._want and not self._stopping:
+                    self._cv.wait()
+                if self._stopping:
+                    return
+                path = self._want.pop()  # newest first: what is on screen now
+            self._done.append((path, _decode_thumbnail(path, self.size)))
+
+    def close(self) -> None:
+        """Stop the decoding threads (at exit: none may touch Qt while the interpreter ends)."""
+        with self._cv:
+            self._stopping = True
+            self._want.clear()
+            self._cv.notify_all()
+        for t in self._threads:
+            if t.is_alive():
+                t.join(2)
+        self._done.clear()
+
+    def _drain(self) -> None:
+        while self._done:
+            path, img = self._done.popleft()
+            self._pending.discard(path)
+            self._cache[path] = QPixmap.fromImage(img) if not img.isNull() else self.placeholder
+            while len(self._cache) > self.capacity:
+                self._cache.popitem(last=False)
+            self.ready.emit(path)
+        if not self._pending:
+            self._timer.stop()
 
     def wait(self, ms: int = 30000) -> None:
-        self.pool.waitForDone(ms)
+        """Until every thumbnail asked for is delivered (screenshots, tests)."""
+        end = time.monotonic() + ms / 1000
+        while self._pending and time.monotonic() < end:
+            time.sleep(0.01)
+            self._drain()
 
 
 # --------------------------------------------------------------------------- the model
 class ReviewModel(QAbstractListModel):
+    """The photos of one group: an index array into the table; everything else is computed
+    when a tile is painted."""
+
     PathRole = Qt.ItemDataRole.UserRole + 1
 
-    def __init__(self, thumbs: ThumbnailCache, colours: dict[str, str] | None = None) -> None:
+    def __init__(self, thumbs: ThumbnailCache) -> None:
         super().__init__()
         self.thumbs = thumbs
-        self.colours = colours or {}
-        self.cells: list[Cell] = []
-        self._row_of: dict[str, int] = {}
+        self.colours: dict[str, str] = {}
+        self.table: ReviewTable | None = None
+        self.decided: Decided | None = None
+        self.changed = np.zeros(0, dtype=bool)
+        self.corrections: dict[str, tuple[str, ...]] = {}
+        self.rows = np.zeros(0, dtype=np.int64)
+        self.group_cat = -1  # the category this group is about, or -1
+        self._pos: dict[int, int] | None = None
         thumbs.ready.connect(self._thumb_ready)
 
-    def set_cells(self, cells: list[Cell]) -> None:
+    def set_rows(self, rows: np.ndarray, group_cat: int) -> None:
         self.beginResetModel()
-        self.cells = cells
-        self._row_of = {c.path: i for i, c in enumerate(cells)}
+        self.rows, self.group_cat, self._pos = rows, group_cat, None
         self.endResetModel()
 
+    def refresh_all(self) -> None:
+        """Same photos, new decisions: repaint (no relayout)."""
+        if len(self.rows):
+            self.dataChanged.emit(self.index(0), self.index(len(self.rows) - 1))
+
+    def position(self, table_row: int) -> int | None:
+        if self._pos is None:
+            self._pos = {int(r): i for i, r in enumerate(self.rows)}
+        return self._pos.get(table_row)
+
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex | None = None) -> int:
-        return 0 if parent is not None and parent.isValid() else len(self.cells)
+        return 0 if parent is not None and parent.isValid() else len(self.rows)
+
+    def path(self, row: int) -> str:
+        assert self.table is not None
+        return self.table.paths[int(self.rows[row])]
+
+    def tile(self, row: int) -> dict:
+        """What one tile shows: name, the categories that matter with score and threshold."""
+        t, d = self.table, self.decided
+        assert t is not None and d is not None
+        i = int(self.rows[row])
+        d_out = int(d.outcome[i])
+        shown: list[tuple[str, float, float, bool, str]] = []
+        if d_out != FAILED or not t.fixed[i]:
+            valid = np.flatnonzero(t.scores[i] >= 0)
+            order = sorted(valid, key=lambda j: (j != self.group_cat, not d.todo[i, j],
+                                                 -(t.scores[i, j] - d.thresholds[j])))
+            for j in order[:BARS]:
+                name = t.categories[j]
+                shown.append((name, float(t.scores[i, j]), float(d.thresholds[j]), bool(d.todo[i, j]),
+                              self.colours.get(name, "#669bbc")))
+        decision = t.plan.decisions[i]
+        where = {COPY: ", ".join(t.categories[j] for j in np.flatnonzero(d.todo[i])), NONE: "no category",
+                 SORTED: "already sorted", FAILED: "cannot be read"}[d_out]
+        said = self.corrections.get(t.paths[i])
+        return {"name": Path(t.paths[i]).name, "bars": shown, "outcome": d_out, "where": where,
+                "corrected": bool(d.corrected[i]), "said": said, "changed": bool(self.changed[i]) if len(self.changed) else False,
+                "problem": (decision.message or decision.reason or "") if d_out == FAILED else ""}
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        if not index.isValid():
+        if not index.isValid() or self.table is None:
             return None
-        cell = self.cells[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            name = Path(cell.path).name
-            if len(name) > 16:
-                name = name[:7] + "…" + name[-8:]
-            if cell.best is None:
-                return f"{name}\n⚠ {cell.decision.reason or 'unreadable'}"
-            mark = "≥" if cell.margin >= 0 else "<"
-            return f"{'● ' if cell.changed else ''}{name}\n{cell.best} {cell.score:.2f} {mark} {cell.threshold:.2f}"
-        if role == Qt.ItemDataRole.DecorationRole:
-            return self.thumbs.get(cell.path)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            d = cell.decision
-            scores = ", ".join(f"{c} {v:.2f}" for c, v in sorted((d.scores or {}).items(), key=lambda kv: -kv[1]))
-            extra = "\nChanged with the new model." if cell.changed else ""
-            return f"{cell.path}\n{scores or d.message or ''}{extra}"
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{Path(cell.path).name}: {cell.best or 'not readable'} {cell.score:.2f}"
-        if role == Qt.ItemDataRole.BackgroundRole and cell.changed:
-            return QColor(243, 167, 18, 90)
+        row = index.row()
         if role == self.PathRole:
-            return cell.path
+            return self.path(row)
+        if role == Qt.ItemDataRole.DecorationRole:
+            return self.thumbs.get(self.path(row))
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.ToolTipRole):
+            tile = self.tile(row)
+            scores = ", ".join(f"{n} {s:.2f} (threshold {th:.2f})" for n, s, th, _go, _c in tile["bars"])
+            if role == Qt.ItemDataRole.DisplayRole:
+                return tile["name"]
+            if role == Qt.ItemDataRole.AccessibleTextRole:
+                return f"{tile['name']}: goes to {tile['where']}. {scores}"
+            extra = ""
+            if tile["corrected"]:
+                extra += f"\nYour correction wins: {', '.join(tile['said'] or ()) or 'none of these'}."
+            if tile["changed"]:
+                extra += "\nChanged with the new model."
+            return f"{self.path(row)}\nGoes to {tile['where']}. {tile['problem']}\n{scores}{extra}"
         return None
 
     def _thumb_ready(self, path: str) -> None:
-        row = self._row_of.get(path)
+        if self.table is None:
+            return
+        i = self.table.row_of.get(path)
+        row = self.position(i) if i is not None else None
         if row is not None:
             idx = self.index(row)
             self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DecorationRole])
+
+
+class TileDelegate(QStyledItemDelegate):
+    """Paints a tile: the thumbnail, the name, and one bar per category that matters — its
+    score, a tick at its threshold, filled in the category's colour when the photo goes there.
+    Text is elided to the tile, so nothing is clipped whatever the scores become."""
+
+    def __init__(self, model: ReviewModel, parent=None) -> None:
+        super().__init__(parent)
+        self.model = model
+
+    def line_height(self, option) -> int:
+        return option.fontMetrics.height() + 2
+
+    def tile_size(self, font: QFont, categories: Sequence[str] = ()) -> QSize:
+        """Wide enough for the longest category name (bold) and its numbers, within reason:
+        longer names are elided, the numbers never are."""
+        bold = _bar_font(font)
+        bold.setBold(True)
+        fm = QFontMetrics(bold)
+        longest = max((fm.horizontalAdvance(c) for c in categories), default=fm.horizontalAdvance("documents"))
+        wanted = min(longest, fm.horizontalAdvance("Documents_")) + fm.horizontalAdvance(" 0.00 ≥ 0.00") + 20
+        line = QFontMetrics(font).height() + 2
+        return QSize(max(THUMB + 36, wanted), THUMB + 8 + line * (1 + BARS) + BARS * 4)
+
+    def sizeHint(self, option, index) -> QSize:
+        return self.tile_size(option.font, self.model.table.categories if self.model.table else [])
+
+    def paint(self, p: QPainter, option, index) -> None:
+        row = index.row()
+        tile = self.model.tile(row)
+        r = option.rect.adjusted(2, 2, -2, -2)
+        pal = option.palette
+        p.save()
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if option.state & QStyle.StateFlag.State_Selected:
+            p.fillRect(r, _alpha(pal.highlight().color(), 110))
+        elif tile["changed"]:
+            p.fillRect(r, QColor(243, 167, 18, 70))
+        pm = self.model.thumbs.get(self.model.path(row))
+        if not pm.isNull():
+            x = r.x() + (r.width() - pm.width()) // 2
+            y = r.y() + 4 + (THUMB - pm.height()) // 2
+            p.drawPixmap(x, y, pm)
+        if tile["corrected"]:
+            p.setPen(QPen(QColor("#2a9d8f"), 3))
+            p.drawRect(QRectF(r.x() + (r.width() - THUMB) / 2, r.y() + 4, THUMB, THUMB))
+        fm = option.fontMetrics
+        line = fm.height() + 2
+        y = r.y() + THUMB + 8
+        mark = "✎ " if tile["corrected"] else "● " if tile["changed"] else ""
+        p.setPen(pal.text().color())
+        p.drawText(QRectF(r.x() + 2, y, r.width() - 4, line), Qt.AlignmentFlag.AlignCenter,
+                   fm.elidedText(mark + tile["name"], Qt.TextElideMode.ElideMiddle, r.width() - 4))
+        y += line
+        if tile["outcome"] == FAILED and not tile["bars"]:
+            p.setPen(QColor("#c0392b"))
+            p.drawText(QRectF(r.x() + 2, y, r.width() - 4, line), Qt.AlignmentFlag.AlignCenter,
+                       fm.elidedText("⚠ " + (tile["problem"] or "unreadable"), Qt.TextElideMode.ElideRight, r.width() - 4))
+        elif tile["corrected"]:
+            said = ", ".join(tile["said"] or ()) or "none"
+            p.setPen(QColor("#2a9d8f"))
+            p.drawText(QRectF(r.x() + 2, y, r.width() - 4, line), Qt.AlignmentFlag.AlignCenter,
+                       fm.elidedText(f"you: {said}", Qt.TextElideMode.ElideRight, r.width() - 4))
+            y += line + 4
+        small = _bar_font(option.font)
+        for name, score, threshold, goes, colour in tile["bars"][: BARS - (1 if tile["corrected"] else 0)]:
+            self._bar(p, QRectF(r.x() + 4, y, r.width() - 8, line + 3), name, score, threshold, goes, colour, small, pal)
+            y += line + 4
+        p.restore()
+
+    @staticmethod
+    def _bar(p, rect: QRectF, name, score, threshold, goes, colour, font, pal) -> None:
+        font.setBold(goes)
+        p.setFont(font)
+        fm = p.fontMetrics()
+        nums = f"{score:.2f}{' ≥ ' if score >= threshold else ' < '}{threshold:.2f}"
+        nums_w = fm.horizontalAdvance(nums)
+        text_h = rect.height() - 4
+        p.setPen(pal.text().color())
+        p.drawText(QRectF(rect.x(), rect.y(), rect.width() - nums_w - 4, text_h),
+                   Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                   fm.elidedText(name, Qt.TextElideMode.ElideRight, int(rect.width() - nums_w - 4)))
+        p.drawText(QRectF(rect.right() - nums_w, rect.y(), nums_w, text_h),
+                   Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, nums)
+        bar = QRectF(rect.x(), rect.bottom() - 3, rect.width(), 3)
+        p.fillRect(bar, _alpha(pal.text().color(), 40))
+        fill = QColor(colour)
+        if not goes:
+            fill.setAlpha(110)
+        p.fillRect(QRectF(bar.x(), bar.y(), bar.width() * max(0.0, min(1.0, score)), bar.height()), fill)
+        tx = bar.x() + bar.width() * threshold
+        p.fillRect(QRectF(tx - 1, bar.y() - 2, 2, bar.height() + 3), pal.text().color())
+
+
+def _bar_font(font: QFont) -> QFont:
+    """The tiles' score lines: a little smaller than the text, so two tiles fit side by side."""
+    small = QFont(font)
+    if font.pointSizeF() > 0:
+        small.setPointSizeF(font.pointSizeF() * 0.9)
+    elif font.pixelSize() > 0:
+        small.setPixelSize(max(8, round(font.pixelSize() * 0.9)))
+    return small
+
+
+def _alpha(c: QColor, a: int) -> QColor:
+    c = QColor(c)
+    c.setAlpha(a)
+    return c
 
 
 class PhotoGrid(QListView):
@@ -230,9 +392,11 @@ class PhotoGrid(QListView):
     open_requested = Signal(str)
     not_this_requested = Signal(str)
     also_requested = Signal(str)
+    move_requested = Signal(str, object)  # (photo, category name) or (photo, None): ask which
 
     def __init__(self) -> None:
         super().__init__()
+        self.categories: list[str] = []  # 1…9 move to these
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
@@ -240,9 +404,8 @@ class PhotoGrid(QListView):
         self.setLayoutMode(QListView.LayoutMode.Batched)
         self.setBatchSize(400)
         self.setIconSize(QSize(THUMB, THUMB))
-        self.setGridSize(QSize(THUMB + 28, THUMB + 44))
-        self.setWordWrap(True)
-        self.setSpacing(4)
+        self.setSpacing(2)
+        self.setVerticalScrollMode(QListView.ScrollMode.ScrollPerPixel)
         self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.setAccessibleName("Photos in the selected group")
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -254,14 +417,23 @@ class PhotoGrid(QListView):
 
     def keyPressEvent(self, e) -> None:
         path = self.current_path()
-        if path and e.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        key, plain = e.key(), not (e.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
+        if path and key in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.open_requested.emit(path)
             return
-        if path and e.key() == Qt.Key.Key_N and not e.modifiers():
+        if path and plain and key == Qt.Key.Key_N:
             self.not_this_requested.emit(path)
             return
-        if path and e.key() == Qt.Key.Key_A and not e.modifiers():
+        if path and plain and key == Qt.Key.Key_A:
             self.also_requested.emit(path)
+            return
+        if path and plain and key == Qt.Key.Key_M:
+            self.move_requested.emit(path, None)
+            return
+        if path and plain and Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
+            k = key - Qt.Key.Key_1
+            if k < len(self.categories):
+                self.move_requested.emit(path, self.categories[k])
             return
         super().keyPressEvent(e)
 
@@ -272,9 +444,13 @@ class PhotoGrid(QListView):
         m = QMenu(self)
         m.addAction("Open large (Space)", lambda: self.open_requested.emit(path))
         m.addAction("Not this category (N)", lambda: self.not_this_requested.emit(path))
+        move = m.addMenu("Move to… (M, or 1–9)")
+        for k, name in enumerate(self.categories):
+            move.addAction(f"{k + 1}  {name}" if k < 9 else name, functools.partial(self.move_requested.emit, path, name))
         m.addAction("Also belongs in… (A)", lambda: self.also_requested.emit(path))
         m.addSeparator()
         m.addAction("Show in file manager", lambda: show_in_file_manager(path))
+        self.context_menu = m
         m.popup(self.viewport().mapToGlobal(pos))
 
 
@@ -285,8 +461,7 @@ def show_in_file_manager(path: str) -> None:
     QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))
 
 
-SORTS = {"Score, high first": lambda c: -c.score, "Score, low first": lambda c: c.score,
-         "Closest to threshold": lambda c: abs(c.margin), "Name": lambda c: Path(c.path).name.lower()}
+SORTS = ["Score, high first", "Score, low first", "Closest to threshold", "Name"]
 
 
 class ReviewView(QWidget):
@@ -300,13 +475,18 @@ class ReviewView(QWidget):
         self.model = ReviewModel(self.thumbs)
         self.groups_list = QListWidget()
         self.groups_list.setAccessibleName("Destination groups")
-        self.groups_list.setMaximumWidth(240)
+        self.groups_list.setMaximumWidth(200)
+        self.groups_list.setWordWrap(True)  # "Near the threshold — check first — 4" wraps, never cut
+        self.groups_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.groups_list.currentRowChanged.connect(lambda _r: self._show_group())
         self.grid = PhotoGrid()
         self.grid.setModel(self.model)
+        self.delegate = TileDelegate(self.model, self.grid)
+        self.grid.setItemDelegate(self.delegate)
+        self.grid.setGridSize(self.delegate.tile_size(self.grid.font()))
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
         self.sort = QComboBox()
-        self.sort.addItems(list(SORTS))
+        self.sort.addItems(SORTS)
         self.sort.setAccessibleName("Sort photos by")
         self.sort.currentIndexChanged.connect(lambda _i: self._show_group())
         self.filter = QLineEdit()
@@ -314,8 +494,9 @@ class ReviewView(QWidget):
         self.filter.setAccessibleName("Filter photos by file name")
         self.filter.setClearButtonEnabled(True)
         self.filter.textChanged.connect(lambda _t: self._show_group())
-        self.groups: OrderedDict[str, list[Cell]] = OrderedDict()
+        self.groups: OrderedDict[str, np.ndarray] = OrderedDict()
         self._keys: list[str] = []
+        self._near_cat = np.zeros(0, dtype=np.int64)
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 1)
         bar.addWidget(self.sort)
@@ -328,25 +509,55 @@ class ReviewView(QWidget):
         lay.addWidget(self.groups_list)
         lay.addLayout(right, 1)
 
-    def set_plan(self, plan, colours: dict[str, str], changed: AbstractSet[str] = frozenset()) -> None:
-        """Regroup (thresholds moved, or a new preview); keeps the selected group and photo."""
-        self.model.colours = colours
-        keep_group = self._keys[self.groups_list.currentRow()] if 0 <= self.groups_list.currentRow() < len(self._keys) else None
-        keep_path = self.grid.current_path()
-        self.groups = group_plan(plan, changed)
-        self._keys = list(self.groups)
+    @property
+    def table(self) -> ReviewTable | None:
+        return self.model.table
+
+    def set_decided(self, table: ReviewTable, decided: Decided, colours: dict[str, str],
+                    changed: np.ndarray | None = None, corrections: dict | None = None) -> None:
+        """Regroup (thresholds moved, a correction, or a new preview); keeps the selected group
+        and photo. Costs array operations, not per-photo Python, when only thresholds moved."""
+        new_table = table is not self.model.table
+        m = self.model
+        m.colours = colours
+        m.table, m.decided = table, decided
+        m.changed = changed if changed is not None else np.zeros(len(table), dtype=bool)
+        m.corrections = dict(corrections or {})
+        self.grid.categories = list(table.categories)
+        if new_table:
+            size = self.delegate.tile_size(self.grid.font(), table.categories)
+            if size != self.grid.gridSize():
+                self.grid.setGridSize(size)
+        keep_group = self.current_group()
+        keep_path = self.grid.current_path() if not new_table or (self.grid.current_path() in table.row_of) else None
+        self._near_cat = table.near(decided)
+        groups: OrderedDict[str, np.ndarray] = OrderedDict()
+        groups[NEAR_GROUP] = np.flatnonzero(self._near_cat >= 0)
+        copy = decided.outcome == COPY
+        for j, c in enumerate(table.categories):
+            groups[c] = np.flatnonzero(copy & decided.todo[:, j])
+        groups[NONE_GROUP] = np.flatnonzero(decided.outcome == NONE)
+        groups[SORTED_GROUP] = np.flatnonzero(decided.outcome == SORTED)
+        groups[FAILED_GROUP] = np.flatnonzero(decided.outcome == FAILED)
+        groups[ALL_GROUP] = np.arange(len(table))
+        self.groups = groups
+        keys = list(groups)
         self.groups_list.blockSignals(True)
-        self.groups_list.clear()
-        for name, cells in self.groups.items():
-            item = QListWidgetItem(f"{name} — {len(cells)}")
+        if keys != self._keys:
+            self.groups_list.clear()
+            for name in keys:
+                self.groups_list.addItem(QListWidgetItem(name))
+        self._keys = keys
+        for r, (name, rows) in enumerate(groups.items()):
+            item = self.groups_list.item(r)
+            item.setText(f"{name} — {len(rows)}")
+            item.setToolTip(item.text())
             if name in colours:
                 item.setForeground(QColor(colours[name]))
-            self.groups_list.addItem(item)
-        row = self._keys.index(keep_group) if keep_group in self._keys else (
-            0 if self.groups[NEAR_GROUP] else 1 if len(self._keys) > 1 else 0)
+        row = keys.index(keep_group) if keep_group in keys else (0 if len(groups[NEAR_GROUP]) else 1 if len(keys) > 1 else 0)
         self.groups_list.setCurrentRow(row)
         self.groups_list.blockSignals(False)
-        self._show_group(keep_path)
+        self._show_group(keep_path, force=new_table)
 
     def current_group(self) -> str | None:
         r = self.groups_list.currentRow()
@@ -355,17 +566,46 @@ class ReviewView(QWidget):
     def select_group(self, name: str) -> None:
         self.groups_list.setCurrentRow(self._keys.index(name))
 
-    def _show_group(self, keep_path: str | None = None) -> None:
-        name = self.current_group()
-        cells = list(self.groups.get(name, [])) if name else []
+    def _rows_of_group(self, name: str) -> tuple[np.ndarray, int]:
+        t, d = self.model.table, self.model.decided
+        assert t is not None and d is not None
+        rows = self.groups.get(name, np.zeros(0, dtype=np.int64))
+        cat = t.categories.index(name) if name in t.categories else -1
         text = self.filter.text().strip().lower()
-        if text:
-            cells = [c for c in cells if text in Path(c.path).name.lower()]
-        cells.sort(key=SORTS[self.sort.currentText()])
+        if text and len(rows):
+            names = t.names_lower
+            rows = rows[np.fromiter((text in names[i] for i in rows), dtype=bool, count=len(rows))]
+        if not len(rows):
+            return rows, cat
+        how = self.sort.currentText()
+        if how == "Name":
+            key = np.array([t.names_lower[i] for i in rows])
+            return rows[np.argsort(key, kind="stable")], cat
+        scores = t.scores[rows]
+        if cat >= 0:
+            score, margin = scores[:, cat], np.abs(scores[:, cat] - d.thresholds[cat])
+        else:
+            score = scores.max(axis=1) if scores.shape[1] else np.zeros(len(rows))
+            gaps = np.abs(scores - d.thresholds[None, :])
+            gaps[scores < 0] = np.inf
+            margin = gaps.min(axis=1) if scores.shape[1] else np.zeros(len(rows))
+        key = {"Score, high first": -score, "Score, low first": score}.get(how, margin)
+        return rows[np.argsort(key, kind="stable")], cat
+
+    def _show_group(self, keep_path: str | None = None, force: bool = True) -> None:
+        name = self.current_group()
+        if self.model.table is None or name is None:
+            return
+        rows, cat = self._rows_of_group(name)
         keep_path = keep_path or self.grid.current_path()
+        if not force and cat == self.model.group_cat and np.array_equal(rows, self.model.rows):
+            self.model.refresh_all()  # same photos, in the same order: repaint only
+            return
         self.thumbs.forget_pending()
-        self.model.set_cells(cells)
-        row = self.model._row_of.get(keep_path, 0 if cells else -1) if keep_path else (0 if cells else -1)
+        self.model.set_rows(rows, cat)
+        t = self.model.table
+        pos = self.model.position(t.row_of[keep_path]) if keep_path in t.row_of else None
+        row = pos if pos is not None else (0 if len(rows) else -1)
         if row >= 0:
             self.grid.setCurrentIndex(self.model.index(row))
 
@@ -374,4 +614,5 @@ class ReviewView(QWidget):
             self.photo_selected.emit(current.data(ReviewModel.PathRole))
 
     def paths(self) -> list[str]:
-        return [c.path for c in self.model.cells]
+        t = self.model.table
+        return [t.paths[int(i)] for i in self.model.rows] if t is not None else []

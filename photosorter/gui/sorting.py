@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -21,13 +22,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..sorting.review_table import Decided, ReviewTable
 from .review import ReviewView
 
 
-def rethreshold_plan(plan, thresholds):
-    from ..sorting.sorter import rethreshold
-
-    return rethreshold(plan, thresholds)
+def _destination(table: ReviewTable, decided: Decided, i: int) -> tuple[int, tuple[str, ...]]:
+    outcome, cats = decided.key(i)
+    return outcome, tuple(table.categories[j] for j in cats)
 
 
 class SortPanel(QWidget):
@@ -35,16 +36,23 @@ class SortPanel(QWidget):
     choose_requested = Signal()
     apply_requested = Signal()
     undo_requested = Signal(object)  # run id or None (last)
+    run_open_requested = Signal(int)  # show a past run in the review grid
     photo_selected = Signal(str)
     thresholds_changed = Signal(dict)
     open_requested = Signal(str)  # Space/Enter on a photo: show it large with its heatmaps
-    correction = Signal(str, object)  # (photo, category it also belongs in, or None: "none of these")
+    correction = Signal(str, object)  # (photo, the categories it belongs in: a tuple, () = none of these)
 
     def __init__(self) -> None:
         super().__init__()
         self.setAcceptDrops(True)
         self.plan = None
-        self.shown = None
+        self.table: ReviewTable | None = None
+        self._decided = None
+        self._shown = None  # the last preview as a Plan (kept after Apply for its summary)
+        self._shown_key: tuple | None = None
+        self._shown_table = None
+        self.corrections: dict[str, tuple[str, ...]] = {}  # photo → the categories the person said
+        self._changed_mask = np.zeros(0, dtype=bool)
         self.colours: dict[str, str] = {}
         self.sources: list[str] = []  # what the open preview was made from (re-scored after retraining)
         self.changed: set[str] = set()  # photos whose destination changed at the last re-score
@@ -63,8 +71,9 @@ class SortPanel(QWidget):
         self.review = ReviewView()
         self.review.photo_selected.connect(self.photo_selected.emit)
         self.review.grid.open_requested.connect(self.open_requested.emit)
-        self.review.grid.not_this_requested.connect(lambda p: self.correction.emit(p, None))
+        self.review.grid.not_this_requested.connect(self._not_this)
         self.review.grid.also_requested.connect(self._also)
+        self.review.grid.move_requested.connect(self._move)
         self.grid = self.review.grid
         self.slider_box = QGroupBox("Thresholds (move to see the preview change; nothing is recomputed)")
         self.slider_grid = QGridLayout(self.slider_box)
@@ -83,6 +92,11 @@ class SortPanel(QWidget):
         self.history.setMaximumHeight(150)
         undo_selected = QPushButton("Undo selected run")
         undo_selected.clicked.connect(self._undo_selected)
+        open_run = QPushButton("Review selected run")
+        open_run.setToolTip("Show the run's photos in the grid, grouped by where they went (double-click a run too)")
+        open_run.clicked.connect(self._open_selected)
+        self.history.cellDoubleClicked.connect(lambda _r, _c: self._open_selected())
+        self.run_id: int | None = None  # the past run the grid shows (read-only), or None: a preview
         top = QHBoxLayout()
         top.addWidget(self.drop_hint)
         top.addWidget(choose)
@@ -91,6 +105,7 @@ class SortPanel(QWidget):
         actions.addWidget(self.apply_button)
         actions.addWidget(self.undo_button)
         actions.addStretch(1)
+        actions.addWidget(open_run)
         actions.addWidget(undo_selected)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
@@ -113,12 +128,16 @@ class SortPanel(QWidget):
             e.acceptProposedAction()
 
     # ------------------------------------------------------------ preview
-    def set_plan(self, plan, colours: dict[str, str], sources: list[str] | None = None, compare: bool = False) -> int:
+    def set_plan(self, plan, colours: dict[str, str], sources: list[str] | None = None, compare: bool = False,
+                 table: ReviewTable | None = None) -> int:
         """Show a new preview. ``compare``: it replaces the open one (same photos, new model):
-        photos whose destination changed are highlighted; returns how many changed."""
-        before: dict[str, tuple[str, tuple[str, ...]]] = (
-            {str(d.path): (d.outcome, tuple(d.categories)) for d in self.shown.decisions} if compare and self.shown else {})
+        photos whose destination changed are highlighted; returns how many changed. ``table``:
+        the plan's ReviewTable, built on the worker thread that made the plan."""
+        old_table, old_decided = (self.table, self._decided) if compare else (None, None)
+        self.run_id = None
+        self.slider_box.setEnabled(True)
         self.plan = plan
+        self.table = table if table is not None and table.plan is plan else ReviewTable.from_plan(plan)
         self.colours = colours
         if sources is not None:
             self.sources = list(sources)
@@ -143,10 +162,19 @@ class SortPanel(QWidget):
             self.slider_grid.addWidget(value, row, 2)
             self.sliders[name] = s
         self.changed = set()
-        if before:
-            now = rethreshold_plan(plan, self.thresholds)
-            self.changed = {str(d.path) for d in now.decisions
-                            if str(d.path) in before and before[str(d.path)] != (d.outcome, tuple(d.categories))}
+        self._changed_mask = np.zeros(len(self.table), dtype=bool)
+        if old_table is not None and old_decided is not None:
+            now = self.table.decide(self.thresholds, self.corrections)
+            old = np.array([old_table.row_of.get(p, -1) for p in self.table.paths], dtype=np.int64)
+            known = old >= 0
+            if old_table.categories == self.table.categories:  # the usual case: one comparison
+                o = np.where(known, old, 0)
+                moved = known & ((old_decided.outcome[o] != now.outcome) | (old_decided.todo[o] != now.todo).any(axis=1))
+            else:
+                moved = np.array([bool(k) and _destination(old_table, old_decided, int(j)) != _destination(self.table, now, i)
+                                  for i, (j, k) in enumerate(zip(old, known))], dtype=bool)
+            self._changed_mask = moved
+            self.changed = {self.table.paths[i] for i in np.flatnonzero(moved)}
         self._refresh()
         return len(self.changed)
 
@@ -161,33 +189,91 @@ class SortPanel(QWidget):
         self._save_timer.start()
 
     def current_plan(self):
-        return rethreshold_plan(self.plan, self.thresholds) if self.plan is not None else None
+        """The plan Apply carries out: the sliders' thresholds, the person's corrections."""
+        if self.plan is None or self.table is None or self.run_id is not None:
+            return None  # nothing, or a past run (read-only): nothing to apply
+        key = (tuple(sorted(self.thresholds.items())), tuple(sorted(self.corrections.items())))
+        if self._shown_key != key or self._shown is None or self._shown_table is not self.table:
+            self._shown = self.table.to_plan(self.thresholds, self.corrections)
+            self._shown_key, self._shown_table = key, self.table
+        return self._shown
+
+    @property
+    def shown(self):
+        """The preview as a Plan (built on demand: the grid itself works on arrays)."""
+        if self.run_id is not None:
+            return self.plan
+        return self.current_plan() if self.plan is not None else self._shown
 
     def _refresh(self) -> None:
-        plan = self.current_plan()
-        self.shown = plan
-        if plan is None:
+        if self.plan is None or self.table is None:
             return
-        self.review.set_plan(plan, self.colours, self.changed)
-        counts = plan.counts()
-        dests = {c: str(p) for c, p in plan.destinations.items()}
-        per_cat = {c: sum(c in d.categories for d in plan.decisions if d.outcome == "copy") for c in dests}
+        decided = self.table.decide(self.thresholds, self.corrections)
+        self._decided = decided
+        self.review.set_decided(self.table, decided, self.colours, self._changed_mask, self.corrections)
+        counts = decided.counts()
+        per_cat = dict(zip(self.table.categories, decided.per_category().tolist()))
         lines = ", ".join(f"{n} → {c}" for c, n in per_cat.items())
         changed = f" <b>{len(self.changed)} changed with the new model</b> (highlighted)." if self.changed else ""
+        fixed = f" {int(decided.corrected.sum())} decided by your corrections (✎)." if decided.corrected.any() else ""
         self.summary.setText(
             f"<b>Preview (nothing copied yet):</b> {counts['copy']} photos to copy ({lines}); "
-            f"{counts['no_category']} go nowhere; {counts['already_sorted']} already sorted; {counts['failed']} cannot be read.{changed}"
+            f"{counts['no_category']} go nowhere; {counts['already_sorted']} already sorted; "
+            f"{counts['failed']} cannot be read.{changed}{fixed}"
         )
-        self.apply_button.setEnabled(counts["copy"] > 0)
+        self.apply_button.setEnabled(counts["copy"] > 0 and self.run_id is None)
+
+    # ------------------------------------------------------------ corrections
+    def labels_of(self, path: str) -> tuple[str, ...]:
+        """Where the photo goes now (corrections included)."""
+        if self.table is None or self._decided is None or path not in self.table.row_of:
+            return ()
+        i = self.table.row_of[path]
+        if path in self.corrections:
+            return tuple(self.corrections[path])
+        chosen = self.table.scores[i] >= self._decided.thresholds
+        return tuple(c for c, on in zip(self.table.categories, chosen) if on)
+
+    def remember_correction(self, path: str, labels: tuple[str, ...]) -> None:
+        """The person's word on a photo: it wins over the model in this preview from now on,
+        also after retraining and re-scoring."""
+        if self.run_id is not None:
+            return  # a past run is shown as it happened
+        self.corrections[path] = tuple(labels)
+        self._refresh()
+
+    def _correct(self, path: str, labels) -> None:
+        if self.run_id is not None:
+            self.summary.setText(f"Run {self.run_id} is shown read-only: open a preview to correct photos.")
+            return
+        labels = tuple(c for c in (self.table.categories if self.table else []) if c in labels)
+        self.remember_correction(path, labels)
+        self.correction.emit(path, labels)
+
+    def _not_this(self, path: str) -> None:
+        """N: not the category of the open group (in another group: not any it goes to)."""
+        group = self.review.current_group()
+        now = self.labels_of(path)
+        self._correct(path, tuple(c for c in now if c != group) if group in now else ())
+
+    def _move(self, path: str, name) -> None:
+        """1…9 / "Move to…": the photo belongs in that category (only): a correct example."""
+        if name is None:
+            self._menu_at_current("Move to…", lambda n: self._correct(path, (n,)))
+        else:
+            self._correct(path, (name,))
 
     def _also(self, path: str) -> None:
         """"Also belongs in…": a menu of the categories, at the photo."""
-        if self.plan is None:
+        self._menu_at_current("Also belongs in…", lambda n: self._correct(path, (*self.labels_of(path), n)))
+
+    def _menu_at_current(self, title: str, act) -> None:
+        if self.plan is None or self.table is None:
             return
         m = QMenu(self)
-        m.setTitle("Also belongs in…")
-        for name in self.plan.destinations:
-            m.addAction(name, lambda n=name: self.correction.emit(path, n))
+        m.setTitle(title)
+        for k, name in enumerate(self.table.categories):
+            m.addAction(f"&{k + 1}  {name}" if k < 9 else name, lambda n=name: act(n))
         rect = self.grid.visualRect(self.grid.currentIndex())
         self.also_menu = m
         m.popup(self.grid.viewport().mapToGlobal(rect.center()))
@@ -210,8 +296,56 @@ class SortPanel(QWidget):
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
 
-    def _undo_selected(self) -> None:
+    def _selected_run(self) -> int | None:
         row = self.history.currentRow()
         item = self.history.item(row, 0) if row >= 0 else None
-        if item is not None:
-            self.undo_requested.emit(int(item.text()))
+        return int(item.text()) if item is not None else None
+
+    def _undo_selected(self) -> None:
+        run_id = self._selected_run()
+        if run_id is not None:
+            self.undo_requested.emit(run_id)
+
+    def _open_selected(self) -> None:
+        run_id = self._selected_run()
+        if run_id is not None:
+            self.run_open_requested.emit(run_id)
+
+    def open_run(self, run_id: int, colours: dict[str, str]) -> None:
+        """Read a past run from the ledger (off the UI thread) and show it in the grid."""
+        from ..config import app_paths
+        from .workers import start_job
+
+        def job(progress, cancel, emit):
+            from ..sorting.ledger import Ledger
+            from ..sorting.past_run import plan_of_run
+
+            ledger = Ledger(app_paths().ledger_file)
+            try:
+                plan, info = plan_of_run(ledger, run_id)
+            finally:
+                ledger.close()
+            return plan, info, ReviewTable.from_plan(plan, frozen=True)
+
+        def done(result) -> None:
+            plan, info, table = result
+            self.show_run(plan, info, table, colours)
+
+        def failed(message: str) -> None:
+            self.summary.setText(f"Run {run_id} cannot be shown: {message}")
+
+        start_job(self.window(), job, on_done=done, on_error=failed)
+
+    def show_run(self, plan, info, table: ReviewTable, colours: dict[str, str]) -> None:
+        """A past run in the grid, read-only: where each photo went, with its scores then.
+        Undo stays available; Apply, the sliders and corrections are off (nothing to decide)."""
+        self.set_plan(plan, colours, sources=[], table=table)
+        self.run_id = info.id
+        self.slider_box.setEnabled(False)
+        self.apply_button.setEnabled(False)
+        counts = table.decide({}).counts()
+        when = datetime.datetime.fromtimestamp(info.started).strftime("%Y-%m-%d %H:%M")
+        self.summary.setText(
+            f"<b>Run {info.id} ({when}, {info.state}) — read-only:</b> {counts['copy']} photos copied, "
+            f"{counts['no_category']} went nowhere, {counts['already_sorted']} already sorted, "
+            f"{counts['failed']} failed. Undo it with “Undo selected run”.")
