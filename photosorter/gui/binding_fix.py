@@ -9,6 +9,8 @@ the interpreter aborts: ``Fatal Python error: none_dealloc``. (It had been seen 
 on QPainterPath in widgets.CurveChart and on QRunnable in the review grid.) Python 3.12 made
 ``None`` immortal, which is why the binding gets away with it there.
 
+pyproject.toml excludes 6.12.0 (6.11.3 keeps its references, measured); this module guards the
+installs that have the broken release anyway (a distribution's package, an older lock file).
 The fix does what 3.12 does: give ``None`` so many references that it can never run out. It is
 applied only when the bug is measured, so a fixed PySide6 (or Python ≥ 3.12) is left alone."""
 
