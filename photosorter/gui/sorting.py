@@ -30,6 +30,21 @@ def rethreshold_plan(plan, thresholds):
     return rethreshold(plan, thresholds)
 
 
+def copy_counts_text(plan) -> str:
+    """Photos and copies, worded so the numbers add up: a photo in two categories is one photo
+    but two copies (the groups showed 72 + 79 while the summary said "150 photos to copy")."""
+    photos = [d for d in plan.decisions if d.outcome == "copy"]
+    per_cat = {c: sum(c in d.categories for d in photos) for c in plan.destinations}
+    copies = sum(per_cat.values())
+    lines = ", ".join(f"{n} → {c}" for c, n in per_cat.items())
+    text = f"{len(photos)} photo{'s' if len(photos) != 1 else ''} to copy"
+    if copies != len(photos):
+        several = sum(len(d.categories) > 1 for d in photos)
+        return (f"{text} as {copies} copies ({lines}; {several} photo{'s go' if several != 1 else ' goes'} "
+                "to more than one category)")
+    return f"{text} ({lines})"
+
+
 class SortPanel(QWidget):
     folder_dropped = Signal(list)
     choose_requested = Signal()
@@ -81,8 +96,12 @@ class SortPanel(QWidget):
         self.history.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.history.verticalHeader().setVisible(False)
         self.history.setMaximumHeight(150)
+        self._undoable: set[int] = set()  # ids of runs that can still be undone
         undo_selected = QPushButton("Undo selected run")
+        undo_selected.setEnabled(False)  # until an undoable run is selected
         undo_selected.clicked.connect(self._undo_selected)
+        self.undo_selected_button = undo_selected
+        self.history.itemSelectionChanged.connect(self._update_undo_selected)
         top = QHBoxLayout()
         top.addWidget(self.drop_hint)
         top.addWidget(choose)
@@ -170,12 +189,9 @@ class SortPanel(QWidget):
             return
         self.review.set_plan(plan, self.colours, self.changed)
         counts = plan.counts()
-        dests = {c: str(p) for c, p in plan.destinations.items()}
-        per_cat = {c: sum(c in d.categories for d in plan.decisions if d.outcome == "copy") for c in dests}
-        lines = ", ".join(f"{n} → {c}" for c, n in per_cat.items())
         changed = f" <b>{len(self.changed)} changed with the new model</b> (highlighted)." if self.changed else ""
         self.summary.setText(
-            f"<b>Preview (nothing copied yet):</b> {counts['copy']} photos to copy ({lines}); "
+            f"<b>Preview (nothing copied yet):</b> {copy_counts_text(plan)}; "
             f"{counts['no_category']} go nowhere; {counts['already_sorted']} already sorted; {counts['failed']} cannot be read.{changed}"
         )
         self.apply_button.setEnabled(counts["copy"] > 0)
@@ -198,8 +214,9 @@ class SortPanel(QWidget):
         return self._runs > 0
 
     def set_history(self, runs) -> None:
-        self._runs = sum(1 for r in runs if r.kind in ("sort", "watch") and not r.dry_run
-                         and r.state in ("done", "interrupted"))  # what "undo last run" would undo
+        self._undoable = {r.id for r in runs if r.kind in ("sort", "watch") and not r.dry_run
+                          and r.state in ("done", "interrupted")}  # what undo can still undo
+        self._runs = len(self._undoable)
         self.undo_button.setEnabled(self._runs > 0)
         self.history.setRowCount(len(runs))
         for r, run in enumerate(runs):
@@ -209,9 +226,18 @@ class SortPanel(QWidget):
             result = f"{run.state}: copied {s.get('copied_photos', 0)}, failed {len(s.get('failed', []))}"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
+        self._update_undo_selected()
+
+    def _selected_run(self) -> int | None:
+        row = self.history.currentRow()
+        item = self.history.item(row, 0) if row >= 0 and self.history.selectedItems() else None
+        return int(item.text()) if item is not None else None
+
+    def _update_undo_selected(self) -> None:
+        """Enabled only while the selected run can still be undone (not once it was)."""
+        self.undo_selected_button.setEnabled(self._selected_run() in self._undoable)
 
     def _undo_selected(self) -> None:
-        row = self.history.currentRow()
-        item = self.history.item(row, 0) if row >= 0 else None
-        if item is not None:
-            self.undo_requested.emit(int(item.text()))
+        run = self._selected_run()
+        if run is not None and run in self._undoable:
+            self.undo_requested.emit(run)

@@ -109,7 +109,7 @@ def confusion(info: dict, categories: Sequence[str], thresholds: Sequence[float]
     if held is None:
         return None
     paths, scores, labels = held
-    names = list(categories) + [NONE]
+    names = [*categories, NONE]
     none = len(categories)
     counts = [[0] * len(names) for _ in names]
     cells: dict[tuple[int, int], list[str]] = {}

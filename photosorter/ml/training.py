@@ -28,13 +28,13 @@ from ..jobs import CancelToken, ProgressFn, no_progress
 from .background import MIN_BACKGROUND_PHOTOS
 from .calibration import choose_threshold, compute_metrics
 from .classifier import Classifier
+from .confusion import record as confusion_record
 from .dataset import LabeledPhotos, scan_labeled_folder
 from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
 from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
 from .person import FaceEvidence, examine_faces
 from .pu_threshold import pu_threshold
-from .confusion import record as confusion_record
 from .quality import MIN_EVIDENCE, estimate_quality, summary_line
 from .train_progress import TrainProgress
 

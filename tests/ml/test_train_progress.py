@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
+from photosorter.ml.dataset import scan_labeled_folder
 from photosorter.ml.features import Embedder
 from photosorter.ml.train_progress import READ_SHARE, TrainProgress
 from photosorter.ml.training import TrainOptions, train_from_photos
-from photosorter.ml.dataset import scan_labeled_folder
 from photosorter.samples import make_labeled_folder
 
 
@@ -21,7 +21,7 @@ def test_bar_and_text_agree_through_a_real_training(tmp_path):
     assert fractions == sorted(fractions), "the bar never goes back"
     assert fractions[-1] == 1.0
     saw_fold = False
-    for (d, t, m), frac in zip(calls, fractions):
+    for (_d, _t, m), frac in zip(calls, fractions):
         fold = re.search(r"fold (\d+) of (\d+)", m)
         if fold:  # while fold i of k trains, the bar is inside fold i's share
             saw_fold = True
