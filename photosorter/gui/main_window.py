@@ -315,16 +315,20 @@ class MainWindow(QMainWindow):
         self.place_welcome(box)
 
     def place_welcome(self, box: QMessageBox) -> None:
-        """Put ``box`` over the middle of the tabs, below the menu and tab bar, inside the window."""
+        """Put ``box`` near the top of the tabs, right of the categories panel (which it talks
+        about), and on the screen. Centred on a small or 200%-scaled window it covered the panel."""
         box.adjustSize()
         size = box.sizeHint().expandedTo(box.size())
         area = self.scrolls[1]
         top_left = area.mapToGlobal(QPoint(0, 0))
-        frame = self.frameGeometry()
-        x = top_left.x() + max(0, (area.width() - size.width()) // 2)
+        panel_right = self.scrolls[0].mapToGlobal(QPoint(self.scrolls[0].width(), 0)).x()
+        x = max(panel_right + 8, top_left.x() + max(0, (area.width() - size.width()) // 2))
         y = top_left.y() + min(80, max(0, area.height() - size.height()))
-        x = max(frame.left(), min(x, frame.right() - size.width()))
-        y = max(frame.top(), min(y, frame.bottom() - size.height()))
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:  # never off the screen, even if that means over the panel
+            avail = screen.availableGeometry()
+            x = max(avail.left(), min(x, avail.right() - size.width()))
+            y = max(avail.top(), min(y, avail.bottom() - size.height()))
         box.move(x, y)
 
     def add_category(self, name: str | None = None) -> None:

@@ -195,3 +195,39 @@ def test_sort_summary_counts_photos_and_copies_so_they_add_up():
     text = copy_counts_text(plan)
     assert text.startswith("150 photos to copy as 151 copies (72 → beach, 79 → city")
     assert "1 photo goes to more than one category" in text
+
+
+def test_the_welcome_sits_beside_the_categories_panel_not_over_it(qtbot):
+    from PySide6.QtCore import QRect, QTimer
+    from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
+
+    from photosorter.gui.main_window import MainWindow
+
+    lib = Library()
+    lib.backbone = "tiny"
+    w = MainWindow(lib, welcome=True)
+    qtbot.addWidget(w)
+    w.show()
+    w.resize(760, 460)  # a 1600×1000 screen at 200% scaling
+    seen: dict[str, QRect] = {}
+
+    def look_and_close() -> None:  # works whether the welcome is modal (exec) or not
+        boxes = [b for b in QApplication.topLevelWidgets() if isinstance(b, QMessageBox) and b.isVisible()]
+        if not boxes:
+            QTimer.singleShot(100, look_and_close)
+            return
+        title = next(lab for lab in w.categories.findChildren(QLabel) if "Categories" in lab.text())
+        seen["box"] = boxes[0].frameGeometry()
+        seen["title"] = QRect(title.mapToGlobal(title.rect().topLeft()), title.size())
+        lst = w.categories.list
+        seen["list"] = QRect(lst.mapToGlobal(lst.rect().topLeft()), lst.size())
+        seen["window"] = w.frameGeometry()
+        boxes[0].reject()
+
+    QTimer.singleShot(300, look_and_close)
+    qtbot.waitUntil(lambda: "box" in seen, timeout=10_000)
+    # the categories panel (its heading and list) stays visible: that is where the welcome points
+    assert not seen["box"].intersects(seen["title"]), (seen["box"], seen["title"])
+    assert not seen["box"].intersects(seen["list"]), (seen["box"], seen["list"])
+    assert seen["box"].top() < seen["window"].center().y()  # near the top, where the eye starts
+    w.shutdown()
