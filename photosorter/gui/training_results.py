@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QHeaderView,
     QLabel,
@@ -42,6 +43,9 @@ class ConfusionTable(QTableWidget):
         self.setToolTip("Rows: what the example is labelled. Columns: where a model that never saw it would put it. "
                         "Click a cell to see those photos.")
         self.cellClicked.connect(self.cell_chosen.emit)
+        self.setCornerButtonEnabled(False)
+        for corner in self.findChildren(QAbstractButton):  # the header's corner: named for screen readers
+            corner.setAccessibleName("Confusion matrix corner")
 
     def set_matrix(self, matrix: Confusion | None) -> None:
         self.matrix = matrix
