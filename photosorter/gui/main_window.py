@@ -20,14 +20,13 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from ..config import app_paths
 from ..errors import PhotosorterError
 from ..library import Library
 from ..session import Session
 from .categories import CategoriesPanel
 from .folders import choose_folder
 from .preview import PREVIEW_SIDE, PreviewPane
-from .sorting import SortPanel
+from .sort_tab import SortTab
 from .training import TrainingPanel
 from .tray import Tray, tray_available
 from .watch import WatchPanel
@@ -68,7 +67,7 @@ class MainWindow(QMainWindow):
 
         self.categories = CategoriesPanel(self.library)
         self.training = TrainingPanel(self)  # the Train tab, with its jobs
-        self.sorting = SortPanel()
+        self.sorting = SortTab(self)  # the Sort tab, with its jobs
         self.preview = PreviewPane(self)
         self.watch = WatchPanel(self.session, self)
         self.watch_panel = self.watch
@@ -109,10 +108,6 @@ class MainWindow(QMainWindow):
         self.categories.folder_requested.connect(self.choose_category_folder)
         self.training.train_requested.connect(lambda: self.train())
         self.training.cancel_requested.connect(self.training.cancel_training)
-        self.sorting.folder_dropped.connect(self.preview_sort)
-        self.sorting.choose_requested.connect(self.choose_sort_folder)
-        self.sorting.apply_requested.connect(self.apply_sort)
-        self.sorting.undo_requested.connect(self.undo)
         self.sorting.photo_selected.connect(self.preview.show_photo)
         self.sorting.thresholds_changed.connect(self._save_thresholds)
         self.sorting.open_requested.connect(self.open_large)
@@ -431,107 +426,24 @@ class MainWindow(QMainWindow):
         self.status("Loading the recognition model in the background…", 0)
         start_job(self, job, on_done=done, on_error=failed)
 
-    # ------------------------------------------------------------ sorting
+    # ------------------------------------------------------------ sorting (the Sort tab's jobs: sort_tab.py)
     def choose_sort_folder(self) -> None:
-        folder = choose_folder(self, "Folder of photos to sort", "sort")
-        if folder:
-            self.preview_sort([folder])
+        self.sorting.choose_sort_folder()
 
     def preview_sort(self, paths: list[str], rescore: bool = False) -> None:
-        """Dry run of ``paths``. ``rescore``: the same photos again after retraining — the open
-        preview is replaced in place and the photos whose destination changed are highlighted."""
-        if not rescore:
-            self.tabs.setCurrentWidget(self.sorting)
-        session = self.session
-        overrides = dict(self.library.threshold_overrides)
-
-        def job(progress, cancel, emit):
-            return session.plan(paths, progress, cancel, overrides)
-
-        def done(plan):
-            self.progress.hide()
-            changed = self.sorting.set_plan(plan, self.colours(), sources=paths, compare=rescore)
-            if rescore:
-                self.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
-                            "(highlighted). Nothing has been copied.", 12000)
-            else:
-                self.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
-
-        self.status("Scoring photos for the preview…")
-        start_job(self, job, on_done=done, on_error=self.error, on_progress=self._busy)
+        self.sorting.preview_sort(paths, rescore)
 
     def rescore_preview(self) -> None:
-        """After retraining: the open preview (if any) is scored again with the new model (the
-        photos' features are cached, so this is quick)."""
-        if self.sorting.plan is not None and self.sorting.sources:
-            self.preview_sort(list(self.sorting.sources), rescore=True)
+        self.sorting.rescore_preview()
 
     def apply_sort(self) -> None:
-        plan = self.sorting.current_plan()
-        if plan is None:
-            return
-
-        def job(progress, cancel, emit):
-            from ..sorting.ledger import Ledger
-            from ..sorting.sorter import apply_plan
-
-            ledger = Ledger(app_paths().ledger_file)
-            try:
-                return apply_plan(plan, ledger, progress=progress, cancel=cancel,
-                                  detail={"sources": sorted({str(d.path.parent) for d in plan.decisions})[:3], "gui": True})
-            finally:
-                ledger.close()
-
-        def done(summary):
-            self.progress.hide()
-            self.sorting.plan = None
-            self.sorting.apply_button.setEnabled(False)
-            failed = "".join(f"<br>• {m}" for _p, _r, m in summary.failed[:8])
-            self.sorting.summary.setText(
-                f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
-                f"({summary.copies_made} copies); {summary.already_sorted} already sorted; {summary.no_category} in no "
-                f"category; {len(summary.failed)} failed.{failed}<br>Undo puts the copies in the trash (Ctrl+Z).")
-            self.refresh_history()
-
-        start_job(self, job, on_done=done, on_error=self.error, on_progress=self._busy)
+        self.sorting.apply_sort()
 
     def undo(self, run_id) -> None:
-        if run_id is None and not self.sorting.has_history():
-            self.status("Nothing to undo: no sort run has been made yet.")
-            self.sorting.summary.setText("Nothing to undo: no sort run has been made yet.")
-            return
-
-        def job(progress, cancel, emit):
-            from ..sorting.ledger import Ledger
-            from ..sorting.sorter import undo_run
-
-            ledger = Ledger(app_paths().ledger_file)
-            try:
-                return undo_run(ledger, run_id)
-            finally:
-                ledger.close()
-
-        def done(result):
-            kept = f" {len(result.kept_modified)} edited copies were kept." if result.kept_modified else ""
-            errs = f" {len(result.errors)} could not be moved to the trash (left in place)." if result.errors else ""
-            text = f"<b>Undid run {result.run_id}:</b> {len(result.trashed)} copies moved to the trash.{kept}{errs}"
-            self.sorting.summary.setText(text)
-            self.status(text.replace("<b>", "").replace("</b>", ""), 12000)  # seen from any tab (Ctrl+Z on Watch)
-            self.refresh_history()
-
-        start_job(self, job, on_done=done, on_error=self.error)
+        self.sorting.undo(run_id)
 
     def refresh_history(self) -> None:
-        from ..sorting.ledger import Ledger
-
-        try:
-            ledger = Ledger(app_paths().ledger_file)
-            runs = ledger.runs(30)
-            ledger.close()
-            self.sorting.set_history(runs)
-            self.undo_action.setEnabled(self.sorting.has_history())
-        except Exception as exc:  # a damaged ledger must not stop the window from opening
-            log.warning("cannot read the ledger: %s", exc)
+        self.sorting.refresh_history()
 
     # ------------------------------------------------------------ preview & corrections
     def explain_job(self, path: str, callback) -> None:

@@ -176,6 +176,7 @@ def test_folder_dialogs_start_in_pictures_or_the_last_folder(window, monkeypatch
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(fake))
     monkeypatch.setattr(w, "preview_sort", lambda *a, **k: None)
+    monkeypatch.setattr(w.sorting, "preview_sort", lambda *a, **k: None, raising=False)
     w.choose_sort_folder()
     assert asked[-1] and asked[-1] != os.getcwd() and Path(asked[-1]).is_dir()
     answer["folder"] = str(tmp_path)
