@@ -53,6 +53,7 @@ def fit_side_panel(scroll: QScrollArea) -> None:
     it until "Remove" read "Re" behind a horizontal scroll bar. It still scrolls vertically."""
     scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     part = scroll.widget()
+    assert part is not None  # set before this is called
     need = part.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4
     scroll.setMinimumWidth(need)
 

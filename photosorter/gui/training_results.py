@@ -143,7 +143,7 @@ class MistakesGrid(QListWidget):
         m.addAction("Remove this example (the file stays)", lambda: self.remove_requested.emit(path))
         move = m.addMenu("Move this example to")
         for name in self.categories:
-            move.addAction(name, lambda n=name: self.relabel_requested.emit(path, n))
+            move.addAction(name, self._relabel_to(path, name))
         move.addAction("None of these", lambda: self.relabel_requested.emit(path, None))
 
         def show() -> None:
@@ -153,6 +153,9 @@ class MistakesGrid(QListWidget):
 
         m.addAction("Show in file manager", show)
         return m
+
+    def _relabel_to(self, path: str, name: str):
+        return lambda: self.relabel_requested.emit(path, name)
 
     def _menu(self, pos) -> None:
         it = self.itemAt(pos)

@@ -137,7 +137,7 @@ def mistakes(info: dict, categories: Sequence[str], thresholds: Sequence[float],
     out: list[Mistake] = []
     for i, path in enumerate(paths):
         truth = tuple(categories[k] for k in labels[i]) or (NONE,)
-        got = tuple(categories[k] for k in np.flatnonzero(pred[i])) or (NONE,)
+        got = tuple(categories[int(k)] for k in np.flatnonzero(pred[i])) or (NONE,)
         member, taken = j in labels[i], bool(pred[i, j])
         if member != taken:
             out.append(Mistake(path, category, "missed" if member else "taken", truth, got, float(scores[i, j]), t))
