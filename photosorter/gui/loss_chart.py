@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 TRAIN_COLOUR = "#669bbc"
 VAL_COLOUR = "#e4572e"
 #: A panel narrower than this goes to a second row.
-MIN_PANEL_WIDTH = 120
+MIN_PANEL_WIDTH = 84
 
 
 class LossChart(QWidget):
@@ -118,11 +118,7 @@ class LossChart(QWidget):
             p.drawRect(rect)
             _train, val = self.folds.get(fold, ([], []))
             title = f"fold {fold + 1}"
-            if val:
-                best = min(range(len(val)), key=val.__getitem__)
-                title += f" · {len(val)} ep · best {best + 1}"
-            else:
-                title += " · waiting"
+            title += f" · {len(val)} ep" if val else " · waiting"
             p.setPen(pal.text().color())
             p.drawText(QRectF(rect.left(), rect.top() - fm.height() - 2, rect.width(), fm.height()),
                        Qt.AlignmentFlag.AlignLeft, fm.elidedText(title, Qt.TextElideMode.ElideRight, int(rect.width())))

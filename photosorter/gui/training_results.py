@@ -40,8 +40,8 @@ class ConfusionTable(QTableWidget):
         self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.setAccessibleName("Confusion matrix: rows are labels, columns are where the model put the example")
-        self.setToolTip("Rows: what the example is labelled. Columns: where a model that never saw it would put it. "
-                        "Click a cell to see those photos.")
+        self.setToolTip("Rows: what the example is labelled. Columns (numbered like the rows, ∅ = none): where a "
+                        "model that never saw it would put it. Click a cell to see those photos.")
         self.cellClicked.connect(self.cell_chosen.emit)
         self.setCornerButtonEnabled(False)
         for corner in self.findChildren(QAbstractButton):  # the header's corner: named for screen readers
@@ -56,8 +56,14 @@ class ConfusionTable(QTableWidget):
         n = len(matrix.names)
         self.setRowCount(n)
         self.setColumnCount(n)
-        self.setHorizontalHeaderLabels([f"→ {name}" for name in matrix.names])
-        self.setVerticalHeaderLabels(matrix.names)
+        # columns by number (the row header names them): seven category names across do not fit
+        short = [str(i + 1) if name != NONE or i < n - 1 else "∅" for i, name in enumerate(matrix.names)]
+        self.setHorizontalHeaderLabels(short)
+        self.setVerticalHeaderLabels([f"{k}  {name}" for k, name in zip(short, matrix.names)])
+        for j, name in enumerate(matrix.names):
+            header = self.horizontalHeaderItem(j)
+            if header is not None:
+                header.setToolTip(f"put in {name}")
         for i, row in enumerate(matrix.counts):
             total = max(1, sum(row))
             for j, count in enumerate(row):
