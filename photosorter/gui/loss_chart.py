@@ -19,6 +19,7 @@ TRAIN_COLOUR = "#669bbc"
 VAL_COLOUR = "#e4572e"
 #: A panel narrower than this goes to a second row.
 MIN_PANEL_WIDTH = 84
+MIN_PANEL_HEIGHT = 60
 
 
 class LossChart(QWidget):
@@ -44,17 +45,34 @@ class LossChart(QWidget):
 
     def set_fold_count(self, folds: int) -> None:
         self.expected = int(folds)
+        self._fit_height()
         self.update()
 
     def add_point(self, fold: int, epoch: int, train: float, val: float, folds: int | None = None) -> None:
-        if folds:
+        if folds and folds != self.expected:
             self.expected = int(folds)
+            self._fit_height()
         t, v = self.folds.setdefault(fold, ([], []))
         t.append(train)
         v.append(val)
         self.update()
 
     # ------------------------------------------------------------ geometry (also read by tests)
+    def _columns(self, width: float) -> int:
+        return max(1, min(self.panel_count(), int(width // MIN_PANEL_WIDTH)))
+
+    def _fit_height(self) -> None:
+        """Tall enough for every row of panels (a narrow window wraps them) plus the legend."""
+        fm = self.fontMetrics()
+        rows = math.ceil(self.panel_count() / self._columns(self._plot_area().width()))
+        need = 2 * fm.height() + 14 + rows * (fm.height() + 2 + MIN_PANEL_HEIGHT)
+        if need != self.minimumHeight():
+            self.setMinimumHeight(max(170, need))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit_height()
+
     def panel_count(self) -> int:
         return max(self.expected, (max(self.folds) + 1) if self.folds else 0, 1)
 
@@ -73,7 +91,7 @@ class LossChart(QWidget):
         """One rectangle per fold, in a grid that keeps panels at least MIN_PANEL_WIDTH wide."""
         area = self._plot_area()
         n = self.panel_count()
-        cols = max(1, min(n, int(area.width() // MIN_PANEL_WIDTH)))
+        cols = self._columns(area.width())
         rows = math.ceil(n / cols)
         title = self.fontMetrics().height() + 2
         gap = 6.0

@@ -93,6 +93,9 @@ class MainWindow(QMainWindow):
         split.setSizes([max(300, self.scrolls[0].minimumWidth()), 640, 420])
         self.setCentralWidget(split)
         self.fit_to_screen()
+        if self.width() < 1000:  # 200% scaling: the tabs (where the work is) get most of what is left
+            rest = self.width() - self.scrolls[0].minimumWidth()
+            split.setSizes([self.scrolls[0].minimumWidth(), rest * 3 // 4, rest // 4])
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(240)
         self.progress.hide()

@@ -159,6 +159,16 @@ class TrainingPanel(QWidget):
         lay.addWidget(self.advice)
         self._started = time.monotonic()
 
+    def resizeEvent(self, event) -> None:
+        """Wrapped labels need more height when the tab is narrow (200% scaling); the scroll area
+        around the tabs only knows that through the minimum height, else rows overlap."""
+        super().resizeEvent(event)
+        lay = self.layout()
+        if lay is not None and lay.hasHeightForWidth():
+            need = lay.totalHeightForWidth(self.width())
+            if need > 0 and need != self.minimumHeight():
+                self.setMinimumHeight(need)
+
     # ------------------------------------------------------------ progress
     def begin(self) -> None:
         self._started = time.monotonic()
