@@ -143,7 +143,7 @@ class TrainingPanel(QWidget):
         left_lay.addWidget(self.matrix, 1)
         lower.addWidget(left)
         lower.addWidget(self.mistakes)
-        lower.setSizes([320, 320])
+        lower.setSizes([360, 280])
         lower.setMinimumHeight(190)
         lay = QVBoxLayout(self)
         lay.addLayout(top)

@@ -37,7 +37,9 @@ class ConfusionTable(QTableWidget):
         self.matrix: Confusion | None = None
         self.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        # numbered columns as narrow as their counts: all of them fit beside the row names
+        self.horizontalHeader().setMinimumSectionSize(22)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.setAccessibleName("Confusion matrix: rows are labels, columns are where the model put the example")
         self.setToolTip("Rows: what the example is labelled. Columns (numbered like the rows, ∅ = none): where a "
