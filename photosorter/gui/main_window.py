@@ -531,6 +531,7 @@ class MainWindow(QMainWindow):
             self._train_job.cancel()
         self.session.stop_watch(wait=True)
         self.watch.join_stopping(10)
+        self.training.stop_thumbnails()
         from shiboken6 import isValid
 
         for job in list(getattr(self, "_jobs", ())):

@@ -323,7 +323,9 @@ class TrainingPanel(QWidget):
             # start with the category that gets the most examples wrong: the first thing to fix
             wrong = [len(confusion.mistakes(clf.info, clf.categories, clf.thresholds, c)) for c in clf.categories]
             if wrong:
-                self.table.selectRow(max(range(len(wrong)), key=wrong.__getitem__))
+                worst = max(range(len(wrong)), key=wrong.__getitem__)
+                self.table.selectRow(worst)
+                self.show_category_mistakes(worst)  # also when that row was already current (a retrain)
         else:
             self.mistakes.heading.setText("This model was trained by an older version: train again to see the "
                                           "confusion matrix and the examples it gets wrong.")
@@ -352,6 +354,12 @@ class TrainingPanel(QWidget):
         found = [m for m in confusion.cell_mistakes(clf.info, clf.categories, clf.thresholds, row, col)
                  if m.path not in self.edited]
         self.mistakes.show_cell(names[row], names[col], found, list(clf.categories))
+
+    def stop_thumbnails(self, wait_ms: int = 3000) -> None:
+        """Window closing: no thumbnail decoding may outlive the widgets it reports to."""
+        thumbs = self.mistakes.grid.thumbs
+        thumbs.forget_pending()
+        thumbs.wait(wait_ms)
 
     # ------------------------------------------------------------ fixing examples
     def _open(self, path: str) -> None:
