@@ -5,7 +5,9 @@ by a real X server, then grab the screen with ImageMagick's ``import -window roo
         --data ../shared/data/cameraroll --theme dark --out docs/screenshots/review_dark_100.png
 
 Trains a model on ``--per-category`` examples of each train/ category, previews ``--sort`` photos
-of val/, selects a photo, and captures the review grid with the preview pane."""
+of val/, selects a photo, and captures the review grid with the preview pane. ``--tab train``
+captures the Train tab instead: loss curves per fold, the confusion matrix and the examples the
+worst category gets wrong. Scaling comes from the environment (``QT_SCALE_FACTOR=1.25``)."""
 
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ def main() -> int:
     ap.add_argument("--sort", type=int, default=90)
     ap.add_argument("--backbone", default="efficientnet_lite0")
     ap.add_argument("--home", type=Path, help="reuse a PHOTOSORTER_HOME (model and feature cache)")
+    ap.add_argument("--tab", choices=("sort", "train"), default="sort")
+    ap.add_argument("--none", type=int, default=0, help="'none of these' examples from none_examples/")
     args = ap.parse_args()
     os.environ["PHOTOSORTER_HOME"] = str(args.home or tempfile.mkdtemp(prefix="ps-shot-"))
     from PySide6.QtWidgets import QApplication
@@ -47,6 +51,8 @@ def main() -> int:
         for cat in sorted(p for p in (args.data / "train").iterdir() if p.is_dir()):
             lib.add_category(cat.name.capitalize())
             lib.add_examples(cat.name.capitalize(), sorted(cat.glob("*.jpg"))[: args.per_category])
+        if args.none:
+            lib.add_examples(None, sorted((args.data / "none_examples").glob("*.jpg"))[: args.none])
         lib.save()
     w = MainWindow(lib, welcome=False)
     w.show()
@@ -63,6 +69,8 @@ def main() -> int:
     if not w.model_path.exists():
         w.train()
         wait(lambda: w.model_path.exists() and w.training.train_button.isEnabled())
+    if args.tab == "train":
+        return capture_train_tab(app, w, args, wait)
     rng = random.Random(0)
     photos = sorted((args.data / "val").rglob("*.jpg"))
     pick = Path(tempfile.mkdtemp(prefix="ps-shot-roll-"))
@@ -80,6 +88,24 @@ def main() -> int:
     grid.setCurrentIndex(grid.model().index(min(2, grid.model().rowCount() - 1)))
     wait(lambda: bool(w.preview.scores), timeout=300)
     review.thumbs.wait()
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["import", "-window", "root", str(args.out)], check=True)
+    print(f"window {w.width()}x{w.height()} screen {w.screen().availableGeometry().getRect()} -> {args.out}")
+    w.shutdown()
+    return 0
+
+
+def capture_train_tab(app, w, args, wait) -> int:
+    """The Train tab after training: curves, per-category figures, confusion matrix, mistakes."""
+    w.tabs.setCurrentWidget(w.training)
+    if w.training.model is None and w.session.loaded_classifier is not None:
+        w.training.show_result(w.session.loaded_classifier)
+    wait(lambda: w.training.model is not None, timeout=300)
+    w.training.mistakes.grid.thumbs.wait()
     end = time.monotonic() + 2
     while time.monotonic() < end:
         app.processEvents()

@@ -65,4 +65,4 @@ def test_model_files_from_before_this_change_still_load_and_score(tmp_path):
     scorer = Scorer.from_file(tmp_path / "old.safetensors")
     photo = next((ex / "red_disc").glob("*.jpg"))
     assert scorer.scores_of(photo).shape == (2,)
-    assert scorer.classifier.description.quality is None and "quality" not in scorer.classifier.info
+    assert scorer.classifier.description.quality is None and "quality" not in scorer.classifier.description.to_document()

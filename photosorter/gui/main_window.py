@@ -6,11 +6,10 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QColorDialog,
-    QFileDialog,
     QInputDialog,
     QMainWindow,
     QMenu,
@@ -21,17 +20,17 @@ from PySide6.QtWidgets import (
     QTabWidget,
 )
 
-from ..config import app_paths
 from ..errors import PhotosorterError
 from ..library import Library
 from ..session import Session
 from .categories import CategoriesPanel
+from .folders import choose_folder
 from .preview import PREVIEW_SIDE, PreviewPane
-from .sorting import SortPanel
+from .sort_tab import SortTab
 from .training import TrainingPanel
 from .tray import Tray, tray_available
 from .watch import WatchPanel
-from .workers import JobWorker, start_job
+from .workers import start_job
 
 log = logging.getLogger(__name__)
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -49,21 +48,27 @@ def app_icon() -> QIcon:
     return icon
 
 
+def fit_side_panel(scroll: QScrollArea) -> None:
+    """The categories panel keeps the width its buttons need: without this the splitter squeezed
+    it until "Remove" read "Re" behind a horizontal scroll bar. It still scrolls vertically."""
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    part = scroll.widget()
+    assert part is not None  # set before this is called
+    need = part.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width() + 4
+    scroll.setMinimumWidth(need)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, library: Library | None = None, welcome: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("photosorter")
         self.setWindowIcon(app_icon())
         self.session = Session(library or Library.load())
-        self._train_job: JobWorker | None = None
-        self._read_job: JobWorker | None = None  # reads newly added examples ahead of training
         self._closing = False  # set by shutdown: no new background jobs after it
-        self._read_again = False
-        self._train_again = False
 
         self.categories = CategoriesPanel(self.library)
-        self.training = TrainingPanel()
-        self.sorting = SortPanel()
+        self.training = TrainingPanel(self)  # the Train tab, with its jobs
+        self.sorting = SortTab(self)  # the Sort tab, with its jobs
         self.preview = PreviewPane(self)
         self.watch = WatchPanel(self.session, self)
         self.watch_panel = self.watch
@@ -73,6 +78,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.watch, "3  Watch")
         split = QSplitter()
         split.setChildrenCollapsible(False)
+        self.scrolls: list[QScrollArea] = []
         for part in (self.categories, self.tabs, self.preview):
             # in a scroll area: on a small or scaled screen (1280×800 at 200% is 640×400) a part
             # scrolls instead of growing the window past the screen
@@ -81,16 +87,23 @@ class MainWindow(QMainWindow):
             scroll.setFrameShape(QScrollArea.Shape.NoFrame)
             scroll.setWidget(part)
             split.addWidget(scroll)
-        split.setSizes([300, 640, 420])
+            self.scrolls.append(scroll)
+        self.split = split
+        fit_side_panel(self.scrolls[0])
+        split.setSizes([max(300, self.scrolls[0].minimumWidth()), 640, 420])
         self.setCentralWidget(split)
         self.fit_to_screen()
+        if self.width() < 1000:  # 200% scaling: the tabs (where the work is) get most of what is left
+            rest = self.width() - self.scrolls[0].minimumWidth()
+            split.setSizes([self.scrolls[0].minimumWidth(), rest * 3 // 4, rest // 4])
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(240)
         self.progress.hide()
         self.statusBar().addPermanentWidget(self.progress)
 
         self.categories.changed.connect(self._library_changed)
-        self.categories.changed.connect(self._update_train_hint)
+        # any refresh of the category list (drops, import, corrections, moved examples) renews the hint
+        self.categories.list.model().rowsInserted.connect(lambda *_: QTimer.singleShot(0, self._update_train_hint))
         self.categories.photo_selected.connect(self.preview.show_photo)
         self.categories.open_requested.connect(self.open_large)  # double-click / Enter on an example
         self.categories.add_requested.connect(self.add_category)
@@ -99,12 +112,7 @@ class MainWindow(QMainWindow):
         self.categories.recolour_requested.connect(self.recolour_category)
         self.categories.folder_requested.connect(self.choose_category_folder)
         self.training.train_requested.connect(lambda: self.train())
-        self.training.cancel_requested.connect(self.cancel_training)
-        self.sorting.folder_dropped.connect(self.preview_sort)
-        self.sorting.choose_requested.connect(self.choose_sort_folder)
-        self.sorting.apply_requested.connect(self.apply_sort)
-        self.sorting.undo_requested.connect(self.undo)
-        self.sorting.run_open_requested.connect(lambda run_id: self.sorting.open_run(run_id, self.colours()))
+        self.training.cancel_requested.connect(self.training.cancel_training)
         self.sorting.photo_selected.connect(self.preview.show_photo)
         self.sorting.thresholds_changed.connect(self._save_thresholds)
         self.sorting.open_requested.connect(self.open_large)
@@ -141,6 +149,30 @@ class MainWindow(QMainWindow):
     @property
     def _classifier(self):
         return self.session.loaded_classifier
+
+    # the Train tab's jobs, by their old names
+    _train_job = property(lambda self: self.training._train_job)
+    _read_job = property(lambda self: self.training._read_job)
+
+    @property
+    def _train_again(self) -> bool:
+        return self.training._train_again
+
+    @_train_again.setter
+    def _train_again(self, value: bool) -> None:
+        self.training._train_again = value
+
+    def train(self, from_scratch: bool = False, switch_tab: bool = True) -> None:
+        self.training.train(from_scratch, switch_tab)
+
+    def cancel_training(self) -> None:
+        self.training.cancel_training()
+
+    def read_examples_ahead(self) -> None:
+        self.training.read_examples_ahead()
+
+    def _update_train_hint(self) -> None:
+        self.training.update_hint()
 
     # the Watch tab's controls, by their old names
     watch_switch = property(lambda self: self.watch.switch)
@@ -188,14 +220,6 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         self.status(message, 3000)
 
-    def _update_train_hint(self) -> None:
-        if self._train_job is not None:
-            return
-        n = len(self.library.labeled_photos().paths)
-        if self.library.categories and n:
-            self.training.stage.setText(f"Ready to train on {n} example photos in {len(self.library.categories)} "
-                                        "categories. Press Train (Ctrl+T).")
-
     def _save_thresholds(self, thresholds: dict) -> None:
         """Slider choices stick: the next preview and background watching (at once) use them."""
         self.session.save_threshold_choices(thresholds)
@@ -205,32 +229,6 @@ class MainWindow(QMainWindow):
         if self.model_path.exists():
             self.status("Examples changed: retrain (Ctrl+T) to use them — it takes seconds, features are cached.", 12000)
         self.read_examples_ahead()
-
-    def read_examples_ahead(self) -> None:
-        """Compute new examples' features in the background as soon as they are added.
-
-        Reading a photo through the network is most of what training costs for a new example;
-        doing it while the person is still choosing examples makes pressing Train take about a
-        second even with a thousand examples (benchmarks/retrain.py)."""
-        if not self.ready or self._closing:
-            return  # warm_up is still loading the model (it calls this when done), or the window is closing
-        if self._read_job is not None:
-            self._read_again = True
-            return
-        paths = list(self.library.labeled_photos().paths)
-
-        def job(progress, cancel, emit):
-            from ..ml.training import TrainOptions
-
-            self.embedder().embed(paths, views=TrainOptions().views, cancel=cancel)
-
-        def finished(*_):
-            self._read_job = None
-            if self._read_again:
-                self._read_again = False
-                self.read_examples_ahead()
-
-        self._read_job = start_job(self, job, on_done=finished, on_error=finished, on_cancel=finished)
 
     # ------------------------------------------------------------ menus, shortcuts, tray
     def _build_menus(self) -> None:
@@ -294,6 +292,8 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ categories
     def first_launch(self) -> None:
+        """The welcome, beside the categories panel rather than over it (centred on the window it
+        hid the panel's heading that says where examples go). Not modal: the window stays usable."""
         box = QMessageBox(self)
         box.setWindowTitle("Welcome to photosorter")
         box.setText("<h3>Let's set up your categories</h3>"
@@ -302,11 +302,34 @@ class MainWindow(QMainWindow):
         create = box.addButton("Create a category", QMessageBox.ButtonRole.AcceptRole)
         imp = box.addButton("Import a folder…", QMessageBox.ButtonRole.ActionRole)
         box.addButton("Later", QMessageBox.ButtonRole.RejectRole)
-        box.exec()
-        if box.clickedButton() is create:
-            self.add_category()
-        elif box.clickedButton() is imp:
-            self.import_folder()
+        self.welcome_box = box
+
+        def answered(button) -> None:
+            if button is create:
+                self.add_category()
+            elif button is imp:
+                self.import_folder()
+
+        box.buttonClicked.connect(answered)
+        box.open()
+        self.place_welcome(box)
+
+    def place_welcome(self, box: QMessageBox) -> None:
+        """Put ``box`` near the top of the tabs, right of the categories panel (which it talks
+        about), and on the screen. Centred on a small or 200%-scaled window it covered the panel."""
+        box.adjustSize()
+        size = box.sizeHint().expandedTo(box.size())
+        area = self.scrolls[1]
+        top_left = area.mapToGlobal(QPoint(0, 0))
+        panel_right = self.scrolls[0].mapToGlobal(QPoint(self.scrolls[0].width(), 0)).x()
+        x = max(panel_right + 8, top_left.x() + max(0, (area.width() - size.width()) // 2))
+        y = top_left.y() + min(80, max(0, area.height() - size.height()))
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is not None:  # never off the screen, even if that means over the panel
+            avail = screen.availableGeometry()
+            x = max(avail.left(), min(x, avail.right() - size.width()))
+            y = max(avail.top(), min(y, avail.bottom() - size.height()))
+        box.move(x, y)
 
     def add_category(self, name: str | None = None) -> None:
         if not name:
@@ -349,7 +372,7 @@ class MainWindow(QMainWindow):
             self.categories.refresh(select=name)
 
     def choose_category_folder(self, name: str) -> None:
-        folder = QFileDialog.getExistingDirectory(self, f"Where should '{name}' copies go?", self.library.category(name).folder)
+        folder = choose_folder(self, f"Where should '{name}' copies go?", "destination", self.library.category(name).folder)
         if folder:
             self.library.category(name).folder = folder
             self.library.save()
@@ -358,7 +381,7 @@ class MainWindow(QMainWindow):
             self.status(f"New '{name}' photos will be copied to {folder}.")
 
     def import_folder(self, folder: str | None = None) -> None:
-        folder = folder or QFileDialog.getExistingDirectory(self, "Folder with one sub-folder per category")
+        folder = folder or choose_folder(self, "Folder with one sub-folder per category", "import")
         if not folder:
             return
         from ..importing import import_examples
@@ -399,7 +422,7 @@ class MainWindow(QMainWindow):
                 self.training.show_result(self._classifier)
                 self.training.stage.setText(
                     f"Current model: {len(self._classifier.categories)} categories, trained on "
-                    f"{self._classifier.info.get('examples', '?')} photos. Retrain after changing examples.")
+                    f"{self._classifier.description.examples or '?'} photos. Retrain after changing examples.")
 
         def failed(message):
             self.ready = True
@@ -408,177 +431,24 @@ class MainWindow(QMainWindow):
         self.status("Loading the recognition model in the background…", 0)
         start_job(self, job, on_done=done, on_error=failed)
 
-    def train(self, from_scratch: bool = False, switch_tab: bool = True) -> None:
-        """Train, continuing from the current model when only examples changed (seconds even with
-        a thousand examples); ``from_scratch`` ignores the current model."""
-        if self._train_job is not None:
-            return
-        if self._read_job is not None:  # training reads whatever is still unread itself
-            self._read_again = False
-            self._read_job.cancel()
-        photos = self.library.labeled_photos()
-        if not self.library.categories:
-            self.error("Create a category and drop some example photos on it first.")
-            return
-        if switch_tab:
-            self.tabs.setCurrentWidget(self.training)
-        self._train_again = False
-        self.training.begin()
-        strictness = self.library.strictness
-
-        def job(progress, cancel, emit):
-            from ..ml.background import StoredBackground
-            from ..ml.training import TrainOptions, train_from_photos
-
-            emb = self.embedder()
-            previous = None
-            if not from_scratch and self.model_path.exists():
-                try:
-                    previous = self.classifier()
-                except PhotosorterError:
-                    previous = None  # unreadable or another backbone's model: start from scratch
-            return train_from_photos(photos, emb, TrainOptions(gate_quantile=strictness), progress, cancel,
-                                     on_epoch=lambda f, e, t, v: emit((f, e, t, v)), previous=previous,
-                                     background=StoredBackground.for_embedder(emb).features())
-
-        def done(result):
-            self._train_job = None
-            self.session.install_model(result.classifier)  # the running watcher uses it at once
-            continued = " (continued from the previous model)" if result.classifier.info.get("continued_folds") else ""
-            self.training.end(f"Trained {len(result.classifier.categories)} categories on "
-                              f"{result.classifier.info['examples']} photos in {result.seconds:.1f} s{continued}.")
-            self.training.show_result(result.classifier)
-            if result.skipped:
-                self.status(f"{len(result.skipped)} example(s) could not be read and were skipped.", 12000)
-            if self._train_again:  # corrections arrived while training
-                self.train(switch_tab=False)
-            else:
-                self.rescore_preview()
-
-        def failed(message):
-            self._train_job = None
-            self.training.end("Training stopped.")
-            self.error(message)
-
-        def cancelled():
-            self._train_job = None
-            self.training.end("Training cancelled. The previous model (if any) is unchanged.")
-
-        self._train_job = start_job(self, job, on_done=done, on_error=failed, on_cancel=cancelled,
-                                    on_progress=self.training.on_progress,
-                                    on_data=lambda d: self.training.chart.add_point(*d))
-
-    def cancel_training(self) -> None:
-        if self._train_job is not None:
-            self._train_job.cancel()
-            self.training.stage.setText("Cancelling…")
-
-    # ------------------------------------------------------------ sorting
+    # ------------------------------------------------------------ sorting (the Sort tab's jobs: sort_tab.py)
     def choose_sort_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Folder of photos to sort")
-        if folder:
-            self.preview_sort([folder])
+        self.sorting.choose_sort_folder()
 
     def preview_sort(self, paths: list[str], rescore: bool = False) -> None:
-        """Dry run of ``paths``. ``rescore``: the same photos again after retraining — the open
-        preview is replaced in place and the photos whose destination changed are highlighted."""
-        if not rescore:
-            self.tabs.setCurrentWidget(self.sorting)
-        session = self.session
-        overrides = dict(self.library.threshold_overrides)
-
-        def job(progress, cancel, emit):
-            from ..sorting.review_table import ReviewTable
-
-            plan = session.plan(paths, progress, cancel, overrides)
-            return plan, ReviewTable.from_plan(plan)  # the review grid's arrays, built here, off the UI thread
-
-        def done(result):
-            plan, table = result
-            self.progress.hide()
-            changed = self.sorting.set_plan(plan, self.colours(), sources=paths, compare=rescore, table=table)
-            if rescore:
-                self.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
-                            "(highlighted). Nothing has been copied.", 12000)
-            else:
-                self.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
-
-        self.status("Scoring photos for the preview…")
-        start_job(self, job, on_done=done, on_error=self.error, on_progress=self._busy)
+        self.sorting.preview_sort(paths, rescore)
 
     def rescore_preview(self) -> None:
-        """After retraining: the open preview (if any) is scored again with the new model (the
-        photos' features are cached, so this is quick)."""
-        if self.sorting.plan is not None and self.sorting.sources:
-            self.preview_sort(list(self.sorting.sources), rescore=True)
+        self.sorting.rescore_preview()
 
     def apply_sort(self) -> None:
-        plan = self.sorting.current_plan()
-        if plan is None:
-            return
-
-        def job(progress, cancel, emit):
-            from ..sorting.ledger import Ledger
-            from ..sorting.sorter import apply_plan
-
-            ledger = Ledger(app_paths().ledger_file)
-            try:
-                return apply_plan(plan, ledger, progress=progress, cancel=cancel,
-                                  detail={"sources": sorted({str(d.path.parent) for d in plan.decisions})[:3], "gui": True,
-                                          "thresholds": dict(plan.thresholds)})  # a past run shows its scores against these
-            finally:
-                ledger.close()
-
-        def done(summary):
-            self.progress.hide()
-            self.sorting.plan = None
-            self.sorting.apply_button.setEnabled(False)
-            failed = "".join(f"<br>• {m}" for _p, _r, m in summary.failed[:8])
-            self.sorting.summary.setText(
-                f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
-                f"({summary.copies_made} copies); {summary.already_sorted} already sorted; {summary.no_category} in no "
-                f"category; {len(summary.failed)} failed.{failed}<br>Undo puts the copies in the trash (Ctrl+Z).")
-            self.refresh_history()
-
-        start_job(self, job, on_done=done, on_error=self.error, on_progress=self._busy)
+        self.sorting.apply_sort()
 
     def undo(self, run_id) -> None:
-        if run_id is None and not self.sorting.has_history():
-            self.status("Nothing to undo: no sort run has been made yet.")
-            self.sorting.summary.setText("Nothing to undo: no sort run has been made yet.")
-            return
-
-        def job(progress, cancel, emit):
-            from ..sorting.ledger import Ledger
-            from ..sorting.sorter import undo_run
-
-            ledger = Ledger(app_paths().ledger_file)
-            try:
-                return undo_run(ledger, run_id)
-            finally:
-                ledger.close()
-
-        def done(result):
-            kept = f" {len(result.kept_modified)} edited copies were kept." if result.kept_modified else ""
-            errs = f" {len(result.errors)} could not be moved to the trash (left in place)." if result.errors else ""
-            text = f"<b>Undid run {result.run_id}:</b> {len(result.trashed)} copies moved to the trash.{kept}{errs}"
-            self.sorting.summary.setText(text)
-            self.status(text.replace("<b>", "").replace("</b>", ""), 12000)  # seen from any tab (Ctrl+Z on Watch)
-            self.refresh_history()
-
-        start_job(self, job, on_done=done, on_error=self.error)
+        self.sorting.undo(run_id)
 
     def refresh_history(self) -> None:
-        from ..sorting.ledger import Ledger
-
-        try:
-            ledger = Ledger(app_paths().ledger_file)
-            runs = ledger.runs(30)
-            ledger.close()
-            self.sorting.set_history(runs)
-            self.undo_action.setEnabled(self.sorting.has_history())
-        except Exception as exc:  # a damaged ledger must not stop the window from opening
-            log.warning("cannot read the ledger: %s", exc)
+        self.sorting.refresh_history()
 
     # ------------------------------------------------------------ preview & corrections
     def explain_job(self, path: str, callback) -> None:
@@ -668,6 +538,7 @@ class MainWindow(QMainWindow):
             self._train_job.cancel()
         self.session.stop_watch(wait=True)
         self.watch.join_stopping(10)
+        self.training.stop_thumbnails()
         from shiboken6 import isValid
 
         for job in list(getattr(self, "_jobs", ())):

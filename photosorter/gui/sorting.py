@@ -22,13 +22,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..sorting.review_table import Decided, ReviewTable
+from ..sorting.review_table import COPY, Decided, ReviewTable
 from .review import ReviewView
 
 
 def _destination(table: ReviewTable, decided: Decided, i: int) -> tuple[int, tuple[str, ...]]:
     outcome, cats = decided.key(i)
     return outcome, tuple(table.categories[j] for j in cats)
+
+
+def copy_counts_text(plan) -> str:
+    """Photos and copies, worded so the numbers add up: a photo in two categories is one photo
+    but two copies (the groups showed 72 + 79 while the summary said "150 photos to copy")."""
+    photos = [d for d in plan.decisions if d.outcome == "copy"]
+    per_cat = {c: sum(c in d.categories for d in photos) for c in plan.destinations}
+    return counts_text(len(photos), per_cat, sum(len(d.categories) > 1 for d in photos))
+
+
+def counts_text(photos: int, per_cat: dict[str, int], several: int) -> str:
+    """``photos`` to copy, ``per_cat`` copies per category, ``several`` photos in more than one."""
+    copies = sum(per_cat.values())
+    lines = ", ".join(f"{n} → {c}" for c, n in per_cat.items())
+    text = f"{photos} photo{'s' if photos != 1 else ''} to copy"
+    if copies != photos:
+        return (f"{text} as {copies} copies ({lines}; {several} photo{'s go' if several != 1 else ' goes'} "
+                "to more than one category)")
+    return f"{text} ({lines})"
 
 
 class SortPanel(QWidget):
@@ -90,13 +109,17 @@ class SortPanel(QWidget):
         self.history.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.history.verticalHeader().setVisible(False)
         self.history.setMaximumHeight(150)
+        self._undoable: set[int] = set()  # ids of runs that can still be undone
         undo_selected = QPushButton("Undo selected run")
+        undo_selected.setEnabled(False)  # until an undoable run is selected
         undo_selected.clicked.connect(self._undo_selected)
         open_run = QPushButton("Review selected run")
         open_run.setToolTip("Show the run's photos in the grid, grouped by where they went (double-click a run too)")
         open_run.clicked.connect(self._open_selected)
         self.history.cellDoubleClicked.connect(lambda _r, _c: self._open_selected())
         self.run_id: int | None = None  # the past run the grid shows (read-only), or None: a preview
+        self.undo_selected_button = undo_selected
+        self.history.itemSelectionChanged.connect(self._update_undo_selected)
         top = QHBoxLayout()
         top.addWidget(self.drop_hint)
         top.addWidget(choose)
@@ -213,11 +236,12 @@ class SortPanel(QWidget):
         self.review.set_decided(self.table, decided, self.colours, self._changed_mask, self.corrections)
         counts = decided.counts()
         per_cat = dict(zip(self.table.categories, decided.per_category().tolist()))
-        lines = ", ".join(f"{n} → {c}" for c, n in per_cat.items())
+        copying = decided.outcome == COPY
+        several = int((decided.todo[copying].sum(axis=1) > 1).sum())
         changed = f" <b>{len(self.changed)} changed with the new model</b> (highlighted)." if self.changed else ""
         fixed = f" {int(decided.corrected.sum())} decided by your corrections (✎)." if decided.corrected.any() else ""
         self.summary.setText(
-            f"<b>Preview (nothing copied yet):</b> {counts['copy']} photos to copy ({lines}); "
+            f"<b>Preview (nothing copied yet):</b> {counts_text(counts['copy'], per_cat, several)}; "
             f"{counts['no_category']} go nowhere; {counts['already_sorted']} already sorted; "
             f"{counts['failed']} cannot be read.{changed}{fixed}"
         )
@@ -284,8 +308,9 @@ class SortPanel(QWidget):
         return self._runs > 0
 
     def set_history(self, runs) -> None:
-        self._runs = sum(1 for r in runs if r.kind in ("sort", "watch") and not r.dry_run
-                         and r.state in ("done", "interrupted"))  # what "undo last run" would undo
+        self._undoable = {r.id for r in runs if r.kind in ("sort", "watch") and not r.dry_run
+                          and r.state in ("done", "interrupted")}  # what undo can still undo
+        self._runs = len(self._undoable)
         self.undo_button.setEnabled(self._runs > 0)
         self.history.setRowCount(len(runs))
         for r, run in enumerate(runs):
@@ -295,16 +320,21 @@ class SortPanel(QWidget):
             result = f"{run.state}: copied {s.get('copied_photos', 0)}, failed {len(s.get('failed', []))}"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
+        self._update_undo_selected()
 
     def _selected_run(self) -> int | None:
         row = self.history.currentRow()
-        item = self.history.item(row, 0) if row >= 0 else None
+        item = self.history.item(row, 0) if row >= 0 and self.history.selectedItems() else None
         return int(item.text()) if item is not None else None
 
+    def _update_undo_selected(self) -> None:
+        """Enabled only while the selected run can still be undone (not once it was)."""
+        self.undo_selected_button.setEnabled(self._selected_run() in self._undoable)
+
     def _undo_selected(self) -> None:
-        run_id = self._selected_run()
-        if run_id is not None:
-            self.undo_requested.emit(run_id)
+        run = self._selected_run()
+        if run is not None and run in self._undoable:
+            self.undo_requested.emit(run)
 
     def _open_selected(self) -> None:
         run_id = self._selected_run()

@@ -1,8 +1,14 @@
-"""Training panel: progress with stage and ETA, Cancel, live loss curves, per-category results."""
+"""Train tab: progress with stage and ETA, Cancel, live loss curves (one chart per fold), and
+results people can act on — per-category figures, a confusion matrix, the examples each category
+gets wrong (open, remove or move them) and the honest quality estimate (ml/quality.py).
+
+The training job itself lives here too (not in the main window): reading new examples ahead of
+training, training, cancelling, and showing what came out."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -11,13 +17,18 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from .widgets import CurveChart
+from ..errors import PhotosorterError
+from ..ml import confusion
+from .loss_chart import LossChart
+from .training_results import ConfusionTable, MistakesView
+from .workers import JobWorker, start_job
 
 
 def eta_text(started: float, done: int, total: int) -> str:
@@ -32,20 +43,21 @@ def hints(clf) -> list[str]:
     """Plain-language advice: first how it would do on the user's other photos (quality.py), then
     from the cross-validated metrics on the examples."""
     out = []
-    quality = clf.info.get("quality")
+    desc = clf.description
+    quality = desc.quality
     if quality is None:
         out.append("How well this sorts your other photos is unknown (model trained by an older version: train again).")
     else:
-        out.append(clf.info.get("quality_summary", ""))
+        out.append(desc.quality_summary or "")
         for q in quality:
-            if q.get("precision") is not None:
-                out.append(f"{q['name']}: of {q['background_photos']} photos seen so far, about {q['taken']} would go "
-                           f"here; expected precision {q['precision']:.2f} (likely {q['precision_low']:.2f}–"
-                           f"{q['precision_high']:.2f}).")
-            out.extend(a for a in q.get("advice", []) if a not in out and "unknown" not in a)
+            if q.precision is not None:
+                out.append(f"{q.name}: of {q.background_photos} photos seen so far, about {q.taken} would go "
+                           f"here; expected precision {q.precision:.2f} (likely {q.precision_low:.2f}–"
+                           f"{q.precision_high:.2f}).")
+            out.extend(a for a in q.advice if a not in out and "unknown" not in a)
     per = clf.metrics.get("per_category", {})
     for name, m in per.items():
-        n = clf.info.get("examples_per_category", {}).get(name, m.get("support", 0))
+        n = desc.examples_per_category.get(name, m.get("support", 0))
         if n < 10:
             out.append(f"{name}: only {n} examples — add more (10 or more) for reliable sorting.")
         elif m["recall"] < 0.8:
@@ -53,18 +65,36 @@ def hints(clf) -> list[str]:
         elif m["precision"] < 0.8:
             out.append(f"{name}: {100 * (1 - m['precision']):.0f}% of what it picks belongs elsewhere — "
                        "add examples to the categories it confuses, or some 'none of these' photos.")
-    if not clf.info.get("none_examples"):
+    if not desc.none_examples:
         out.append("Tip: a few 'none of these' photos (from your camera roll, belonging nowhere) help keep "
                    "unrelated photos out of every category.")
     return out
+
+
+def train_hint(library) -> str:
+    """What to do next, from the library as it is now (never a hint left over from before)."""
+    if not library.categories:
+        return "Create a category (Ctrl+N) and drop a few example photos on it, then train."
+    few = [c.name for c in library.categories if len(c.examples) < 2]
+    if few:
+        return (f"Add at least two examples to {', '.join(few)} (10 or more work well), then train.")
+    n = len(library.labeled_photos().paths)
+    return f"Ready to train on {n} example photos in {len(library.categories)} categories. Press Train (Ctrl+T)."
 
 
 class TrainingPanel(QWidget):
     train_requested = Signal()
     cancel_requested = Signal()
 
-    def __init__(self) -> None:
+    def __init__(self, window=None) -> None:
         super().__init__()
+        self.main_window = window  # provides session, library, categories, status(), error(), open_large()
+        self._train_job: JobWorker | None = None
+        self._read_job: JobWorker | None = None  # reads newly added examples ahead of training
+        self._read_again = False
+        self._train_again = False
+        self.model = None  # the classifier whose results are shown
+        self.edited: set[str] = set()  # examples removed or moved since that model was trained
         self.train_button = QPushButton("Train (Ctrl+T)")
         self.train_button.clicked.connect(self.train_requested.emit)
         self.cancel_button = QPushButton("Cancel")
@@ -72,14 +102,30 @@ class TrainingPanel(QWidget):
         self.cancel_button.clicked.connect(self.cancel_requested.emit)
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
+        self.bar.setAccessibleName("Training progress")
         self.stage = QLabel("Add at least two examples to each category, then train.")
         self.stage.setWordWrap(True)
-        self.chart = CurveChart()
+        self.chart = LossChart()
         self.table = QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels(["Category", "Precision", "Recall", "F1", "Threshold", "Examples"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QTableWidget.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
+        self.table.setAccessibleName("Per-category results; select a row to see its mistakes")
+        self.table.currentCellChanged.connect(lambda row, *_: self.show_category_mistakes(row))
+        self.table.cellClicked.connect(lambda row, _col: self.show_category_mistakes(row))
+        self.matrix = ConfusionTable()
+        self.matrix.cell_chosen.connect(self.show_cell)
+        self.mistakes = MistakesView()
+        grid = self.mistakes.grid
+        grid.open_requested.connect(self._open)
+        grid.remove_requested.connect(self.remove_example)
+        grid.relabel_requested.connect(self.relabel_example)
+        self.edited_note = QLabel()
+        self.edited_note.setWordWrap(True)
+        self.edited_note.hide()
         self.advice = QLabel()
         self.advice.setWordWrap(True)
         self.advice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -87,15 +133,44 @@ class TrainingPanel(QWidget):
         top.addWidget(self.train_button)
         top.addWidget(self.cancel_button)
         top.addWidget(self.bar, 1)
+        lower = QSplitter(Qt.Orientation.Horizontal)
+        lower.setChildrenCollapsible(False)
+        left = QWidget()
+        left_lay = QVBoxLayout(left)
+        left_lay.setContentsMargins(0, 0, 0, 0)
+        matrix_title = QLabel("<b>Confusion matrix</b> (held out; row: label, column: put in)")
+        matrix_title.setWordWrap(True)
+        left_lay.addWidget(matrix_title)
+        left_lay.addWidget(self.matrix, 1)
+        lower.addWidget(left)
+        lower.addWidget(self.mistakes)
+        lower.setSizes([360, 280])
+        lower.setMinimumHeight(190)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.stage)
         lay.addWidget(self.chart, 2)
-        lay.addWidget(QLabel("<b>How well it learned</b> (cross-validated: each example judged by a model that never saw it)"))
+        heading = QLabel("<b>How well it learned</b> (cross-validated: each example judged by a model that never saw "
+                         "it). Select a category to see the examples it gets wrong.")
+        heading.setWordWrap(True)
+        lay.addWidget(heading)
         lay.addWidget(self.table, 2)
+        lay.addWidget(lower, 3)
+        lay.addWidget(self.edited_note)
         lay.addWidget(self.advice)
         self._started = time.monotonic()
 
+    def resizeEvent(self, event) -> None:
+        """Wrapped labels need more height when the tab is narrow (200% scaling); the scroll area
+        around the tabs only knows that through the minimum height, else rows overlap."""
+        super().resizeEvent(event)
+        lay = self.layout()
+        if lay is not None and lay.hasHeightForWidth():
+            need = lay.totalHeightForWidth(self.width())
+            if need > 0 and need != self.minimumHeight():
+                self.setMinimumHeight(need)
+
+    # ------------------------------------------------------------ progress
     def begin(self) -> None:
         self._started = time.monotonic()
         self.chart.clear()
@@ -105,6 +180,7 @@ class TrainingPanel(QWidget):
         self.stage.setText("Loading the recognition model…")
 
     def on_progress(self, done: int, total: int, message: str) -> None:
+        """``done``/``total`` and ``message`` come from one place (ml/train_progress.py)."""
         self.bar.setRange(0, max(1, total))
         self.bar.setValue(done)
         self.stage.setText(f"{message}{eta_text(self._started, done, total)}")
@@ -116,10 +192,118 @@ class TrainingPanel(QWidget):
         self.cancel_button.setEnabled(False)
         self.stage.setText(message)
 
+    def update_hint(self) -> None:
+        """The hint follows the library (examples added, imported, moved); never during training."""
+        if self._train_job is not None or self.main_window is None:
+            return
+        self.stage.setText(train_hint(self.main_window.library))
+
+    # ------------------------------------------------------------ the jobs
+    def read_examples_ahead(self) -> None:
+        """Compute new examples' features in the background as soon as they are added.
+
+        Reading a photo through the network is most of what training costs for a new example;
+        doing it while the person is still choosing examples makes pressing Train take about a
+        second even with a thousand examples (benchmarks/retrain.py)."""
+        w = self.main_window
+        if not w.ready or w._closing:
+            return  # warm_up is still loading the model (it calls this when done), or the window is closing
+        if self._read_job is not None:
+            self._read_again = True
+            return
+        paths = list(w.library.labeled_photos().paths)
+        session = w.session
+
+        def job(progress, cancel, emit):
+            from ..ml.training import TrainOptions
+
+            session.embedder().embed(paths, views=TrainOptions().views, cancel=cancel)
+
+        def finished(*_):
+            self._read_job = None
+            if self._read_again:
+                self._read_again = False
+                self.read_examples_ahead()
+
+        self._read_job = start_job(w, job, on_done=finished, on_error=finished, on_cancel=finished)
+
+    def train(self, from_scratch: bool = False, switch_tab: bool = True) -> None:
+        """Train, continuing from the current model when only examples changed (seconds even with
+        a thousand examples); ``from_scratch`` ignores the current model."""
+        w = self.main_window
+        if self._train_job is not None:
+            return
+        if self._read_job is not None:  # training reads whatever is still unread itself
+            self._read_again = False
+            self._read_job.cancel()
+        photos = w.library.labeled_photos()
+        if not w.library.categories:
+            w.error("Create a category and drop some example photos on it first.")
+            return
+        if switch_tab:
+            w.tabs.setCurrentWidget(self)
+        self._train_again = False
+        self.begin()
+        strictness = w.library.strictness
+        session = w.session
+
+        def job(progress, cancel, emit):
+            from ..ml.background import StoredBackground
+            from ..ml.train_progress import TrainProgress
+            from ..ml.training import TrainOptions, train_from_photos
+
+            emb = session.embedder()
+            previous = None
+            if not from_scratch and session.model_path.exists():
+                try:
+                    previous = session.classifier()
+                except PhotosorterError:
+                    previous = None  # unreadable or another backbone's model: start from scratch
+            tracker = TrainProgress(progress)  # the bar and its text from one computation
+            return train_from_photos(photos, emb, TrainOptions(gate_quantile=strictness), tracker, cancel,
+                                     on_epoch=lambda f, e, t, v: emit((f, e, t, v, tracker.folds)), previous=previous,
+                                     background=StoredBackground.for_embedder(emb).features())
+
+        def done(result):
+            self._train_job = None
+            session.install_model(result.classifier)  # the running watcher uses it at once
+            continued = " (continued from the previous model)" if result.classifier.description.continued_folds else ""
+            self.end(f"Trained {len(result.classifier.categories)} categories on "
+                     f"{result.classifier.description.examples} photos in {result.seconds:.1f} s{continued}.")
+            self.show_result(result.classifier)
+            if result.skipped:
+                w.status(f"{len(result.skipped)} example(s) could not be read and were skipped.", 12000)
+            if self._train_again:  # corrections arrived while training
+                self.train(switch_tab=False)
+            else:
+                w.rescore_preview()
+
+        def failed(message):
+            self._train_job = None
+            self.end("Training stopped.")
+            w.error(message)
+
+        def cancelled():
+            self._train_job = None
+            self.end("Training cancelled. The previous model (if any) is unchanged.")
+
+        self._train_job = start_job(w, job, on_done=done, on_error=failed, on_cancel=cancelled,
+                                    on_progress=self.on_progress, on_data=lambda d: self.chart.add_point(*d))
+
+    def cancel_training(self) -> None:
+        if self._train_job is not None:
+            self._train_job.cancel()
+            self.stage.setText("Cancelling…")
+
+    # ------------------------------------------------------------ results
     def show_result(self, clf) -> None:
+        self.model = clf
+        self.edited = set()
+        self.edited_note.hide()
         per = clf.metrics.get("per_category", {})
+        self.table.blockSignals(True)
         self.table.setRowCount(len(per))
-        counts = clf.info.get("examples_per_category", {})
+        counts = clf.description.examples_per_category
         for r, (name, m) in enumerate(per.items()):
             vals = [name, f"{m['precision']:.2f}", f"{m['recall']:.2f}", f"{m['f1']:.2f}", f"{m['threshold']:.2f}",
                     str(counts.get(name, m["support"]))]
@@ -128,13 +312,80 @@ class TrainingPanel(QWidget):
                 if c:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 self.table.setItem(r, c, item)
+        self.table.blockSignals(False)
         if not self.chart.folds:
-            for fold, curve in enumerate(clf.info.get("curves", [])):
+            curves = list(clf.description.curves)
+            self.chart.set_fold_count(len(curves))
+            for fold, curve in enumerate(curves):
                 for e, (t, v) in enumerate(zip(curve["train_loss"], curve["val_loss"])):
                     self.chart.add_point(fold, e, t, v)
-        tips = hints(clf) + [f"⚠ {w}" for w in clf.info.get("warnings", []) if "only" not in w]
+        self.matrix.set_matrix(confusion.confusion(clf.description.out_of_fold, clf.categories, clf.thresholds))
+        if confusion.available(clf.description.out_of_fold):
+            # start with the category that gets the most examples wrong: the first thing to fix
+            wrong = [len(confusion.mistakes(clf.description.out_of_fold, clf.categories, clf.thresholds, c)) for c in clf.categories]
+            if wrong:
+                worst = max(range(len(wrong)), key=wrong.__getitem__)
+                self.table.selectRow(worst)
+                self.show_category_mistakes(worst)  # also when that row was already current (a retrain)
+        else:
+            self.mistakes.heading.setText("This model was trained by an older version: train again to see the "
+                                          "confusion matrix and the examples it gets wrong.")
+            self.mistakes.grid.clear()
+        tips = hints(clf) + [f"⚠ {w}" for w in clf.description.warnings if "only" not in w]
         people = getattr(clf, "people", None)  # issue 17: which categories are about people, how sure
         if people is not None:
             tips = [f"<b>{name}</b>: {text}" for name, text in people.describe().items()] + tips
         # never "healthy" without evidence from the user's own photos (hints always says which)
         self.advice.setText("<br>".join(t for t in tips if t))
+
+    def show_category_mistakes(self, row: int) -> None:
+        clf = self.model
+        if clf is None or not 0 <= row < len(clf.categories) or not confusion.available(clf.description.out_of_fold):
+            return
+        name = self.table.item(row, 0).text() if self.table.item(row, 0) else clf.categories[row]
+        found = [m for m in confusion.mistakes(clf.description.out_of_fold, clf.categories, clf.thresholds, name)
+                 if m.path not in self.edited]
+        self.mistakes.show_category(name, found, list(clf.categories))
+
+    def show_cell(self, row: int, col: int) -> None:
+        clf = self.model
+        if clf is None or self.matrix.matrix is None:
+            return
+        names = self.matrix.matrix.names
+        found = [m for m in confusion.cell_mistakes(clf.description.out_of_fold, clf.categories, clf.thresholds, row, col)
+                 if m.path not in self.edited]
+        self.mistakes.show_cell(names[row], names[col], found, list(clf.categories))
+
+    def stop_thumbnails(self, wait_ms: int = 3000) -> None:
+        """Window closing: no thumbnail decoding may outlive the widgets it reports to."""
+        thumbs = self.mistakes.grid.thumbs
+        thumbs.forget_pending()
+        thumbs.wait(wait_ms)
+
+    # ------------------------------------------------------------ fixing examples
+    def _open(self, path: str) -> None:
+        if self.main_window is not None:
+            self.main_window.open_large(path)
+
+    def remove_example(self, path: str) -> None:
+        """Stop using ``path`` as an example (the photo itself stays where it is)."""
+        confusion.remove(self.main_window.library, path)
+        self._examples_edited(path, f"Removed {Path(path).name} from the examples (the file is untouched).")
+
+    def relabel_example(self, path: str, to) -> None:
+        """Make ``path`` an example of ``to`` only (None: "none of these")."""
+        confusion.relabel(self.main_window.library, path, to)
+        where = to or "none of these"
+        self._examples_edited(path, f"{Path(path).name} is now an example of {where}.")
+
+    def _examples_edited(self, path: str, message: str) -> None:
+        w = self.main_window
+        self.edited.add(path)
+        self.mistakes.grid.drop_path(path)
+        w.library.save()
+        w.categories.refresh()
+        w._library_changed()
+        self.edited_note.setText(f"<b>{len(self.edited)} example(s) changed</b> since this training — retrain "
+                                 "(Ctrl+T) to update these results.")
+        self.edited_note.show()
+        w.status(f"{message} Retrain (Ctrl+T) to use it.", 12000)

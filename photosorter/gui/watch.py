@@ -10,16 +10,7 @@ import threading
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QListWidget,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from .workers import start_job
 
@@ -102,7 +93,9 @@ class WatchPanel(QWidget):
         self.main_window.status("photosorter will start at login." if on else "photosorter will no longer start at login.")
 
     def add_folder(self, folder: str | None = None) -> None:
-        folder = folder or QFileDialog.getExistingDirectory(self, "Folder to watch")
+        from .folders import choose_folder
+
+        folder = folder or choose_folder(self, "Folder to watch", "watch")
         if folder and folder not in self.library.watched:
             self.library.watched.append(folder)
             self.library.save()

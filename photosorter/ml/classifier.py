@@ -14,10 +14,9 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -47,12 +46,6 @@ class Classifier:
     metrics: dict = field(default_factory=dict)
     description: ModelDescription = field(default_factory=ModelDescription)  # training summary
     people: People | None = None  # faces as evidence for categories about people (ml/person.py)
-
-    @property
-    def info(self) -> Mapping[str, Any]:
-        """Read-only dict view of ``description`` (the model file's ``info`` object). Kept only
-        for GUI code that has not moved to the typed ``description`` yet; new code reads that."""
-        return self.description.as_mapping()
 
     # ----------------------------------------------------------------- scoring
     @torch.inference_mode()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 from .quality import CategoryQuality
@@ -35,6 +34,8 @@ class ModelDescription:
     #: The honest estimate on the user's other photos (quality.py); None: the model predates it.
     quality: tuple[CategoryQuality, ...] | None = None
     quality_summary: str | None = None
+    #: every example's held-out scores and labels (confusion.record); None: the model predates it
+    out_of_fold: dict[str, Any] | None = None
     continued_folds: int = 0  # folds that continued from the previous model's heads
     example_folds: dict[str, int] = field(default_factory=dict)  # example fingerprint → its fold
     timings: dict[str, float] = field(default_factory=dict)  # seconds per training stage
@@ -78,10 +79,6 @@ class ModelDescription:
         extra = {k: v for k, v in doc.items() if k not in known}
         return cls(**values, extra=extra)
 
-    def as_mapping(self) -> Mapping[str, Any]:
-        """A read-only dict view (the old ``Classifier.info`` shape), for code not yet typed."""
-        return MappingProxyType(self.to_document())
-
 
 _BAD = object()
 
@@ -108,6 +105,9 @@ def _read(name: str, v: Any) -> Any:
         if isinstance(v, dict) and all(isinstance(t, (int, float)) for t in v.values()):
             return dict(v)
         return _BAD
+    if name == "out_of_fold":
+        ok = isinstance(v, dict) and all(isinstance(v.get(k), list) for k in ("paths", "scores", "labels"))
+        return dict(v) if ok and len(v["paths"]) == len(v["scores"]) == len(v["labels"]) else _BAD
     if name in ("options", "people"):
         return dict(v) if isinstance(v, dict) else _BAD
     if name in ("curves", "backbone_comparison"):

@@ -29,6 +29,7 @@ from ..jobs import CancelToken, ProgressFn, no_progress
 from .background import MIN_BACKGROUND_PHOTOS
 from .calibration import choose_threshold, compute_metrics
 from .classifier import Classifier
+from .confusion import record as confusion_record
 from .dataset import LabeledPhotos, scan_labeled_folder
 from .features import Embedder, Embedding, EmbedFailure
 from .head import Head, HeadEnsemble
@@ -37,6 +38,7 @@ from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
 from .person import FaceEvidence, examine_faces
 from .pu_threshold import pu_threshold
 from .quality import MIN_EVIDENCE, estimate_quality, summary_line
+from .train_progress import TrainProgress
 
 FEW_EXAMPLES = 10
 
@@ -276,6 +278,7 @@ def fit_classifier(
     previous: Classifier | None = None,
     background: np.ndarray | None = None,
     faces: FaceEvidence | None = None,
+    paths: list[str] | None = None,
 ) -> Classifier:
     """Cross-validated training on precomputed features ``feats`` of shape (n, views, D).
 
@@ -283,7 +286,9 @@ def fit_classifier(
     of the examples) let the model remember each example's fold, so the next training can continue
     from this model (``previous``) instead of starting over: that is what makes adding a few
     examples to a thousand take a second or two. ``background``: features of the stored
-    background (the user's photos in general), for the honest quality estimate (quality.py)."""
+    background (the user's photos in general), for the honest quality estimate (quality.py).
+    ``paths`` (one file per example) are kept with the held-out scores, for the confusion matrix
+    and the examples each category gets wrong (confusion.py)."""
     opts = opts or TrainOptions()
     n, _views, _dim = feats.shape
     n_cat = len(categories)
@@ -327,6 +332,7 @@ def fit_classifier(
     curves: list[FoldCurve] = []
     for f in range(k):
         tr, va = fold != f, fold == f
+        progress(f, k, f"Training: fold {f + 1} of {k}")
         x_tr = feats[tr].reshape(-1, feats.shape[2])
         y_tr = np.repeat(labels[tr], feats.shape[1], axis=0)
         head, curve = train_head(x_tr, y_tr, clean[va], labels[va], opts, seed=opts.seed * 100 + f, cancel=cancel,
@@ -398,6 +404,8 @@ def fit_classifier(
         notes=tuple(notes),
         quality=tuple(quality),
         quality_summary=summary_line(quality),
+        # the held-out scores the metrics come from, per example (confusion.py)
+        out_of_fold=confusion_record(oof_scores, labels, paths if paths is not None else [""] * n),
         continued_folds=sum(h is not None for h in init_heads),
         example_folds={fold_key(sha): int(f) for sha, f in zip(shas, fold)} if shas else {},
         timings={"grouping": round(t_heads - t_fit, 3), "heads": round(t_calibrate - t_heads, 3),
@@ -450,15 +458,20 @@ def train_from_photos(
     opts = opts or TrainOptions()
     start = time.perf_counter()
     n = len(photos.paths)
-    # Progress is reported over one scale: reading photos, then the folds.
-    total = n + opts.folds
+    # One source for the bar and its text (train_progress.py): reading photos, then the folds.
+    tracker = progress if isinstance(progress, TrainProgress) else TrainProgress(progress)
 
     def read_progress(done: int, _t: int, msg: str) -> None:
-        progress(done, total, f"Reading examples: {msg}")
+        tracker.reading_progress(done, n, msg)
 
+    tracker.reading_progress(0, n)
     results = embedder.embed(photos.paths, views=opts.views, progress=read_progress, cancel=cancel)
     embed_seconds = time.perf_counter() - start
     feats, labels, shas, skipped = collect_features(results, photos.labels)
+    first_file: dict[str, str] = {}
+    for r in results:
+        if isinstance(r, Embedding):
+            first_file.setdefault(r.sha256, str(r.path))
     warnings = list(photos.warnings)
     dupes = n - len(skipped) - len(feats)
     if dupes:
@@ -468,15 +481,20 @@ def train_from_photos(
             warnings.append(f"{c}: only {int(k)} examples — add more (10 or more) for reliable sorting.")
 
     def fold_progress(done: int, k: int, msg: str) -> None:
-        progress(n + round(done * opts.folds / k), total, msg)
+        tracker.fold_progress(done, k, msg.rpartition("(")[2].rstrip(")") if msg.endswith(")") else "")
+
+    def epoch_done(fold: int, epoch: int, train_loss: float, val_loss: float) -> None:
+        tracker.epoch_done(fold, epoch)
+        if on_epoch is not None:
+            on_epoch(fold, epoch, train_loss, val_loss)
 
     evidence = examine_faces(embedder, results, shas, labels, photos.categories, opts.gate_quantile, cancel,
-                             lambda m: progress(n, total, f"Reading examples: {m}")) if opts.faces else None  # issue 17
+                             lambda m: tracker.reading_progress(n, n, m)) if opts.faces else None  # issue 17
     clf = fit_classifier(
         feats, labels, photos.categories,
         backbone=embedder.spec.name, weights_id=embedder.model.weights_id,
-        imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel, on_epoch=on_epoch,
-        shas=shas, previous=previous, background=background, faces=evidence,
+        imagenet_head=embedder.model.imagenet_head, opts=opts, progress=fold_progress, cancel=cancel, on_epoch=epoch_done,
+        shas=shas, previous=previous, background=background, faces=evidence, paths=[first_file[s] for s in shas],
     )
     seconds = time.perf_counter() - start
     warnings += clf.description.notes

@@ -1,0 +1,139 @@
+"""Sort tab: the preview (a dry run), Apply, Undo and the history of runs — the widgets come
+from SortPanel (sorting.py), the jobs behind them live here, so the main window only assembles
+the tabs.
+
+Every copy goes through ``sorting.sorter.apply_plan`` with the journal (ledger); every run can be
+undone; nothing here moves or changes an original."""
+
+from __future__ import annotations
+
+import logging
+
+from ..config import app_paths
+from .folders import choose_folder
+from .sorting import SortPanel
+from .workers import start_job
+
+log = logging.getLogger(__name__)
+
+
+class SortTab(SortPanel):
+    def __init__(self, window) -> None:
+        super().__init__()
+        self.main_window = window  # provides session, library, tabs, progress, status(), error(), colours()
+        self.folder_dropped.connect(self.preview_sort)
+        self.choose_requested.connect(self.choose_sort_folder)
+        self.apply_requested.connect(self.apply_sort)
+        self.undo_requested.connect(self.undo)
+        self.run_open_requested.connect(lambda run_id: self.open_run(run_id, self.main_window.colours()))
+
+    def choose_sort_folder(self) -> None:
+        w = self.main_window
+        folder = choose_folder(w, "Folder of photos to sort", "sort")
+        if folder:
+            self.preview_sort([folder])
+
+    def preview_sort(self, paths: list[str], rescore: bool = False) -> None:
+        """Dry run of ``paths``. ``rescore``: the same photos again after retraining — the open
+        preview is replaced in place and the photos whose destination changed are highlighted."""
+        w = self.main_window
+        if not rescore:
+            w.tabs.setCurrentWidget(self)
+        session = w.session
+        overrides = dict(w.library.threshold_overrides)
+
+        def job(progress, cancel, emit):
+            from ..sorting.review_table import ReviewTable
+
+            plan = session.plan(paths, progress, cancel, overrides)
+            return plan, ReviewTable.from_plan(plan)  # the review grid's arrays, built here, off the UI thread
+
+        def done(result):
+            plan, table = result
+            w.progress.hide()
+            changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table)
+            if rescore:
+                w.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
+                         "(highlighted). Nothing has been copied.", 12000)
+            else:
+                w.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
+
+        w.status("Scoring photos for the preview…")
+        start_job(w, job, on_done=done, on_error=w.error, on_progress=w._busy)
+
+    def rescore_preview(self) -> None:
+        """After retraining: the open preview (if any) is scored again with the new model (the
+        photos' features are cached, so this is quick)."""
+        if self.plan is not None and self.sources:
+            self.preview_sort(list(self.sources), rescore=True)
+
+    def apply_sort(self) -> None:
+        w = self.main_window
+        plan = self.current_plan()
+        if plan is None:
+            return
+
+        def job(progress, cancel, emit):
+            from ..sorting.ledger import Ledger
+            from ..sorting.sorter import apply_plan
+
+            ledger = Ledger(app_paths().ledger_file)
+            try:
+                return apply_plan(plan, ledger, progress=progress, cancel=cancel,
+                                  detail={"sources": sorted({str(d.path.parent) for d in plan.decisions})[:3], "gui": True,
+                                          "thresholds": dict(plan.thresholds)})  # a past run shows its scores against these
+            finally:
+                ledger.close()
+
+        def done(summary):
+            w.progress.hide()
+            self.plan = None
+            self.apply_button.setEnabled(False)
+            failed = "".join(f"<br>• {m}" for _p, _r, m in summary.failed[:8])
+            self.summary.setText(
+                f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
+                f"({summary.copies_made} copies); {summary.already_sorted} already sorted; {summary.no_category} in no "
+                f"category; {len(summary.failed)} failed.{failed}<br>Undo puts the copies in the trash (Ctrl+Z).")
+            self.refresh_history()
+
+        start_job(w, job, on_done=done, on_error=w.error, on_progress=w._busy)
+
+    def undo(self, run_id) -> None:
+        w = self.main_window
+        if run_id is None and not self.has_history():
+            w.status("Nothing to undo: no sort run has been made yet.")
+            self.summary.setText("Nothing to undo: no sort run has been made yet.")
+            return
+
+        def job(progress, cancel, emit):
+            from ..sorting.ledger import Ledger
+            from ..sorting.sorter import undo_run
+
+            ledger = Ledger(app_paths().ledger_file)
+            try:
+                return undo_run(ledger, run_id)
+            finally:
+                ledger.close()
+
+        def done(result):
+            kept = f" {len(result.kept_modified)} edited copies were kept." if result.kept_modified else ""
+            errs = f" {len(result.errors)} could not be moved to the trash (left in place)." if result.errors else ""
+            text = f"<b>Undid run {result.run_id}:</b> {len(result.trashed)} copies moved to the trash.{kept}{errs}"
+            self.summary.setText(text)
+            w.status(text.replace("<b>", "").replace("</b>", ""), 12000)  # seen from any tab (Ctrl+Z on Watch)
+            self.refresh_history()
+
+        start_job(w, job, on_done=done, on_error=w.error)
+
+    def refresh_history(self) -> None:
+        w = self.main_window
+        from ..sorting.ledger import Ledger
+
+        try:
+            ledger = Ledger(app_paths().ledger_file)
+            runs = ledger.runs(30)
+            ledger.close()
+            self.set_history(runs)
+            w.undo_action.setEnabled(self.has_history())
+        except Exception as exc:  # a damaged ledger must not stop the window from opening
+            log.warning("cannot read the ledger: %s", exc)
