@@ -50,7 +50,11 @@ def _job_name(job) -> str:
 @pytest.fixture
 def jobs(monkeypatch):
     """Every job started through gui.workers.start_job reports its end on ``jobs.ended``."""
-    from photosorter.gui import categories, main_window, watch, workers
+    import importlib
+    import pkgutil
+
+    import photosorter.gui
+    from photosorter.gui import workers
 
     signals = JobsEnded()
     real = workers.start_job
@@ -68,8 +72,10 @@ def jobs(monkeypatch):
         return real(owner, job, on_done=then_report(on_done, "done"), on_error=then_report(on_error, "error"),
                     on_cancel=then_report(on_cancel, "cancel"), **callbacks)
 
-    for module in (main_window, categories, watch):
-        monkeypatch.setattr(module, "start_job", start_job)
+    for info in pkgutil.iter_modules(photosorter.gui.__path__):  # every tab that starts jobs
+        module = importlib.import_module(f"photosorter.gui.{info.name}")
+        if getattr(module, "start_job", None) is real:
+            monkeypatch.setattr(module, "start_job", start_job)
     return signals
 
 

@@ -28,7 +28,10 @@ def test_gui_hints_never_say_healthy_without_evidence(tmp_path):
     from photosorter.gui.training import hints
 
     per = {"a": {"precision": 1.0, "recall": 1.0, "f1": 1.0, "threshold": 0.5, "support": 20}}
-    old_model = SimpleNamespace(metrics={"per_category": per}, info={"examples_per_category": {"a": 20}, "none_examples": 3})
+    from photosorter.ml.model_description import ModelDescription
+
+    old_model = SimpleNamespace(metrics={"per_category": per},
+                                description=ModelDescription(examples_per_category={"a": 20}, none_examples=3))
     text = " ".join(hints(old_model))
     assert "unknown" in text and "healthy" not in text
     ex = make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=42)

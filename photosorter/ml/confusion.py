@@ -178,10 +178,7 @@ def cell_mistakes(oof: OutOfFold, categories: Sequence[str], thresholds: Sequenc
 def relabel(library, path: str, to: str | None) -> None:
     """Make ``path`` an example of ``to`` only (None: "none of these"), through the library's API:
     removed from every category (and the none list) it was in, then added where it belongs."""
-    for c in library.categories:
-        library.remove_example(c.name, path)
-    library.remove_example(None, path)
-    library.add_examples(to, [path])
+    library.relabel(path, [to] if to is not None else [])
 
 
 def remove(library, path: str) -> None:

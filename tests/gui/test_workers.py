@@ -65,3 +65,18 @@ def test_errors_and_cancellation_reach_their_callbacks_and_stop_jobs_waits(qtbot
     stop_jobs(owner, wait_ms=5000)
     assert not worker.thread_alive
     qtbot.waitUntil(lambda: cancelled == [True], timeout=5000)
+
+
+def test_a_job_whose_thread_was_deleted_is_not_listed_as_running(qtbot):
+    """Regression (seen about once in 25 runs): the thread's deleteLater ran before the queued
+    'forget this job' call, PySide6 dropped that call with its deleted sender, and the job stayed
+    listed as running for ever (shutdown then waited on it)."""
+    owner = QObject()
+    done: list = []
+    worker = start_job(owner, lambda progress, cancel, emit: "x", on_done=done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=10_000)
+    from shiboken6 import isValid
+
+    qtbot.waitUntil(lambda: not isValid(worker._thread), timeout=10_000)  # deleteLater has run
+    owner._jobs.add(worker)  # as if the discard call had been dropped with its deleted sender
+    assert running_jobs(owner) == []
