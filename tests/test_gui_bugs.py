@@ -322,3 +322,56 @@ def test_window_fits_small_scaled_screens_and_controls_have_names(window, qtbot)
     assert not unnamed, [type(x).__name__ + ":" + x.objectName() for x in unnamed]
     buttons = [x for x in w.findChildren(QAbstractButton) if x.isVisibleTo(w)]
     assert all(b.accessibleName() or b.text() for b in buttons)
+
+
+def test_the_whole_review_loop_preview_keys_correction_retrain_apply_undo(window, qtbot, tmp_path):
+    """Issue 15's acceptance, in one go as a person does it: a preview of 52 photos as a grid grouped
+    by category → the arrow keys over every photo with its explanation in the pane (no error
+    dialog) → N on a photo → the quick retrain re-scores the preview in place → Apply copies →
+    Undo takes exactly those copies back; the originals never change."""
+    from sorting_helpers import snapshot
+
+    w = window
+    roll = make_labeled_folder(tmp_path / "roll", per_category=22, categories=CATS, rel_size=0.6, none=8, seed=74)
+    before = snapshot(roll)
+    dest = tmp_path / "Sorted"
+    for c in CATS:
+        w.library.category(c).folder = str(dest / c)
+    preview(w, qtbot, roll)
+    review, grid = w.sorting.review, w.sorting.grid
+    assert {"red_disc", "blue_square"} <= set(review.groups)
+    review.select_group("All photos")
+    assert len(review.paths()) == 52
+    grid.setFocus()
+    grid.setCurrentIndex(grid.model().index(0))
+    for _ in range(51):  # → over every photo; each selection asks for its explanation
+        qtbot.keyClick(grid, Qt.Key.Key_Right)
+        qtbot.wait(5)
+    last = grid.current_path()
+    assert last == review.paths()[-1]
+    qtbot.waitUntil(lambda: w.preview.path == last and bool(w.preview.scores), timeout=60_000)
+    assert not w.errors, w.errors
+    # a correction on a photo the model sends somewhere: N = not this category
+    first = w.sorting.plan
+    target = next(d for d in first.decisions if d.categories)
+    review.select_group(target.categories[0])
+    grid.setCurrentIndex(grid.model().index(review.paths().index(str(target.path))))
+    qtbot.keyClick(grid, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: w.sorting.plan is not first and w._train_job is None, timeout=120_000)
+    assert not w.errors, w.errors
+    assert {str(d.path) for d in w.sorting.plan.decisions} == {str(d.path) for d in first.decisions}  # in place
+    shown = w.sorting.shown
+    assert target.categories[0] not in next(d for d in shown.decisions if d.path == target.path).categories
+    # Apply: exactly the planned copies appear
+    planned = {(c, d.path.name) for d in shown.decisions if d.outcome == "copy" for c in d.categories}
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    copied = {(p.parent.name, p.name) for p in dest.rglob("*.jpg")}
+    assert copied == planned and planned
+    # Undo: the copies go, the originals stay byte for byte
+    w.undo(None)
+    qtbot.waitUntil(lambda: "Undid run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    assert not list(dest.rglob("*.jpg"))
+    assert snapshot(roll) == before
