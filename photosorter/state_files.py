@@ -155,9 +155,39 @@ def _header_shortfall(path: Path) -> tuple[int, int] | None:
     page_size = int.from_bytes(header[16:18], "big")
     page_size = 65536 if page_size == 1 else page_size
     pages = int.from_bytes(header[28:32], "big")
-    if pages and size < page_size * pages:
+    if pages and size < page_size * pages and not _wal_holds(path, range(size // page_size + 1, pages + 1), page_size):
         return size, page_size * pages
     return None
+
+
+def _wal_holds(path: Path, missing: range, page_size: int) -> bool:
+    """Whether the write-ahead log next to ``path`` holds every page in ``missing``.
+
+    A checkpoint copies the log's pages into the file in page order, page 1 (the new count)
+    first, and the log is only reset after the last one is in. A process killed mid-checkpoint
+    (kill -9, power loss) therefore leaves a file that looks short but is whole: SQLite reads the
+    missing pages from the log and finishes the checkpoint. Only frames of the log's current
+    generation (their salts match its header) count; a stale log proves nothing."""
+    try:
+        with open(path.with_name(path.name + "-wal"), "rb") as fh:
+            head = fh.read(32)
+            if len(head) < 32 or int.from_bytes(head[:4], "big") not in (0x377F0682, 0x377F0683):
+                return False
+            if int.from_bytes(head[8:12], "big") != page_size:
+                return False
+            if len(missing) > (os.fstat(fh.fileno()).st_size - 32) // (24 + page_size):
+                return False  # more pages missing than the log has frames (also: a garbage count)
+            salts, wanted, offset = head[16:24], set(missing), 32
+            while wanted:
+                fh.seek(offset)
+                frame = fh.read(24)
+                if len(frame) < 24 or frame[8:16] != salts:
+                    break
+                wanted.discard(int.from_bytes(frame[:4], "big"))
+                offset += 24 + page_size
+            return not wanted
+    except OSError:
+        return False
 
 
 def truncation(path: Path, settle_s: float = 1.0) -> str | None:
