@@ -274,6 +274,8 @@ def cmd_sort(args: argparse.Namespace) -> int:
     print("\n".join(_per_category_lines(summary.per_category, "copied")))
     for path, stored in summary.renamed:
         print(shown(f"  stored as {Path(stored).name} (the destination could not hold the name {Path(path).name!r})"))
+    for path, message in summary.notes:
+        print(shown(f"  note: {path}: {message}"))
     for _path, reason, message in summary.failed:
         print(shown(f"  failed ({reason}): {message}"))
     if summary.copies_made:

@@ -135,8 +135,11 @@ def test_a_sidecar_that_is_a_symlink_when_planned_is_named_not_dropped_silently(
     plan = pin(plan_sort([photo], scorer, ledger, dests, background="off"))
     (d,) = plan.decisions
     assert d.companions == [] and "symbolic link" in d.message and photo.with_suffix(".xmp").name in d.message
-    apply_plan(plan, ledger)
+    summary = apply_plan(plan, ledger)
     assert not any(p.suffix == ".xmp" for p in dest.rglob("*"))
+    # ... and said by the sort itself, not only by a dry run (the summary dropped it)
+    assert [(Path(p), m) for p, m in summary.notes] == [(photo, d.message)]
+    assert summary.as_dict()["notes"] == [{"file": str(photo), "message": d.message}]
 
 
 def test_sidecar_changed_after_planning_is_not_copied_unverified(env, scorer):
