@@ -198,3 +198,29 @@ def test_a_truncated_ledger_with_a_stale_log_is_still_truncated(capsys, photos, 
     ledger.write_bytes(data[: len(data) // 2])
     code, err = cli(capsys, "runs")
     assert code == 3 and "damaged" in err
+
+
+def test_opening_a_second_connection_keeps_this_process_locks(tmp_path):
+    """The truncation check read the file with open()/close(); closing any descriptor of a file drops
+    every POSIX lock the process holds on it. With the watcher's ledger connection open, another
+    process's `sort`/`undo` then thought it was the last connection, checkpointed and deleted the
+    log under the watcher: a concurrent sort + watch + undo left "database disk image is malformed"."""
+    import subprocess
+    import sys
+
+    from photosorter.state_files import connect
+
+    path = tmp_path / "ledger.sqlite3"
+    first = sqlite3.connect(path)
+    first.execute("PRAGMA journal_mode=WAL")
+    first.execute("CREATE TABLE t (x)")
+    first.execute("INSERT INTO t VALUES (1)")
+    first.commit()
+    first.execute("SELECT COUNT(*) FROM t").fetchone()  # a reader of the log: holds its locks
+    second = connect(path, "the sort journal (ledger)")  # e.g. a batch of the watcher in this process
+    other = ("import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('INSERT INTO t VALUES (2)');"
+             " db.commit(); db.close()")
+    subprocess.run([sys.executable, "-c", other, str(path)], check=True)
+    assert path.with_name(path.name + "-wal").exists()  # the other process saw it was not the last one
+    second.close()
+    first.close()
