@@ -182,8 +182,9 @@ def _wal_holds(path: Path, missing: range, page_size: int) -> bool:
     A checkpoint copies the log's pages into the file in page order, page 1 (the new count)
     first, and the log is only reset after the last one is in. A process killed mid-checkpoint
     (kill -9, power loss) therefore leaves a file that looks short but is whole: SQLite reads the
-    missing pages from the log and finishes the checkpoint. Only frames of the log's current
-    generation (their salts match its header) count; a stale log proves nothing."""
+    missing pages from the log and finishes the checkpoint. Only committed frames of the log's
+    current generation (their salts match its header) count: a stale log, or the torn tail of a
+    transaction that never committed, proves nothing."""
     try:
         with open(path.with_name(path.name + "-wal"), "rb") as fh:
             head = fh.read(32)
@@ -193,13 +194,16 @@ def _wal_holds(path: Path, missing: range, page_size: int) -> bool:
                 return False
             if len(missing) > (os.fstat(fh.fileno()).st_size - 32) // (24 + page_size):
                 return False  # more pages missing than the log has frames (also: a garbage count)
-            salts, wanted, offset = head[16:24], set(missing), 32
+            salts, wanted, offset, uncommitted = head[16:24], set(missing), 32, set()
             while wanted:
                 fh.seek(offset)
                 frame = fh.read(24)
                 if len(frame) < 24 or frame[8:16] != salts:
                     break
-                wanted.discard(int.from_bytes(frame[:4], "big"))
+                uncommitted.add(int.from_bytes(frame[:4], "big"))
+                if int.from_bytes(frame[4:8], "big"):  # a commit frame: its transaction's pages count
+                    wanted -= uncommitted
+                    uncommitted.clear()
                 offset += 24 + page_size
             return not wanted
     except OSError:
