@@ -575,3 +575,14 @@ def test_guarantee_no_file_photosorter_did_not_create_is_touched_whatever_is_swa
                   and p.read_bytes() == b"my bank password"]
         assert leaked == [], (phase, k, kind)
         ledger.close()
+
+
+def test_a_file_where_a_category_folder_should_be_is_named_clearly(env, scorer):
+    """A file named like the category folder: each copy failed with a bare "File exists"."""
+    roll, _dest, ledger, dests = env
+    blocked = dests["red_disc"]
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"not a folder")
+    s = apply_plan(pin(plan_sort([roll], scorer, ledger, dests, background="off")), ledger)
+    assert s.failed and all("a file, not a folder, is in the way" in m for _p, _r, m in s.failed), s.failed
+    assert blocked.read_bytes() == b"not a folder"

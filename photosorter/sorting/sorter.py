@@ -142,6 +142,8 @@ def _folder(plan: Plan, category: str, folders: dict) -> copier.DestFolder:
     if f is None:
         try:
             f = copier.DestFolder(plan.destinations[category])
+        except FileExistsError as exc:  # mkdir met a file: "File exists" told nobody what to do
+            f = OSError(exc.errno, "a file, not a folder, is in the way; move or rename it", exc.filename)
         except (errors.PhotosorterError, OSError) as exc:
             f = exc
         folders[category] = f
