@@ -274,6 +274,8 @@ def cmd_sort(args: argparse.Namespace) -> int:
     print("\n".join(_per_category_lines(summary.per_category, "copied")))
     for path, stored in summary.renamed:
         print(shown(f"  stored as {Path(stored).name} (the destination could not hold the name {Path(path).name!r})"))
+    for path, message in summary.notes:
+        print(shown(f"  note: {path}: {message}"))
     for _path, reason, message in summary.failed:
         print(shown(f"  failed ({reason}): {message}"))
     if summary.copies_made:
@@ -302,6 +304,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print(f"Run {summary.run_id}: copied {summary.copied_photos} photos, {summary.already_sorted} already sorted, "
               f"{summary.no_category} in no category, {len(summary.failed)} failed.", flush=True)
         print("\n".join(_per_category_lines(summary.per_category, "copied")), flush=True)
+        for path, message in summary.notes:
+            print(shown(f"  note: {path}: {message}"), flush=True)
         for _p, reason, message in summary.failed:
             print(shown(f"  failed ({reason}): {message}"), flush=True)
 

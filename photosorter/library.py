@@ -5,6 +5,7 @@ atomically; the GUI edits it, the core reads it. Qt-free.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -153,11 +154,19 @@ class Library:
         doc = {k: v for k, v in asdict(self).items() if k != "path"}
         doc["schema_version"] = SCHEMA_VERSION
         fd, tmp = tempfile.mkstemp(prefix=".pending-", suffix=".json", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(doc, fh, indent=2, ensure_ascii=False)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        try:
+            # An example whose name is not valid UTF-8 (a FAT card, a zip) is held as a str with lone
+            # surrogates; "backslashreplace" writes them as JSON's own \udcXX escapes, which load
+            # reads back to the very same name. Strict UTF-8 made every later save fail.
+            with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+                json.dump(doc, fh, indent=2, ensure_ascii=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         self.path = path
         return path
 

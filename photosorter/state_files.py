@@ -19,6 +19,7 @@ import errno
 import os
 import sqlite3
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -143,21 +144,70 @@ def open_sqlite(path: Path, **kwargs) -> sqlite3.Connection:
 
 
 def _header_shortfall(path: Path) -> tuple[int, int] | None:
-    """(file size, size the header claims) when the first is smaller, else None."""
+    """(file size, size the header claims) when the first is smaller, else None.
+
+    Read through a read-only SQLite connection, never with a plain open()/close(): closing *any*
+    descriptor of a file drops every POSIX lock this process holds on it, SQLite's included. The
+    ledger's other connections (the watcher's, the app's) then look gone to other processes, and
+    the next `sort`/`undo` to close checkpointed and deleted the log under them: the journal was
+    corrupted. SQLite's own descriptors are shared and closed safely within a process."""
     try:
-        with open(path, "rb") as fh:
-            header = fh.read(100)
-            size = os.fstat(fh.fileno()).st_size
+        size = os.stat(path).st_size
     except FileNotFoundError:
         return None
-    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
-        return None  # not SQLite at all: SQLite itself says so on the first statement
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    if pages and size < page_size * pages:
+    if size < 100:
+        return None  # empty or not SQLite at all: SQLite itself says so on the first statement
+    try:
+        probe = sqlite3.connect(f"file:{urllib.parse.quote(os.fspath(path))}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        page_size = probe.execute("PRAGMA page_size").fetchone()[0]
+        pages = probe.execute("PRAGMA page_count").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        # SQLite checks the header's page count against the file (or the log) on the first read
+        if "malformed" in str(exc).lower():
+            return size, size + 1
+        return None  # not a database, locked, unreadable: the real connection says so
+    finally:
+        probe.close()
+    if pages and size < page_size * pages and not _wal_holds(path, range(size // page_size + 1, pages + 1), page_size):
         return size, page_size * pages
     return None
+
+
+def _wal_holds(path: Path, missing: range, page_size: int) -> bool:
+    """Whether the write-ahead log next to ``path`` holds every page in ``missing``.
+
+    A checkpoint copies the log's pages into the file in page order, page 1 (the new count)
+    first, and the log is only reset after the last one is in. A process killed mid-checkpoint
+    (kill -9, power loss) therefore leaves a file that looks short but is whole: SQLite reads the
+    missing pages from the log and finishes the checkpoint. Only committed frames of the log's
+    current generation (their salts match its header) count: a stale log, or the torn tail of a
+    transaction that never committed, proves nothing."""
+    try:
+        with open(path.with_name(path.name + "-wal"), "rb") as fh:
+            head = fh.read(32)
+            if len(head) < 32 or int.from_bytes(head[:4], "big") not in (0x377F0682, 0x377F0683):
+                return False
+            if int.from_bytes(head[8:12], "big") != page_size:
+                return False
+            if len(missing) > (os.fstat(fh.fileno()).st_size - 32) // (24 + page_size):
+                return False  # more pages missing than the log has frames (also: a garbage count)
+            salts, wanted, offset, uncommitted = head[16:24], set(missing), 32, set()
+            while wanted:
+                fh.seek(offset)
+                frame = fh.read(24)
+                if len(frame) < 24 or frame[8:16] != salts:
+                    break
+                uncommitted.add(int.from_bytes(frame[:4], "big"))
+                if int.from_bytes(frame[4:8], "big"):  # a commit frame: its transaction's pages count
+                    wanted -= uncommitted
+                    uncommitted.clear()
+                offset += 24 + page_size
+            return not wanted
+    except OSError:
+        return False
 
 
 def truncation(path: Path, settle_s: float = 1.0) -> str | None:
@@ -180,6 +230,8 @@ def truncation(path: Path, settle_s: float = 1.0) -> str | None:
         if now != last:  # still being written: give it the full settle time again, once
             deadline, last = max(deadline, time.monotonic() + settle_s / 2), now
     size, claimed = last
+    if claimed == size + 1:
+        return f"the file is {size} bytes, less than its header says: it was truncated"
     return f"the file is {size} bytes, its header says {claimed}: it was truncated"
 
 

@@ -214,3 +214,20 @@ def test_cli_undo_json_exits_3_when_copies_could_not_be_undone(tmp_path, model_f
     assert main(["undo", "--json"]) == 3
     out = json.loads(capsys.readouterr().out)
     assert out["errors"] and all("symbolic link" in e[1] if isinstance(e, list) else True for e in out["errors"])
+
+
+def test_cli_sort_names_a_sidecar_it_left_behind(tmp_path, model_file, capsys):
+    """A symlinked .xmp was named only by --dry-run; the sort itself copied the photo and said nothing."""
+    roll = make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=43)
+    photos = sorted(p for p in roll.rglob("*.jpg"))
+    private = tmp_path / "private.xmp"
+    private.write_bytes(b"<x:xmpmeta/>")
+    for p in photos:
+        os.symlink(private, p.with_suffix(".xmp"))
+    dest = tmp_path / "o"
+    assert main(["sort", str(roll), "--model", str(model_file), "--dest", str(dest), "-q"]) == 0
+    out = capsys.readouterr().out
+    copied = {p.name for p in dest.rglob("*.jpg")}
+    assert copied and not list(dest.rglob("*.xmp"))
+    for name in copied:
+        assert f"note: " in out and f"{name[:-4]}.xmp is a symbolic link" in out, out

@@ -135,8 +135,11 @@ def test_a_sidecar_that_is_a_symlink_when_planned_is_named_not_dropped_silently(
     plan = pin(plan_sort([photo], scorer, ledger, dests, background="off"))
     (d,) = plan.decisions
     assert d.companions == [] and "symbolic link" in d.message and photo.with_suffix(".xmp").name in d.message
-    apply_plan(plan, ledger)
+    summary = apply_plan(plan, ledger)
     assert not any(p.suffix == ".xmp" for p in dest.rglob("*"))
+    # ... and said by the sort itself, not only by a dry run (the summary dropped it)
+    assert [(Path(p), m) for p, m in summary.notes] == [(photo, d.message)]
+    assert summary.as_dict()["notes"] == [{"file": str(photo), "message": d.message}]
 
 
 def test_sidecar_changed_after_planning_is_not_copied_unverified(env, scorer):
@@ -572,3 +575,40 @@ def test_guarantee_no_file_photosorter_did_not_create_is_touched_whatever_is_swa
                   and p.read_bytes() == b"my bank password"]
         assert leaked == [], (phase, k, kind)
         ledger.close()
+
+
+def test_a_file_where_a_category_folder_should_be_is_named_clearly(env, scorer):
+    """A file named like the category folder: each copy failed with a bare "File exists"."""
+    roll, _dest, ledger, dests = env
+    blocked = dests["red_disc"]
+    blocked.parent.mkdir(parents=True, exist_ok=True)
+    blocked.write_bytes(b"not a folder")
+    s = apply_plan(pin(plan_sort([roll], scorer, ledger, dests, background="off")), ledger)
+    assert s.failed and all("a file, not a folder, is in the way" in m for _p, _r, m in s.failed), s.failed
+    assert blocked.read_bytes() == b"not a folder"
+
+
+def test_a_run_killed_midway_is_listed_with_the_copies_it_made(env, scorer, monkeypatch):
+    """`runs` said "interrupted  copied 0" of a run killed with kill -9 after copying photos
+    (its summary is written at the end); undo then trashed copies the listing said were not there."""
+    roll, dest, ledger, dests = env
+    plan = pin(plan_sort([roll], scorer, ledger, dests, background="off"))
+    seen = ledger.record_seen
+    calls = []
+
+    def dies_on_the_third_photo(run_id, path, *a, **k):
+        calls.append(path)
+        if len(calls) == 3:
+            raise SystemExit("killed")  # like kill -9: nothing after this runs
+        return seen(run_id, path, *a, **k)
+
+    monkeypatch.setattr(ledger, "record_seen", dies_on_the_third_photo)
+    with pytest.raises(SystemExit):
+        apply_plan(plan, ledger)
+    monkeypatch.undo()
+    recover(ledger)
+    (run,) = ledger.runs()
+    copies = [p for p in dest.rglob("*") if p.is_file()]
+    assert run.state == "interrupted" and len(copies) == 3
+    assert run.detail["summary"]["copies_made"] == 3 and run.detail["summary"]["copied_photos"] == 2
+    assert len(undo_run(ledger, run.id).trashed) == 3

@@ -166,3 +166,22 @@ def test_example_folders_skip_links_and_fifos_with_a_warning(tmp_path):
     assert photos.categories == ["Food"] and photos.paths == [a]
     assert any("link.jpg" in w and "symbolic link" in w for w in photos.warnings)
     assert any("pipe.jpg" in w and "FIFO" in w for w in photos.warnings)
+
+
+def test_examples_with_non_utf8_names_are_saved_and_read_back(tmp_path):
+    """The walker now adds a folder's non-UTF-8 names (FAT cards, zips) as examples; saving the
+    library then raised UnicodeEncodeError, left a .pending temp file, and every later save failed."""
+    import os
+
+    from sorting_helpers import non_utf8_name
+
+    folder = tmp_path / "dogs"
+    folder.mkdir()
+    odd = non_utf8_name(folder, 1)
+    lib = Library()
+    lib.add_category("dogs")
+    assert lib.add_examples("dogs", [folder]) == 1
+    saved = lib.save(tmp_path / "library.json")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pending-")] == []
+    (example,) = Library.load(saved).category("dogs").examples
+    assert os.fsencode(example) == os.fsencode(odd) and os.path.exists(example)

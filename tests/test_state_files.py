@@ -146,3 +146,81 @@ def test_a_checkpoint_in_flight_is_not_mistaken_for_truncation(tmp_path):
 
     db_path.write_bytes(whole[: len(whole) // 2])  # a real truncation stays put and is reported
     assert "truncated" in (truncation(db_path) or "")
+
+
+def test_a_checkpoint_killed_midway_leaves_a_usable_ledger(capsys, photos, tmp_path):
+    """kill -9 (or power loss) during a WAL checkpoint: page 1 (the new page count) is in the
+    file, the pages that grow it are still only in the -wal log. SQLite reads them from the log
+    and the journal is whole; it was called "truncated" for ever, and sort/undo refused to run."""
+    import subprocess
+    import sys
+
+    ledger = make_ledger(capsys, photos, tmp_path)
+    grow = (
+        "import sqlite3, os, sys\n"
+        "db = sqlite3.connect(sys.argv[1]); db.execute('PRAGMA wal_autocheckpoint=0')\n"
+        "db.executemany(\"INSERT INTO failures VALUES (1, ?, 'x', ?, 0)\","
+        " [(f'g{i}', 'm' * 2000) for i in range(400)])\n"
+        "db.commit(); os._exit(0)  # killed: the log is never checkpointed\n"
+    )
+    subprocess.run([sys.executable, "-c", grow, str(ledger)], check=True)
+    log = ledger.with_name(ledger.name + "-wal").read_bytes()
+    page_size = int.from_bytes(log[8:12], "big")
+    offset, page_one = 32, None
+    while offset + 24 + page_size <= len(log):  # the checkpoint got as far as page 1
+        if int.from_bytes(log[offset:offset + 4], "big") == 1:
+            page_one = log[offset + 24:offset + 24 + page_size]
+        offset += 24 + page_size
+    assert page_one is not None
+    with open(ledger, "r+b") as fh:
+        fh.write(page_one)
+    code, err = cli(capsys, "runs")
+    assert code == 0, err
+    assert cli(capsys, "sort", photos, "--model", MODEL, "--dest", tmp_path / "dest", "-q")[0] == 0
+    db = sqlite3.connect(ledger)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert db.execute("SELECT COUNT(*) FROM failures").fetchone()[0] == 600
+
+
+def test_a_truncated_ledger_with_a_stale_log_is_still_truncated(capsys, photos, tmp_path):
+    """The log only vouches for pages it holds: a file cut short next to a log of other pages stays
+    'damaged'."""
+    ledger = make_ledger(capsys, photos, tmp_path)
+    db = sqlite3.connect(ledger)
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    db.execute("UPDATE failures SET message = 'n' WHERE path = 'f0'")  # one small page in the log
+    db.commit()
+    keep = {p: p.read_bytes() for p in ledger.parent.glob(ledger.name + "-*")}
+    db.close()
+    for p, data in keep.items():
+        p.write_bytes(data)
+    data = ledger.read_bytes()
+    ledger.write_bytes(data[: len(data) // 2])
+    code, err = cli(capsys, "runs")
+    assert code == 3 and "damaged" in err
+
+
+def test_opening_a_second_connection_keeps_this_process_locks(tmp_path):
+    """The truncation check read the file with open()/close(); closing any descriptor of a file drops
+    every POSIX lock the process holds on it. With the watcher's ledger connection open, another
+    process's `sort`/`undo` then thought it was the last connection, checkpointed and deleted the
+    log under the watcher: a concurrent sort + watch + undo left "database disk image is malformed"."""
+    import subprocess
+    import sys
+
+    from photosorter.state_files import connect
+
+    path = tmp_path / "ledger.sqlite3"
+    first = sqlite3.connect(path)
+    first.execute("PRAGMA journal_mode=WAL")
+    first.execute("CREATE TABLE t (x)")
+    first.execute("INSERT INTO t VALUES (1)")
+    first.commit()
+    first.execute("SELECT COUNT(*) FROM t").fetchone()  # a reader of the log: holds its locks
+    second = connect(path, "the sort journal (ledger)")  # e.g. a batch of the watcher in this process
+    other = ("import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); db.execute('INSERT INTO t VALUES (2)');"
+             " db.commit(); db.close()")
+    subprocess.run([sys.executable, "-c", other, str(path)], check=True)
+    assert path.with_name(path.name + "-wal").exists()  # the other process saw it was not the last one
+    second.close()
+    first.close()

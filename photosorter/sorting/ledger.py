@@ -205,8 +205,22 @@ class Ledger:
         self.db.execute("UPDATE runs SET state=? WHERE id=?", (state, run_id))
 
     def mark_interrupted(self) -> int:
-        """Runs still marked 'running' (their process is gone: call under :meth:`recovery_lock`)."""
-        return self.db.execute("UPDATE runs SET state='interrupted' WHERE state='running'").rowcount
+        """Runs still marked 'running' (their process is gone: call under :meth:`recovery_lock`).
+
+        A process killed outright never wrote its summary; it is rebuilt from what the journal
+        recorded, so `runs` does not say "copied 0" of a run whose copies are there to undo."""
+        rows = self.db.execute("SELECT id, detail FROM runs WHERE state='running'").fetchall()
+        for run_id, detail in rows:
+            doc = json.loads(detail or "{}")
+            if "summary" not in doc:
+                photos = self.db.execute("SELECT COUNT(*) FROM seen WHERE run_id=? AND outcome='copied'",
+                                         (run_id,)).fetchone()[0]
+                made = self.db.execute("SELECT COUNT(*) FROM copies WHERE run_id=? AND state='done'",
+                                       (run_id,)).fetchone()[0]
+                doc["summary"] = {"run_id": run_id, "copied_photos": photos, "copies_made": made,
+                                  "failed": [{"file": shown(p), "reason": r, "message": m} for p, r, m in self.failures(run_id)]}
+            self.db.execute("UPDATE runs SET state='interrupted', detail=? WHERE id=?", (json.dumps(doc), run_id))
+        return len(rows)
 
     def last_sort_run(self) -> RunInfo | None:
         row = self.db.execute(f"{self._RUN_COLUMNS} WHERE kind IN ('sort','watch') AND dry_run=0"

@@ -186,8 +186,9 @@ def _companions(d: Decision, index: FolderIndex, kinds: frozenset[str] = media.A
         if path == d.path:
             continue
         if not stat.S_ISREG(st.st_mode):
-            if stat.S_ISLNK(st.st_mode):  # said, not silently dropped: the person may expect it beside the copy
-                notes.append(f"{path.name} is a symbolic link, not a file; not copied with it")
+            # said, not silently dropped: the person may expect it beside the copy
+            what = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "a FIFO or device"
+            notes.append(f"{path.name} is {what}, not a file; not copied with it")
             continue
         limit = COMPANION_MAX_BYTES[os.path.splitext(path.name)[1].casefold()]
         if st.st_size > limit:
@@ -196,8 +197,9 @@ def _companions(d: Decision, index: FolderIndex, kinds: frozenset[str] = media.A
             continue
         try:
             d.companion_shas[path] = safefs.hash_path(path)[0]
-        except OSError:
-            continue  # vanished or swapped: not a companion we can vouch for
+        except OSError as exc:  # vanished, unreadable or swapped: not a companion we can vouch for
+            notes.append(f"{path.name} could not be read ({exc.strerror or exc}); not copied with it")
+            continue
         d.companions.append(path)
     if notes:
         d.message = "; ".join(notes) + "."

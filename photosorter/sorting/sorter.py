@@ -48,6 +48,8 @@ class Summary:
     dry_run: bool = False
     per_category: dict[str, int] = field(default_factory=dict)  # photos copied into each category
     renamed: list[tuple[str, str]] = field(default_factory=list)  # (source, copy) stored under a safe name
+    #: (photo, message) for a copied photo whose companions were left behind (a symlinked or too big sidecar)
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -56,6 +58,7 @@ class Summary:
             "per_category": dict(self.per_category),
             "renamed": [{"file": shown(s), "stored_as": shown(d)} for s, d in self.renamed],
             "failed": [{"file": shown(p), "reason": r, "message": shown(m)} for p, r, m in self.failed],
+            "notes": [{"file": shown(p), "message": shown(m)} for p, m in self.notes],
         }
 
 
@@ -104,6 +107,8 @@ def _apply(plan: Plan, ledger: Ledger, run_id: int, summary: Summary, folders: d
             continue
         failures_before = len(summary.failed)
         made = _copy_photo(d, plan, ledger, run_id, summary, folders)
+        if made and d.message:  # companions left behind: said with the copy, not only in a dry run
+            summary.notes.append((str(d.path), d.message))
         if made is not None:
             summary.copied_photos += made > 0
             if made == 0 and len(summary.failed) == failures_before:
@@ -137,6 +142,8 @@ def _folder(plan: Plan, category: str, folders: dict) -> copier.DestFolder:
     if f is None:
         try:
             f = copier.DestFolder(plan.destinations[category])
+        except FileExistsError as exc:  # mkdir met a file: "File exists" told nobody what to do
+            f = OSError(exc.errno, "a file, not a folder, is in the way; move or rename it", exc.filename)
         except (errors.PhotosorterError, OSError) as exc:
             f = exc
         folders[category] = f
