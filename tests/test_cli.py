@@ -230,4 +230,4 @@ def test_cli_sort_names_a_sidecar_it_left_behind(tmp_path, model_file, capsys):
     copied = {p.name for p in dest.rglob("*.jpg")}
     assert copied and not list(dest.rglob("*.xmp"))
     for name in copied:
-        assert f"note: " in out and f"{name[:-4]}.xmp is a symbolic link" in out, out
+        assert "note: " in out and f"{name[:-4]}.xmp is a symbolic link" in out, out

@@ -295,3 +295,22 @@ def test_m_opens_a_category_chooser_and_a_choice_moves_the_photo(panel, qtbot):
     assert said == [(photo, ("documents",))]
     assert review.table.row_of[photo] in review.groups["documents"]
     menu.close()
+
+
+def test_a_new_smaller_preview_replaces_a_big_one_without_crashing(panel, qtbot):
+    """New-user finding (3 of 3 tries, segfault in libshiboken): Ctrl+O on a second, smaller
+    folder while a photo far down the first preview was selected. The grid's model got the new
+    table before the view was reset, so the view asked for rows of the old preview in the new one."""
+    panel.show()
+    panel.set_plan(make_plan(85, seed=1), {}, sources=[])
+    review, grid = panel.review, panel.grid
+    review.select_group("All photos")
+    grid.setCurrentIndex(grid.model().index(84))
+    qtbot.wait(50)  # painted with the big preview
+    small = make_plan(4, seed=2, root="/nonexistent/roll2")
+    panel.set_plan(small, {}, sources=[])
+    qtbot.wait(50)  # and painted again with the small one
+    assert set(review.paths()) <= {str(d.path) for d in small.decisions}
+    assert grid.current_path() is None or grid.current_path() in {str(d.path) for d in small.decisions}
+    for row in range(grid.model().rowCount()):
+        grid.model().data(grid.model().index(row), Qt.ItemDataRole.ToolTipRole)  # every tile readable

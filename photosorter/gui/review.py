@@ -519,17 +519,24 @@ class ReviewView(QWidget):
         and photo. Costs array operations, not per-photo Python, when only thresholds moved."""
         new_table = table is not self.model.table
         m = self.model
+        # read the selection before the model changes: its rows index the table it was made for
+        old_path = self.grid.current_path()
+        keep_group = self.current_group()
+        if new_table:  # another preview: the view must never see new tables with old rows
+            m.beginResetModel()
+            m.rows, m._pos = np.zeros(0, dtype=np.int64), None
         m.colours = colours
         m.table, m.decided = table, decided
         m.changed = changed if changed is not None else np.zeros(len(table), dtype=bool)
         m.corrections = dict(corrections or {})
+        if new_table:
+            m.endResetModel()
         self.grid.categories = list(table.categories)
         if new_table:
             size = self.delegate.tile_size(self.grid.font(), table.categories)
             if size != self.grid.gridSize():
                 self.grid.setGridSize(size)
-        keep_group = self.current_group()
-        keep_path = self.grid.current_path() if not new_table or (self.grid.current_path() in table.row_of) else None
+        keep_path = old_path if old_path is not None and old_path in table.row_of else None
         self._near_cat = table.near(decided)
         groups: OrderedDict[str, np.ndarray] = OrderedDict()
         groups[NEAR_GROUP] = np.flatnonzero(self._near_cat >= 0)
