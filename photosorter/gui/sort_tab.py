@@ -89,6 +89,8 @@ class SortTab(SortPanel):
             w.progress.hide()
             self.plan = None
             self.apply_button.setEnabled(False)
+            # the preview is spent: sliders moved now would change no tile, only the next sort
+            self.slider_box.setEnabled(False)
             failed = "".join(f"<br>• {m}" for _p, _r, m in summary.failed[:8])
             self.summary.setText(
                 f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
