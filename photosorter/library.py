@@ -68,7 +68,9 @@ class Library:
         if new.casefold() != old.casefold() and any(c.name.casefold() == new.casefold() for c in self.categories):
             raise errors.CategoryNameError(f"There is already a category called '{new}'.")
         cat = self.category(old)
-        if Path(cat.folder) == default_sorted_root() / old:
+        if Path(cat.folder) == default_sorted_root() / old and not _holds_files(Path(cat.folder)):
+            # the folder follows the name only while nothing was sorted into it: otherwise the
+            # category's photos would be split over two folders (and copied again into the new one)
             cat.folder = str(default_sorted_root() / new)
         cat.name = new
         if old in self.threshold_overrides:
@@ -263,6 +265,14 @@ def _damaged(path: Path, why: str) -> errors.UsageError:
 
 def default_sorted_root() -> Path:
     return config.default_sorted_root()
+
+
+def _holds_files(folder: Path) -> bool:
+    try:
+        with os.scandir(folder) as it:
+            return any(True for _ in it)
+    except OSError:  # missing or unreadable: nothing of ours to keep together there
+        return False
 
 
 def expand_photos(paths: Sequence[str | Path]) -> list[Path]:

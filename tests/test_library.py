@@ -185,3 +185,20 @@ def test_examples_with_non_utf8_names_are_saved_and_read_back(tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".pending-")] == []
     (example,) = Library.load(saved).category("dogs").examples
     assert os.fsencode(example) == os.fsencode(odd) and os.path.exists(example)
+
+
+def test_renaming_a_category_keeps_a_folder_that_already_holds_its_copies(tmp_path):
+    """New-user finding: renaming "pets" to "Pets & animals" moved its destination to a new
+    folder while its photos stayed in the old one; the next sort copied them again there."""
+    from photosorter.library import default_sorted_root
+
+    lib = Library()
+    lib.add_category("pets")
+    lib.add_category("food")
+    used = default_sorted_root() / "pets"
+    used.mkdir(parents=True)
+    (used / "IMG_1.jpg").write_bytes(b"a copy made by an earlier sort")
+    lib.rename_category("pets", "Pets & animals")
+    assert lib.category("Pets & animals").folder == str(used)  # kept together
+    lib.rename_category("food", "Meals")  # nothing sorted there yet: the folder follows the name
+    assert lib.category("Meals").folder == str(default_sorted_root() / "Meals")

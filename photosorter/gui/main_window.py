@@ -355,7 +355,8 @@ class MainWindow(QMainWindow):
                 return
             self.library.save()
             self.categories.refresh(select=new)
-            self.status("Renamed. Retrain (Ctrl+T) so the model uses the new name.")
+            folder = self.library.category(new).folder
+            self.status(f"Renamed. Copies go to {folder}. Retrain (Ctrl+T) so the model uses the new name.", 12000)
 
     def remove_category(self, name: str) -> None:
         if QMessageBox.question(self, "Remove category", f"Remove '{name}'? Its examples stay on disk; already "
