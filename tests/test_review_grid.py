@@ -314,3 +314,16 @@ def test_a_new_smaller_preview_replaces_a_big_one_without_crashing(panel, qtbot)
     assert grid.current_path() is None or grid.current_path() in {str(d.path) for d in small.decisions}
     for row in range(grid.model().rowCount()):
         grid.model().data(grid.model().index(row), Qt.ItemDataRole.ToolTipRole)  # every tile readable
+
+
+def test_a_photo_near_a_threshold_shows_that_score_on_its_tile(panel):
+    """New-user finding: a "near the threshold" tile showed "people/documents/food 0.00 < 0.05"
+    and hid nature 0.71 against 0.76 — the score it was near (equal gaps on the 0–1 scale)."""
+    p = Path("/nonexistent/near.jpg")
+    scores = {"ants": 0.0, "bees": 0.0, "beach": 0.71, "documents": 0.0}
+    th = {"ants": 0.05, "bees": 0.05, "beach": 0.76, "documents": 0.05}
+    plan = Plan([Decision(p, "no_category", sha256="0" * 64, scores=scores)], {c: Path("/d") / c for c in CATS}, th)
+    panel.set_plan(plan, {}, sources=[])
+    panel.review.select_group("All photos")
+    bars = panel.review.model.tile(0)["bars"]
+    assert bars[0][0] == "beach" and bars[0][1:3] == pytest.approx((0.71, 0.76))

@@ -29,6 +29,12 @@ OUTCOMES = ("copy", "no_category", "already_sorted", "failed")
 NEAR_LOGIT = 0.5
 
 
+def odds_margin(score: float, threshold: float) -> float:
+    """How far a score is above (+) or below (-) its threshold in log-odds: 0.71 vs 0.76 is near,
+    0.00 vs 0.05 is far (the same 0.05 apart on the probability scale)."""
+    return float(_logit(np.asarray(score)) - _logit(np.asarray(threshold)))
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-4, 1 - 1e-4)
     return np.log(p / (1 - p))
