@@ -233,7 +233,7 @@ class ReviewModel(QAbstractListModel):
             # the group's category, where it goes, then the closest misses (closest in odds: a
             # 0.71 against 0.76 before a 0.00 against 0.05 — the new-user tryout saw only the latter)
             order = sorted(valid, key=lambda j: (j != self.group_cat, not d.todo[i, j],
-                                                 -odds_margin(t.scores[i, j], d.thresholds[j])))
+                                                 -odds_margin(float(t.scores[i, j]), float(d.thresholds[j]))))
             for j in order[:BARS]:
                 name = t.categories[j]
                 shown.append((name, float(t.scores[i, j]), float(d.thresholds[j]), bool(d.todo[i, j]),
