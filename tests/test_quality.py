@@ -69,3 +69,26 @@ def test_model_files_from_before_this_change_still_load_and_score(tmp_path):
     photo = next((ex / "red_disc").glob("*.jpg"))
     assert scorer.scores_of(photo).shape == (2,)
     assert scorer.classifier.description.quality is None and "quality" not in scorer.classifier.description.to_document()
+
+
+def test_thin_evidence_is_not_called_a_leak_and_hints_say_each_thing_once():
+    """New-user finding: "Likely to take in photos that do not belong: documents, food, …" named
+    every category, including ones whose own line said "about 0 of them probably do not belong",
+    and the Train tab said each category's figures twice."""
+    from types import SimpleNamespace
+
+    from photosorter.gui.training import hints
+    from photosorter.ml.model_description import ModelDescription
+    from photosorter.ml.quality import CategoryQuality, summary_line
+
+    thin = CategoryQuality("documents", "doubtful", 85, 10, 0.97, 0.55, 1.0,
+                           advice=["documents: … they look right (expected precision 0.97), but the evidence is thin"])
+    leaky = CategoryQuality("nature", "poor", 85, 30, 0.40, 0.20, 0.60,
+                            advice=["nature: … about 18 of them probably do not belong"])
+    line = summary_line([thin, leaky])
+    assert "Likely to take in photos that do not belong: nature." in line
+    assert "documents" in line.split("too few of your photos seen yet")[1]
+    clf = SimpleNamespace(metrics={"per_category": {}},
+                          description=ModelDescription(quality=(thin, leaky), quality_summary=line, none_examples=3))
+    text = hints(clf)
+    assert sum("documents" in t for t in text[1:]) == 1 and sum("nature" in t for t in text[1:]) == 1

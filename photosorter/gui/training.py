@@ -12,11 +12,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -50,7 +52,7 @@ def hints(clf) -> list[str]:
     else:
         out.append(desc.quality_summary or "")
         for q in quality:
-            if q.precision is not None:
+            if q.precision is not None and not q.advice:  # advice already says it, with what to do
                 out.append(f"{q.name}: of {q.background_photos} photos seen so far, about {q.taken} would go "
                            f"here; expected precision {q.precision:.2f} (likely {q.precision_low:.2f}–"
                            f"{q.precision_high:.2f}).")
@@ -157,7 +159,15 @@ class TrainingPanel(QWidget):
         lay.addWidget(self.table, 2)
         lay.addWidget(lower, 3)
         lay.addWidget(self.edited_note)
-        lay.addWidget(self.advice)
+        # the advice can run to a line or two per category: it scrolls instead of being cut off
+        self.advice_scroll = QScrollArea()
+        self.advice_scroll.setWidgetResizable(True)
+        self.advice_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.advice_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.advice_scroll.setWidget(self.advice)
+        self.advice_scroll.setMinimumHeight(self.advice.fontMetrics().lineSpacing() * 3)
+        self.advice_scroll.setMaximumHeight(self.advice.fontMetrics().lineSpacing() * 8)
+        lay.addWidget(self.advice_scroll, 1)
         self._started = time.monotonic()
 
     def resizeEvent(self, event) -> None:

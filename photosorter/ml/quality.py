@@ -118,8 +118,14 @@ def estimate_quality(
                             "add more varied examples.")
         elif low is not None and low >= GOOD_PRECISION:
             q.status = "good"
+        elif prec >= GOOD_PRECISION:  # looks precise, but too little evidence to say so
+            q.status = "doubtful"
+            q.advice.append(
+                f"{name}: of the {n} photos seen so far, about {taken} would go here and they look right "
+                f"(expected precision {prec:.2f}), but the evidence is thin (likely {low:.2f}–{high:.2f}): "
+                "sort or watch more of your photos, then train again.")
         else:
-            q.status = "doubtful" if prec >= GOOD_PRECISION else "poor"
+            q.status = "poor"
             wrong = round(taken * (1 - prec))
             q.advice.append(
                 f"{name}: of the {n} photos seen so far, about {taken} would go here and about {wrong} of them "
@@ -137,7 +143,10 @@ def summary_line(quality: list[CategoryQuality]) -> str:
     if all(q.status == "unknown" for q in quality):
         return ("How well this sorts your other photos is unknown: the app has not seen enough of them yet. "
                 "Sort or watch a folder first, then train again.")
-    bad = [q.name for q in quality if q.status in ("poor", "doubtful")]
-    if bad:
-        return f"Likely to take in photos that do not belong: {', '.join(bad)} (see below)."
+    bad = [q.name for q in quality if q.status == "poor"]
+    unsure = [q.name for q in quality if q.status == "doubtful"]
+    if bad or unsure:
+        parts = [f"Likely to take in photos that do not belong: {', '.join(bad)}." if bad else "",
+                 f"Look right, but too few of your photos seen yet to be sure: {', '.join(unsure)}." if unsure else ""]
+        return " ".join(p for p in parts if p) + " (See below.)"
     return f"Checked against {quality[0].background_photos} of your photos: every category looks precise."
