@@ -227,9 +227,13 @@ def test_a_number_key_moves_a_photo_to_another_category_and_retraining_keeps_it_
     review.select_group("red_disc" if len(review.groups["red_disc"]) else "All photos")
     photo = review.paths()[0]
     first = w.sorting.plan
+    review.select_group("All photos")  # the photo stays in view after it moves
     grid.setFocus()
-    grid.setCurrentIndex(grid.model().index(0))
+    grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
+    qtbot.waitUntil(lambda: w.preview.path == photo and bool(w.preview.scores), timeout=60_000)
     qtbot.keyClick(grid, Qt.Key(Qt.Key.Key_1.value + grid.categories.index("blue_square")))  # 1…9: the categories
+    # the pane beside the grid says the same at once (tryout: it kept "goes to no category")
+    assert "goes to blue_square (your correction)" in w.preview.caption.text()
     assert photo in w.library.category("blue_square").examples
     assert photo not in w.library.category("red_disc").examples and photo not in w.library.none_examples
     qtbot.waitUntil(lambda: w.sorting.plan is not first and w._train_job is None, timeout=120_000)

@@ -115,6 +115,7 @@ class MainWindow(QMainWindow):
         self.training.cancel_requested.connect(self.training.cancel_training)
         self.sorting.photo_selected.connect(self.preview.show_photo)
         self.sorting.thresholds_changed.connect(self._save_thresholds)
+        self.sorting.decisions_changed.connect(self.preview.refresh_decision)
         self.sorting.open_requested.connect(self.open_large)
         self.sorting.correction.connect(self.correct)
         self.preview.correction.connect(self.correct)
@@ -483,6 +484,8 @@ class MainWindow(QMainWindow):
         self.library.relabel(path, labels)
         self.library.save()
         self.categories.refresh()
+        if self.preview.path == path:
+            self.preview.refresh_decision()  # the pane says what the grid says
         where = ", ".join(labels) or "none of these"
         self.status(f"Added {Path(path).name} as an example of {where}. Retraining…", 8000)
         if not self.model_path.exists():

@@ -145,12 +145,8 @@ class PreviewPane(QWidget):
             self.image.setText(message)
             self.caption.setText(Path(path).name)
             return
-        colours = self.main_window.colours()
-        rows = [(c, s, thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in scores.items()]
-        self.bars.set_scores(rows)
-        chosen = [c for c, s in scores.items() if s >= thresholds.get(c, 0.5)]
-        self.caption.setText(f"<b>{Path(path).name}</b> — " + (f"goes to {', '.join(chosen)}" if chosen else "goes to no category")
-                             + (f"<br>{message}" if message else ""))
+        self._message = message
+        chosen = self._show_decision()
         self.cam_category.blockSignals(True)
         self.cam_category.clear()
         self.cam_category.addItems(list(scores))
@@ -170,6 +166,33 @@ class PreviewPane(QWidget):
             self.caption.setText(self._caption + "<br>Bars: the whole video. Heatmap: the frame at "
                                  f"{_clock(self.frames[0].time)}; click a frame for its own scores.")
         self.redraw()
+
+    def _show_decision(self) -> list[str]:
+        """Bars and "goes to …" as the sort next to it decides: with the open preview's slider
+        thresholds and the person's corrections (the pane used to contradict the grid after a
+        correction or a slider move until the photo was selected again)."""
+        path, scores = self.path or "", self.scores
+        thresholds, said = dict(self.thresholds), None
+        sorting = getattr(self.main_window, "sorting", None)
+        table = getattr(sorting, "table", None)
+        if sorting is not None and table is not None and path in table.row_of and getattr(sorting, "run_id", None) is None:
+            thresholds.update({c: t for c, t in sorting.thresholds.items() if c in scores})
+            said = sorting.corrections.get(path)
+        colours = self.main_window.colours()
+        self.bars.set_scores([(c, s, thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in scores.items()])
+        chosen = [c for c, s in scores.items() if s >= thresholds.get(c, 0.5)] if said is None else list(said)
+        where = f"goes to {', '.join(chosen)}" if chosen else "goes to no category"
+        if said is not None:
+            where += " (your correction)"
+        message = getattr(self, "_message", "")
+        self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
+        return chosen
+
+    def refresh_decision(self) -> None:
+        """The open photo's decision again (a correction or a threshold changed; no rescoring)."""
+        if self.photo is not None and self.scores and not self.frames:
+            self._show_decision()
+            self._caption = self.caption.text()
 
     def redraw(self, *_args) -> None:
         if self.photo is None:

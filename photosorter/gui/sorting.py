@@ -58,6 +58,7 @@ class SortPanel(QWidget):
     run_open_requested = Signal(int)  # show a past run in the review grid
     photo_selected = Signal(str)
     thresholds_changed = Signal(dict)
+    decisions_changed = Signal()  # regrouped: a slider moved, a correction, a new preview
     open_requested = Signal(str)  # Space/Enter on a photo: show it large with its heatmaps
     correction = Signal(str, object)  # (photo, the categories it belongs in: a tuple, () = none of these)
 
@@ -246,6 +247,7 @@ class SortPanel(QWidget):
             f"{counts['failed']} cannot be read.{changed}{fixed}"
         )
         self.apply_button.setEnabled(counts["copy"] > 0 and self.run_id is None)
+        self.decisions_changed.emit()
 
     # ------------------------------------------------------------ corrections
     def labels_of(self, path: str) -> tuple[str, ...]:
