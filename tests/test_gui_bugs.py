@@ -375,6 +375,14 @@ def test_the_whole_review_loop_preview_keys_correction_retrain_apply_undo(window
     assert copied == planned and planned
     # tryout finding: the sliders stayed live after Apply, changed no tile and only the next sort
     assert not w.sorting.slider_box.isEnabled()
+    # the run reviewed afterwards is read-only in the pane too (tryout: "Not nature" there still
+    # added an example and retrained while the grid refused N)
+    run_id = int(w.sorting.summary.text().split("run ")[1].split(")")[0])
+    w.sorting.open_run(run_id, w.colours())
+    qtbot.waitUntil(lambda: w.sorting.run_id == run_id, timeout=30_000)
+    none_before = list(w.library.none_examples)
+    w.correct(str(target.path), None)
+    assert w.library.none_examples == none_before and w._train_job is None
     # Undo: the copies go, the originals stay byte for byte
     w.undo(None)
     qtbot.waitUntil(lambda: "Undid run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)

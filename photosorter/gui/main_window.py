@@ -475,6 +475,10 @@ class MainWindow(QMainWindow):
         """A correction becomes an example and a quick retrain starts (features are cached: about
         a second); when it is done the open preview is re-scored in place and a running watcher
         uses the new model. Corrections made while training are picked up by one more round."""
+        if self.sorting.run_id is not None and self.sorting.table is not None and path in self.sorting.table.row_of:
+            # a past run is shown as it happened: the grid refuses corrections there, so does the pane
+            self.status(f"Run {self.sorting.run_id} is shown read-only: open a preview to correct photos.", 8000)
+            return
         if isinstance(category, tuple):  # the review grid: the categories the photo belongs in
             labels = category
         else:  # the preview pane: "Not X" (none of these) or "also belongs in X"

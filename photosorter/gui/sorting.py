@@ -380,4 +380,5 @@ class SortPanel(QWidget):
         self.summary.setText(
             f"<b>Run {info.id} ({when}, {info.state}) — read-only:</b> {counts['copy']} photos copied, "
             f"{counts['no_category']} went nowhere, {counts['already_sorted']} already sorted, "
-            f"{counts['failed']} failed. Undo it with “Undo selected run”.")
+            f"{counts['failed']} failed. "
+            + ("It has been undone." if info.state == "undone" else "Undo it with “Undo selected run”."))
