@@ -290,11 +290,26 @@ def test_m_opens_a_category_chooser_and_a_choice_moves_the_photo(panel, qtbot):
     grid.setCurrentIndex(grid.model().index(0))
     qtbot.keyClick(grid, Qt.Key.Key_M)
     menu = panel.also_menu
-    assert [a.text().split()[-1] for a in menu.actions()] == CATS
-    next(a for a in menu.actions() if a.text().endswith("documents")).trigger()
+    choices = [a for a in menu.actions() if a.isEnabled() and not a.isSeparator()]
+    here = panel.labels_of(photo)
+    # titled with what a choice does; the one category the photo is only in is not offered
+    assert menu.actions()[0].text() == "Move to…" and not menu.actions()[0].isEnabled()
+    assert [a.text().split()[-1] for a in choices] == [c for c in CATS if (c,) != here]
+    next(a for a in choices if a.text().endswith("documents")).trigger()
     assert said == [(photo, ("documents",))]
     assert review.table.row_of[photo] in review.groups["documents"]
     menu.close()
+    # "Also belongs in…" (A) leaves out where it already goes
+    qtbot.keyClick(grid, Qt.Key.Key_A)
+    also = [a.text().split()[-1] for a in panel.also_menu.actions() if a.isEnabled() and not a.isSeparator()]
+    assert "documents" not in also and panel.also_menu.actions()[0].text() == "Also belongs in…"
+    panel.also_menu.close()
+
+
+def test_category_names_with_an_ampersand_read_right_in_menus():
+    from photosorter.gui.widgets import menu_text
+
+    assert menu_text("Pets & animals") == "Pets && animals"  # Qt shows "Pets & animals"
 
 
 def test_a_new_smaller_preview_replaces_a_big_one_without_crashing(panel, qtbot):

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..library import Library
+from .widgets import menu_text
 from .workers import JobWorker, start_job
 
 NONE_ITEM = "\u2205 None of these"  # the bucket for photos that belong nowhere
@@ -117,7 +118,7 @@ class ExampleGrid(QListWidget):
                     lambda: self.remove_requested.emit(paths))
         move = m.addMenu("Move to category")
         for label, name in self.targets:
-            move.addAction(label, functools.partial(self.move_requested.emit, paths, name))
+            move.addAction(menu_text(label), functools.partial(self.move_requested.emit, paths, name))
         self.context_menu = m
         m.popup(self.viewport().mapToGlobal(pos))
 

@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..sorting.review_table import COPY, FAILED, NONE, SORTED, Decided, ReviewTable, odds_margin
+from .widgets import menu_text
 
 THUMB = 112
 BARS = 3  # categories shown on a tile: where it goes first, then the closest to going
@@ -448,7 +449,8 @@ class PhotoGrid(QListView):
         m.addAction("Not this category (N)", lambda: self.not_this_requested.emit(path))
         move = m.addMenu("Move to… (M, or 1–9)")
         for k, name in enumerate(self.categories):
-            move.addAction(f"{k + 1}  {name}" if k < 9 else name, functools.partial(self.move_requested.emit, path, name))
+            move.addAction(f"{k + 1}  {menu_text(name)}" if k < 9 else menu_text(name),
+                           functools.partial(self.move_requested.emit, path, name))
         m.addAction("Also belongs in… (A)", lambda: self.also_requested.emit(path))
         m.addSeparator()
         m.addAction("Show in file manager", lambda: show_in_file_manager(path))

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from ..sorting.review_table import COPY, Decided, ReviewTable
 from .review import ReviewView
+from .widgets import menu_text
 
 
 def _destination(table: ReviewTable, decided: Decided, i: int) -> tuple[int, tuple[str, ...]]:
@@ -285,21 +286,30 @@ class SortPanel(QWidget):
     def _move(self, path: str, name) -> None:
         """1…9 / "Move to…": the photo belongs in that category (only): a correct example."""
         if name is None:
-            self._menu_at_current("Move to…", lambda n: self._correct(path, (n,)))
+            self._menu_at_current("Move to…", lambda n: self._correct(path, (n,)),
+                                  skip=lambda n: self.labels_of(path) == (n,))
         else:
             self._correct(path, (name,))
 
     def _also(self, path: str) -> None:
         """"Also belongs in…": a menu of the categories, at the photo."""
-        self._menu_at_current("Also belongs in…", lambda n: self._correct(path, (*self.labels_of(path), n)))
+        self._menu_at_current("Also belongs in…", lambda n: self._correct(path, (*self.labels_of(path), n)),
+                              skip=lambda n: n in self.labels_of(path))
 
-    def _menu_at_current(self, title: str, act) -> None:
+    def _menu_at_current(self, title: str, act, skip=lambda _n: False) -> None:
+        """A menu of the categories at the selected photo, titled with what choosing one does,
+        without the categories the photo already has (choosing one of those changed nothing)."""
         if self.plan is None or self.table is None:
             return
         m = QMenu(self)
         m.setTitle(title)
+        heading = m.addAction(title)
+        heading.setEnabled(False)
+        m.addSeparator()
         for k, name in enumerate(self.table.categories):
-            m.addAction(f"&{k + 1}  {name}" if k < 9 else name, lambda n=name: act(n))
+            if skip(name):
+                continue
+            m.addAction(f"&{k + 1}  {menu_text(name)}" if k < 9 else menu_text(name), lambda n=name: act(n))
         rect = self.grid.visualRect(self.grid.currentIndex())
         self.also_menu = m
         m.popup(self.grid.viewport().mapToGlobal(rect.center()))

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..ml.confusion import NONE, Confusion, Mistake
+from .widgets import menu_text
 
 THUMB = 88
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -151,7 +152,7 @@ class MistakesGrid(QListWidget):
         m.addAction("Remove this example (the file stays)", lambda: self.remove_requested.emit(path))
         move = m.addMenu("Move this example to")
         for name in self.categories:
-            move.addAction(name, self._relabel_to(path, name))
+            move.addAction(menu_text(name), self._relabel_to(path, name))
         move.addAction("None of these", lambda: self.relabel_requested.emit(path, None))
 
         def show() -> None:

@@ -7,6 +7,12 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
+def menu_text(name: str) -> str:
+    """A category name as menu text: a single "&" would become a mnemonic ("Pets & animals"
+    read "Pets _animals" in the menus)."""
+    return name.replace("&", "&&")
+
+
 class ScoreBars(QWidget):
     """One bar per category: the score, a tick at the threshold, green when it passes."""
 
