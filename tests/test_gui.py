@@ -257,7 +257,10 @@ def test_watch_tab_sorts_new_photos_and_stops(trained_window, jobs, qtbot, tmp_p
     dest_root = Path(w.library.category("red_disc").folder).parent
     dcim = tmp_path / "DCIM"
     dcim.mkdir()
+    assert not w.watch.remove_button.isEnabled()  # no folder selected: Remove would do nothing
     w.add_watched(str(dcim))
+    w.watch.list.setCurrentRow(0)
+    assert w.watch.remove_button.isEnabled()
     with ending(qtbot, jobs, "set_watching", timeout=30_000):
         w.watch_switch.setChecked(True)
     assert w.watch_service is not None

@@ -245,8 +245,10 @@ def test_a_past_run_opens_in_the_grid_read_only_and_can_be_undone(panel, qtbot, 
     panel.set_history(ledger.runs())
     ledger.close()
     panel.run_open_requested.connect(lambda run_id: panel.open_run(run_id, {}))
+    assert not panel.open_run_button.isEnabled()  # nothing selected: the button would do nothing
     at = panel.history.visualItemRect(panel.history.item(0, 0)).center()
     qtbot.mouseClick(panel.history.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert panel.open_run_button.isEnabled()
     qtbot.mouseDClick(panel.history.viewport(), Qt.MouseButton.LeftButton, pos=at)  # double-click a run
     qtbot.waitUntil(lambda: panel.run_id == summary.run_id, timeout=20_000)
     review = panel.review

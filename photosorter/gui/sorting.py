@@ -118,6 +118,8 @@ class SortPanel(QWidget):
         open_run = QPushButton("Review selected run")
         open_run.setToolTip("Show the run's photos in the grid, grouped by where they went (double-click a run too)")
         open_run.clicked.connect(self._open_selected)
+        open_run.setEnabled(False)  # until a run is selected
+        self.open_run_button = open_run
         self.history.cellDoubleClicked.connect(lambda _r, _c: self._open_selected())
         self.run_id: int | None = None  # the past run the grid shows (read-only), or None: a preview
         self.undo_selected_button = undo_selected
@@ -342,6 +344,7 @@ class SortPanel(QWidget):
     def _update_undo_selected(self) -> None:
         """Enabled only while the selected run can still be undone (not once it was)."""
         self.undo_selected_button.setEnabled(self._selected_run() in self._undoable)
+        self.open_run_button.setEnabled(self._selected_run() is not None)
 
     def _undo_selected(self) -> None:
         run = self._selected_run()

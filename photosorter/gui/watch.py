@@ -46,6 +46,9 @@ class WatchPanel(QWidget):
         remove = QPushButton("Remove")
         remove.setAccessibleName("Remove the selected watched folder")
         remove.clicked.connect(self.remove_selected)
+        remove.setEnabled(False)  # until a watched folder is selected
+        self.remove_button = remove
+        self.list.itemSelectionChanged.connect(lambda: remove.setEnabled(bool(self.list.selectedItems())))
         self.switch = QCheckBox("Keep sorting new photos in the background")
         self.switch.toggled.connect(self.set_watching)
         self.tray_switch = QCheckBox("Keep watching when the window is closed (tray icon)")
