@@ -344,3 +344,18 @@ def test_a_photo_near_a_threshold_shows_that_score_on_its_tile(panel):
     panel.review.select_group("All photos")
     bars = panel.review.model.tile(0)["bars"]
     assert bars[0][0] == "beach" and bars[0][1:3] == pytest.approx((0.71, 0.76))
+
+
+def test_a_new_preview_opens_on_photos_and_scores_never_read_equal_across_a_verdict(panel):
+    """New-user findings: after sorting a second folder the grid showed "documents — 0" (empty,
+    kept from the last preview); tiles read "pets 0.05 < 0.05"."""
+    from photosorter.gui.review import score_vs_threshold
+
+    panel.set_plan(make_plan(40, seed=3), {}, sources=[])
+    panel.review.select_group("documents")
+    only_failed = Plan([Decision(Path("/nonexistent/x.jpg"), "failed", reason="truncated", message="cut")],
+                       {c: Path("/d") / c for c in CATS}, {c: 0.5 for c in CATS})
+    panel.set_plan(only_failed, {}, sources=[])
+    assert len(panel.review.paths()) == 1
+    assert score_vs_threshold(0.0496, 0.05) == "0.0496 < 0.0500"  # was "0.05 < 0.05"
+    assert score_vs_threshold(0.71, 0.76) == "0.71 < 0.76"

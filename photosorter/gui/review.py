@@ -35,7 +35,7 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QIcon, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -52,6 +52,19 @@ from PySide6.QtWidgets import (
 
 from ..sorting.review_table import COPY, FAILED, NONE, SORTED, Decided, ReviewTable, odds_margin
 from .widgets import menu_text
+
+
+@functools.lru_cache(maxsize=64)
+def _swatch(colour: str) -> QIcon:
+    pix = QPixmap(12, 12)
+    pix.fill(QColor(colour))
+    return QIcon(pix)
+
+
+def score_vs_threshold(score: float, threshold: float) -> str:
+    """"0.71 < 0.76", with more decimals where two would read "0.05 < 0.05"."""
+    digits = next((d for d in (2, 3, 4) if f"{score:.{d}f}" != f"{threshold:.{d}f}"), 4)
+    return f"{score:.{digits}f}{' ≥ ' if score >= threshold else ' < '}{threshold:.{digits}f}"
 
 THUMB = 112
 BARS = 3  # categories shown on a tile: where it goes first, then the closest to going
@@ -354,7 +367,7 @@ class TileDelegate(QStyledItemDelegate):
         font.setBold(goes)
         p.setFont(font)
         fm = p.fontMetrics()
-        nums = f"{score:.2f}{' ≥ ' if score >= threshold else ' < '}{threshold:.2f}"
+        nums = score_vs_threshold(score, threshold)
         nums_w = fm.horizontalAdvance(nums)
         text_h = rect.height() - 4
         p.setPen(pal.text().color())
@@ -563,9 +576,12 @@ class ReviewView(QWidget):
             item = self.groups_list.item(r)
             item.setText(f"{name} — {len(rows)}")
             item.setToolTip(item.text())
-            if name in colours:
-                item.setForeground(QColor(colours[name]))
-        row = keys.index(keep_group) if keep_group in keys else (0 if len(groups[NEAR_GROUP]) else 1 if len(keys) > 1 else 0)
+            if name in colours:  # a swatch: coloured text was unreadable for dark colours in the dark theme
+                item.setIcon(_swatch(colours[name]))
+        if keep_group in keys and (not new_table or len(groups[keep_group])):
+            row = keys.index(keep_group)
+        else:  # a new preview opens on photos, not on an empty group kept from the last one
+            row = next((r for r, name in enumerate(keys) if len(groups[name])), 0)
         self.groups_list.setCurrentRow(row)
         self.groups_list.blockSignals(False)
         self._show_group(keep_path, force=new_table)
