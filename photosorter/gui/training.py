@@ -176,7 +176,9 @@ class TrainingPanel(QWidget):
         super().resizeEvent(event)
         lay = self.layout()
         if lay is not None and lay.hasHeightForWidth():
-            need = lay.totalHeightForWidth(self.width())
+            # the *minimum* for this width: the preferred height made the tab (and with it every
+            # tab) taller than a 1360×840 window, so the Sort tab's Apply scrolled out of sight
+            need = lay.totalMinimumHeightForWidth(self.width())
             if need > 0 and need != self.minimumHeight():
                 self.setMinimumHeight(need)
 

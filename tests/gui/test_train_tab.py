@@ -148,6 +148,19 @@ def test_the_categories_panel_is_wide_enough_for_its_buttons(window, qtbot):
         assert b.width() >= b.sizeHint().width() - 1, (b.text(), b.width(), b.sizeHint().width())
 
 
+def test_the_train_tab_asks_only_its_minimum_height_so_other_tabs_do_not_scroll(window, qtbot):
+    """New-user finding: at 1360×840 the Sort tab scrolled and Apply/Undo went out of sight: the
+    Train tab set its *preferred* height for its width as its minimum, and a tab widget is as
+    tall as its tallest page's minimum."""
+    w = window
+    w.tabs.setCurrentWidget(w.training)
+    qtbot.wait(50)
+    lay = w.training.layout()
+    width = w.training.width()
+    assert w.training.minimumHeight() == lay.totalMinimumHeightForWidth(width)
+    assert w.training.minimumHeight() < lay.totalHeightForWidth(width)
+
+
 def test_undo_selected_run_is_disabled_once_that_run_is_undone(qtbot):
     from photosorter.gui.sorting import SortPanel
 
