@@ -359,3 +359,16 @@ def test_a_new_preview_opens_on_photos_and_scores_never_read_equal_across_a_verd
     assert len(panel.review.paths()) == 1
     assert score_vs_threshold(0.0496, 0.05) == "0.0496 < 0.0500"  # was "0.05 < 0.05"
     assert score_vs_threshold(0.71, 0.76) == "0.71 < 0.76"
+
+
+def test_watch_batches_that_copied_nothing_are_not_listed_as_runs(panel):
+    """Tryout finding: the history filled with "watch — done: copied 0, failed 0"."""
+    from types import SimpleNamespace
+
+    def run(i, kind, copied, failed=()):
+        return SimpleNamespace(id=i, kind=kind, dry_run=False, state="done", started=0.0,
+                               detail={"summary": {"copied_photos": copied, "copies_made": copied, "failed": list(failed)}})
+
+    panel.set_history([run(4, "watch", 0), run(3, "watch", 2), run(2, "watch", 0, ["x: cut"]), run(1, "sort", 0)])
+    shown = [panel.history.item(r, 0).text() for r in range(panel.history.rowCount())]
+    assert shown == ["3", "2", "1"]

@@ -32,6 +32,11 @@ def _destination(table: ReviewTable, decided: Decided, i: int) -> tuple[int, tup
     return outcome, tuple(table.categories[j] for j in cats)
 
 
+def _made_anything(run) -> bool:
+    s = run.detail.get("summary", {})
+    return bool(s.get("copies_made", s.get("copied_photos", 0)) or s.get("failed"))
+
+
 def copy_counts_text(plan) -> str:
     """Photos and copies, worded so the numbers add up: a photo in two categories is one photo
     but two copies (the groups showed 72 + 79 while the summary said "150 photos to copy")."""
@@ -322,6 +327,9 @@ class SortPanel(QWidget):
         return self._runs > 0
 
     def set_history(self, runs) -> None:
+        # a watch batch whose photos all went nowhere is a run in the journal (it remembers them
+        # as seen) but nothing to review or undo: listing each one buried the real runs
+        runs = [r for r in runs if not (r.kind == "watch" and r.state == "done" and not _made_anything(r))]
         self._undoable = {r.id for r in runs if r.kind in ("sort", "watch") and not r.dry_run
                           and r.state in ("done", "interrupted")}  # what undo can still undo
         self._runs = len(self._undoable)
