@@ -95,6 +95,7 @@ class MistakesGrid(QListWidget):
         from .review import ThumbnailCache
 
         self.categories: list[str] = []
+        self.truth: dict[str, tuple[str, ...]] = {}
         self.thumbs = ThumbnailCache(THUMB, capacity=600)
         self.thumbs.ready.connect(self._thumb_ready)
         self.setViewMode(QListWidget.ViewMode.IconMode)
@@ -114,6 +115,7 @@ class MistakesGrid(QListWidget):
 
     def set_mistakes(self, mistakes: list[Mistake], categories: list[str]) -> None:
         self.categories = list(categories)
+        self.truth = {m.path: m.truth for m in mistakes}  # what each example is labelled now
         self.thumbs.forget_pending()
         self.clear()
         for m in mistakes:
@@ -151,9 +153,12 @@ class MistakesGrid(QListWidget):
         m.addAction("Open large", lambda: self.open_requested.emit(path))
         m.addAction("Remove this example (the file stays)", lambda: self.remove_requested.emit(path))
         move = m.addMenu("Move this example to")
+        now = self.truth.get(path, ())
         for name in self.categories:
-            move.addAction(menu_text(name), self._relabel_to(path, name))
-        move.addAction("None of these", lambda: self.relabel_requested.emit(path, None))
+            if now != (name,):  # moving it where it already is would change nothing
+                move.addAction(menu_text(name), self._relabel_to(path, name))
+        if now != (NONE,):
+            move.addAction("None of these", lambda: self.relabel_requested.emit(path, None))
 
         def show() -> None:
             from .review import show_in_file_manager

@@ -115,6 +115,7 @@ def test_train_tab_shows_the_confusion_matrix_and_fixes_a_wrong_example(window, 
     # context menu: move it to cat — through the library, saved, and the panel counts follow
     menu = grid.build_menu(wrong)
     move = next(a.menu() for a in menu.actions() if a.menu() is not None)
+    assert "dog" not in [a.text() for a in move.actions()]  # where it already is: not offered (tryout)
     next(a for a in move.actions() if a.text() == "cat").trigger()
     assert wrong in w.library.category("cat").examples and wrong not in w.library.category("dog").examples
     saved = Library.load(w.library.path)
