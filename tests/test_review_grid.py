@@ -372,3 +372,13 @@ def test_watch_batches_that_copied_nothing_are_not_listed_as_runs(panel):
     panel.set_history([run(4, "watch", 0), run(3, "watch", 2), run(2, "watch", 0, ["x: cut"]), run(1, "sort", 0)])
     shown = [panel.history.item(r, 0).text() for r in range(panel.history.rowCount())]
     assert shown == ["3", "2", "1"]
+
+
+def test_removing_a_none_of_these_example_keeps_that_list_selected(examples, qtbot):
+    """Tryout finding: deleting an example jumped the selection to the first category."""
+    panel, lib, good, _broken = examples
+    lib.add_examples(None, [good[0]])
+    panel.refresh(select=None)  # "none of these" selected
+    assert panel.current_name() is None
+    panel.remove_examples([str(good[0])])
+    assert panel.current_name() is None and lib.none_examples == []

@@ -123,6 +123,9 @@ class ExampleGrid(QListWidget):
         m.popup(self.viewport().mapToGlobal(pos))
 
 
+_KEEP = object()  # refresh(): keep the current selection
+
+
 class CategoriesPanel(QWidget):
     changed = Signal()  # the library was edited
     photo_selected = Signal(str)
@@ -181,10 +184,15 @@ class CategoriesPanel(QWidget):
         it = self.list.currentItem()
         return it.data(ROLE_NAME) if it else None
 
-    def refresh(self, select: str | None = None) -> None:
-        keep = select if select is not None else self.current_name() if self.list.currentItem() else None
-        if keep is None and self.library.categories and select is None:
-            keep = self.library.categories[0].name
+    def refresh(self, select: str | object | None = _KEEP) -> None:
+        """Rebuild the list; ``select`` a category by name (None: "none of these"), else keep the
+        selection (a removal from "none of these" used to jump to the first category)."""
+        keep: str | None
+        if isinstance(select, str) or select is None:
+            keep = select
+        else:
+            keep = self.current_name() if self.list.currentItem() else (
+                self.library.categories[0].name if self.library.categories else None)
         self.list.blockSignals(True)
         self.list.clear()
         for c in self.library.categories:
