@@ -30,7 +30,7 @@ from .sort_tab import SortTab
 from .training import TrainingPanel
 from .tray import Tray, tray_available
 from .watch import WatchPanel
-from .workers import start_job
+from .workers import start_job, stop_all_jobs
 
 log = logging.getLogger(__name__)
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
@@ -547,16 +547,7 @@ class MainWindow(QMainWindow):
         self.session.stop_watch(wait=True)
         self.watch.join_stopping(10)
         self.training.stop_thumbnails()
-        from shiboken6 import isValid
-
-        for job in list(getattr(self, "_jobs", ())):
-            job.cancel()
-            thread = job._thread
-            # a job that just finished may already have had its QThread deleted (deleteLater):
-            # touching it then would crash, so only wait for threads that still exist and run
-            if isValid(thread) and thread.isRunning():
-                thread.quit()
-                thread.wait(5000)
+        stop_all_jobs(self)  # the window's jobs and every tab's (read-ahead, training, previews…)
 
     def quit(self) -> None:
         from PySide6.QtWidgets import QApplication

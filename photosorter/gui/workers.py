@@ -8,6 +8,7 @@ lives on its own thread; signals cross back to the UI thread queued, so the UI n
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -129,6 +130,34 @@ def running_jobs(owner: QObject) -> list[JobWorker]:
     for worker in [w for w in jobs if w.thread_ended]:
         jobs.discard(worker)
     return list(jobs)
+
+
+#: QThreads of jobs that outlived their window's shutdown (see stop_all_jobs). Qt 6 aborts the
+#: process when a running QThread is destroyed, which its parent's destruction would do.
+_DETACHED: list[QThread] = []
+
+
+def stop_all_jobs(root: QObject, wait_ms: int = 5000) -> None:
+    """Window shutdown: cancel the jobs of ``root`` *and of every widget inside it* (the tabs
+    start their own), wait for them, and detach any thread still running from its parent so that
+    destroying the window does not destroy a running QThread ("QThread: Destroyed while thread is
+    still running" is fatal in Qt 6: the test suite aborted that way on a loaded machine)."""
+    from shiboken6 import isValid
+
+    owners = [root, *root.findChildren(QObject)]
+    workers = [w for o in owners for w in running_jobs(o)]
+    for worker in workers:
+        worker.cancel()
+    deadline = time.monotonic() + wait_ms / 1000
+    for worker in workers:
+        thread = worker._thread
+        if thread is None or not isValid(thread) or not thread.isRunning():
+            continue
+        thread.quit()
+        thread.wait(max(0, int((deadline - time.monotonic()) * 1000)))
+        if isValid(thread) and thread.isRunning():
+            thread.setParent(None)
+            _DETACHED.append(thread)  # kept alive until the process ends; the job sees its cancel
 
 
 def stop_jobs(owner: QObject, wait_ms: int = 5000) -> None:

@@ -80,3 +80,39 @@ def test_a_job_whose_thread_was_deleted_is_not_listed_as_running(qtbot):
     qtbot.waitUntil(lambda: not isValid(worker._thread), timeout=10_000)  # deleteLater has run
     owner._jobs.add(worker)  # as if the discard call had been dropped with its deleted sender
     assert running_jobs(owner) == []
+
+
+_OUTLIVES = """
+import threading, time
+import photosorter.gui
+from PySide6.QtWidgets import QApplication, QWidget
+from shiboken6 import delete
+from photosorter.gui.workers import start_job, stop_all_jobs
+
+app = QApplication([])
+window = QWidget()
+tab = QWidget(window)  # the tabs start their own jobs
+release = threading.Event()
+start_job(tab, lambda progress, cancel, emit: release.wait(3))  # does not look at cancel for a while
+time.sleep(0.2)
+stop_all_jobs(window, wait_ms=200)
+delete(window)  # destroys the tab with it
+print("alive", flush=True)
+release.set()
+time.sleep(0.3)
+"""
+
+
+def test_closing_a_window_while_a_tab_job_still_runs_does_not_abort_the_app():
+    """CI abort ("Fatal Python error: Aborted" while a test window opened): window shutdown
+    stopped only the window's own jobs; a tab's job still running when the window was destroyed
+    took its QThread with it, which Qt 6 turns into a process abort."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _OUTLIVES], capture_output=True, text=True, timeout=120, cwd=root,
+                          env=dict(os.environ, PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen"))
+    assert proc.returncode == 0 and "alive" in proc.stdout, proc.stderr[-2000:]
