@@ -59,6 +59,7 @@ class PreviewPane(QWidget):
         super().__init__()
         self.main_window = window  # provides .explain_job(path) and .colours()
         self.path: str | None = None
+        self._message = ""  # the explanation's note under the caption
         self.photo = None  # PIL image as the user sees it (oriented)
         self.maps: dict[str, np.ndarray] = {}
         self.scores: dict[str, float] = {}
@@ -174,18 +175,18 @@ class PreviewPane(QWidget):
         correction or a slider move until the photo was selected again)."""
         path, scores = self.path or "", self.scores
         thresholds, said = dict(self.thresholds), None
-        sorting = getattr(self.main_window, "sorting", None)
-        table = getattr(sorting, "table", None)
-        if sorting is not None and table is not None and path in table.row_of and getattr(sorting, "run_id", None) is None:
-            thresholds.update({c: t for c, t in sorting.thresholds.items() if c in scores})
-            said = sorting.corrections.get(path)
+        sorting = getattr(self.main_window, "sorting", None)  # absent where the pane stands alone
+        live = sorting.decision_of(path) if sorting is not None else None
+        if live is not None:
+            slider_thresholds, said = live
+            thresholds.update({c: t for c, t in slider_thresholds.items() if c in scores})
         colours = self.main_window.colours()
         self.bars.set_scores([(c, s, thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in scores.items()])
         chosen = [c for c, s in scores.items() if s >= thresholds.get(c, 0.5)] if said is None else list(said)
         where = f"goes to {', '.join(chosen)}" if chosen else "goes to no category"
         if said is not None:
             where += " (your correction)"
-        message = getattr(self, "_message", "")
+        message = self._message
         self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
         return chosen
 

@@ -258,6 +258,14 @@ class SortPanel(QWidget):
         self.decisions_changed.emit()
 
     # ------------------------------------------------------------ corrections
+    def decision_of(self, path: str) -> tuple[dict[str, float], tuple[str, ...] | None] | None:
+        """For a photo of the open preview: the sliders' thresholds and the person's correction
+        (None: none), so the preview pane decides as the grid does; None for any other photo (and
+        for a past run, which is shown as it happened)."""
+        if self.table is None or self.run_id is not None or path not in self.table.row_of:
+            return None
+        return dict(self.thresholds), self.corrections.get(path)
+
     def labels_of(self, path: str) -> tuple[str, ...]:
         """Where the photo goes now (corrections included)."""
         if self.table is None or self._decided is None or path not in self.table.row_of:
