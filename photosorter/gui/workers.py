@@ -142,28 +142,16 @@ def stop_all_jobs(root: QObject, wait_ms: int = 5000) -> None:
     start their own), wait for them, and detach any thread still running from its parent so that
     destroying the window does not destroy a running QThread ("QThread: Destroyed while thread is
     still running" is fatal in Qt 6: the test suite aborted that way on a loaded machine)."""
-    from shiboken6 import isValid
-
-    owners = [root, *root.findChildren(QObject)]
-    workers = [w for o in owners for w in running_jobs(o)]
+    workers = [w for o in (root, *root.findChildren(QObject)) for w in running_jobs(o)]
     for worker in workers:
-        worker.cancel()
+        worker.cancel()  # all at once: they wind down in parallel
     deadline = time.monotonic() + wait_ms / 1000
     for worker in workers:
-        thread = worker._thread
-        if thread is None or not isValid(thread) or not thread.isRunning():
-            continue
-        thread.quit()
-        thread.wait(max(0, int((deadline - time.monotonic()) * 1000)))
-        if isValid(thread) and thread.isRunning():
-            thread.setParent(None)
-            _DETACHED.append(thread)  # kept alive until the process ends; the job sees its cancel
-
-
-def stop_jobs(owner: QObject, wait_ms: int = 5000) -> None:
-    """Cancel every job of ``owner`` and wait for the threads still running (window shutdown)."""
-    for worker in running_jobs(owner):
-        worker.stop(wait_ms)
+        worker.stop(max(0, int((deadline - time.monotonic()) * 1000)))
+        if worker.thread_alive:
+            assert worker._thread is not None
+            worker._thread.setParent(None)
+            _DETACHED.append(worker._thread)  # kept alive until the process ends; the job sees its cancel
 
 
 def start_job(owner: QObject, job: Job, *, on_done=None, on_error=None, on_progress=None, on_cancel=None,

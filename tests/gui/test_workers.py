@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QObject
 
 from photosorter.errors import InputError
-from photosorter.gui.workers import running_jobs, start_job, stop_jobs
+from photosorter.gui.workers import running_jobs, start_job, stop_all_jobs
 
 
 def test_job_gets_progress_cancel_and_emit_and_callbacks_run_on_the_ui_thread(qtbot):
@@ -62,7 +62,7 @@ def test_errors_and_cancellation_reach_their_callbacks_and_stop_jobs_waits(qtbot
     worker = start_job(owner, endless, on_cancel=lambda: cancelled.append(True))
     assert started.wait(5)
     assert worker.thread_alive
-    stop_jobs(owner, wait_ms=5000)
+    stop_all_jobs(owner, wait_ms=5000)
     assert not worker.thread_alive
     qtbot.waitUntil(lambda: cancelled == [True], timeout=5000)
 
