@@ -143,8 +143,9 @@ def open_sqlite(path: Path, **kwargs) -> sqlite3.Connection:
     return conn
 
 
-def _header_shortfall(path: Path) -> tuple[int, int] | None:
-    """(file size, size the header claims) when the first is smaller, else None.
+def _header_shortfall(path: Path) -> tuple[int, int | None] | None:
+    """(file size, size the header claims) when the first is smaller, else None. The claim is
+    None when SQLite itself finds the file malformed before saying how big it should be.
 
     Read through a read-only SQLite connection, never with a plain open()/close(): closing *any*
     descriptor of a file drops every POSIX lock this process holds on it, SQLite's included. The
@@ -167,7 +168,7 @@ def _header_shortfall(path: Path) -> tuple[int, int] | None:
     except sqlite3.DatabaseError as exc:
         # SQLite checks the header's page count against the file (or the log) on the first read
         if "malformed" in str(exc).lower():
-            return size, size + 1
+            return size, None
         return None  # not a database, locked, unreadable: the real connection says so
     finally:
         probe.close()
@@ -214,7 +215,7 @@ def truncation(path: Path, settle_s: float = 1.0) -> str | None:
     """Why an SQLite file is shorter than its own header says it is, or None.
 
     SQLite reads pages lazily, so a truncated file works until a query reaches a missing page;
-    the header's page size and page count (bytes 16-17 and 28-31) tell at once. A WAL checkpoint
+    the page size and page count it reads from the header tell at once. A WAL checkpoint
     in another process or thread writes page 1 (the new count) before the pages that grow the
     file, so for a few milliseconds a healthy database looks short. A real truncation stays put;
     the shortfall only counts when it is still there, unchanged, after `settle_s`."""
@@ -227,10 +228,10 @@ def truncation(path: Path, settle_s: float = 1.0) -> str | None:
         now = _header_shortfall(path)
         if now is None:
             return None
-        if now != last:  # still being written: give it the full settle time again, once
+        if now != last:  # still being written: at least half the settle time more from here
             deadline, last = max(deadline, time.monotonic() + settle_s / 2), now
     size, claimed = last
-    if claimed == size + 1:
+    if claimed is None:
         return f"the file is {size} bytes, less than its header says: it was truncated"
     return f"the file is {size} bytes, its header says {claimed}: it was truncated"
 

@@ -43,7 +43,7 @@ def test_job_gets_progress_cancel_and_emit_and_callbacks_run_on_the_ui_thread(qt
     qtbot.waitUntil(lambda: not worker.thread_alive and not running_jobs(owner), timeout=5000)
 
 
-def test_errors_and_cancellation_reach_their_callbacks_and_stop_jobs_waits(qtbot):
+def test_errors_and_cancellation_reach_their_callbacks_and_stopping_waits(qtbot):
     owner = QObject()
     errors: list[str] = []
     start_job(owner, lambda progress, cancel, emit: (_ for _ in ()).throw(InputError("no photos in that folder")),
