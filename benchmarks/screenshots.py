@@ -88,6 +88,11 @@ def main() -> int:
     grid.setCurrentIndex(grid.model().index(min(2, grid.model().rowCount() - 1)))
     wait(lambda: bool(w.preview.scores), timeout=300)
     review.thumbs.wait()
+    return _settle_and_capture(app, w, args)
+
+
+def _settle_and_capture(app, w, args) -> int:
+    """Let the window paint for two seconds, then screenshot the whole screen."""
     end = time.monotonic() + 2
     while time.monotonic() < end:
         app.processEvents()
@@ -106,15 +111,7 @@ def capture_train_tab(app, w, args, wait) -> int:
         w.training.show_result(w.session.loaded_classifier)
     wait(lambda: w.training.model is not None, timeout=300)
     w.training.mistakes.grid.thumbs.wait()
-    end = time.monotonic() + 2
-    while time.monotonic() < end:
-        app.processEvents()
-        time.sleep(0.02)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["import", "-window", "root", str(args.out)], check=True)
-    print(f"window {w.width()}x{w.height()} screen {w.screen().availableGeometry().getRect()} -> {args.out}")
-    w.shutdown()
-    return 0
+    return _settle_and_capture(app, w, args)
 
 
 if __name__ == "__main__":
