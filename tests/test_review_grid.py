@@ -40,6 +40,19 @@ def make_plan(n: int, seed: int = 0, root: str = "/nonexistent/roll") -> Plan:
     return Plan(out, {c: Path("/dest") / c for c in CATS}, th)
 
 
+def first_photo_of(panel, plan: Plan, group: str):
+    """The preview of ``plan`` with the first photo of ``group`` selected and keyboard focus on the
+    grid; ``said`` collects the corrections the panel emits."""
+    panel.set_plan(plan, {}, sources=[])
+    said: list = []
+    panel.correction.connect(lambda p, labels: said.append((p, labels)))
+    review, grid = panel.review, panel.grid
+    review.select_group(group)
+    grid.setFocus()
+    grid.setCurrentIndex(grid.model().index(0))
+    return review, grid, review.paths()[0], said
+
+
 def test_table_decides_as_rethreshold_does_and_corrections_win():
     plan = make_plan(400, seed=1)
     table = ReviewTable.from_plan(plan)
@@ -121,14 +134,7 @@ def test_tiles_show_several_categories_against_their_thresholds_and_fit(panel, q
 
 def test_number_key_moves_a_photo_and_the_correction_wins_after_rescoring(panel, qtbot):
     plan = make_plan(60, seed=5)
-    panel.set_plan(plan, {}, sources=[])
-    said = []
-    panel.correction.connect(lambda p, labels: said.append((p, labels)))
-    review, grid = panel.review, panel.grid
-    review.select_group("ants")
-    photo = review.paths()[0]
-    grid.setFocus()
-    grid.setCurrentIndex(grid.model().index(0))
+    review, grid, photo, said = first_photo_of(panel, plan, "ants")
     qtbot.keyClick(grid, Qt.Key.Key_2)  # "this belongs in bees"
     assert said == [(photo, ("bees",))]
     d = next(x for x in panel.shown.decisions if str(x.path) == photo)
@@ -282,14 +288,7 @@ def test_near_the_threshold_means_near_in_odds_not_every_zero_score_under_a_low_
 
 
 def test_m_opens_a_category_chooser_and_a_choice_moves_the_photo(panel, qtbot):
-    panel.set_plan(make_plan(40, seed=6), {}, sources=[])
-    said = []
-    panel.correction.connect(lambda p, labels: said.append((p, labels)))
-    review, grid = panel.review, panel.grid
-    review.select_group("All photos")
-    photo = review.paths()[0]
-    grid.setFocus()
-    grid.setCurrentIndex(grid.model().index(0))
+    review, grid, photo, said = first_photo_of(panel, make_plan(40, seed=6), "All photos")
     qtbot.keyClick(grid, Qt.Key.Key_M)
     menu = panel.also_menu
     choices = [a for a in menu.actions() if a.isEnabled() and not a.isSeparator()]
