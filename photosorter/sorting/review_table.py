@@ -14,6 +14,7 @@ however the retrained model scores it — and is shown as such."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,7 +33,11 @@ NEAR_LOGIT = 0.5
 def odds_margin(score: float, threshold: float) -> float:
     """How far a score is above (+) or below (-) its threshold in log-odds: 0.71 vs 0.76 is near,
     0.00 vs 0.05 is far (the same 0.05 apart on the probability scale)."""
-    return float(_logit(np.asarray(score)) - _logit(np.asarray(threshold)))
+    def logit(p: float) -> float:  # _logit for one number: tiles call this while painting
+        p = min(max(p, 1e-4), 1 - 1e-4)
+        return math.log(p / (1 - p))
+
+    return logit(score) - logit(threshold)
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
