@@ -8,10 +8,18 @@ that happen to share a name (``IMG_0001.JPG`` from two phones) are two examples.
 Files are found by the one folder walker (media/walk.py), with the rules sorting uses: hidden and
 temporary names are ignored; a symbolic link, FIFO or device is not read but named in the
 warnings (a FIFO would block the read forever). Only photos directly in a category folder count.
+
+A category folder that is itself a symbolic link (``train/pets -> /somewhere/private``) is
+refused with an InputError (exit 3) naming it and its target: its photos live somewhere else,
+which the person may not mean to hand over, and skipping it would quietly train (or evaluate)
+without that category. The check is repeated around listing each folder, so a folder swapped for
+a link while it is read is refused too.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +51,13 @@ def scan_labeled_folder(root: str | Path, categories: list[str] | None = None) -
     root = Path(root)
     if not root.is_dir():
         raise errors.InputError("This is not a folder of category sub-folders.", path=root)
-    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not is_temp_name(p.name))
+    entries = sorted(p for p in root.iterdir() if not is_temp_name(p.name))
+    linked = [p for p in entries if p.is_symlink() and p.is_dir()]
+    subdirs = [p for p in entries if p.is_dir()]
     found = [p.name for p in subdirs if p.name != NONE_FOLDER]
     if categories is None:
         categories = found
+    _refuse_linked_folders([p for p in linked if p.name == NONE_FOLDER or p.name in categories])
     if not categories:
         raise errors.NotEnoughExamplesError(
             "No category sub-folders found. Make one sub-folder per category (e.g. Food/, Pets/) "
@@ -81,13 +92,43 @@ def scan_labeled_folder(root: str | Path, categories: list[str] | None = None) -
     return LabeledPhotos(categories, paths, y, warnings, sources)
 
 
+def _refuse_linked_folders(linked: list[Path]) -> None:
+    """InputError (exit 3) naming every category folder that is a symbolic link, and where it points."""
+    if not linked:
+        return
+    shown = "; ".join(f"'{p.name}' points to {os.path.realpath(p)}" for p in linked)
+    raise errors.InputError(
+        f"{len(linked)} category folder(s) are symbolic links ({shown}). photosorter does not read "
+        "example photos through a link, because the photos it points to are somewhere else. "
+        "Replace each link with a real folder holding the photos (copy them in), or remove it, "
+        "and run again.", path=linked[0].parent)
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of ``folder`` itself when it is a real folder, not a link to one."""
+    try:
+        st = os.lstat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
 def example_files(folder: Path, warnings: list[str] | None = None) -> list[Path]:
     """The photos directly in one example folder, in name order, found by the one walker (its
     rules for links, hidden and temporary names); what it had to skip goes to ``warnings``.
-    Paths are given below ``folder`` as named by the caller, not its resolved location."""
+    Paths are given below ``folder`` as named by the caller, not its resolved location.
+    A folder that is a symbolic link (before or after it is listed) is refused: InputError."""
+    before = _identity(folder)
+    if before is None and folder.is_symlink():
+        _refuse_linked_folders([folder])
     real = anchor(folder)
     out = []
-    for found in walk_photos([folder], kinds=("stills",), recursive=False):
+    listed = list(walk_photos([folder], kinds=("stills",), recursive=False))
+    if before is not None and _identity(folder) != before:  # swapped (for a link) while listed
+        if folder.is_symlink():
+            _refuse_linked_folders([folder])
+        raise errors.InputError("This example folder was replaced while it was being read; run again.", path=folder)
+    for found in listed:
         if found.problem is not None:
             if warnings is not None and looks_like_image(found.path):
                 warnings.append(f"Example {found.problem[1]}")
