@@ -105,3 +105,121 @@ def test_a_symlinked_folder_that_is_no_category_of_the_model_is_only_ignored(tmp
     photos = scan_labeled_folder(ex, ["red_disc", "blue_square"])
     assert len(photos.paths) == 4
     assert any("holiday" in w and "ignored" in w for w in photos.warnings)
+
+
+# --------------------------------------------------------------------------- 2, 3. what lies in the ledger's place
+
+
+def _cli(capsys, *argv) -> tuple[int, str]:
+    code = main([str(a) for a in argv])
+    err = capsys.readouterr().err
+    assert "internal error" not in err and "Traceback" not in err, err
+    return code, err
+
+
+def test_an_empty_ledger_is_reported_by_name_not_silently_started_over(capsys, tmp_path):
+    from photosorter.config import app_paths
+
+    ledger = app_paths().ledger_file
+    ledger.parent.mkdir(parents=True)
+    ledger.write_bytes(b"")
+    wal = ledger.with_name(ledger.name + "-wal")
+    wal.write_bytes(b"\x37\x7f\x06\x82" + b"\0" * 60)  # a log that may still hold part of the history
+    for command in (["runs"], ["undo"], ["sort", tmp_path, "--model", Path(__file__).parent / "data" /
+                                         "model_format1_tiny.safetensors", "--dest", tmp_path / "d", "-q"]):
+        code, err = _cli(capsys, *command)
+        assert code == 3, err
+        assert str(ledger) in err and "empty (0 bytes)" in err and "backup" in err and wal.name in err
+    assert ledger.read_bytes() == b"" and wal.stat().st_size == 64  # nothing started over on top, log kept
+
+
+def test_a_new_ledger_appears_whole_or_not_at_all(tmp_path, monkeypatch):
+    from photosorter.errors import StateFileError
+    from photosorter.sorting import ledger_file
+    from photosorter.sorting.ledger import Ledger
+
+    path = tmp_path / "ledger.sqlite3"
+
+    def dies(_db):  # the process dying between SQLite creating the file and writing its header
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Ledger, "_prepare", staticmethod(dies))
+    with pytest.raises(KeyboardInterrupt):
+        Ledger(path)
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    monkeypatch.setattr(ledger_file.os, "link", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        Ledger(path)
+    assert not path.exists() and list(tmp_path.iterdir()) == []
+    monkeypatch.undo()
+    Ledger(path).close()
+    assert path.stat().st_size > 0
+    path.write_bytes(b"")
+    with pytest.raises(StateFileError, match="empty"):
+        Ledger(path)
+
+
+def test_ledgers_killed_while_being_created_are_never_left_empty(tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from photosorter.sorting.ledger import Ledger
+
+    child = ("import sys; from pathlib import Path; from photosorter.sorting.ledger import Ledger\n"
+             "d = Path(sys.argv[1]); print('ready', flush=True)\n"
+             "for i in range(100000): Ledger(d / f'l{i:05d}.sqlite3').close()\n")
+    rng = random.Random(5)
+    for k in range(4):
+        folder = tmp_path / f"k{k}"
+        folder.mkdir()
+        proc = subprocess.Popen([sys.executable, "-c", child, str(folder)], stdout=subprocess.PIPE,
+                                env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+        assert proc.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.3, 0.8))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        made = sorted(folder.glob("l*.sqlite3"))
+        assert made, "the child made no ledger before it was killed"
+        for p in made:
+            assert p.stat().st_size > 0, f"{p.name} was left empty by a kill"
+            Ledger(p).close()  # and every one opens
+
+
+def test_a_fifo_in_place_of_the_ledger_is_named_as_such_not_as_a_full_disk(capsys, tmp_path):
+    import subprocess
+    import sys
+
+    from photosorter.config import app_paths
+
+    ledger = app_paths().ledger_file
+    ledger.parent.mkdir(parents=True)
+    os.mkfifo(ledger)
+    run = subprocess.run([sys.executable, "-m", "photosorter", "runs"], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})
+    assert run.returncode == 3, run.stderr
+    assert str(ledger) in run.stderr and "named pipe (FIFO)" in run.stderr and "remove or rename it" in run.stderr
+    assert "full" not in run.stderr and "internal error" not in run.stderr
+
+
+@pytest.mark.parametrize("what", ["folder", "fifo_wal"])
+def test_a_folder_or_a_fifo_companion_in_place_of_the_ledger_is_named(capsys, tmp_path, what):
+    from photosorter.config import app_paths
+
+    ledger = app_paths().ledger_file
+    ledger.parent.mkdir(parents=True)
+    if what == "folder":
+        ledger.mkdir()
+        bad, kind = ledger, "but it is a folder"
+    else:
+        from photosorter.sorting.ledger import Ledger
+
+        Ledger(ledger).close()  # a real ledger
+        bad, kind = ledger.with_name(ledger.name + "-wal"), "but it is a named pipe (FIFO)"
+        bad.unlink(missing_ok=True)
+        os.mkfifo(bad)
+    code, err = _cli(capsys, "runs")
+    assert code == 3 and str(bad) in err and kind in err

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import state_files
+from . import ledger_file
 from ..fsnames import from_db, shown, to_db
 
 try:
@@ -111,17 +112,25 @@ class Ledger:
     def __init__(self, path: str | Path, *, any_thread: bool = False) -> None:
         """``any_thread``: a connection other threads may use (callers serialise access)."""
         self.path = Path(path)
+        # A FIFO, folder or empty file in its place is refused by name; a new one is created whole.
+        if not ledger_file.check(self.path):
+            ledger_file.create(self.path, self._prepare)
         # Failures of this file (damaged, read-only, disk full, locked) raise StateFileError naming it.
-        self.db = state_files.connect(self.path, "the sort journal (ledger)", DAMAGED_ADVICE, timeout=30,
+        self.db = state_files.connect(self.path, ledger_file.WHAT, DAMAGED_ADVICE, timeout=30,
                                       isolation_level=None, check_same_thread=not any_thread)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")  # a committed journal row survives power loss
-        self.db.executescript(SCHEMA)
-        columns = {r[1] for r in self.db.execute("PRAGMA table_info(copies)")}
+        self._prepare(self.db)
+
+    @staticmethod
+    def _prepare(db: sqlite3.Connection) -> None:
+        """WAL mode, durable commits, the schema (idempotent; also upgrades older ledgers)."""
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")  # a committed journal row survives power loss
+        db.executescript(SCHEMA)
+        columns = {r[1] for r in db.execute("PRAGMA table_info(copies)")}
         for col in ("dest_dev", "dest_ino"):  # ledgers written before these existed
             if col not in columns:
-                self.db.execute(f"ALTER TABLE copies ADD COLUMN {col} INTEGER")
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                db.execute(f"ALTER TABLE copies ADD COLUMN {col} INTEGER")
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     # ---------------------------------------------------------------- process locks
     @property
