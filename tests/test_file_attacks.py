@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -223,3 +224,156 @@ def test_a_folder_or_a_fifo_companion_in_place_of_the_ledger_is_named(capsys, tm
         os.mkfifo(bad)
     code, err = _cli(capsys, "runs")
     assert code == 3 and str(bad) in err and kind in err
+
+
+# --------------------------------------------------------------------------- 4. a watched folder swapped for a link
+
+FAST = dict(stable_seconds=0.3, rescan_seconds=0.5, tick_seconds=0.05)
+
+
+def _jpeg(seed: int) -> bytes:
+    from conftest import jpeg_bytes
+
+    return jpeg_bytes(size=(48, 32), seed=seed)
+
+
+def test_a_watched_folder_swapped_for_a_symlink_is_not_followed(tmp_path):
+    from sorting_helpers import wait_for
+
+    from photosorter.sorting.watcher import FolderWatcher
+
+    folder, private = tmp_path / "DCIM", tmp_path / "private"
+    folder.mkdir()
+    private.mkdir()
+    (folder / "mine.jpg").write_bytes(_jpeg(1))
+    (private / "secret.jpg").write_bytes(_jpeg(2))
+    handed: list[Path] = []
+    warnings: list[str] = []
+    real = Path(os.path.realpath(folder))
+    w = FolderWatcher([folder], handed.extend, on_warning=warnings.append, **FAST)
+    w.start()
+    try:
+        assert wait_for(lambda: len(handed) == 1, 20)
+        shutil.move(folder, tmp_path / "DCIM.old")
+        os.symlink(private, folder)  # the attacker's swap while the watcher runs
+        (private / "secret2.jpg").write_bytes(_jpeg(3))  # and a "new photo" behind the link
+        assert wait_for(lambda: any(str(folder) in m and "symbolic link" in m for m in warnings), 20), warnings
+        time.sleep(1.5)  # several rescans and re-arms later
+    finally:
+        w.stop()
+    assert handed == [real / "mine.jpg"]  # nothing from behind the link
+    assert folder in w.refused and not w.owns(private / "secret.jpg")
+
+
+def test_a_folder_still_there_after_a_card_swap_keeps_being_watched(tmp_path):
+    """The same real place again (card out, card in): watched as before, no refusal."""
+    from sorting_helpers import wait_for
+
+    from photosorter.sorting.watcher import FolderWatcher
+
+    card = tmp_path / "card"
+    card.mkdir()
+    link = tmp_path / "roll"
+    os.symlink(card, link)  # the user chose a link: its target is what is watched
+    handed: list[Path] = []
+    w = FolderWatcher([link], handed.extend, **FAST)
+    w.start()
+    try:
+        shutil.rmtree(card)
+        assert wait_for(lambda: w.available.get(link) is False, 20)
+        card.mkdir()
+        (card / "a.jpg").write_bytes(_jpeg(4))
+        assert wait_for(lambda: [p.name for p in handed] == ["a.jpg"], 20)
+    finally:
+        w.stop()
+    assert getattr(w, "refused", {}) == {}
+
+
+def _service(tmp_path, scorer, src, **kw):
+    from photosorter.sorting.paths import category_folder
+    from photosorter.sorting.service import WatchService
+
+    dests = {c: category_folder(tmp_path / "Sorted", c) for c in scorer.classifier.categories}
+    batches, warnings = [], []
+    service = WatchService([src], scorer, tmp_path / "ledger.sqlite3", dests, on_batch=batches.append,
+                           on_warning=warnings.append, **FAST, **kw)
+    return service, batches, warnings
+
+
+def _sorted_bytes(tmp_path) -> set[bytes]:
+    return {p.read_bytes() for p in (tmp_path / "Sorted").rglob("*") if p.is_file()}
+
+
+def test_a_watched_folder_swapped_between_the_watchers_check_and_the_plan_copies_nothing_from_the_link(tmp_path, scorer):
+    """Planning resolves folders again; the service re-checks the plan against the watched folders'
+    real locations, so photos behind a link swapped in at that moment are never copied."""
+    from sorting_helpers import wait_for
+
+    from photosorter.samples import make_photo
+
+    src, private = tmp_path / "roll", tmp_path / "private"
+    src.mkdir()
+    private.mkdir()
+    make_photo(src / "IMG_1.jpg", ("red_disc",), 1, (96, 96), 0.6)
+    make_photo(private / "IMG_1.jpg", ("red_disc",), 2, (96, 96), 0.6)  # same name, private content
+    secret = (private / "IMG_1.jpg").read_bytes()
+    service, batches, warnings = _service(tmp_path, scorer, src)
+    real_sort = service._sort_batch
+
+    def swap_then_sort(paths):
+        if not (tmp_path / "roll.old").exists():
+            shutil.move(src, tmp_path / "roll.old")
+            os.symlink(private, src)
+        real_sort(paths)
+
+    service.watcher.on_ready = swap_then_sort
+    service.start()
+    try:
+        assert wait_for(lambda: batches, 30)
+        time.sleep(1.5)
+    finally:
+        service.stop()
+    assert secret not in _sorted_bytes(tmp_path)
+    assert any("symbolic link" in m for m in warnings), warnings
+
+
+# --------------------------------------------------------------------------- 5. ledger connections of the watcher
+
+
+def _open_ledger_fds(ledger: Path) -> int:
+    names = {str(ledger), f"{ledger}-wal", f"{ledger}-shm"}
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            n += os.readlink(f"/proc/self/fd/{fd}") in names
+        except OSError:
+            pass
+    return n
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors through /proc")
+def test_stopping_the_watch_service_closes_its_ledger_connections_also_when_restarted(tmp_path, scorer):
+    import gc
+
+    from sorting_helpers import wait_for
+
+    from photosorter.samples import make_photo
+
+    src = tmp_path / "roll"
+    src.mkdir()
+    ledger = tmp_path / "ledger.sqlite3"
+    service, batches, warnings = _service(tmp_path, scorer, src)
+    gc.disable()  # a collection must not close what the service left open
+    try:
+        for round_ in range(2):  # the same service stopped and started again (as the app re-arms it)
+            service.start()
+            try:
+                make_photo(src / f"IMG_{round_}.jpg", ("red_disc",), 10 + round_, (96, 96), 0.6)
+                assert wait_for(lambda: len(batches) > round_, 30), warnings
+            finally:
+                service.stop()
+            assert _open_ledger_fds(ledger) == 0, f"round {round_}: connections left open"
+    finally:
+        gc.enable()
+    assert not warnings, warnings
+    assert [s.copied_photos + s.no_category for s in batches] == [1, 1]

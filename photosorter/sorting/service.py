@@ -1,10 +1,15 @@
 """Background sorting: a FolderWatcher whose ready photos go through plan → apply.
 
-Each batch of newly stable photos is one undoable run of kind 'watch'. The ledger connection
-lives in the watcher's worker thread (SQLite connections are per thread); the "already seen?"
-check that rescans use has its own Ledger connection, shared under a lock. Photos that failed for
-a reason that may pass (disk full, permission, file still changing) are handed back to the
-watcher, which retries them with a growing delay while it runs.
+Each batch of newly stable photos is one undoable run of kind 'watch'. Batches use one ledger
+connection, opened with the first batch and closed by :meth:`WatchService.stop` (after the
+worker thread has ended; it is shared under a lock, never left open per thread); the "already
+seen?" check that rescans use has its own connection, also closed by ``stop`` and reopened by
+``start``. Photos that failed for a reason that may pass (disk full, permission, file still
+changing) are handed back to the watcher, which retries them with a growing delay while it runs.
+
+Only photos inside a watched folder's real location are sorted: the plan is checked against
+:meth:`FolderWatcher.owns` just before copying, so a folder swapped for a symbolic link between
+the watcher's check and the plan is not followed.
 """
 
 from __future__ import annotations
@@ -38,35 +43,52 @@ class WatchService:
         self.kinds = kinds  # which kinds of file to sort (photosorter.media.KINDS); None: all
         self.on_batch = on_batch or (lambda s: None)
         self._ledger: Ledger | None = None
-        self._ledger_thread: int | None = None
+        self._ledger_lock = threading.Lock()  # one batch at a time; stop() closes the connection under it
         self._probe_lock = threading.Lock()
-        self._probe = Ledger(self.ledger_path, any_thread=True)  # also creates the schema before anyone reads
+        self._probe: Ledger | None = Ledger(self.ledger_path, any_thread=True)  # also creates the schema first
         self.watcher = FolderWatcher(folders, self._sort_batch, is_known=self._is_known, on_warning=on_warning, **watcher_options)
 
     def _is_known(self, path: Path, size: int, mtime_ns: int) -> bool:
         with self._probe_lock:
+            if self._probe is None:  # stopped
+                return True
             outcome = self._probe.last_outcome(path, size, mtime_ns)
         return outcome in ("copied", "already_sorted", "no_category")
 
     def _sort_batch(self, paths: list[Path]) -> None:
-        if self._ledger is None or self._ledger_thread != threading.get_ident():
-            self._ledger = Ledger(self.ledger_path)
-            self._ledger_thread = threading.get_ident()
-            recover(self._ledger)
-        # Watched photos arrive a few at a time: they join the scorer's stored background (the
-        # camera roll seen so far), against which they are judged like every other photo.
-        plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, kinds=self.kinds)
-        summary = apply_plan(plan, self._ledger, run_kind="watch",
-                             detail={"sources": [str(f) for f in self.watcher.folders], "watched": True})
-        retry = {Path(p) for p, reason, _m in summary.failed if reason in TRANSIENT_REASONS}
+        with self._ledger_lock:
+            if self._ledger is None:
+                self._ledger = Ledger(self.ledger_path, any_thread=True)
+                recover(self._ledger)
+            # Watched photos arrive a few at a time: they join the scorer's stored background (the
+            # camera roll seen so far), against which they are judged like every other photo.
+            plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, kinds=self.kinds)
+            # planning resolves folders again: whatever now lies outside the watched folders'
+            # real locations (a folder swapped for a link) is not sorted (the watcher said why)
+            outside = {d.path for d in plan.decisions if not self.watcher.owns(d.path)}
+            plan.decisions = [d for d in plan.decisions if d.path not in outside]
+            summary = apply_plan(plan, self._ledger, run_kind="watch",
+                                 detail={"sources": [str(f) for f in self.watcher.folders], "watched": True})
+        # a folder briefly unavailable comes back to them; a refused one drops them (watcher.owns)
+        retry = {Path(p) for p, reason, _m in summary.failed if reason in TRANSIENT_REASONS} | outside
         if retry:
             self.watcher.retry_later(sorted(retry))
         self.on_batch(summary)
 
     def start(self) -> None:
+        with self._probe_lock:
+            if self._probe is None:  # started again after stop()
+                self._probe = Ledger(self.ledger_path, any_thread=True)
         self.watcher.start()
 
     def stop(self) -> None:
+        """Stop watching and close both ledger connections (a batch in flight finishes first)."""
         self.watcher.stop()
+        with self._ledger_lock:
+            if self._ledger is not None:
+                self._ledger.close()
+                self._ledger = None
         with self._probe_lock:
-            self._probe.close()
+            if self._probe is not None:
+                self._probe.close()
+                self._probe = None

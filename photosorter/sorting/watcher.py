@@ -11,7 +11,12 @@ than half) and says nothing about files that arrived while we were not running. 
   are ignored; duplicate events collapse into one pending entry (debouncing);
 * a watched folder that disappears (SD card pulled) is noticed; when it comes back the
   observer is re-armed and the folder rescanned;
-* if native watching cannot start, polling takes over and ``on_warning`` says so.
+* if native watching cannot start, polling takes over and ``on_warning`` says so;
+* a watched folder is kept at the **real location it had when first seen** (``realpath``): if it
+  is later replaced by a symbolic link (or a folder above it is), it resolves elsewhere — it is
+  then no longer watched, ``on_warning`` says why, and nothing found through the link is handed
+  over (:meth:`FolderWatcher.owns` lets the caller re-check its plan). A card unmounted and
+  mounted again at the same place keeps being watched.
 
 * photos the caller could not sort for a passing reason (``retry_later``) are handed over
   again after ``retry_seconds``, doubling up to an hour, while the watcher runs;
@@ -94,6 +99,10 @@ class FolderWatcher:
         self._armed: set[Path] = set()
         self.polling = False
         self.available: dict[Path, bool] = {}
+        self._real: dict[Path, str] = {}  # folder → its real location when first seen
+        #: folders no longer watched because they now lead elsewhere (folder → why, as reported)
+        self.refused: dict[Path, str] = {}
+        self._where_lock = threading.RLock()  # the loop, the observer and callers all check folders
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -143,6 +152,38 @@ class FolderWatcher:
         with self._lock:
             return len(self._pending)
 
+    # ------------------------------------------------------------ where the folders really are
+    def _usable(self, folder: Path) -> bool:
+        """Present, and still at the real location it had when first seen (else refused, once, said why)."""
+        with self._where_lock:
+            if folder in self.refused or not os.path.isdir(folder):
+                return False
+            real = os.path.realpath(folder)
+            first = self._real.setdefault(folder, real)
+            if real == first:
+                return True
+            return self._refuse(folder, real, first)
+
+    def _refuse(self, folder: Path, real: str, first: str) -> bool:
+        why = (f"The watched folder {folder} now leads to {real} (it was {first}): it, or a folder above it, "
+               "was replaced by a symbolic link. photosorter does not follow it and stops watching this folder; "
+               "nothing from there is sorted. If this change is yours, choose the folder again to watch it.")
+        self.refused[folder] = why
+        self.available[folder] = False
+        with self._lock:  # photos seen there before are no longer ours to hand over
+            for p in [p for p in self._pending if Path(p).is_relative_to(first)]:
+                self._pending.pop(p, None)
+        self.on_warning(why)
+        return False
+
+    def owns(self, path: str | Path, recheck: bool = True) -> bool:
+        """Whether ``path`` lies in a watched folder's real location, that folder still being there
+        (re-checked now unless ``recheck`` is False: events and rescans between two checks): what
+        the caller may sort. Never true through a swapped-in link."""
+        path = Path(path)
+        return any(path.is_relative_to(self._real[f]) and (self._usable(f) if recheck else f not in self.refused)
+                   for f in self.folders if f in self._real)
+
     # ------------------------------------------------------------ observer
     def _make_observer(self):
         if self.observer_factory is not None:
@@ -172,16 +213,16 @@ class FolderWatcher:
                     watcher._rescan_soon = True
 
             def on_deleted(self, event):
-                if event.is_directory and Path(event.src_path) in watcher.folders:
+                if event.is_directory and event.src_path in watcher._real.values():
                     watcher._rescan_soon = True
 
         self._disarm_observer()
-        existing = [f for f in self.folders if f.is_dir()]
+        existing = [f for f in self.folders if self._usable(f)]
         if not self.force_polling and not self.polling:
             try:
                 obs = self._make_observer()
                 for f in existing:
-                    obs.schedule(Handler(), str(f), recursive=True)
+                    obs.schedule(Handler(), self._real[f], recursive=True)
                 obs.start()
                 self._observer, self._armed = obs, set(existing)
                 return
@@ -195,7 +236,7 @@ class FolderWatcher:
         self.polling = True
         obs = PollingObserver(timeout=max(1.0, self.rescan_seconds / 4))
         for f in existing:
-            obs.schedule(Handler(), str(f), recursive=True)
+            obs.schedule(Handler(), self._real[f], recursive=True)
         obs.start()
         self._observer, self._armed = obs, set(existing)
 
@@ -213,7 +254,7 @@ class FolderWatcher:
 
     # ------------------------------------------------------------ bookkeeping
     def _hint(self, path: Path) -> None:
-        if not _is_candidate(path):
+        if not _is_candidate(path) or not self.owns(path, recheck=False):  # checked again when ready
             return
         try:
             st = os.stat(path, follow_symlinks=False)
@@ -235,17 +276,21 @@ class FolderWatcher:
 
     def _rescan(self) -> None:
         for folder in self.folders:
-            present = folder.is_dir()
+            if folder in self.refused:
+                continue
+            present = self._usable(folder)
+            if folder in self.refused:
+                continue
             if self.available.get(folder, True) and not present:
                 self.on_warning(f"The watched folder {folder} is not available (card removed?). "
                                 "Sorting resumes when it comes back.")
             self.available[folder] = present
             if not present:
                 continue
-            for found in walk_photos([folder]):
+            for found in walk_photos([self._real[folder]]):
                 if found.problem is None:
                     self._hint(found.path)
-        if {f for f in self.folders if f.is_dir()} != self._armed:
+        if {f for f in self.folders if self._usable(f)} != self._armed:
             self._arm_observer()  # a folder came back (or went): watch what exists now
 
     def _loop(self) -> None:
@@ -264,7 +309,7 @@ class FolderWatcher:
     def _tick(self) -> None:
         now = time.monotonic()
         if self._rescan_soon or now - self._last_scan >= self.rescan_seconds or any(
-            f.is_dir() != self.available.get(f, True) for f in self.folders
+            self._usable(f) != self.available.get(f, True) for f in self.folders if f not in self.refused
         ):
             self._rescan_soon = False
             self._last_scan = now
@@ -304,8 +349,11 @@ class FolderWatcher:
                 with self._lock:
                     p.since = now  # looks unfinished: wait another window
                 continue
+            owned = self.owns(path)  # False: its folder was swapped for a link meanwhile
             with self._lock:
                 self._pending.pop(path, None)
+                if not owned:
+                    continue
                 self._handed[path] = (st.st_size, st.st_mtime_ns)
             ready.append(path)
         return sorted(ready)
