@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -344,10 +345,8 @@ def _open_ledger_fds(ledger: Path) -> int:
     names = {str(ledger), f"{ledger}-wal", f"{ledger}-shm"}
     n = 0
     for fd in os.listdir("/proc/self/fd"):
-        try:
+        with contextlib.suppress(OSError):  # closed meanwhile (the listing's own descriptor)
             n += os.readlink(f"/proc/self/fd/{fd}") in names
-        except OSError:
-            pass
     return n
 
 
@@ -369,7 +368,7 @@ def test_stopping_the_watch_service_closes_its_ledger_connections_also_when_rest
             service.start()
             try:
                 make_photo(src / f"IMG_{round_}.jpg", ("red_disc",), 10 + round_, (96, 96), 0.6)
-                assert wait_for(lambda: len(batches) > round_, 30), warnings
+                assert wait_for(lambda n=round_: len(batches) > n, 30), warnings
             finally:
                 service.stop()
             assert _open_ledger_fds(ledger) == 0, f"round {round_}: connections left open"

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import state_files
-from . import ledger_file
 from ..fsnames import from_db, shown, to_db
+from . import ledger_file
 
 try:
     import fcntl
