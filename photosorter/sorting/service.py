@@ -44,6 +44,7 @@ class WatchService:
         self.on_batch = on_batch or (lambda s: None)
         self._ledger: Ledger | None = None
         self._ledger_lock = threading.Lock()  # one batch at a time; stop() closes the connection under it
+        self._stopped = False  # set by stop(): a batch still in flight then closes the connection itself
         self._probe_lock = threading.Lock()
         self._probe: Ledger | None = Ledger(self.ledger_path, any_thread=True)  # also creates the schema first
         self.watcher = FolderWatcher(folders, self._sort_batch, is_known=self._is_known, on_warning=on_warning, **watcher_options)
@@ -57,37 +58,51 @@ class WatchService:
 
     def _sort_batch(self, paths: list[Path]) -> None:
         with self._ledger_lock:
-            if self._ledger is None:
-                self._ledger = Ledger(self.ledger_path, any_thread=True)
-                recover(self._ledger)
-            # Watched photos arrive a few at a time: they join the scorer's stored background (the
-            # camera roll seen so far), against which they are judged like every other photo.
-            plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, kinds=self.kinds)
-            # planning resolves folders again: whatever now lies outside the watched folders'
-            # real locations (a folder swapped for a link) is not sorted (the watcher said why)
-            outside = {d.path for d in plan.decisions if not self.watcher.owns(d.path)}
-            plan.decisions = [d for d in plan.decisions if d.path not in outside]
-            summary = apply_plan(plan, self._ledger, run_kind="watch",
-                                 detail={"sources": [str(f) for f in self.watcher.folders], "watched": True})
+            try:
+                if self._ledger is None:
+                    self._ledger = Ledger(self.ledger_path, any_thread=True)
+                    recover(self._ledger)
+                # Watched photos arrive a few at a time: they join the scorer's stored background (the
+                # camera roll seen so far), against which they are judged like every other photo.
+                plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, kinds=self.kinds)
+                # planning resolves folders again: whatever now lies outside the watched folders'
+                # real locations (a folder swapped for a link) is not sorted (the watcher said why)
+                outside = {d.path for d in plan.decisions if not self.watcher.owns(d.path)}
+                plan.decisions = [d for d in plan.decisions if d.path not in outside]
+                summary = apply_plan(plan, self._ledger, run_kind="watch",
+                                     detail={"sources": [str(f) for f in self.watcher.folders], "watched": True})
+            finally:
+                if self._stopped:  # stop() did not wait for this batch: it closes its connection itself
+                    self._close_ledger()
         # a folder briefly unavailable comes back to them; a refused one drops them (watcher.owns)
         retry = {Path(p) for p, reason, _m in summary.failed if reason in TRANSIENT_REASONS} | outside
         if retry:
             self.watcher.retry_later(sorted(retry))
         self.on_batch(summary)
 
+    def _close_ledger(self) -> None:
+        """Close the batches' connection (call holding _ledger_lock); the next batch opens a new one."""
+        if self._ledger is not None:
+            self._ledger.close()
+            self._ledger = None
+
     def start(self) -> None:
+        self._stopped = False
         with self._probe_lock:
             if self._probe is None:  # started again after stop()
                 self._probe = Ledger(self.ledger_path, any_thread=True)
         self.watcher.start()
 
     def stop(self) -> None:
-        """Stop watching and close both ledger connections (a batch in flight finishes first)."""
+        """Stop watching and close both ledger connections. Never waits for a batch beyond the
+        watcher's own stop (it joins its thread): a batch still running closes its connection."""
+        self._stopped = True
         self.watcher.stop()
-        with self._ledger_lock:
-            if self._ledger is not None:
-                self._ledger.close()
-                self._ledger = None
+        if self._ledger_lock.acquire(blocking=False):
+            try:
+                self._close_ledger()
+            finally:
+                self._ledger_lock.release()
         with self._probe_lock:
             if self._probe is not None:
                 self._probe.close()
