@@ -88,8 +88,8 @@ def cameraroll_section(args, embedder, seeds) -> dict:
     shutil.rmtree(with_none, ignore_errors=True)
     with_none.mkdir(parents=True)
     for c in cats:
-        (with_none / c).symlink_to((root / "train" / c).resolve())
-    (with_none / "_none").symlink_to((root / "none_examples").resolve())
+        shutil.copytree(root / "train" / c, with_none / c)  # copies: example folders that are links are refused
+    shutil.copytree(root / "none_examples", with_none / "_none")
     out: dict = {}
     for variant, folder in (("no_none_examples", root / "train"), ("with_none_examples", with_none)):
         photos = scan_labeled_folder(folder, cats)
