@@ -1,8 +1,10 @@
 """Faces (ml/faces.py) and categories about people (ml/person.py).
 
 Real faces cannot be generated: the tests that need them read ../shared/data/faces (beside the
-checkout) and are skipped, saying so, only where it is absent. Everything else — no face, 40
-faces, caching, bad input, the category logic — runs on generated photos and stubbed embeddings.
+checkout, beside the repository a clone or worktree came from, or $PHOTOSORTER_SHARED_DATA: see
+shared_data.py) and are skipped, saying where they looked, only where it is absent. Everything
+else — no face, 40 faces, caching, bad input, the category logic — runs on generated photos and
+stubbed embeddings.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from shared_data import shared_data
 
 from photosorter.ml import faces as faces_mod
 from photosorter.ml import person
 from photosorter.ml.faces import EMBED_DIM, MAX_DESCRIBED, Face, FaceAnalyzer, FaceResult, FaceStore, find_faces
 
-FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
-needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason=f"real face photos not found at {FACES} (../shared/data/faces)")
+_FOUND, _WHERE = shared_data("faces")
+FACES = _FOUND or Path("/nonexistent/shared/data/faces")
+needs_faces = pytest.mark.skipif(_FOUND is None, reason=_WHERE)
 
 
 def _jpeg(img: Image.Image, **save) -> bytes:
