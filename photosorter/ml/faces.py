@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import errors, imaging
+from .. import errors, imaging, media
 
 #: Long side of the image the detector sees. HOG time grows with the pixel count, so this bounds it.
 DETECT_SIDE = 1024
@@ -46,6 +46,12 @@ EMBED_DIM = 128
 FACE_MODEL_ID = f"dlib-hog-5pt-resnet-v1|side{DETECT_SIDE}|up{UPSAMPLE_BELOW}|max{MAX_DESCRIBED}|min{MIN_FACE_PX}"
 #: dlib's documented same-person distance for its ResNet descriptors.
 SAME_PERSON_DISTANCE = 0.6
+#: A video's sampled keyframes are searched for faces decoded with this shorter side (a 16:9
+#: frame's long side is then DETECT_SIDE, like a still's detection image).
+VIDEO_FACE_SIDE = DETECT_SIDE * 9 // 16
+#: A RAW's embedded preview is searched for faces when its shorter side is at least this (camera
+#: previews are; a thumbnail-only RAW is half-size demosaiced instead, as for scoring).
+RAW_FACE_SIDE = DETECT_SIDE // 2
 
 
 @dataclass(frozen=True)
@@ -209,14 +215,19 @@ class FaceStore:
             self._db.execute("INSERT OR REPLACE INTO faces VALUES (?,?,?,?)", (FACE_MODEL_ID, sha, result.found, result.to_bytes()))
             self._db.commit()
 
+    # A video's frames are stored under "<sha>#frame<i>" (and "<sha>#frames": how many): counting
+    # photos and videos means counting distinct content hashes.
+    _FILES = "SELECT COUNT(DISTINCT substr(sha, 1, instr(sha || '#', '#') - 1)) FROM faces"
+
     def count(self) -> int:
+        """How many photos and videos have face data stored (all models)."""
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM faces").fetchone()[0])
+            return int(self._db.execute(self._FILES).fetchone()[0])
 
     def clear(self) -> int:
-        """Delete every stored face (all models); returns how many photos' entries went."""
+        """Delete every stored face (all models); returns how many photos' (and videos') entries went."""
         with self._lock:
-            n = int(self._db.execute("SELECT COUNT(*) FROM faces").fetchone()[0])
+            n = int(self._db.execute(self._FILES).fetchone()[0])
             self._db.execute("DELETE FROM faces")
             self._db.commit()
             # another connection may be mid-transaction (OperationalError): the rows are gone either way
@@ -245,9 +256,21 @@ class FaceAnalyzer:
 
     def for_path(self, path: str | Path, sha: str | None = None) -> FaceResult:
         """Faces of a photo file. ``sha`` (already known from embedding) skips reading a cached one.
-        An unreadable photo has no faces (the caller reports it through the image path anyway)."""
+        An unreadable photo has no faces (the caller reports it through the image path anyway).
+        A RAW or a PDF is decoded the way it is scored (media.load_views): its embedded preview,
+        else a half-size demosaic; a PDF's first page. A video: :meth:`for_video`."""
         if sha is not None and (hit := self.store.get(sha)) is not None:
             return hit
+        kind = media.kind_of(path)
+        if kind == "raw" or Path(path).suffix.lower() in media.DOCUMENT_EXTENSIONS:
+            try:
+                views = media.load_views(path, min_side=RAW_FACE_SIDE, sha256=sha)
+            except errors.BadImageError:
+                return FaceResult()
+            return self.for_image(views.frames[0], views.sha256)
+        if kind == "videos":
+            frames = self.for_video(path, sha)
+            return max(frames, key=lambda r: r.found, default=FaceResult())
         try:
             data = imaging.read_file_bytes(path)
             sha = imaging.content_hash(data)
@@ -257,6 +280,35 @@ class FaceAnalyzer:
         except errors.BadImageError:
             return FaceResult()
         return self.for_image(image, sha)
+
+
+    def for_video(self, path: str | Path, sha: str | None = None, frames: int | None = None) -> list[FaceResult]:
+        """Faces of each keyframe a video is scored by (media.video.sample_frames: the same
+        instants), cached by the video's content hash. ``frames``: how many frames the caller
+        scored; the list then has exactly that many (no faces for a frame that could not be
+        decoded again). An unreadable video has no faces."""
+        from ..media import video
+        from ..media.hashing import stream_hash
+
+        results: list[FaceResult] | None = None
+        if sha is not None and (n := self.store.get(f"{sha}#frames")) is not None:
+            cached = [self.store.get(f"{sha}#frame{i}") for i in range(n.found)]
+            if all(r is not None for r in cached):
+                results = [r for r in cached if r is not None]
+        if results is None:
+            try:
+                images, _times, _size = video.sample_frames(Path(path), side=VIDEO_FACE_SIDE)
+                sha = sha or stream_hash(Path(path))
+            except errors.BadImageError:
+                images = []
+            results = [find_faces(img) for img in images]
+            if sha is not None and images:
+                for i, r in enumerate(results):
+                    self.store.put(f"{sha}#frame{i}", r)
+                self.store.put(f"{sha}#frames", FaceResult([], len(results)))
+        if frames is not None:
+            results = (results + [FaceResult() for _ in range(frames)])[:frames]
+        return results
 
 
 def face_store_for(feature_cache_file: str | Path | None) -> FaceStore:

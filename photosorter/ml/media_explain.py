@@ -54,8 +54,11 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
     th.update({k: v for k, v in overrides.items() if k in th})
     frames = []
     times: list[float | None] = list(views.times) if views.times else [None] * len(shown)
-    for t, full, im in zip(times, views.frames, shown):
-        s = scorer.image_scores(full)
+    # a model about people: each frame's faces are the ones sorting uses (same keyframes, cached)
+    frame_faces = (scorer.video_faces_of(path, views.sha256, len(views.frames)) if views.kind == "videos" else None) \
+        or [None] * len(views.frames)
+    for t, full, im, faces in zip(times, views.frames, shown, frame_faces):
+        s = scorer.image_scores(full, faces=faces)
         chosen = [c for c, n in enumerate(names) if s[c] >= th[n]]
         ex = explain(model, clf.head, emb.spec, im, verify=chosen, bf16=emb.bf16_active)
         frames.append(FrameExplanation(t, im, dict(zip(names, map(float, s))), dict(zip(names, ex.maps)),
