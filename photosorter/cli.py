@@ -83,6 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "quality_on_your_photos": [q.as_dict() for q in desc.quality or ()],
             "quality_summary": desc.quality_summary or "",
             **({"backbone_comparison": list(desc.backbone_comparison)} if desc.backbone_comparison else {}),
+            **({"people": clf.people.describe()} if clf.people is not None else {}),  # issue 17
         })
         return 0
     continued = desc.continued_folds
@@ -95,6 +96,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                                           else f"not compared: {row['error']}"))
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
     print(desc.quality_summary or "")
+    for name, text in (clf.people.describe() if clf.people is not None else {}).items():  # issue 17
+        print(f"  {name}: {text}")
     for q in desc.quality or ():
         if q.precision is not None:
             print(f"  {q.name}: would take {q.taken} of the {q.background_photos} photos seen so far; "

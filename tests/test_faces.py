@@ -370,6 +370,24 @@ def test_real_face_in_a_photo_rotated_by_exif_is_found(tmp_path):
     assert 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1
 
 
+@needs_faces
+def test_real_person_in_a_video_is_recognised_in_its_keyframes(tmp_path):
+    """Issues 17 + 18: a clip of the person's photos and a clip of other people's, generated with
+    PyAV; faces are read from the keyframes the video is scored by."""
+    from media_helpers import make_clip
+
+    fa = FaceAnalyzer()
+    train = [fa.for_path(p) for p in _real("train", 8)]
+    model = person.examine(lambda i: train[i], np.ones((8, 1)), ["Me"]).fit(np.ones(8, bool), np.ones((8, 1)))
+    me = make_clip(tmp_path / "me.mp4", [Image.open(p).convert("RGB") for p in _real("val", 5)], seconds_each=0.5)
+    strangers = sorted((FACES / "val" / "_none").glob("*.jpg"))[::32][:5]
+    others = make_clip(tmp_path / "others.mp4", [Image.open(p).convert("RGB") for p in strangers], seconds_each=0.5)
+    g_me = model.adjust_gate(np.ones((5, 1)), fa.for_video(me, frames=5))[:, 0]
+    g_others = model.adjust_gate(np.ones((5, 1)), fa.for_video(others, frames=5))[:, 0]
+    assert (g_me >= 0.5).sum() >= 4  # the video goes to "Me" (2 of 5 frames are enough)
+    assert (g_others >= 0.5).sum() <= 1  # other people's video stays out
+
+
 # --------------------------------------------------------------------------- app
 
 
@@ -397,3 +415,53 @@ def test_settings_deletes_face_data_with_one_click(qtbot):
     dlg.delete_faces.click()
     assert store.count() == 0
     assert "1 photo" in dlg.faces_note.text()
+
+
+def test_train_tab_says_which_categories_are_about_people_and_how_sure(qtbot):
+    """Issue 17: the Train tab names the person category and how sure training is of it (the
+    share of examples showing the person, recognised by a model that never saw that photo), the
+    face-count category, and says nothing about a category that is not about people."""
+    from photosorter.gui.main_window import MainWindow
+    from photosorter.library import Library
+    from photosorter.ml.training import TrainOptions, fit_classifier
+
+    photos, labels, cats = _setup()
+    ev = person.examine(lambda i: photos[i], labels, cats)
+    feats = np.random.default_rng(0).normal(size=(len(photos), 1, 16)).astype(np.float32)
+    clf = fit_classifier(feats, labels, cats, backbone="tiny", weights_id="w", imagenet_head=None, faces=ev,
+                         opts=TrainOptions(folds=2, max_epochs=5))
+    lib = Library()
+    lib.backbone = "tiny"
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    try:
+        w.training.show_result(clf)
+        text = w.training.advice.text()
+        assert "<b>Me</b>: person category: one person's face is in 10 of 10 examples (100%); recognised in 100%" in text
+        assert "<b>Group photos</b>: about people: faces in 100% of examples" in text
+        assert "<b>Flowers</b>:" not in text
+    finally:
+        w.shutdown()
+
+
+def test_cli_train_says_which_categories_are_about_people(tmp_path, monkeypatch, capsys):
+    """The command line says it too (text, and --json "people"), like the Train tab. Generated
+    photos; the detector is stubbed: a reddish photo shows person 1, a bluish one nobody."""
+    import json
+
+    from photosorter.cli import main
+
+    def stub(img):
+        r, _g, b = np.asarray(img.convert("RGB"), dtype=float).reshape(-1, 3).mean(0)[:3]
+        return _photo(1, noise_seed=int(r)) if r > b else FaceResult()
+
+    monkeypatch.setattr(faces_mod, "find_faces", stub)
+    for name, colour in (("Me", (200, 60, 50)), ("Sea", (40, 70, 200))):
+        for i in range(8):
+            (tmp_path / "ex" / name).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (96, 72), tuple(min(255, c + 3 * i) for c in colour)).save(tmp_path / "ex" / name / f"{i}.jpg")
+    base = ["train", str(tmp_path / "ex"), "--backbone", "tiny", "--views", "1", "--model", str(tmp_path / "m.safetensors")]
+    assert main([*base, "--json", "-q"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["people"] == {"Me": "person category: one person's face is in 8 of 8 examples (100%); recognised in "
+                                   "100% of them by a model that never saw that photo"}
