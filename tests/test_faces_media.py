@@ -89,3 +89,19 @@ def test_a_video_and_a_raw_of_the_person_go_to_their_category(tmp_path, scorer, 
     r = next(about_me.score_paths([other], background="off"))
     assert r.scores["red_disc"] < 0.05 and r.categories == []
     assert len(detector) == detector_calls
+
+
+def test_a_very_tall_screenshot_is_searched_for_faces_in_its_scored_window(tmp_path, detector):
+    """A 1:10 scrolling screenshot is scored through its top 3:1 window; its faces were searched
+    in the whole image squeezed to 1024 px tall, where a face is too small to find (seen on a real
+    photo: the person's face at the top of a 1170x12000 PNG was not found, so "Me" missed it).
+    The box comes back as a fraction of the whole image."""
+    Image.new("RGB", (1170, 12000), (240, 240, 240)).save(tmp_path / "tall.png")
+    r = FaceAnalyzer().for_path(tmp_path / "tall.png")
+    w, h = detector[-1]
+    assert h <= 3 * w + 1  # the detector saw the window, not a 1:10 strip
+    assert r.found == 1
+    left, top, right, bottom = r.faces[0].box  # _photo's box (0.1, 0.1, 0.5, 0.5) of the window
+    assert (left, right) == pytest.approx((0.1, 0.5)) and (top, bottom) == pytest.approx((0.1 * 0.2925, 0.5 * 0.2925), rel=0.01)
+    Image.new("RGB", (640, 480)).save(tmp_path / "plain.png")
+    assert FaceAnalyzer().for_path(tmp_path / "plain.png").faces[0].box == pytest.approx((0.1, 0.1, 0.5, 0.5))

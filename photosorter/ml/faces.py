@@ -43,7 +43,7 @@ MAX_DESCRIBED = 12
 MIN_FACE_PX = 36
 EMBED_DIM = 128
 #: Part of every cache key: change it whenever detection or description changes.
-FACE_MODEL_ID = f"dlib-hog-5pt-resnet-v1|side{DETECT_SIDE}|up{UPSAMPLE_BELOW}|max{MAX_DESCRIBED}|min{MIN_FACE_PX}"
+FACE_MODEL_ID = f"dlib-hog-5pt-resnet-v1|side{DETECT_SIDE}|up{UPSAMPLE_BELOW}|max{MAX_DESCRIBED}|min{MIN_FACE_PX}|win3"
 #: dlib's documented same-person distance for its ResNet descriptors.
 SAME_PERSON_DISTANCE = 0.6
 #: A video's sampled keyframes are searched for faces decoded with this shorter side (a 16:9
@@ -177,6 +177,23 @@ def find_faces(image: Image.Image) -> FaceResult:
     return FaceResult(faces, len(rects))
 
 
+def _in_window(image: Image.Image) -> FaceResult:
+    """find_faces on the scored window of ``image``, boxes mapped back to the whole image."""
+    from ..media.document import scoring_window
+
+    w, h = image.size
+    left, top, right, bottom = scoring_window((w, h))
+    if (left, top, right, bottom) == (0, 0, w, h):
+        return find_faces(image)
+    found = find_faces(image.crop((left, top, right, bottom)))
+    cw, ch = right - left, bottom - top
+
+    def whole(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        return ((left + b[0] * cw) / w, (top + b[1] * ch) / h, (left + b[2] * cw) / w, (top + b[3] * ch) / h)
+
+    return FaceResult([Face(whole(f.box), f.embedding) for f in found.faces], found.found)
+
+
 class FaceStore:
     """Face results by (content hash, FACE_MODEL_ID), in the feature cache's SQLite file."""
 
@@ -246,10 +263,14 @@ class FaceAnalyzer:
     def __init__(self, store: FaceStore | None = None) -> None:
         self.store = store if store is not None else FaceStore(None)
 
-    def for_image(self, image: Image.Image, sha: str | None = None) -> FaceResult:
+    def for_image(self, image: Image.Image, sha: str | None = None, window: bool = False) -> FaceResult:
+        """Faces of a decoded photo. ``window``: search only the part that is scored (a very tall
+        or wide image's 3:1 window, media.document; boxes stay fractions of the whole image) —
+        a scrolling screenshot's whole 1:10 height squeezed to DETECT_SIDE leaves no face
+        large enough to find."""
         if sha is not None and (hit := self.store.get(sha)) is not None:
             return hit
-        result = find_faces(image)
+        result = _in_window(image) if window else find_faces(image)
         if sha is not None:
             self.store.put(sha, result)
         return result
@@ -279,7 +300,7 @@ class FaceAnalyzer:
             image, _fmt, _size = imaging.decode(data, min_side=DETECT_SIDE, path=path)
         except errors.BadImageError:
             return FaceResult()
-        return self.for_image(image, sha)
+        return self.for_image(image, sha, window=True)
 
 
     def for_video(self, path: str | Path, sha: str | None = None, frames: int | None = None) -> list[FaceResult]:
