@@ -83,6 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "quality_on_your_photos": [q.as_dict() for q in desc.quality or ()],
             "quality_summary": desc.quality_summary or "",
             **({"backbone_comparison": list(desc.backbone_comparison)} if desc.backbone_comparison else {}),
+            **({"people": clf.people.describe()} if clf.people is not None else {}),  # issue 17
         })
         return 0
     continued = desc.continued_folds
@@ -95,6 +96,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                                           else f"not compared: {row['error']}"))
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
     print(desc.quality_summary or "")
+    for name, text in (clf.people.describe() if clf.people is not None else {}).items():  # issue 17
+        print(f"  {name}: {text}")
     for q in desc.quality or ():
         if q.precision is not None:
             print(f"  {q.name}: would take {q.taken} of the {q.background_photos} photos seen so far; "
@@ -150,7 +153,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from . import imaging
+    from . import imaging, media
     from .ml.gradcam import explain, render
     from .ml.scoring import PhotoFailure, Scorer
 
@@ -159,6 +162,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.category and args.category not in clf.categories:
         raise errors.UsageError(f"No category '{args.category}' in this model. Categories: {', '.join(clf.categories)}.")
     wanted = [clf.categories.index(args.category)] if args.category else list(range(len(clf.categories)))
+    if media.kind_of(args.photo) in ("videos", "raw") or args.photo.suffix.lower() in media.DOCUMENT_EXTENSIONS:
+        return _explain_media(args, scorer)  # issue 18: each scored view (a video's keyframes) with its scores
     # Heat and scores come from exactly the view `predict` and `sort` score (same decode, same
     # preprocessing); the written images are a separate, larger decode of the same oriented photo.
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
@@ -212,6 +217,25 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for name in result["flagged"]:
         print(f"note: {name}: Grad-CAM's heat was not where the score's evidence is (hiding it barely changed the "
               "score), so the overlay shows the occlusion map instead — look twice at this one.")
+    print(f"Images written to {args.out}")
+    return 0
+
+
+def _explain_media(args: argparse.Namespace, scorer) -> int:
+    from .ml.media_explain import explain_to_files
+
+    result = explain_to_files(args.photo, scorer, args.out, category=args.category, side=args.max_side,
+                              opacity=args.opacity, background=args.background)
+    if args.json:
+        _print_json(result)
+        return 0
+    for name, score in result["scores"].items():
+        mark = "✓" if name in result["categories"] else " "
+        print(f" {mark} {name:<20} score {score:.2f}  threshold {result['thresholds'][name]:.2f}")
+    print(result["note"])
+    for f in result["frames"]:
+        when = "" if f["time"] is None else f"{int(f['time'] // 60)}:{f['time'] % 60:04.1f}  "
+        print(f"  {when}" + "  ".join(f"{c} {s:.2f}" for c, s in f["scores"].items()))
     print(f"Images written to {args.out}")
     return 0
 

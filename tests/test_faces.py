@@ -1,8 +1,10 @@
 """Faces (ml/faces.py) and categories about people (ml/person.py).
 
 Real faces cannot be generated: the tests that need them read ../shared/data/faces (beside the
-checkout) and are skipped, saying so, only where it is absent. Everything else — no face, 40
-faces, caching, bad input, the category logic — runs on generated photos and stubbed embeddings.
+checkout, beside the repository a clone or worktree came from, or $PHOTOSORTER_SHARED_DATA: see
+shared_data.py) and are skipped, saying where they looked, only where it is absent. Everything
+else — no face, 40 faces, caching, bad input, the category logic — runs on generated photos and
+stubbed embeddings.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from shared_data import shared_data
 
 from photosorter.ml import faces as faces_mod
 from photosorter.ml import person
 from photosorter.ml.faces import EMBED_DIM, MAX_DESCRIBED, Face, FaceAnalyzer, FaceResult, FaceStore, find_faces
 
-FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces"
-needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason=f"real face photos not found at {FACES} (../shared/data/faces)")
+_FOUND, _WHERE = shared_data("faces")
+FACES = _FOUND or Path("/nonexistent/shared/data/faces")
+needs_faces = pytest.mark.skipif(_FOUND is None, reason=_WHERE)
 
 
 def _jpeg(img: Image.Image, **save) -> bytes:
@@ -118,6 +122,63 @@ def test_unreadable_photo_has_no_faces(tmp_path):
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this is not a jpeg")
     assert FaceAnalyzer().for_path(bad).found == 0
+
+
+def test_exif_rotated_photo_is_searched_as_displayed_and_boxes_are_of_the_displayed_photo(tmp_path, monkeypatch):
+    """Generated: a photo stored sideways (EXIF orientation 6) whose displayed top-left quarter is
+    red. The detector must see it upright (taller than wide, red at the top left)."""
+    seen = []
+
+    def stub(img):
+        seen.append(img)
+        return FaceResult([Face((0.0, 0.0, 0.5, 0.5), np.zeros(EMBED_DIM, np.float32))], 1)
+
+    monkeypatch.setattr(faces_mod, "find_faces", stub)
+    upright = Image.new("RGB", (300, 400), (20, 20, 20))
+    upright.paste((230, 20, 20), (0, 0, 150, 200))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90° clockwise to display": stored turned counter-clockwise
+    p = tmp_path / "sideways.jpg"
+    p.write_bytes(_jpeg(upright.transpose(Image.Transpose.ROTATE_90), exif=exif.tobytes()))
+    assert Image.open(p).size == (400, 300)  # stored sideways
+    r = FaceAnalyzer().for_path(p)
+    img = seen[-1]
+    assert img.size[1] > img.size[0]  # analysed as displayed
+    w, h = img.size
+    assert img.getpixel((w // 8, h // 8))[0] > 180 and img.getpixel((7 * w // 8, 7 * h // 8))[0] < 80
+    assert r.faces[0].box == pytest.approx((0.0, 0.0, 0.5, 0.5))
+
+
+def _cartoons() -> list[Image.Image]:
+    """Drawn faces: a smiley, a cartoon head with hair, and a 'statue' (the same, grey and flat)."""
+    from PIL import ImageDraw
+
+    out = []
+    for skin, bg in (((255, 220, 40), (90, 160, 230)), ((240, 200, 170), (250, 250, 250)), ((160, 160, 160), (110, 110, 110))):
+        img = Image.new("RGB", (480, 480), bg)
+        d = ImageDraw.Draw(img)
+        d.ellipse((120, 90, 360, 390), fill=skin, outline=(0, 0, 0), width=4)
+        d.pieslice((110, 60, 370, 250), 180, 360, fill=(70, 40, 20))  # hair
+        for x in (185, 275):
+            d.ellipse((x - 22, 190, x + 22, 225), fill=(255, 255, 255), outline=(0, 0, 0), width=3)
+            d.ellipse((x - 9, 199, x + 9, 217), fill=(0, 0, 0))
+        d.polygon([(240, 230), (225, 290), (255, 290)], outline=(0, 0, 0))
+        d.arc((180, 280, 300, 350), 10, 170, fill=(150, 0, 0), width=6)
+        out.append(img)
+    return out
+
+
+def test_cartoons_and_statues_are_analysed_without_crashing_in_bounded_time():
+    """The real detector on drawn faces: a clear result (faces found or not, each described or
+    counted), well inside the per-photo bound. Whether they match a person: next test."""
+    for img in _cartoons():
+        t = time.perf_counter()
+        r = find_faces(img)
+        assert time.perf_counter() - t < 10.0
+        assert r.found >= len(r.faces) >= 0
+        for f in r.faces:
+            assert 0 <= f.box[0] < f.box[2] <= 1 and 0 <= f.box[1] < f.box[3] <= 1
+            assert f.embedding is None or (f.embedding.shape == (EMBED_DIM,) and np.isfinite(f.embedding).all())
 
 
 # --------------------------------------------------------------------------- category logic (stubbed embeddings)
@@ -350,6 +411,24 @@ def test_real_person_is_recognised_and_others_kept_out(tmp_path):
 
 
 @needs_faces
+def test_cartoons_and_statues_do_not_match_a_real_person():
+    fa = FaceAnalyzer()
+    train = [fa.for_path(p) for p in _real("train", 8)]
+    model = person.examine(lambda i: train[i], np.ones((8, 1)), ["Me"]).fit(np.ones(8, bool), np.ones((8, 1)))
+    drawn = _cartoons()
+    # a statue of the person: their photo in flat grey stone tones, posterised
+    from PIL import ImageOps
+
+    stone = ImageOps.posterize(ImageOps.grayscale(Image.open(_real("val", 1)[0])), 3).convert("RGB")
+    found = [find_faces(img) for img in drawn]
+    assert sum(r.found for r in found) >= 1  # HOG does take some drawings for faces (2 of 3 here) ...
+    g = model.adjust_gate(np.ones((len(drawn), 1)), found)[:, 0]
+    assert (g < 0.05).all(), g  # ... but a drawn face is nobody's
+    # a likeness of the person (grey, posterised: a statue or a print of them) is taken for them
+    assert model.adjust_gate(np.ones((1, 1)), [find_faces(stone)])[0, 0] == 1.0
+
+
+@needs_faces
 def test_real_face_in_a_photo_rotated_by_exif_is_found(tmp_path):
     photo = _real("train", 1)[0]
     upright = Image.open(photo).convert("RGB")
@@ -364,6 +443,24 @@ def test_real_face_in_a_photo_rotated_by_exif_is_found(tmp_path):
     assert r.found == 1
     box = r.faces[0].box
     assert 0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1
+
+
+@needs_faces
+def test_real_person_in_a_video_is_recognised_in_its_keyframes(tmp_path):
+    """Issues 17 + 18: a clip of the person's photos and a clip of other people's, generated with
+    PyAV; faces are read from the keyframes the video is scored by."""
+    from media_helpers import make_clip
+
+    fa = FaceAnalyzer()
+    train = [fa.for_path(p) for p in _real("train", 8)]
+    model = person.examine(lambda i: train[i], np.ones((8, 1)), ["Me"]).fit(np.ones(8, bool), np.ones((8, 1)))
+    me = make_clip(tmp_path / "me.mp4", [Image.open(p).convert("RGB") for p in _real("val", 5)], seconds_each=0.5)
+    strangers = sorted((FACES / "val" / "_none").glob("*.jpg"))[::32][:5]
+    others = make_clip(tmp_path / "others.mp4", [Image.open(p).convert("RGB") for p in strangers], seconds_each=0.5)
+    g_me = model.adjust_gate(np.ones((5, 1)), fa.for_video(me, frames=5))[:, 0]
+    g_others = model.adjust_gate(np.ones((5, 1)), fa.for_video(others, frames=5))[:, 0]
+    assert (g_me >= 0.5).sum() >= 4  # the video goes to "Me" (2 of 5 frames are enough)
+    assert (g_others >= 0.5).sum() <= 1  # other people's video stays out
 
 
 # --------------------------------------------------------------------------- app
@@ -393,3 +490,53 @@ def test_settings_deletes_face_data_with_one_click(qtbot):
     dlg.delete_faces.click()
     assert store.count() == 0
     assert "1 photo" in dlg.faces_note.text()
+
+
+def test_train_tab_says_which_categories_are_about_people_and_how_sure(qtbot):
+    """Issue 17: the Train tab names the person category and how sure training is of it (the
+    share of examples showing the person, recognised by a model that never saw that photo), the
+    face-count category, and says nothing about a category that is not about people."""
+    from photosorter.gui.main_window import MainWindow
+    from photosorter.library import Library
+    from photosorter.ml.training import TrainOptions, fit_classifier
+
+    photos, labels, cats = _setup()
+    ev = person.examine(lambda i: photos[i], labels, cats)
+    feats = np.random.default_rng(0).normal(size=(len(photos), 1, 16)).astype(np.float32)
+    clf = fit_classifier(feats, labels, cats, backbone="tiny", weights_id="w", imagenet_head=None, faces=ev,
+                         opts=TrainOptions(folds=2, max_epochs=5))
+    lib = Library()
+    lib.backbone = "tiny"
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    try:
+        w.training.show_result(clf)
+        text = w.training.advice.text()
+        assert "<b>Me</b>: person category: one person's face is in 10 of 10 examples (100%); recognised in 100%" in text
+        assert "<b>Group photos</b>: about people: faces in 100% of examples" in text
+        assert "<b>Flowers</b>:" not in text
+    finally:
+        w.shutdown()
+
+
+def test_cli_train_says_which_categories_are_about_people(tmp_path, monkeypatch, capsys):
+    """The command line says it too (text, and --json "people"), like the Train tab. Generated
+    photos; the detector is stubbed: a reddish photo shows person 1, a bluish one nobody."""
+    import json
+
+    from photosorter.cli import main
+
+    def stub(img):
+        r, _g, b = np.asarray(img.convert("RGB"), dtype=float).reshape(-1, 3).mean(0)[:3]
+        return _photo(1, noise_seed=int(r)) if r > b else FaceResult()
+
+    monkeypatch.setattr(faces_mod, "find_faces", stub)
+    for name, colour in (("Me", (200, 60, 50)), ("Sea", (40, 70, 200))):
+        for i in range(8):
+            (tmp_path / "ex" / name).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (96, 72), tuple(min(255, c + 3 * i) for c in colour)).save(tmp_path / "ex" / name / f"{i}.jpg")
+    base = ["train", str(tmp_path / "ex"), "--backbone", "tiny", "--views", "1", "--model", str(tmp_path / "m.safetensors")]
+    assert main([*base, "--json", "-q"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["people"] == {"Me": "person category: one person's face is in 8 of 8 examples (100%); recognised in "
+                                   "100% of them by a model that never saw that photo"}

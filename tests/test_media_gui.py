@@ -38,3 +38,20 @@ def test_preview_shows_video_frames_and_switches_between_them(qtbot):
     assert "frame at 0:02.0" in pane.caption.text()
     pane.show_photo("still.jpg")  # another file clears the strip
     assert pane.frames == []
+
+
+def test_review_grid_tiles_show_a_videos_poster_frame_and_a_raws_preview(qtbot, tmp_path):
+    """Issue 18: the review grid's thumbnail of a video is its middle keyframe (not the black
+    first frame); a RAW's is its preview; a damaged video gives an empty tile, not a crash."""
+    from media_helpers import make_clip, make_dng
+
+    from photosorter.gui.review import _decode_thumbnail
+
+    clip = make_clip(tmp_path / "c.mp4", [Image.new("RGB", (320, 240), c) for c in ((0, 0, 0), (230, 20, 20), (0, 0, 0))])
+    q = _decode_thumbnail(str(clip), 64)
+    assert not q.isNull() and max(q.width(), q.height()) == 64
+    assert q.pixelColor(q.width() // 2, q.height() // 2).red() > 180
+    q = _decode_thumbnail(str(make_dng(tmp_path / "r.dng", size=(320, 240), preview=(320, 240))), 64)
+    assert not q.isNull() and q.pixelColor(q.width() // 4, q.height() // 2).red() > 150  # the preview's red half
+    (tmp_path / "cut.mp4").write_bytes(clip.read_bytes()[:1000])
+    assert _decode_thumbnail(str(tmp_path / "cut.mp4"), 64).isNull()

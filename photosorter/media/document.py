@@ -27,16 +27,23 @@ MAX_ASPECT = 3.0
 RENDER_SIDE = 1024
 
 
-def scoring_view(img: Image.Image) -> Image.Image:
-    """The part of an image that is scored: all of it, unless it is more than 3:1."""
-    w, h = img.size
+def scoring_window(size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the part of a ``size`` image that is scored: all of it,
+    unless it is more than 3:1 (then the top of a tall one, the centre of a wide one)."""
+    w, h = size
     if h > MAX_ASPECT * w:
-        return img.crop((0, 0, w, max(1, round(MAX_ASPECT * w))))
+        return 0, 0, w, max(1, round(MAX_ASPECT * w))
     if w > MAX_ASPECT * h:
         keep = max(1, round(MAX_ASPECT * h))
         left = (w - keep) // 2
-        return img.crop((left, 0, left + keep, h))
-    return img
+        return left, 0, left + keep, h
+    return 0, 0, w, h
+
+
+def scoring_view(img: Image.Image) -> Image.Image:
+    """The part of an image that is scored: all of it, unless it is more than 3:1."""
+    box = scoring_window(img.size)
+    return img if box == (0, 0, *img.size) else img.crop(box)
 
 
 def load_pdf(path: Path) -> MediaViews:

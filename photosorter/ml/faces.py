@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .. import errors, imaging
+from .. import errors, imaging, media
 
 #: Long side of the image the detector sees. HOG time grows with the pixel count, so this bounds it.
 DETECT_SIDE = 1024
@@ -43,9 +43,15 @@ MAX_DESCRIBED = 12
 MIN_FACE_PX = 36
 EMBED_DIM = 128
 #: Part of every cache key: change it whenever detection or description changes.
-FACE_MODEL_ID = f"dlib-hog-5pt-resnet-v1|side{DETECT_SIDE}|up{UPSAMPLE_BELOW}|max{MAX_DESCRIBED}|min{MIN_FACE_PX}"
+FACE_MODEL_ID = f"dlib-hog-5pt-resnet-v1|side{DETECT_SIDE}|up{UPSAMPLE_BELOW}|max{MAX_DESCRIBED}|min{MIN_FACE_PX}|win3"
 #: dlib's documented same-person distance for its ResNet descriptors.
 SAME_PERSON_DISTANCE = 0.6
+#: A video's sampled keyframes are searched for faces decoded with this shorter side (a 16:9
+#: frame's long side is then DETECT_SIDE, like a still's detection image).
+VIDEO_FACE_SIDE = DETECT_SIDE * 9 // 16
+#: A RAW's embedded preview is searched for faces when its shorter side is at least this (camera
+#: previews are; a thumbnail-only RAW is half-size demosaiced instead, as for scoring).
+RAW_FACE_SIDE = DETECT_SIDE // 2
 
 
 @dataclass(frozen=True)
@@ -171,6 +177,23 @@ def find_faces(image: Image.Image) -> FaceResult:
     return FaceResult(faces, len(rects))
 
 
+def _in_window(image: Image.Image) -> FaceResult:
+    """find_faces on the scored window of ``image``, boxes mapped back to the whole image."""
+    from ..media.document import scoring_window
+
+    w, h = image.size
+    left, top, right, bottom = scoring_window((w, h))
+    if (left, top, right, bottom) == (0, 0, w, h):
+        return find_faces(image)
+    found = find_faces(image.crop((left, top, right, bottom)))
+    cw, ch = right - left, bottom - top
+
+    def whole(b: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        return ((left + b[0] * cw) / w, (top + b[1] * ch) / h, (left + b[2] * cw) / w, (top + b[3] * ch) / h)
+
+    return FaceResult([Face(whole(f.box), f.embedding) for f in found.faces], found.found)
+
+
 class FaceStore:
     """Face results by (content hash, FACE_MODEL_ID), in the feature cache's SQLite file."""
 
@@ -209,14 +232,19 @@ class FaceStore:
             self._db.execute("INSERT OR REPLACE INTO faces VALUES (?,?,?,?)", (FACE_MODEL_ID, sha, result.found, result.to_bytes()))
             self._db.commit()
 
+    # A video's frames are stored under "<sha>#frame<i>" (and "<sha>#frames": how many): counting
+    # photos and videos means counting distinct content hashes.
+    _FILES = "SELECT COUNT(DISTINCT substr(sha, 1, instr(sha || '#', '#') - 1)) FROM faces"
+
     def count(self) -> int:
+        """How many photos and videos have face data stored (all models)."""
         with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM faces").fetchone()[0])
+            return int(self._db.execute(self._FILES).fetchone()[0])
 
     def clear(self) -> int:
-        """Delete every stored face (all models); returns how many photos' entries went."""
+        """Delete every stored face (all models); returns how many photos' (and videos') entries went."""
         with self._lock:
-            n = int(self._db.execute("SELECT COUNT(*) FROM faces").fetchone()[0])
+            n = int(self._db.execute(self._FILES).fetchone()[0])
             self._db.execute("DELETE FROM faces")
             self._db.commit()
             # another connection may be mid-transaction (OperationalError): the rows are gone either way
@@ -235,19 +263,35 @@ class FaceAnalyzer:
     def __init__(self, store: FaceStore | None = None) -> None:
         self.store = store if store is not None else FaceStore(None)
 
-    def for_image(self, image: Image.Image, sha: str | None = None) -> FaceResult:
+    def for_image(self, image: Image.Image, sha: str | None = None, window: bool = False) -> FaceResult:
+        """Faces of a decoded photo. ``window``: search only the part that is scored (a very tall
+        or wide image's 3:1 window, media.document; boxes stay fractions of the whole image) —
+        a scrolling screenshot's whole 1:10 height squeezed to DETECT_SIDE leaves no face
+        large enough to find."""
         if sha is not None and (hit := self.store.get(sha)) is not None:
             return hit
-        result = find_faces(image)
+        result = _in_window(image) if window else find_faces(image)
         if sha is not None:
             self.store.put(sha, result)
         return result
 
     def for_path(self, path: str | Path, sha: str | None = None) -> FaceResult:
         """Faces of a photo file. ``sha`` (already known from embedding) skips reading a cached one.
-        An unreadable photo has no faces (the caller reports it through the image path anyway)."""
+        An unreadable photo has no faces (the caller reports it through the image path anyway).
+        A RAW or a PDF is decoded the way it is scored (media.load_views): its embedded preview,
+        else a half-size demosaic; a PDF's first page. A video: :meth:`for_video`."""
         if sha is not None and (hit := self.store.get(sha)) is not None:
             return hit
+        kind = media.kind_of(path)
+        if kind == "raw" or Path(path).suffix.lower() in media.DOCUMENT_EXTENSIONS:
+            try:
+                views = media.load_views(path, min_side=RAW_FACE_SIDE, sha256=sha)
+            except errors.BadImageError:
+                return FaceResult()
+            return self.for_image(views.frames[0], views.sha256)
+        if kind == "videos":
+            frames = self.for_video(path, sha)
+            return max(frames, key=lambda r: r.found, default=FaceResult())
         try:
             data = imaging.read_file_bytes(path)
             sha = imaging.content_hash(data)
@@ -256,7 +300,36 @@ class FaceAnalyzer:
             image, _fmt, _size = imaging.decode(data, min_side=DETECT_SIDE, path=path)
         except errors.BadImageError:
             return FaceResult()
-        return self.for_image(image, sha)
+        return self.for_image(image, sha, window=True)
+
+
+    def for_video(self, path: str | Path, sha: str | None = None, frames: int | None = None) -> list[FaceResult]:
+        """Faces of each keyframe a video is scored by (media.video.sample_frames: the same
+        instants), cached by the video's content hash. ``frames``: how many frames the caller
+        scored; the list then has exactly that many (no faces for a frame that could not be
+        decoded again). An unreadable video has no faces."""
+        from ..media import video
+        from ..media.hashing import stream_hash
+
+        results: list[FaceResult] | None = None
+        if sha is not None and (n := self.store.get(f"{sha}#frames")) is not None:
+            cached = [self.store.get(f"{sha}#frame{i}") for i in range(n.found)]
+            if all(r is not None for r in cached):
+                results = [r for r in cached if r is not None]
+        if results is None:
+            try:
+                images, _times, _size = video.sample_frames(Path(path), side=VIDEO_FACE_SIDE)
+                sha = sha or stream_hash(Path(path))
+            except errors.BadImageError:
+                images = []
+            results = [find_faces(img) for img in images]
+            if sha is not None and images:
+                for i, r in enumerate(results):
+                    self.store.put(f"{sha}#frame{i}", r)
+                self.store.put(f"{sha}#frames", FaceResult([], len(results)))
+        if frames is not None:
+            results = (results + [FaceResult() for _ in range(frames)])[:frames]
+        return results
 
 
 def face_store_for(feature_cache_file: str | Path | None) -> FaceStore:

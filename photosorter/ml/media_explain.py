@@ -54,8 +54,11 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
     th.update({k: v for k, v in overrides.items() if k in th})
     frames = []
     times: list[float | None] = list(views.times) if views.times else [None] * len(shown)
-    for t, full, im in zip(times, views.frames, shown):
-        s = scorer.image_scores(full)
+    # a model about people: each frame's faces are the ones sorting uses (same keyframes, cached)
+    frame_faces = (scorer.video_faces_of(path, views.sha256, len(views.frames)) if views.kind == "videos" else None) \
+        or [None] * len(views.frames)
+    for t, full, im, faces in zip(times, views.frames, shown, frame_faces):
+        s = scorer.image_scores(full, faces=faces)
         chosen = [c for c, n in enumerate(names) if s[c] >= th[n]]
         ex = explain(model, clf.head, emb.spec, im, verify=chosen, bf16=emb.bf16_active)
         frames.append(FrameExplanation(t, im, dict(zip(names, map(float, s))), dict(zip(names, ex.maps)),
@@ -71,3 +74,40 @@ def explain_file(path: str, clf, emb, overrides: dict[str, float], preview_side:
         note = f"a video belongs where {min_frames(len(frames))} of its {len(frames)} sampled frames do; {note}"
     first = frames[0]
     return path, first.image, scores, th, first.maps, note, first.flagged, frames
+
+
+def explain_to_files(path, scorer, out, *, category: str | None = None, side: int = 720, opacity: float = 0.5,
+                     background: str = "auto") -> dict:
+    """`photosorter explain` of a video, RAW or PDF: the file's decision (as `sort` makes it) and,
+    for each scored view (a video's keyframes), its scores and one overlay per category written to
+    ``out``. Raises BadImageError with the reason when the file cannot be read."""
+    from pathlib import Path
+
+    from .gradcam import render
+    from .scoring import PhotoFailure
+
+    clf, emb = scorer.classifier, scorer.embedder
+    decided = scorer.score_photo(path, background=background)
+    if isinstance(decided, PhotoFailure):
+        raise errors.BadImageError(decided.message)  # the message already names the file
+    _p, _shown, _scores, th, _maps, note, _flagged, frames = explain_file(str(path), clf, emb, {}, side, scorer=scorer)
+    if not frames:
+        raise errors.BadImageError(note, path=path)
+    wanted = [category] if category else list(clf.categories)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = Path(path).stem
+    views = []
+    for i, f in enumerate(frames):
+        tag = f"{stem}_frame{i + 1}" if len(frames) > 1 else stem
+        f.image.save(out / f"{tag}_original.jpg", quality=92)
+        files = {}
+        for name in wanted:
+            safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
+            target = out / f"{tag}_{safe}_overlay.jpg"
+            render(f.image, f.maps[name], opacity).overlay.save(target, quality=92)
+            files[name] = str(target)
+        views.append({"time": f.time, "scores": f.scores, "flagged": sorted(f.flagged), "original": str(out / f"{tag}_original.jpg"),
+                      "overlays": files})
+    return {"photo": str(path), "scores": decided.scores, "thresholds": th, "categories": decided.categories,
+            "note": note, "frames": views}

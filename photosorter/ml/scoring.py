@@ -164,6 +164,12 @@ class Scorer:
             return None
         return analyzer_for(self.embedder).for_path(path, sha)
 
+    def video_faces_of(self, path: str | Path, sha: str | None, frames: int) -> list[FaceResult] | None:
+        """The faces of each of a video's ``frames`` scored keyframes, or None without categories about people."""
+        if self.classifier.people is None:
+            return None
+        return analyzer_for(self.embedder).for_video(path, sha, frames=frames)
+
     def score_paths(
         self,
         paths: Iterable[str | Path],
@@ -200,9 +206,9 @@ class Scorer:
                 yield PhotoFailure(r.path, r.error.reason, str(r.error))
                 continue
             if r.kind == "videos":  # one row per sampled frame → the video's score (media.video.combine)
-                # face evidence is not read from video frames (README, known gaps): no faces
-                no_faces = None if clf.people is None else [FaceResult() for _ in range(len(r.features))]
-                s = combine_frames(clf.scores(r.features, faces=no_faces))
+                # issue 17: a model about people reads the faces of the very keyframes scored (cached)
+                frame_faces = self.video_faces_of(r.path, r.sha256, len(r.features))
+                s = combine_frames(clf.scores(r.features, faces=frame_faces))
             else:
                 faces = self.faces_of(r.path, r.sha256)  # issue 17: None unless the model has person categories
                 s = clf.scores(r.features[:1], faces=None if faces is None else [faces])[0]
