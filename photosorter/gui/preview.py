@@ -127,9 +127,17 @@ class PreviewPane(QWidget):
             w.setEnabled(on)
 
     def show_photo(self, path: str) -> None:
+        """Start explaining ``path``; until it is ready the pane shows a neutral "loading" state.
+
+        The previous photo's picture must go at once: left up under the new caption it read as the
+        new photo's (tryout: the old picture stood under the new name for a moment)."""
         self.path = path
         self.maps, self.scores = {}, {}
+        self.photo, self.face_boxes, self.flagged = None, {}, set()  # a resize must not redraw the old one
         self._set_frames([])
+        self.image.clear()
+        self.image.setText("Loading…")
+        self.cam_note.setVisible(False)
         self.caption.setText(f"{Path(path).name} — loading…")
         self.bars.set_scores([])
         self._set_controls_enabled(False)
