@@ -465,10 +465,11 @@ class MainWindow(QMainWindow):
 
         start_job(self, job, on_done=callback, on_error=self.error)
 
-    def open_large(self, path: str) -> None:
+    def open_large(self, path: str, held_out=None) -> None:
+        """``held_out``: the Train tab's ml.confusion.Mistake, shown beside the final model's score."""
         from .preview import PhotoDialog
 
-        self.photo_dialog = PhotoDialog(self, path)
+        self.photo_dialog = PhotoDialog(self, path, held_out)
         self.photo_dialog.open()
 
     def correct(self, path: str, category) -> None:

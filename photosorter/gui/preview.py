@@ -79,6 +79,12 @@ class PreviewPane(QWidget):
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names wrap
         self.caption.setAccessibleName("Decision for the selected photo")
         self.bars = ScoreBars()
+        self.held_out = None  # ml.confusion.Mistake: opened from the Train tab's list of wrong examples
+        self.held_out_note = QLabel()  # that list's held-out score beside the final model's (the bars)
+        self.held_out_note.setWordWrap(True)
+        self.held_out_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.held_out_note.setAccessibleName("Held-out score and the final model's score")
+        self.held_out_note.setVisible(False)
         self.show_cam = QCheckBox("Show what the model looked at")
         self.show_cam.setChecked(True)
         self.cam_category = QComboBox()
@@ -115,6 +121,7 @@ class PreviewPane(QWidget):
         lay.addWidget(self.image, 1)
         lay.addLayout(self.frame_strip)
         lay.addWidget(self.caption)
+        lay.addWidget(self.held_out_note)
         lay.addWidget(self.bars)
         lay.addLayout(cam_row)
         lay.addLayout(op_row)
@@ -139,6 +146,9 @@ class PreviewPane(QWidget):
         self.image.setText("Loading…")
         self.cam_note.setVisible(False)
         self.caption.setText(f"{Path(path).name} — loading…")
+        if self.held_out is not None and self.held_out.path != path:
+            self.held_out = None
+        self.held_out_note.setVisible(False)
         self.bars.set_scores([])
         self._set_controls_enabled(False)
         self.main_window.explain_job(path, self._loaded)
@@ -196,7 +206,29 @@ class PreviewPane(QWidget):
             where += " (your correction)"
         message = self._message
         self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
+        self._show_held_out()
         return chosen
+
+    def show_held_out(self, mistake) -> None:
+        """Opened from the Train tab's list of wrong examples: that list shows the *held-out* score
+        (a model that never saw the photo), the bars the final model's, which trained on it. Side by
+        side and named, they no longer read as a contradiction ("0.00 missed" vs "1.00 ✓")."""
+        self.held_out = mistake
+        self._show_held_out()
+
+    def _show_held_out(self) -> None:
+        m = self.held_out
+        if m is None or m.path != self.path or not self.scores:
+            self.held_out_note.setVisible(False)
+            return
+        kind = {"missed": "missed", "taken": f"wrongly taken in by {m.category}"}.get(m.kind, "right")
+        final = self.scores.get(m.category)
+        then = (f"The final model, which trained on this photo, gives it {final:.2f} (the bars)."
+                if final is not None else "The final model no longer has this category.")
+        self.held_out_note.setText(f"<b>Held-out score for {m.category}: {m.score:.2f}</b> ({kind}; threshold "
+                                   f"{m.threshold:.2f}), from a model that never saw this photo — the number in the "
+                                   f"Train tab's list. {then}")
+        self.held_out_note.setVisible(True)
 
     def refresh_decision(self) -> None:
         """The open photo's decision again (a correction or a threshold changed; no rescoring)."""
@@ -298,10 +330,11 @@ class PhotoDialog(QDialog):
     """One photo large, with its scores and heatmaps (Space/Enter in the review grid). Esc or
     Space closes it again, so reviewing stays on the keyboard."""
 
-    def __init__(self, window, path: str) -> None:
+    def __init__(self, window, path: str, held_out=None) -> None:
         super().__init__(window)
         self.setWindowTitle(Path(path).name)
         self.pane = PreviewPane(window)
+        self.pane.held_out = held_out  # ml.confusion.Mistake when opened from the Train tab's list
         self.pane.correction.connect(window.correct)
         lay = QVBoxLayout(self)
         lay.addWidget(self.pane)

@@ -377,7 +377,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------ fixing examples
     def _open(self, path: str) -> None:
         if self.main_window is not None:
-            self.main_window.open_large(path)
+            self.main_window.open_large(path, held_out=self.mistakes.grid.mistake_of(path))
 
     def remove_example(self, path: str) -> None:
         """Stop using ``path`` as an example (the photo itself stays where it is)."""

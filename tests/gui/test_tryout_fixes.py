@@ -73,3 +73,38 @@ def test_the_preview_never_shows_the_previous_photo_under_the_next_photos_name(w
     assert _pixel(pane.image) is None
     asked[-1][1](_explained(paths[1], (20, 20, 220), {"red": 0.1}))
     assert _pixel(pane.image) is not None and _pixel(pane.image)[2] > 150  # now the blue one, with its own name
+
+
+# ---------------------------------------------------------------- 2: held-out score vs the final model's
+def test_a_wrong_example_opened_large_names_its_held_out_score_beside_the_final_models(window, qtbot, tmp_path):
+    from test_train_tab import _trained_on
+
+    w = window
+    clf, wrong = _trained_on(tmp_path, w.library)
+    w.library.save()
+    w.categories.refresh()
+    t = w.training
+    t.show_result(clf)
+    t.table.setCurrentCell(1, 0)  # the "dog" row: its mistakes
+    grid = t.mistakes.grid
+    assert wrong in grid.paths()
+    held = grid.mistake_of(wrong)
+    assert held is not None and held.category == "dog" and held.kind == "missed"
+    tile = grid.item(grid.paths().index(wrong)).text()
+    assert tile == f"{held.score:.2f} missed"
+    assert "held out" in t.mistakes.heading.text()  # the list says whose scores it shows
+    # the final model trained on this photo and is sure of it: what made the pane read "1.00 ✓"
+    w.explain_job = lambda path, callback: callback(_explained(path, (90, 60, 30), {"cat": 0.02, "dog": 1.0}))
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton,
+                     pos=grid.visualItemRect(grid.item(grid.paths().index(wrong))).center())
+    pane = w.photo_dialog.pane
+    note = pane.held_out_note
+    assert note.isVisibleTo(pane)
+    text = note.text()
+    assert f"Held-out score for dog: {held.score:.2f}" in text and "missed" in text
+    assert "final model, which trained on this photo, gives it 1.00" in text
+    w.photo_dialog.reject()
+    # the same photo opened from anywhere else (the categories panel) carries no held-out note
+    w.open_large(wrong)
+    assert not w.photo_dialog.pane.held_out_note.isVisibleTo(w.photo_dialog.pane)
+    w.photo_dialog.reject()
