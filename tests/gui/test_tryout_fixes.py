@@ -108,3 +108,53 @@ def test_a_wrong_example_opened_large_names_its_held_out_score_beside_the_final_
     w.open_large(wrong)
     assert not w.photo_dialog.pane.held_out_note.isVisibleTo(w.photo_dialog.pane)
     w.photo_dialog.reject()
+
+
+# ---------------------------------------------------------------- 3: an unreadable file's reason, readable
+def _red_bands(img, rect) -> tuple[list[int], int, int]:
+    """Rows of ``rect`` in ``img`` with the tiles' red warning text, as bands of consecutive rows
+    (one per line of text), and the leftmost and rightmost red pixel."""
+    rows, xs = [], []
+    for y in range(rect.top(), rect.bottom()):
+        hit = [x for x in range(rect.left(), rect.right()) if (c := img.pixelColor(x, y)).red() > 150
+               and c.green() < 110 and c.blue() < 110]
+        if hit:
+            rows.append(y)
+            xs += hit
+    bands = [y for k, y in enumerate(rows) if k == 0 or y != rows[k - 1] + 1]
+    return bands, min(xs, default=-1), max(xs, default=-1)
+
+
+def test_an_unreadable_files_reason_is_wrapped_on_its_tile_from_its_start(qtbot):
+    from pathlib import Path
+
+    from photosorter.gui.review import FAILED_GROUP
+    from photosorter.gui.sorting import SortPanel
+    from photosorter.sorting.planner import Decision, Plan
+
+    reason = "The file is truncated: it ends before the image data does (an interrupted copy?)."
+    plan = Plan([Decision(Path("/nonexistent/IMG_0001.jpg"), "failed", reason="truncated", message=reason),
+                 Decision(Path("/nonexistent/IMG_0002.jpg"), "copy", sha256="0" * 64, categories=["ants"],
+                          scores={"ants": 0.9, "bees": 0.1})],
+                {c: Path("/dest") / c for c in ("ants", "bees")}, {"ants": 0.5, "bees": 0.5})
+    panel = SortPanel()
+    qtbot.addWidget(panel)
+    panel.resize(900, 700)
+    panel.show()
+    panel.set_plan(plan, {}, sources=[])
+    review = panel.review
+    groups = review.groups_list
+    item = groups.item(review._keys.index(FAILED_GROUP))
+    qtbot.mouseClick(groups.viewport(), Qt.MouseButton.LeftButton, pos=groups.visualItemRect(item).center())
+    grid = review.grid
+    assert review.paths() == ["/nonexistent/IMG_0001.jpg"]
+    assert reason in grid.model().data(grid.model().index(0), Qt.ItemDataRole.ToolTipRole)  # all of it, on hover
+    rect = grid.visualRect(grid.model().index(0))
+    bands, left, right = _red_bands(grid.viewport().grab().toImage(), rect)
+    assert len(bands) >= 3, f"the reason is on {len(bands)} line(s) of its tile"
+    assert rect.left() < left and right < rect.right() - 1  # nothing cut at either side
+    from photosorter.gui.review import wrap_lines
+
+    lines = wrap_lines(grid.fontMetrics(), "⚠ " + reason, rect.width() - 12, 3)
+    assert lines[0].startswith("⚠ The file is") and lines[-1].endswith("…")
+    assert all(grid.fontMetrics().horizontalAdvance(t) <= rect.width() - 12 for t in lines)
