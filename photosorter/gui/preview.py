@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -29,6 +30,7 @@ from .categories import pil_to_qimage
 from .widgets import ScoreBars
 
 PREVIEW_SIDE = 720
+PANE_MIN_WIDTH = 220  # at 200% the screen is 800 px wide: categories, tabs and this pane must share it
 
 
 def draw_face_boxes(img, boxes: dict[str, tuple[float, float, float, float]]):
@@ -71,7 +73,8 @@ class PreviewPane(QWidget):
         self.face_boxes: dict[str, tuple[float, float, float, float]] = {}
         self.image = QLabel("Select a photo to see how the model scores it.")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(280, 220)
+        self.image.setWordWrap(True)
+        self.image.setMinimumSize(180, 160)  # 280 wide made the pane scroll sideways at 200%
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # a pixmap never grows the window
         self.image.setAccessibleName("Selected photo")
         self.caption = QLabel()
@@ -85,7 +88,7 @@ class PreviewPane(QWidget):
         self.held_out_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.held_out_note.setAccessibleName("Held-out score and the final model's score")
         self.held_out_note.setVisible(False)
-        self.show_cam = QCheckBox("Show what the model looked at")
+        self.show_cam = QCheckBox("Show where the model looked")  # short: it must fit the narrow pane at 200%
         self.show_cam.setChecked(True)
         self.cam_category = QComboBox()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -108,15 +111,19 @@ class PreviewPane(QWidget):
         self.also.setAccessibleName("Correct: this photo also belongs in a category")
         self.also.activated.connect(self._also)
         self.also.addItem("Also belongs in…")
-        cam_row = QHBoxLayout()
+        cam_row = ReflowRow()
         cam_row.addWidget(self.show_cam)
         cam_row.addWidget(self.cam_category, 1)
         op_row = QHBoxLayout()  # its own row: beside the others it was squeezed to a few pixels
         op_row.addWidget(QLabel("Heatmap opacity"))
         op_row.addWidget(self.opacity, 1)
-        fix_row = QHBoxLayout()
+        fix_row = ReflowRow()
         fix_row.addWidget(self.not_button)
         fix_row.addWidget(self.also, 1)
+        self.rows = (cam_row, fix_row)  # side by side where they fit, else stacked (resizeEvent)
+        # An explicit minimum: the scroll area around the pane then sizes it to what it is given
+        # (not to the rows side by side), and resizeEvent stacks the rows that do not fit.
+        self.setMinimumWidth(PANE_MIN_WIDTH)
         lay = QVBoxLayout(self)
         lay.addWidget(self.image, 1)
         lay.addLayout(self.frame_strip)
@@ -309,6 +316,8 @@ class PreviewPane(QWidget):
 
     def resizeEvent(self, e):
         super().resizeEvent(e)
+        for row in self.rows:
+            row.fit(self.contentsRect().width() - 20)
         self.redraw()
 
     def _not_this(self) -> None:
@@ -320,6 +329,23 @@ class PreviewPane(QWidget):
         if self.path and index > 0:
             self.correction.emit(self.path, self.also.itemText(index))
             self.also.setCurrentIndex(0)
+
+
+class ReflowRow(QBoxLayout):
+    """A row of controls that stacks them when the pane is narrower than they need side by side
+    (a 200% screen is 800 px wide: side by side they made the preview scroll sideways)."""
+
+    def __init__(self) -> None:
+        super().__init__(QBoxLayout.Direction.LeftToRight)
+
+    def wide_need(self) -> int:
+        items = [self.itemAt(i) for i in range(self.count())]
+        return sum(it.minimumSize().width() for it in items if it is not None) + self.spacing() * (len(items) - 1)
+
+    def fit(self, width: int) -> None:
+        want = QBoxLayout.Direction.LeftToRight if width >= self.wide_need() else QBoxLayout.Direction.TopToBottom
+        if self.direction() != want:
+            self.setDirection(want)
 
 
 def _clock(seconds: float | None) -> str:
