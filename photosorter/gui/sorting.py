@@ -151,9 +151,11 @@ class SortPanel(QWidget):
         lay.addWidget(self.review, 3)
         lay.addWidget(self.slider_box)
         lay.addLayout(actions)
-        lay.addWidget(QLabel("<b>History</b>"))
+        self.history_title = QLabel("<b>History</b>")
+        lay.addWidget(self.history_title)
         lay.addLayout(history_bar)
         lay.addWidget(self.history, 1)
+        self._show_history_table(False)
 
     # ------------------------------------------------------------ drops
     def dragEnterEvent(self, e):
@@ -361,7 +363,14 @@ class SortPanel(QWidget):
             result = f"{run.state}: copied {s.get('copied_photos', 0)}, failed {len(s.get('failed', []))}"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
+        self._show_history_table(bool(runs))
         self._update_undo_selected()
+
+    def _show_history_table(self, shown: bool) -> None:
+        """No runs yet: one line says so, and the review grid gets the table's height."""
+        self.history_title.setText("<b>History</b>" if shown else "<b>History</b> — no runs yet")
+        for widget in (self.history, self.open_run_button, self.undo_selected_button):
+            widget.setVisible(shown)
 
     def _selected_run(self) -> int | None:
         row = self.history.currentRow()

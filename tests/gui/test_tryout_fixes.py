@@ -158,3 +158,111 @@ def test_an_unreadable_files_reason_is_wrapped_on_its_tile_from_its_start(qtbot)
     lines = wrap_lines(grid.fontMetrics(), "⚠ " + reason, rect.width() - 12, 3)
     assert lines[0].startswith("⚠ The file is") and lines[-1].endswith("…")
     assert all(grid.fontMetrics().horizontalAdvance(t) <= rect.width() - 12 for t in lines)
+
+
+# ---------------------------------------------------------------- 5: layouts that fit
+NAMES = ["Documents", "Food", "Nature", "People", "Pets", "Vehicles"]
+
+
+def _six_categories(tmp_path, lib: Library):
+    """A cross-validated model on generated features for six categories (camera-roll-like names)."""
+    import numpy as np
+
+    from photosorter.ml.training import TrainOptions, fit_classifier
+
+    rng = np.random.default_rng(3)
+    centres = rng.normal(0, 1, (len(NAMES), 16)) * 3
+    paths, labels = [], []
+    for j, name in enumerate(NAMES):
+        lib.add_category(name)
+        for i in range(6):
+            p = tmp_path / name / f"{name}_{i}.jpg"
+            make_photo(p, (), seed=10 * j + i, size=(64, 48))
+            lib.category(name).examples.append(str(p))
+            paths.append(str(p))
+            labels.append(np.eye(len(NAMES))[j])
+    y = np.stack(labels).astype(np.float32)
+    x = (centres[y.argmax(1)] + rng.normal(0, 2.5, (len(y), 16))).astype(np.float32)
+    return fit_classifier(x[:, None, :], y, NAMES, backbone="tiny", weights_id="w", imagenet_head=None,
+                          opts=TrainOptions(views=1, folds=2, max_epochs=8), paths=paths)
+
+
+def _scrolls_sideways(scroll) -> bool:
+    part = scroll.widget()
+    return scroll.horizontalScrollBar().maximum() > 0 or part.width() > scroll.viewport().width()
+
+
+def test_at_200_percent_the_train_tab_and_the_preview_fit_without_scrolling_sideways(qtbot, tmp_path):
+    """1600×1000 at 200% is an 800×500 screen: the window opens at most that size."""
+    from photosorter.gui.main_window import MainWindow
+
+    lib = Library()
+    lib.backbone = "tiny"
+    clf = _six_categories(tmp_path, lib)
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    w.setMaximumSize(800, 500)  # what fit_to_screen does on an 800×500 screen
+    w.resize(800, 500)
+    w.show()
+    w.training.show_result(clf)
+    w.tabs.setCurrentWidget(w.training)
+    qtbot.wait(100)
+    try:
+        assert w.width() <= 800
+        tabs, pane = w.scrolls[1], w.scrolls[2]
+        assert not _scrolls_sideways(tabs), (w.split.sizes(), w.tabs.minimumSizeHint().width())
+        assert not _scrolls_sideways(pane), (w.split.sizes(), w.preview.minimumSizeHint().width())
+        assert not _scrolls_sideways(w.scrolls[0])
+        # the preview's controls are all on screen, none squeezed below what it needs
+        for control in (w.preview.show_cam, w.preview.not_button, w.preview.also, w.preview.cam_category):
+            assert control.width() >= control.minimumSizeHint().width() - 1, control.accessibleName()
+            assert control.geometry().right() <= w.preview.width()
+        for tab in range(w.tabs.count()):  # and no other tab makes the tab widget wider
+            w.tabs.setCurrentIndex(tab)
+            qtbot.wait(20)
+            assert not _scrolls_sideways(tabs), w.tabs.tabText(tab)
+    finally:
+        w.shutdown()
+
+
+def test_at_1360_by_840_the_review_grid_gets_most_of_the_sort_tabs_height(qtbot, tmp_path):
+    from pathlib import Path
+
+    from photosorter.gui.main_window import MainWindow
+    from photosorter.sorting.planner import Decision, Plan
+
+    lib = Library()
+    lib.backbone = "tiny"
+    for name in NAMES:
+        lib.add_category(name)
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    w.setMaximumSize(16777215, 16777215)  # the offscreen screen is 800×800: open as on a 1440×900 one
+    w.resize(1360, 840)
+    w.split.setSizes([300, 640, 420])  # MainWindow's split for a window that wide
+    w.show()
+    try:
+        decisions = [Decision(Path(f"/nonexistent/IMG_{i:04d}.jpg"), "copy", sha256=f"{i:064x}",
+                              categories=[NAMES[i % 6]], scores={n: 0.9 if k == i % 6 else 0.1 for k, n in enumerate(NAMES)})
+                     for i in range(60)]
+        w.sorting.set_plan(Plan(decisions, {n: Path("/dest") / n for n in NAMES}, {n: 0.5 for n in NAMES}),
+                           w.colours(), sources=[])
+        w.tabs.setCurrentWidget(w.sorting)
+        qtbot.wait(100)
+        assert w.height() <= 840
+        grid = w.sorting.grid
+        assert grid.height() >= 450, (grid.height(), w.sorting.height())  # no runs yet: no empty table
+        assert w.sorting.history_title.text().endswith("no runs yet")
+        # after a first run the history shows (three rows at most), the grid keeps most of the height
+        from types import SimpleNamespace
+
+        run = SimpleNamespace(id=1, kind="sort", state="done", dry_run=False, started=0.0,
+                              detail={"sources": ["/roll"], "summary": {"copied_photos": 3, "copies": 3}})
+        w.sorting.set_history([run])
+        qtbot.wait(50)
+        assert w.sorting.history.isVisibleTo(w.sorting) and w.sorting.history.rowCount() == 1
+        assert grid.height() >= 340, (grid.height(), w.sorting.height())  # was ~260 px
+        assert not _scrolls_sideways(w.scrolls[1])
+        assert w.scrolls[1].verticalScrollBar().maximum() == 0  # Apply and the history stay in sight
+    finally:
+        w.shutdown()
