@@ -109,7 +109,8 @@ class SortPanel(QWidget):
         self.apply_button = QPushButton("Apply: copy photos")
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply_requested.emit)
-        self.undo_button = QPushButton("Undo last run (Ctrl+Z)")
+        self.undo_button = QPushButton("Undo last run")  # Ctrl+Z: in its tooltip, the button fits at 200%
+        self.undo_button.setToolTip("Move the last run's copies to the trash (Ctrl+Z)")
         self.undo_button.setEnabled(False)  # until there is a run to undo
         self.undo_button.clicked.connect(lambda: self.undo_requested.emit(None))
         self.history = QTableWidget(0, 4)

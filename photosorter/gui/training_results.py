@@ -206,8 +206,7 @@ class MistakesView(QWidget):
             self.heading.setText(f"<b>{category}</b>: no held-out mistakes.")
         else:
             self.heading.setText(f"<b>{category}</b> gets {len(mistakes)} example(s) wrong: {missed} of its own missed, "
-                                 f"{taken} of others taken in. Scores are held out (from a model that never saw the "
-                                 "photo). Click to open; right-click to remove or move.")
+                                 f"{taken} of others taken in (held-out scores). Click to open; right-click to fix.")
         self.grid.set_mistakes(mistakes, categories)
 
     def show_cell(self, label: str, put: str, mistakes: list[Mistake], categories: list[str]) -> None:

@@ -52,7 +52,8 @@ class WatchPanel(QWidget):
         remove.setEnabled(False)  # until a watched folder is selected
         self.remove_button = remove
         self.list.itemSelectionChanged.connect(lambda: remove.setEnabled(bool(self.list.selectedItems())))
-        self.switch = QCheckBox("Keep sorting new photos in the background")
+        self.switch = QCheckBox("Sort new photos as they arrive")
+        self.switch.setToolTip("Keep sorting new photos in these folders in the background")
         self.switch.toggled.connect(self.set_watching)
         self.tray_switch = QCheckBox("Keep watching when closed")
         self.tray_switch.setToolTip("Keep watching when the window is closed (tray icon)")
