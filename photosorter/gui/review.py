@@ -256,9 +256,11 @@ class ReviewModel(QAbstractListModel):
         where = {COPY: ", ".join(t.categories[j] for j in np.flatnonzero(d.todo[i])), NONE: "no category",
                  SORTED: "already sorted", FAILED: "cannot be read"}[d_out]
         said = self.corrections.get(t.paths[i])
+        problem = (decision.message or decision.reason or "") if d_out == FAILED else ""
+        problem = problem.removeprefix(f"{t.paths[i]}: ")  # the error names the file: the tile and tooltip do already
         return {"name": Path(t.paths[i]).name, "bars": shown, "outcome": d_out, "where": where,
                 "corrected": bool(d.corrected[i]), "said": said, "changed": bool(self.changed[i]) if len(self.changed) else False,
-                "problem": (decision.message or decision.reason or "") if d_out == FAILED else ""}
+                "problem": problem}
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.table is None:

@@ -133,7 +133,9 @@ def test_an_unreadable_files_reason_is_wrapped_on_its_tile_from_its_start(qtbot)
     from photosorter.sorting.planner import Decision, Plan
 
     reason = "The file is truncated: it ends before the image data does (an interrupted copy?)."
-    plan = Plan([Decision(Path("/nonexistent/IMG_0001.jpg"), "failed", reason="truncated", message=reason),
+    # as the scorer words it: the error's text starts with the file's path (imaging.py)
+    plan = Plan([Decision(Path("/nonexistent/IMG_0001.jpg"), "failed", reason="truncated",
+                          message=f"/nonexistent/IMG_0001.jpg: {reason}"),
                  Decision(Path("/nonexistent/IMG_0002.jpg"), "copy", sha256="0" * 64, categories=["ants"],
                           scores={"ants": 0.9, "bees": 0.1})],
                 {c: Path("/dest") / c for c in ("ants", "bees")}, {"ants": 0.5, "bees": 0.5})
@@ -155,7 +157,8 @@ def test_an_unreadable_files_reason_is_wrapped_on_its_tile_from_its_start(qtbot)
     assert rect.left() < left and right < rect.right() - 1  # nothing cut at either side
     from photosorter.gui.review import wrap_lines
 
-    lines = wrap_lines(grid.fontMetrics(), "⚠ " + reason, rect.width() - 12, 3)
+    assert grid.model().tile(0)["problem"] == reason  # the path is the tile's name already
+    lines = wrap_lines(grid.fontMetrics(), "⚠ " + grid.model().tile(0)["problem"], rect.width() - 12, 3)
     assert lines[0].startswith("⚠ The file is") and lines[-1].endswith("…")
     assert all(grid.fontMetrics().horizontalAdvance(t) <= rect.width() - 12 for t in lines)
 
