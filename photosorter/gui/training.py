@@ -33,7 +33,6 @@ from .loss_chart import LossChart
 from .training_results import ConfusionTable, MistakesView
 from .workers import JobWorker, start_job
 
-
 COLUMNS = ("Category", "Precision", "Recall", "F1", "Threshold", "Examples")
 SHORT_COLUMNS = ("Name", "Prec.", "Rec.", "F1", "Thr.", "Ex.")  # full names in the tooltips
 
@@ -200,7 +199,7 @@ class TrainingPanel(QWidget):
 
     def event(self, e) -> bool:
         if e.type() == QEvent.Type.LayoutRequest:  # a child's minimum changed after our resize (the
-            QTimer.singleShot(0, self._fit_minimum_height)  # loss chart's second row of folds at 200%)
+            QTimer.singleShot(0, self, self._fit_minimum_height)  # loss chart's second row of folds at 200%)
         return super().event(e)
 
     def _fit_minimum_height(self) -> None:
