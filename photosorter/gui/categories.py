@@ -10,7 +10,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -160,12 +160,12 @@ class CategoriesPanel(QWidget):
         self.header.setWordWrap(True)
         add = QPushButton("Add category…")
         add.clicked.connect(self.add_requested.emit)
-        buttons = QHBoxLayout()
-        for text, signal in (("Rename", self.rename_requested), ("Colour", self.recolour_requested),
-                             ("Folder…", self.folder_requested), ("Remove", self.remove_requested)):
+        buttons = QGridLayout()  # two by two: four in a row made the panel 374 px wide, most of 200%'s 800
+        for k, (text, signal) in enumerate((("Rename", self.rename_requested), ("Colour", self.recolour_requested),
+                                            ("Folder…", self.folder_requested), ("Remove", self.remove_requested))):
             b = QPushButton(text)
             b.clicked.connect(lambda _=False, s=signal: self.current_name() and s.emit(self.current_name()))
-            buttons.addWidget(b)
+            buttons.addWidget(b, *divmod(k, 2))
         lay = QVBoxLayout(self)
         title = QLabel("<b>Categories</b> — drop photos or folders on one to add examples")
         title.setWordWrap(True)

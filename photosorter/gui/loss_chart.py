@@ -20,6 +20,9 @@ VAL_COLOUR = "#e4572e"
 #: A panel narrower than this goes to a second row.
 MIN_PANEL_WIDTH = 84
 MIN_PANEL_HEIGHT = 60
+#: The curves' names, longest first: the first pair that fits the chart's width is drawn.
+LEGENDS = (("— training loss", "— validation loss (● best)"), ("— training", "— validation (● best)"),
+           ("— train", "— valid. (●)"))
 
 
 class LossChart(QWidget):
@@ -159,11 +162,16 @@ class LossChart(QWidget):
         p.drawText(QPointF(2, area.bottom()), "0")
         y = self.height() - fm.descent() - 4
         x = area.left()
-        for colour, label in ((TRAIN_COLOUR, "— training loss"), (VAL_COLOUR, "— validation loss (● best)")):
+        room = self.width() - x - 4
+        for labels in LEGENDS:  # shorter words where the long ones do not fit (200%: cut at the edge)
+            if sum(fm.horizontalAdvance(t) + 16 for t in labels) <= room:
+                break
+        for colour, label in zip((TRAIN_COLOUR, VAL_COLOUR), labels):
             p.setPen(QPen(QColor(colour), 2))
             p.drawText(QPointF(x, y), label)
             x += fm.horizontalAdvance(label) + 16
         p.setPen(pal.text().color())
-        p.drawText(QPointF(x, y), fm.elidedText(self.legend_text(), Qt.TextElideMode.ElideRight,
-                                                max(20, int(self.width() - x - 4))))
+        if self.width() - x - 4 >= fm.horizontalAdvance("5 folds, each…"):  # never a lone "5…"
+            p.drawText(QPointF(x, y), fm.elidedText(self.legend_text(), Qt.TextElideMode.ElideRight,
+                                                    int(self.width() - x - 4)))
         p.end()

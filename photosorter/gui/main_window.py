@@ -93,9 +93,13 @@ class MainWindow(QMainWindow):
         split.setSizes([max(300, self.scrolls[0].minimumWidth()), 640, 420])
         self.setCentralWidget(split)
         self.fit_to_screen()
+        # the preview never narrower than its own minimum: squeezed, it scrolled sideways at 200%
+        bar = self.scrolls[2].verticalScrollBar().sizeHint().width()
+        self.scrolls[2].setMinimumWidth(self.preview.minimumWidth() + bar + 2)
         if self.width() < 1000:  # 200% scaling: the tabs (where the work is) get most of what is left
             rest = self.width() - self.scrolls[0].minimumWidth()
-            split.setSizes([self.scrolls[0].minimumWidth(), rest * 3 // 4, rest // 4])
+            pane = max(rest // 4, self.scrolls[2].minimumWidth())
+            split.setSizes([self.scrolls[0].minimumWidth(), rest - pane, pane])
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(240)
         self.progress.hide()
@@ -465,10 +469,11 @@ class MainWindow(QMainWindow):
 
         start_job(self, job, on_done=callback, on_error=self.error)
 
-    def open_large(self, path: str) -> None:
+    def open_large(self, path: str, held_out=None) -> None:
+        """``held_out``: the Train tab's ml.confusion.Mistake, shown beside the final model's score."""
         from .preview import PhotoDialog
 
-        self.photo_dialog = PhotoDialog(self, path)
+        self.photo_dialog = PhotoDialog(self, path, held_out)
         self.photo_dialog.open()
 
     def correct(self, path: str, category) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -29,6 +30,7 @@ from .categories import pil_to_qimage
 from .widgets import ScoreBars
 
 PREVIEW_SIDE = 720
+PANE_MIN_WIDTH = 220  # at 200% the screen is 800 px wide: categories, tabs and this pane must share it
 
 
 def draw_face_boxes(img, boxes: dict[str, tuple[float, float, float, float]]):
@@ -71,7 +73,8 @@ class PreviewPane(QWidget):
         self.face_boxes: dict[str, tuple[float, float, float, float]] = {}
         self.image = QLabel("Select a photo to see how the model scores it.")
         self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.image.setMinimumSize(280, 220)
+        self.image.setWordWrap(True)
+        self.image.setMinimumSize(180, 160)  # 280 wide made the pane scroll sideways at 200%
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # a pixmap never grows the window
         self.image.setAccessibleName("Selected photo")
         self.caption = QLabel()
@@ -79,7 +82,13 @@ class PreviewPane(QWidget):
         self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long names wrap
         self.caption.setAccessibleName("Decision for the selected photo")
         self.bars = ScoreBars()
-        self.show_cam = QCheckBox("Show what the model looked at")
+        self.held_out = None  # ml.confusion.Mistake: opened from the Train tab's list of wrong examples
+        self.held_out_note = QLabel()  # that list's held-out score beside the final model's (the bars)
+        self.held_out_note.setWordWrap(True)
+        self.held_out_note.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.held_out_note.setAccessibleName("Held-out score and the final model's score")
+        self.held_out_note.setVisible(False)
+        self.show_cam = QCheckBox("Show where the model looked")  # short: it must fit the narrow pane at 200%
         self.show_cam.setChecked(True)
         self.cam_category = QComboBox()
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -102,19 +111,24 @@ class PreviewPane(QWidget):
         self.also.setAccessibleName("Correct: this photo also belongs in a category")
         self.also.activated.connect(self._also)
         self.also.addItem("Also belongs in…")
-        cam_row = QHBoxLayout()
+        cam_row = ReflowRow()
         cam_row.addWidget(self.show_cam)
         cam_row.addWidget(self.cam_category, 1)
         op_row = QHBoxLayout()  # its own row: beside the others it was squeezed to a few pixels
         op_row.addWidget(QLabel("Heatmap opacity"))
         op_row.addWidget(self.opacity, 1)
-        fix_row = QHBoxLayout()
+        fix_row = ReflowRow()
         fix_row.addWidget(self.not_button)
         fix_row.addWidget(self.also, 1)
+        self.rows = (cam_row, fix_row)  # side by side where they fit, else stacked (resizeEvent)
+        # An explicit minimum: the scroll area around the pane then sizes it to what it is given
+        # (not to the rows side by side), and resizeEvent stacks the rows that do not fit.
+        self.setMinimumWidth(PANE_MIN_WIDTH)
         lay = QVBoxLayout(self)
         lay.addWidget(self.image, 1)
         lay.addLayout(self.frame_strip)
         lay.addWidget(self.caption)
+        lay.addWidget(self.held_out_note)
         lay.addWidget(self.bars)
         lay.addLayout(cam_row)
         lay.addLayout(op_row)
@@ -127,10 +141,21 @@ class PreviewPane(QWidget):
             w.setEnabled(on)
 
     def show_photo(self, path: str) -> None:
+        """Start explaining ``path``; until it is ready the pane shows a neutral "loading" state.
+
+        The previous photo's picture must go at once: left up under the new caption it read as the
+        new photo's (tryout: the old picture stood under the new name for a moment)."""
         self.path = path
         self.maps, self.scores = {}, {}
+        self.photo, self.face_boxes, self.flagged = None, {}, set()  # a resize must not redraw the old one
         self._set_frames([])
+        self.image.clear()
+        self.image.setText("Loading…")
+        self.cam_note.setVisible(False)
         self.caption.setText(f"{Path(path).name} — loading…")
+        if self.held_out is not None and self.held_out.path != path:
+            self.held_out = None
+        self.held_out_note.setVisible(False)
         self.bars.set_scores([])
         self._set_controls_enabled(False)
         self.main_window.explain_job(path, self._loaded)
@@ -188,7 +213,29 @@ class PreviewPane(QWidget):
             where += " (your correction)"
         message = self._message
         self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
+        self._show_held_out()
         return chosen
+
+    def show_held_out(self, mistake) -> None:
+        """Opened from the Train tab's list of wrong examples: that list shows the *held-out* score
+        (a model that never saw the photo), the bars the final model's, which trained on it. Side by
+        side and named, they no longer read as a contradiction ("0.00 missed" vs "1.00 ✓")."""
+        self.held_out = mistake
+        self._show_held_out()
+
+    def _show_held_out(self) -> None:
+        m = self.held_out
+        if m is None or m.path != self.path or not self.scores:
+            self.held_out_note.setVisible(False)
+            return
+        kind = {"missed": "missed", "taken": f"wrongly taken in by {m.category}"}.get(m.kind, "right")
+        final = self.scores.get(m.category)
+        then = (f"The final model, which trained on this photo, gives it {final:.2f} (the bars)."
+                if final is not None else "The final model no longer has this category.")
+        self.held_out_note.setText(f"<b>Held-out score for {m.category}: {m.score:.2f}</b> ({kind}; threshold "
+                                   f"{m.threshold:.2f}), from a model that never saw this photo — the number in the "
+                                   f"Train tab's list. {then}")
+        self.held_out_note.setVisible(True)
 
     def refresh_decision(self) -> None:
         """The open photo's decision again (a correction or a threshold changed; no rescoring)."""
@@ -269,6 +316,8 @@ class PreviewPane(QWidget):
 
     def resizeEvent(self, e):
         super().resizeEvent(e)
+        for row in self.rows:
+            row.fit(self.contentsRect().width() - 20)
         self.redraw()
 
     def _not_this(self) -> None:
@@ -282,6 +331,23 @@ class PreviewPane(QWidget):
             self.also.setCurrentIndex(0)
 
 
+class ReflowRow(QBoxLayout):
+    """A row of controls that stacks them when the pane is narrower than they need side by side
+    (a 200% screen is 800 px wide: side by side they made the preview scroll sideways)."""
+
+    def __init__(self) -> None:
+        super().__init__(QBoxLayout.Direction.LeftToRight)
+
+    def wide_need(self) -> int:
+        items = [self.itemAt(i) for i in range(self.count())]
+        return sum(it.minimumSize().width() for it in items if it is not None) + self.spacing() * (len(items) - 1)
+
+    def fit(self, width: int) -> None:
+        want = QBoxLayout.Direction.LeftToRight if width >= self.wide_need() else QBoxLayout.Direction.TopToBottom
+        if self.direction() != want:
+            self.setDirection(want)
+
+
 def _clock(seconds: float | None) -> str:
     return f"{int(seconds // 60)}:{seconds % 60:04.1f}" if seconds is not None else ""
 
@@ -290,10 +356,11 @@ class PhotoDialog(QDialog):
     """One photo large, with its scores and heatmaps (Space/Enter in the review grid). Esc or
     Space closes it again, so reviewing stays on the keyboard."""
 
-    def __init__(self, window, path: str) -> None:
+    def __init__(self, window, path: str, held_out=None) -> None:
         super().__init__(window)
         self.setWindowTitle(Path(path).name)
         self.pane = PreviewPane(window)
+        self.pane.held_out = held_out  # ml.confusion.Mistake when opened from the Train tab's list
         self.pane.correction.connect(window.correct)
         lay = QVBoxLayout(self)
         lay.addWidget(self.pane)

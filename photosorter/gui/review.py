@@ -256,9 +256,11 @@ class ReviewModel(QAbstractListModel):
         where = {COPY: ", ".join(t.categories[j] for j in np.flatnonzero(d.todo[i])), NONE: "no category",
                  SORTED: "already sorted", FAILED: "cannot be read"}[d_out]
         said = self.corrections.get(t.paths[i])
+        problem = (decision.message or decision.reason or "") if d_out == FAILED else ""
+        problem = problem.removeprefix(f"{t.paths[i]}: ")  # the error names the file: the tile and tooltip do already
         return {"name": Path(t.paths[i]).name, "bars": shown, "outcome": d_out, "where": where,
                 "corrected": bool(d.corrected[i]), "said": said, "changed": bool(self.changed[i]) if len(self.changed) else False,
-                "problem": (decision.message or decision.reason or "") if d_out == FAILED else ""}
+                "problem": problem}
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.table is None:
@@ -347,9 +349,16 @@ class TileDelegate(QStyledItemDelegate):
                    fm.elidedText(mark + tile["name"], Qt.TextElideMode.ElideMiddle, r.width() - 4))
         y += line
         if tile["outcome"] == FAILED and not tile["bars"]:
+            # the reason gets the lines the bars would have used, wrapped from its start: one
+            # centred line elided to the tile read "e file is trunc" (tryout); the tooltip has it all
             p.setPen(QColor("#c0392b"))
-            p.drawText(QRectF(r.x() + 2, y, r.width() - 4, line), Qt.AlignmentFlag.AlignCenter,
-                       fm.elidedText("⚠ " + (tile["problem"] or "unreadable"), Qt.TextElideMode.ElideRight, r.width() - 4))
+            p.setFont(option.font)
+            lines = wrap_lines(p.fontMetrics(), "⚠ " + (tile["problem"] or "unreadable"), r.width() - 8,
+                               max(1, int((r.bottom() - y) // line)))
+            for text in lines:
+                p.drawText(QRectF(r.x() + 4, y, r.width() - 8, line), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                           text)
+                y += line
         elif tile["corrected"]:
             said = ", ".join(tile["said"] or ()) or "none"
             p.setPen(QColor("#2a9d8f"))
@@ -384,6 +393,22 @@ class TileDelegate(QStyledItemDelegate):
         p.fillRect(QRectF(bar.x(), bar.y(), bar.width() * max(0.0, min(1.0, score)), bar.height()), fill)
         tx = bar.x() + bar.width() * threshold
         p.fillRect(QRectF(tx - 1, bar.y() - 2, 2, bar.height() + 3), pal.text().color())
+
+
+def wrap_lines(fm: QFontMetrics, text: str, width: int, max_lines: int) -> list[str]:
+    """``text`` in at most ``max_lines`` lines no wider than ``width``, broken between words from
+    its start; what does not fit ends the last line in "…" (a word wider than a line is elided)."""
+    words = text.split()
+    lines: list[str] = []
+    while words and len(lines) < max_lines:
+        line = words.pop(0)
+        while words and fm.horizontalAdvance(f"{line} {words[0]}") <= width:
+            line += " " + words.pop(0)
+        if len(lines) == max_lines - 1 and words:  # the last line: the rest, elided
+            line = " ".join([line, *words])
+            words = []
+        lines.append(fm.elidedText(line, Qt.TextElideMode.ElideRight, width))
+    return lines
 
 
 def _bar_font(font: QFont) -> QFont:

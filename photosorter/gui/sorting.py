@@ -90,6 +90,7 @@ class SortPanel(QWidget):
         self._save_timer.timeout.connect(lambda: self.thresholds_changed.emit(dict(self.thresholds)))
         self.sliders: dict[str, QSlider] = {}
         self.drop_hint = QLabel("Drop a folder of photos here, or")
+        self.drop_hint.setWordWrap(True)  # beside the button it set the tab's minimum width at 200%
         choose = QPushButton("Choose a folder to sort… (Ctrl+O)")
         choose.clicked.connect(self.choose_requested.emit)
         self.summary = QLabel("Nothing to preview yet. Photos are only ever <b>copied</b>; originals stay where they are.")
@@ -101,12 +102,15 @@ class SortPanel(QWidget):
         self.review.grid.also_requested.connect(self._also)
         self.review.grid.move_requested.connect(self._move)
         self.grid = self.review.grid
-        self.slider_box = QGroupBox("Thresholds (move to see the preview change; nothing is recomputed)")
+        # a short title: a group box title never wraps, the long one made the tab 450 px wide
+        self.slider_box = QGroupBox("Thresholds")
+        self.slider_box.setToolTip("Move a slider to see the preview change; nothing is recomputed.")
         self.slider_grid = QGridLayout(self.slider_box)
         self.apply_button = QPushButton("Apply: copy photos")
         self.apply_button.setEnabled(False)
         self.apply_button.clicked.connect(self.apply_requested.emit)
-        self.undo_button = QPushButton("Undo last run (Ctrl+Z)")
+        self.undo_button = QPushButton("Undo last run")  # Ctrl+Z: in its tooltip, the button fits at 200%
+        self.undo_button.setToolTip("Move the last run's copies to the trash (Ctrl+Z)")
         self.undo_button.setEnabled(False)  # until there is a run to undo
         self.undo_button.clicked.connect(lambda: self.undo_requested.emit(None))
         self.history = QTableWidget(0, 4)
@@ -115,7 +119,9 @@ class SortPanel(QWidget):
         self.history.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.history.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.history.verticalHeader().setVisible(False)
-        self.history.setMaximumHeight(150)
+        # the header and three runs (scrolls for more): the review grid above gets the rest
+        self.history.setMaximumHeight(self.history.horizontalHeader().sizeHint().height()
+                                      + 3 * self.history.verticalHeader().defaultSectionSize() + 6)
         self._undoable: set[int] = set()  # ids of runs that can still be undone
         undo_selected = QPushButton("Undo selected run")
         undo_selected.setEnabled(False)  # until an undoable run is selected
@@ -130,23 +136,27 @@ class SortPanel(QWidget):
         self.undo_selected_button = undo_selected
         self.history.itemSelectionChanged.connect(self._update_undo_selected)
         top = QHBoxLayout()
-        top.addWidget(self.drop_hint)
+        top.addWidget(self.drop_hint, 1)
         top.addWidget(choose)
-        top.addStretch(1)
         actions = QHBoxLayout()
         actions.addWidget(self.apply_button)
         actions.addWidget(self.undo_button)
         actions.addStretch(1)
-        actions.addWidget(open_run)
-        actions.addWidget(undo_selected)
+        history_bar = QHBoxLayout()  # the buttons for the selected run sit with the runs (was one row of four)
+        history_bar.addStretch(1)
+        history_bar.addWidget(open_run)
+        history_bar.addWidget(undo_selected)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
         lay.addWidget(self.summary)
         lay.addWidget(self.review, 3)
         lay.addWidget(self.slider_box)
         lay.addLayout(actions)
-        lay.addWidget(QLabel("<b>History</b>"))
+        self.history_title = QLabel("<b>History</b>")
+        lay.addWidget(self.history_title)
+        lay.addLayout(history_bar)
         lay.addWidget(self.history, 1)
+        self._show_history_table(False)
 
     # ------------------------------------------------------------ drops
     def dragEnterEvent(self, e):
@@ -180,7 +190,11 @@ class SortPanel(QWidget):
             if w is not None:
                 w.deleteLater()
         self.sliders = {}
-        for row, (name, t) in enumerate(self.thresholds.items()):
+        # two sliders a row from four categories on: one a row took six rows' height from the
+        # review grid (tryout: a ~290 px grid in a 1360×840 window)
+        per_row = 2 if len(self.thresholds) > 3 else 1
+        for k, (name, t) in enumerate(self.thresholds.items()):
+            row, col = divmod(k, per_row)
             label = QLabel(f"<span style='color:{colours.get(name, '#888')}'>■</span> {name}")
             s = QSlider(Qt.Orientation.Horizontal)
             s.setRange(1, 99)
@@ -189,9 +203,9 @@ class SortPanel(QWidget):
             s.setAccessibleName(f"Threshold for {name}")
             value = QLabel(f"{t:.2f}")
             s.valueChanged.connect(lambda v, n=name, lab=value: self._slider_moved(n, v, lab))
-            self.slider_grid.addWidget(label, row, 0)
-            self.slider_grid.addWidget(s, row, 1)
-            self.slider_grid.addWidget(value, row, 2)
+            self.slider_grid.addWidget(label, row, 3 * col)
+            self.slider_grid.addWidget(s, row, 3 * col + 1)
+            self.slider_grid.addWidget(value, row, 3 * col + 2)
             self.sliders[name] = s
         self.changed = set()
         self._changed_mask = np.zeros(len(self.table), dtype=bool)
@@ -350,7 +364,14 @@ class SortPanel(QWidget):
             result = f"{run.state}: copied {s.get('copied_photos', 0)}, failed {len(s.get('failed', []))}"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
+        self._show_history_table(bool(runs))
         self._update_undo_selected()
+
+    def _show_history_table(self, shown: bool) -> None:
+        """No runs yet: one line says so, and the review grid gets the table's height."""
+        self.history_title.setText("<b>History</b>" if shown else "<b>History</b> — no runs yet")
+        for widget in (self.history, self.open_run_button, self.undo_selected_button):
+            widget.setVisible(shown)
 
     def _selected_run(self) -> int | None:
         row = self.history.currentRow()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -31,6 +32,9 @@ from ..ml import confusion
 from .loss_chart import LossChart
 from .training_results import ConfusionTable, MistakesView
 from .workers import JobWorker, start_job
+
+COLUMNS = ("Category", "Precision", "Recall", "F1", "Threshold", "Examples")
+SHORT_COLUMNS = ("Name", "Prec.", "Rec.", "F1", "Thr.", "Ex.")  # full names in the tooltips
 
 
 def eta_text(started: float, done: int, total: int) -> str:
@@ -105,11 +109,14 @@ class TrainingPanel(QWidget):
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setAccessibleName("Training progress")
+        self.bar.setMinimumWidth(60)  # beside the buttons it set the tab's width at 200%
         self.stage = QLabel("Add at least two examples to each category, then train.")
         self.stage.setWordWrap(True)
         self.chart = LossChart()
         self.table = QTableWidget(0, 6)
-        self.table.setHorizontalHeaderLabels(["Category", "Precision", "Recall", "F1", "Threshold", "Examples"])
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        for c, full in enumerate(COLUMNS):
+            self.table.horizontalHeaderItem(c).setToolTip(full)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -174,6 +181,28 @@ class TrainingPanel(QWidget):
         """Wrapped labels need more height when the tab is narrow (200% scaling); the scroll area
         around the tabs only knows that through the minimum height, else rows overlap."""
         super().resizeEvent(event)
+        self._fit_minimum_height()
+        self._fit_table_headers()
+
+    def _fit_table_headers(self) -> None:
+        """Short column names where the full ones do not fit (200%: "recisio", cut at both ends)."""
+        header = self.table.horizontalHeader()
+        font = header.font()
+        font.setBold(True)
+        fm = QFontMetrics(font)
+        room = self.table.viewport().width() / len(COLUMNS) - 12
+        names = COLUMNS if all(fm.horizontalAdvance(n) <= room for n in COLUMNS) else SHORT_COLUMNS
+        for c, name in enumerate(names):
+            item = self.table.horizontalHeaderItem(c)
+            if item is not None and item.text() != name:
+                item.setText(name)
+
+    def event(self, e) -> bool:
+        if e.type() == QEvent.Type.LayoutRequest:  # a child's minimum changed after our resize (the
+            QTimer.singleShot(0, self, self._fit_minimum_height)  # loss chart's second row of folds at 200%)
+        return super().event(e)
+
+    def _fit_minimum_height(self) -> None:
         lay = self.layout()
         if lay is not None and lay.hasHeightForWidth():
             # the *minimum* for this width: the preferred height made the tab (and with it every
@@ -377,7 +406,7 @@ class TrainingPanel(QWidget):
     # ------------------------------------------------------------ fixing examples
     def _open(self, path: str) -> None:
         if self.main_window is not None:
-            self.main_window.open_large(path)
+            self.main_window.open_large(path, held_out=self.mistakes.grid.mistake_of(path))
 
     def remove_example(self, path: str) -> None:
         """Stop using ``path`` as an example (the photo itself stays where it is)."""

@@ -96,6 +96,7 @@ class MistakesGrid(QListWidget):
 
         self.categories: list[str] = []
         self.truth: dict[str, tuple[str, ...]] = {}
+        self.shown: dict[str, Mistake] = {}  # path → the mistake its tile shows (the pane names its score)
         self.thumbs = ThumbnailCache(THUMB, capacity=600)
         self.thumbs.ready.connect(self._thumb_ready)
         self.setViewMode(QListWidget.ViewMode.IconMode)
@@ -116,6 +117,7 @@ class MistakesGrid(QListWidget):
     def set_mistakes(self, mistakes: list[Mistake], categories: list[str]) -> None:
         self.categories = list(categories)
         self.truth = {m.path: m.truth for m in mistakes}  # what each example is labelled now
+        self.shown = {m.path: m for m in mistakes}
         self.thumbs.forget_pending()
         self.clear()
         for m in mistakes:
@@ -123,8 +125,12 @@ class MistakesGrid(QListWidget):
             label = f"{m.score:.2f} {mark}".strip()
             item = QListWidgetItem(QIcon(self.thumbs.get(m.path)), label)
             item.setData(PATH_ROLE, m.path)
-            item.setToolTip(f"{m.path}\n{m.explain()}\nClick to open; right-click to remove or move it.")
+            item.setToolTip(f"{m.path}\n{m.explain()}\nHeld-out score: the final model trained on this photo and "
+                            "may score it otherwise. Click to open; right-click to remove or move it.")
             self.addItem(item)
+
+    def mistake_of(self, path: str) -> Mistake | None:
+        return self.shown.get(path)
 
     def paths(self) -> list[str]:
         return [self.item(i).data(PATH_ROLE) for i in range(self.count())]
@@ -200,11 +206,12 @@ class MistakesView(QWidget):
             self.heading.setText(f"<b>{category}</b>: no held-out mistakes.")
         else:
             self.heading.setText(f"<b>{category}</b> gets {len(mistakes)} example(s) wrong: {missed} of its own missed, "
-                                 f"{taken} of others taken in. Click to open; right-click to remove or move.")
+                                 f"{taken} of others taken in (held-out scores). Click to open; right-click to fix.")
         self.grid.set_mistakes(mistakes, categories)
 
     def show_cell(self, label: str, put: str, mistakes: list[Mistake], categories: list[str]) -> None:
         what = "right" if label == put else "wrong"
         where = "no category" if put == NONE else put
-        self.heading.setText(f"Labelled <b>{label}</b>, put in <b>{where}</b> ({what}): {len(mistakes)} example(s).")
+        self.heading.setText(f"Labelled <b>{label}</b>, put in <b>{where}</b> ({what}): {len(mistakes)} example(s); "
+                             "held-out scores.")
         self.grid.set_mistakes(mistakes, categories)

@@ -40,7 +40,10 @@ class WatchPanel(QWidget):
         self.list = QListWidget()
         self.list.setAccessibleName("Watched folders")
         self.list.addItems(self.library.watched)
-        add = QPushButton("Add a camera-roll / DCIM folder…")
+        # short texts, details in tooltips: a check box never wraps, and the longest one set the
+        # width of every tab (the Train tab scrolled sideways at 200%)
+        add = QPushButton("Add a folder…")
+        add.setToolTip("Add a camera-roll / DCIM folder to watch")
         add.setAccessibleName("Add a folder to watch")
         add.clicked.connect(lambda: self.add_folder())
         remove = QPushButton("Remove")
@@ -49,12 +52,16 @@ class WatchPanel(QWidget):
         remove.setEnabled(False)  # until a watched folder is selected
         self.remove_button = remove
         self.list.itemSelectionChanged.connect(lambda: remove.setEnabled(bool(self.list.selectedItems())))
-        self.switch = QCheckBox("Keep sorting new photos in the background")
+        self.switch = QCheckBox("Sort new photos as they arrive")
+        self.switch.setToolTip("Keep sorting new photos in these folders in the background")
         self.switch.toggled.connect(self.set_watching)
-        self.tray_switch = QCheckBox("Keep watching when the window is closed (tray icon)")
+        self.tray_switch = QCheckBox("Keep watching when closed")
+        self.tray_switch.setToolTip("Keep watching when the window is closed (tray icon)")
         self.tray_switch.setChecked(self.library.keep_watching_in_tray)
         self.tray_switch.toggled.connect(self._keep_watching_changed)
-        self.login_switch = QCheckBox("Start photosorter at login (in the tray, watching these folders)")
+        self.login_switch = QCheckBox("Start at login")
+        self.login_switch.setToolTip("Start photosorter at login (in the tray, watching these folders)")
+        self.login_switch.setAccessibleName("Start photosorter at login")
         from .. import autostart
 
         try:

@@ -90,7 +90,7 @@ def test_train_tab_shows_the_confusion_matrix_and_fixes_a_wrong_example(window, 
     w.library.save()
     w.categories.refresh()
     opened: list[str] = []
-    w.open_large = opened.append
+    w.open_large = lambda path, **_: opened.append(path)
     t = w.training
     t.show_result(clf)
     assert t.matrix.rowCount() == 3 and t.matrix.columnCount() == 3  # cat, dog, none
