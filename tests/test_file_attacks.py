@@ -231,6 +231,49 @@ def test_a_folder_or_a_fifo_companion_in_place_of_the_ledger_is_named(capsys, tm
     assert code == 3 and str(bad) in err and kind in err
 
 
+@pytest.mark.parametrize("what", ["dangling", "user_database", "wal"])
+def test_a_link_in_place_of_the_ledger_is_refused_never_written_through(capsys, tmp_path, what):
+    """Attack finding: a ledger path that was a symbolic link was followed — a dangling link made a
+    journal outside photosorter's folder, a link to another SQLite database of the user's got
+    photosorter's tables added and was switched to WAL (by `runs`), a linked -wal was called
+    "read-only"."""
+    import hashlib
+    import sqlite3
+
+    from photosorter.config import app_paths
+
+    ledger = app_paths().ledger_file
+    ledger.parent.mkdir(parents=True)
+    if what == "dangling":
+        target = tmp_path / "outside.db"
+        ledger.symlink_to(target)
+        bad = ledger
+    elif what == "user_database":
+        target = tmp_path / "bookmarks.db"
+        db = sqlite3.connect(target)
+        db.execute("create table bookmarks(x)")
+        db.commit()
+        db.close()
+        ledger.symlink_to(target)
+        bad = ledger
+    else:
+        from photosorter.sorting.ledger import Ledger
+
+        Ledger(ledger).close()
+        target = tmp_path / "precious.txt"
+        target.write_text("mine")
+        bad = ledger.with_name(ledger.name + "-wal")
+        bad.unlink(missing_ok=True)
+        bad.symlink_to(target)
+    before = hashlib.sha256(target.read_bytes()).hexdigest() if target.exists() else None
+    for command in (["runs"], ["undo"]):
+        code, err = _cli(capsys, *command)
+        assert code == 3, err
+        assert str(bad) in err and "symbolic link" in err and str(target) in err
+    after = hashlib.sha256(target.read_bytes()).hexdigest() if target.exists() else None
+    assert after == before  # not created, not changed
+
+
 # --------------------------------------------------------------------------- 4. a watched folder swapped for a link
 
 FAST = dict(stable_seconds=0.3, rescan_seconds=0.5, tick_seconds=0.05)

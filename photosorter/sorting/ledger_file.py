@@ -1,4 +1,4 @@
-"""The ledger's file itself: created whole or not at all, and never a FIFO, a folder or empty.
+"""The ledger's file itself: created whole or not at all, and never a link, a FIFO, a folder or empty.
 
 The ledger is the only record of which copies photosorter made (undo needs it), so what is in
 its place is checked before SQLite touches it:
@@ -12,6 +12,9 @@ its place is checked before SQLite touches it:
   or a broken backup restore, or a file left by a version without atomic creation. It is refused
   with a message that names it and says what to do — SQLite would otherwise take it for a new
   database, silently (and delete a write-ahead log that might still hold part of the history).
+* **A symbolic link** in its place (or a companion's) is refused by name, not followed: SQLite
+  would write through it — into another database of the user's, converting it to WAL and adding
+  photosorter's tables (found by an attack), or create a journal outside photosorter's folder.
 * **A FIFO, folder or device** in its place (or in place of its ``-wal``/``-shm`` companions) is
   refused by name before any open: SQLite reports a FIFO as a "disk I/O error", which read as a
   full disk, and opening one for reading could block.
@@ -45,13 +48,25 @@ def check(path: Path) -> bool:
     for suffix in ("", *COMPANIONS):
         p = path.with_name(path.name + suffix)
         try:
-            st = os.stat(p)
+            st = os.lstat(p)  # a link is refused, not followed: the journal lives in photosorter's folder
         except FileNotFoundError:
             if not suffix:
                 return False
             continue
         except OSError as exc:
             raise state_files.explain(exc, p, WHAT) from exc
+        if stat.S_ISLNK(st.st_mode):
+            try:
+                target = os.readlink(p)
+            except OSError:
+                target = "somewhere else"
+            err = errors.StateFileError(
+                f"This should be {WHAT}{' companion file' if suffix else ''}, but it is a symbolic link to {target}. "
+                "photosorter keeps its records only in its own folder and never writes through a link (it could "
+                "change a file of yours). Remove the link (if it points to a journal you want to keep, move that "
+                "file here in its place), and run the command again.", path=p)
+            err.kind = "symlink"
+            raise err
         if not stat.S_ISREG(st.st_mode):
             err = errors.StateFileError(
                 f"This should be {WHAT}{' companion file' if suffix else ''}, but it is {_kind(st.st_mode)}, "
