@@ -92,3 +92,19 @@ def test_thin_evidence_is_not_called_a_leak_and_hints_say_each_thing_once():
                           description=ModelDescription(quality=(thin, leaky), quality_summary=line, none_examples=3))
     text = hints(clf)
     assert sum("documents" in t for t in text[1:]) == 1 and sum("nature" in t for t in text[1:]) == 1
+
+
+def test_near_certain_held_out_examples_do_not_make_members_look_scarce():
+    """Camera-roll finding: a category that took in only its own members (documents) was shown
+    with expected precision 0.8 (0.18 in a tryout with ten copies, all right). Its held-out
+    examples scored 0.9999-1.0, its other members 0.999-0.9998: a cut-off between them made the
+    members look scarce. Scores from 0.999 up count as equally certain."""
+    rng = np.random.default_rng(1)
+    examples = np.r_[np.ones(12), rng.uniform(0.9998, 0.99999, 8)]  # 60% saturated at exactly 1.0
+    members = rng.uniform(0.9990, 0.9998, 50)  # as sure, a hair lower
+    others = rng.uniform(0.0, 0.01, 450)
+    bg = np.r_[members, others]
+    q = estimate_quality(bg[:, None], examples[:, None], np.ones((20, 1)), np.array([0.05]), ["documents"])[0]
+    assert q.taken == 50
+    assert q.precision is not None and q.precision >= 0.9, q  # the truth is 1.0; before: 0.0
+    assert q.status == "good"

@@ -37,6 +37,14 @@ MIN_EVIDENCE = 50
 #: camera-roll dev set. Half — the most the threshold may give up (pu_threshold.MIN_RECALL) —
 #: keeps every ratio on at least half the examples.
 MIN_EXAMPLE_SHARE = MIN_RECALL
+#: Scores at or above this are "certain" and compared as equal. Above it a score only says how
+#: far one fold head extrapolates (0.999 is a logit of 6.9; float32 rounds logits above ~17 to
+#: exactly 1.0), not how much a photo looks like the category — and there the held-out examples,
+#: taken by the user in the same shoots as the rest of the examples, sit systematically higher
+#: than the category's other members. A cut-off among them makes members look scarcer than they
+#: are, and π̂ (a minimum over cut-offs) picks exactly that cut: the estimate read 0.8 for
+#: categories that took only members (documents, vehicles on the camera-roll dev set).
+CERTAIN = 0.999
 BOOTSTRAP = 200
 GOOD_PRECISION = 0.85
 
@@ -100,14 +108,16 @@ def estimate_quality(
                 f"{name}: precision on your other photos is unknown — sort or watch a folder of your photos "
                 f"(at least {MIN_EVIDENCE}) so the app can see what it would take in, then train again."]))
             continue
-        bg = background_scores[:, j]
-        pos = example_scores[example_labels[:, j] > 0.5, j]
-        taken, prec = _precision(bg, pos, float(thresholds[j]))
+        bg = np.minimum(background_scores[:, j], CERTAIN)
+        pos = np.minimum(example_scores[example_labels[:, j] > 0.5, j], CERTAIN)
+        cut = min(float(thresholds[j]), CERTAIN)
+        _taken, prec = _precision(bg, pos, cut)
+        taken = int((background_scores[:, j] >= thresholds[j]).sum())  # the count shown: real scores
         boots = []
         for _ in range(BOOTSTRAP):
             b = bg[rng.integers(0, n, n)]
             p = pos[rng.integers(0, len(pos), len(pos))] if len(pos) else pos
-            _t, v = _precision(b, p, float(thresholds[j]))
+            _t, v = _precision(b, p, cut)
             if v is not None:
                 boots.append(v)
         low, high = (float(np.quantile(boots, 0.1)), float(np.quantile(boots, 0.9))) if boots else (None, None)
