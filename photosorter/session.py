@@ -218,9 +218,8 @@ class Session:
         if not self.model_path.exists():
             return PhotoExplanation(path, shown, message="Train a model to see scores and explanations.")
         cancel.raise_if_cancelled()
-        from .ml.gradcam import explain
-
         from .ml.finetune import embedder_for
+        from .ml.gradcam import explain
 
         clf = self.classifier()
         emb = embedder_for(clf, self.embedder())  # a fine-tuned model explains through its own top

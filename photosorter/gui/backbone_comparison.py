@@ -160,5 +160,5 @@ class ComparisonView(QWidget):
         self.setVisible(bool(rows) or bool(text))
 
     def shown_rows(self) -> list[list[str]]:
-        return [[self.table.item(i, j).text() for j in range(self.table.columnCount())]
-                for i in range(self.table.rowCount())]
+        items = [[self.table.item(i, j) for j in range(self.table.columnCount())] for i in range(self.table.rowCount())]
+        return [[it.text() if it is not None else "" for it in row] for row in items]

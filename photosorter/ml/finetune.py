@@ -46,7 +46,7 @@ from .backbones import _state_digest
 from .calibration import choose_threshold, compute_metrics
 from .dataset import LabeledPhotos
 from .features import Embedder
-from .head import Head, HeadEnsemble
+from .head import HeadEnsemble
 from .preprocess import augmented_view, eval_view, model_input
 from .training import TrainOptions, TrainResult, fold_key, train_from_photos
 
@@ -70,8 +70,10 @@ def supports(backbone: str) -> bool:
     return backbone in TOP_MODULES
 
 
-def split_body(body: nn.Sequential, backbone: str) -> tuple[nn.Sequential, nn.Sequential]:
+def split_body(body: nn.Module, backbone: str) -> tuple[nn.Sequential, nn.Sequential]:
     """(frozen part, top): the top's modules are the body's own (shared, not copied)."""
+    if not isinstance(body, nn.Sequential):
+        raise errors.ModelError(f"{backbone} cannot be fine-tuned (its network is not a plain sequence of layers).")
     n = TOP_MODULES[backbone]
     return body[:-n], body[-n:]
 
@@ -236,10 +238,12 @@ def _macro_f1(labels: np.ndarray, logits: np.ndarray, categories: list[str]) -> 
 
 def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResult, opts: TrainOptions | None = None,
                     ft: FineTuneOptions | None = None, progress: ProgressFn = no_progress,
-                    cancel: CancelToken | None = None) -> TrainResult:
+                    cancel: CancelToken | None = None, memo: dict | None = None) -> TrainResult:
     """Try fine-tuning on top of a finished frozen training ``frozen`` (same examples, same
     embedder); return the fine-tuned training if its cross-validated macro-F1 is higher, else
-    ``frozen``. Either way the model's description says which was kept and why (``fine_tune``)."""
+    ``frozen``. Either way the model's description says which was kept and why (``fine_tune``).
+    ``memo``: a dict that keeps the frozen part's activations between calls on the same examples
+    (benchmarks train several seeds; the app trains once)."""
     opts, ft = opts or TrainOptions(), ft or FineTuneOptions()
     start = time.perf_counter()
     clf = frozen.classifier
@@ -258,7 +262,7 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
     labels = np.zeros((len(paths), len(clf.categories)))  # stored as the category indices of each example
     for i, idx in enumerate(oof.get("labels", [])):
         labels[i, list(idx)] = 1.0
-    heads = list(clf.head.heads)
+    heads: list[nn.Module] = list(clf.head.heads)
     if not paths or any(media.kind_of(Path(p)) != "stills" for p in paths):
         return verdict(frozen, {"kept": "frozen", "reason": "Fine-tuning uses still photos only; some examples are "
                                 "videos, RAW files or documents."})
@@ -281,7 +285,15 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
         done = i
         progress(done, total, msg)
 
-    act = frozen_activations(paths, embedder, opts.views, read_progress, cancel)
+    t_act = time.perf_counter()
+    key = (embedder.model.weights_id, tuple(paths), opts.views)
+    act = memo.get(key) if memo is not None else None
+    if act is None:
+        act = frozen_activations(paths, embedder, opts.views, read_progress, cancel)
+        if memo is not None:
+            memo.clear()
+            memo[key] = act
+    act_seconds = time.perf_counter() - t_act
     y = torch.as_tensor(labels, dtype=torch.float32)
     base_top = split_body(embedder.model.body, embedder.spec.name)[1]
     frozen_logits = np.zeros(labels.shape)
@@ -302,7 +314,7 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
     f1_frozen, _m = _macro_f1(labels, frozen_logits, categories)
     f1_tuned, tuned_metrics = _macro_f1(labels, tuned_logits, categories)
     info = {"frozen_macro_f1": round(f1_frozen, 4), "fine_tuned_macro_f1": round(f1_tuned, 4),
-            "folds": k, "best_epochs": best_epochs, "epochs": ft.epochs,
+            "folds": k, "best_epochs": best_epochs, "epochs": ft.epochs, "activation_seconds": round(act_seconds, 2),
             "layers": f"the last {TOP_MODULES[embedder.spec.name]} modules of {embedder.spec.name}",
             "basis": "held-out head scores of the same folds, before the familiarity gate"}
     if not f1_tuned > f1_frozen + ft.min_gain:
@@ -311,7 +323,7 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
             "the frozen model is kept.")})
     # Kept: the final top on every example, for the epochs the folds found best (at least one).
     epochs = max(1, int(np.median([e + 1 for e in best_epochs])))
-    top, head = copy.deepcopy(base_top), HeadEnsemble(copy.deepcopy(heads))
+    top, head = copy.deepcopy(base_top), HeadEnsemble(copy.deepcopy(heads))  # type: ignore[arg-type]  # Heads
     _fine_tune(top, head, act, y, None, None, ft, epochs, opts.seed * 100 + k, cancel, tick)
     state = trainable_state(top)
     tuned = fine_tuned_embedder(embedder, state, fine_tuned_weights_id(embedder.model.weights_id, state))
@@ -326,8 +338,8 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
         c.description,
         metrics_note="cross-validated in the fine-tuning stage: each example scored by a fine-tuned fold model that "
                      "never saw it (head scores, before the familiarity gate)",
-        warnings=c.description.warnings + ("A fine-tuned model has its own stored background: the estimate on your "
-                                           "other photos fills in as you sort.",),
+        warnings=(*c.description.warnings, "A fine-tuned model has its own stored background: the estimate on "
+                                           "your other photos fills in as you sort."),
         backbone_comparison=clf.description.backbone_comparison)
     result.seconds += frozen.seconds
     return verdict(result, {**info, "kept": "fine-tuned", "final_epochs": epochs, "reason": (

@@ -20,12 +20,12 @@ from photosorter.ml.scoring import Scorer
 from photosorter.ml.training import TrainOptions, train_from_photos
 from photosorter.samples import make_labeled_folder
 
-OPTS = TrainOptions(views=2, folds=3, max_epochs=20)
+OPTS = TrainOptions(views=2, folds=3, max_epochs=10)
 
 
 @pytest.fixture(scope="module")
 def examples(tmp_path_factory):
-    return make_labeled_folder(tmp_path_factory.mktemp("ex"), per_category=9, seed=4, rel_size=0.6)
+    return make_labeled_folder(tmp_path_factory.mktemp("ex"), per_category=7, seed=4, rel_size=0.6)
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +118,9 @@ def test_cancel_stops_fine_tuning(frozen):
     assert sum("epoch" in m for m in seen) == 1  # stopped within the next epoch
 
 
-def test_train_fine_tune_json_says_what_was_kept(tmp_path, capsys):
-    examples = make_labeled_folder(tmp_path / "ex", per_category=6, seed=5, rel_size=0.6)
+def test_train_fine_tune_json_says_what_was_kept(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(finetune, "FineTuneOptions", lambda: FineTuneOptions(epochs=1))  # the CLI's path, shorter
+    examples = make_labeled_folder(tmp_path / "ex", per_category=4, seed=5, rel_size=0.6)
     model = tmp_path / "m.safetensors"
     code = main(["train", str(examples), "--model", str(model), "--backbone", "tiny", "--views", "1",
                  "--fine-tune", "--json", "-q"])
