@@ -132,3 +132,23 @@ def test_train_fine_tune_json_says_what_was_kept(tmp_path, capsys, monkeypatch):
     loaded = Classifier.load(model)
     assert loaded.description.fine_tune == ft
     assert (loaded.backbone_top is not None) == (ft["kept"] == "fine-tuned")
+
+
+def test_fine_tuned_layers_round_trip_and_a_file_claiming_them_without_any_is_refused(tmp_path):
+    """The model file keeps the fine-tuned layers exactly; a description that says "fine-tuned"
+    without the layers is a damaged file (a clear "retrain"), not a crash or a silently frozen model."""
+    from photosorter.ml.classifier import read_model_file
+
+    emb = Embedder("tiny")
+    photos = scan_labeled_folder(make_labeled_folder(tmp_path / "ex", per_category=4, seed=8, rel_size=0.6))
+    clf = train_from_photos(photos, emb, TrainOptions(views=1, folds=2, max_epochs=5)).classifier
+    top = finetune.trainable_state(finetune.split_body(emb.model.body, "tiny")[1])
+    clf.backbone_top = {k: v * 0.5 for k, v in top.items()}
+    clf.base_weights_id = emb.model.weights_id
+    loaded = Classifier.load(clf.save(tmp_path / "ft.safetensors"))
+    assert loaded.base_weights_id == emb.model.weights_id
+    assert all(torch.equal(loaded.backbone_top[k], v) for k, v in clf.backbone_top.items())
+    tensors, doc = read_model_file(tmp_path / "ft.safetensors")
+    tensors = {k: v for k, v in tensors.items() if not k.startswith("backbone_top.")}
+    with pytest.raises(errors.ModelFileError, match="fine-tuned"):
+        Classifier.from_contents(tensors, doc, tmp_path / "ft.safetensors")
