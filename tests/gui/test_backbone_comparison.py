@@ -46,6 +46,19 @@ def window(qtbot, monkeypatch):
     monkeypatch.setitem(backbones.BACKBONES, "blind", dataclasses.replace(tiny, name="blind", feature_dim=16, builder=_blind))
     monkeypatch.setitem(backbones.BACKBONES, "missing", dataclasses.replace(tiny, name="missing", builder=_missing))
     monkeypatch.setattr(backbone_comparison, "OFFLINE", ("blind", "missing", "tiny"))
+    # The Train tab's own job and path, with a shorter training (the suite runs on 2 shared cores)
+    from photosorter.gui import training
+    from photosorter.ml import finetune
+    from photosorter.ml.training import TrainOptions
+
+    real = backbone_comparison.train_with_extras
+
+    def shorter(photos, session, opts, **kw):
+        return real(photos, session, TrainOptions(views=2, folds=3, max_epochs=15, gate_quantile=opts.gate_quantile), **kw)
+
+    monkeypatch.setattr(training, "train_with_extras", shorter)
+    ft_options = finetune.FineTuneOptions
+    monkeypatch.setattr(finetune, "FineTuneOptions", lambda: ft_options(epochs=1))
     lib = Library()
     lib.backbone = "tiny"
     w = MainWindow(lib, welcome=False)
@@ -63,13 +76,13 @@ def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(windo
     panel = w.training
     assert not panel.extras.compare.isChecked() and not panel.extras.fine_tune.isChecked()  # off by default
     assert not panel.comparison.isVisible()
-    w.import_folder(str(make_labeled_folder(tmp_path / "ex", per_category=8, rel_size=0.6, seed=61)))
+    w.import_folder(str(make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=61)))
     qtbot.mouseClick(panel.extras.compare, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(panel.extras.fine_tune, Qt.MouseButton.LeftButton)
     assert w.library.compare_backbones and w.library.fine_tune  # stored in the library's settings
     qtbot.waitUntil(lambda: panel._read_job is None, timeout=60_000)
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: panel._train_job is None and panel.train_button.isEnabled(), timeout=180_000)
+    qtbot.waitUntil(lambda: panel._train_job is None and panel.train_button.isEnabled(), timeout=300_000)
     assert panel.stage.text().startswith("Trained"), panel.stage.text()
     saved = Classifier.load(w.model_path)
     desc = saved.description
