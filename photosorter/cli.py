@@ -66,10 +66,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         won = compare_backbones(scan_labeled_folder(args.examples_dir), names, opts, cache=embedder.cache,
                                 background_for=lambda e: StoredBackground.for_embedder(e).features(),
                                 progress=progress, weights={args.backbone: args.weights} if args.weights else None)
-        result = won.result
+        result, embedder = won.result, won.embedder
     else:
         result = train_from_folder(args.examples_dir, embedder, opts, progress=progress, previous=previous,
                                    background=background)
+    if args.fine_tune:  # issue 13 item 6: kept only when cross-validated macro-F1 improves (ml/finetune.py)
+        from .ml.dataset import scan_labeled_folder
+        from .ml.finetune import fine_tune_stage
+
+        result = fine_tune_stage(scan_labeled_folder(args.examples_dir), embedder, result, opts, progress=progress)
     clf = result.classifier
     desc = clf.description
     clf.save(args.model)
@@ -84,6 +89,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "quality_summary": desc.quality_summary or "",
             **({"backbone_comparison": list(desc.backbone_comparison)} if desc.backbone_comparison else {}),
             **({"people": clf.people.describe()} if clf.people is not None else {}),  # issue 17
+            **({"fine_tune": desc.fine_tune} if desc.fine_tune is not None else {}),
         })
         return 0
     continued = desc.continued_folds
@@ -94,6 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         print(f"  {row['backbone']}: " + (f"cross-validated macro-F1 {row['macro_f1']:.3f} in {row['seconds']:.1f}s"
                                           + (" (kept)" if row["kept"] else "") if "error" not in row
                                           else f"not compared: {row['error']}"))
+    if desc.fine_tune is not None:
+        print(f"  fine-tuning: {desc.fine_tune['reason']}")
     print(_metrics_table(clf.metrics, "Cross-validated on your examples (each scored by a head that never saw it):"))
     print(desc.quality_summary or "")
     for name, text in (clf.people.describe() if clf.people is not None else {}).items():  # issue 17
@@ -445,6 +453,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--compare-backbones", metavar="NAMES", default=None,
                    help="comma-separated backbones to train on; keeps the one with the best cross-validated "
                         "macro-F1 on your examples (e.g. efficientnet_lite0,efficientnet_lite2); --backbone is then ignored")
+    t.add_argument("--fine-tune", action="store_true",
+                   help="also fine-tune the top of the backbone (slower); the fine-tuned model is kept only when "
+                        "its cross-validated macro-F1 beats the frozen one's")
     t.add_argument("--views", type=int, default=4, help="feature views per example: 1 clean + N-1 augmented (default 4)")
     t.add_argument("--strictness", type=float, default=DEFAULT_QUANTILE,
                    help="share of genuine examples allowed to look 'unfamiliar' (0-0.5; higher keeps more unrelated photos out; default %(default)s)")

@@ -45,6 +45,8 @@ class Library:
     speed: str = "default"  # "default": modes validated per backbone; "exact": fp32; "fast": any native fast mode
     threshold_overrides: dict[str, float] = field(default_factory=dict)
     kinds: list[str] = field(default_factory=lambda: ["stills", "videos", "raw"])  # what sorting looks at
+    compare_backbones: bool = False  # Train tab: train on every offline backbone, keep the best (issue 13 item 6)
+    fine_tune: bool = False  # Train tab: try fine-tuning the top of the backbone, kept only if it helps
     path: Path | None = field(default=None, repr=False, compare=False)
 
     # ------------------------------------------------------------ categories
@@ -218,6 +220,7 @@ class Library:
 _FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
     "none_examples": list, "watched": list, "watching": bool, "backbone": str, "strictness": (int, float),
     "keep_watching_in_tray": bool, "speed": str, "threshold_overrides": dict,
+    "compare_backbones": bool, "fine_tune": bool,
 }
 
 

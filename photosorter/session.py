@@ -218,9 +218,11 @@ class Session:
         if not self.model_path.exists():
             return PhotoExplanation(path, shown, message="Train a model to see scores and explanations.")
         cancel.raise_if_cancelled()
+        from .ml.finetune import embedder_for
         from .ml.gradcam import explain
 
-        clf, emb = self.classifier(), self.embedder()
+        clf = self.classifier()
+        emb = embedder_for(clf, self.embedder())  # a fine-tuned model explains through its own top
         scored = imaging.load_image(path, min_side=emb.spec.input_size).image
         cancel.raise_if_cancelled()
         names = clf.categories
@@ -246,7 +248,10 @@ class Session:
 
         if not self.model_path.exists():
             return PhotoExplanation(*explain_file(path, None, None, {}, side))
-        clf, emb = self.classifier(), self.embedder()
+        from .ml.finetune import embedder_for
+
+        clf = self.classifier()
+        emb = embedder_for(clf, self.embedder())  # a fine-tuned model explains through its own top
         chosen = dict(self.library.threshold_overrides if overrides is None else overrides)
         with self._explain_lock:
             cancel.raise_if_cancelled()

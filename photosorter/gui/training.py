@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import PhotosorterError
 from ..ml import confusion
+from .backbone_comparison import ComparisonView, TrainExtras, train_with_extras
 from .loss_chart import LossChart
 from .training_results import ConfusionTable, MistakesView
 from .workers import JobWorker, start_job
@@ -138,6 +139,8 @@ class TrainingPanel(QWidget):
         self.advice = QLabel()
         self.advice.setWordWrap(True)
         self.advice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.extras = TrainExtras(window.library if window is not None else None)  # issue 13 item 6
+        self.comparison = ComparisonView()
         top = QHBoxLayout()
         top.addWidget(self.train_button)
         top.addWidget(self.cancel_button)
@@ -157,6 +160,7 @@ class TrainingPanel(QWidget):
         lower.setMinimumHeight(190)
         lay = QVBoxLayout(self)
         lay.addLayout(top)
+        lay.addWidget(self.extras)
         lay.addWidget(self.stage)
         lay.addWidget(self.chart, 2)
         heading = QLabel("<b>How well it learned</b> (cross-validated: each example judged by a model that never saw "
@@ -164,6 +168,7 @@ class TrainingPanel(QWidget):
         heading.setWordWrap(True)
         lay.addWidget(heading)
         lay.addWidget(self.table, 2)
+        lay.addWidget(self.comparison)
         lay.addWidget(lower, 3)
         lay.addWidget(self.edited_note)
         # the advice can run to a line or two per category: it scrolls instead of being cut off
@@ -287,6 +292,7 @@ class TrainingPanel(QWidget):
         self.begin()
         strictness = w.library.strictness
         session = w.session
+        compare, fine_tune = w.library.compare_backbones, w.library.fine_tune
 
         def job(progress, cancel, emit):
             from ..ml.background import StoredBackground
@@ -301,12 +307,23 @@ class TrainingPanel(QWidget):
                 except PhotosorterError:
                     previous = None  # unreadable or another backbone's model: start from scratch
             tracker = TrainProgress(progress)  # the bar and its text from one computation
+            if compare or fine_tune:  # the opt-in extras (backbone_comparison.py)
+                return train_with_extras(photos, session, TrainOptions(gate_quantile=strictness), compare=compare,
+                                         fine_tune=fine_tune, progress=progress, cancel=cancel,
+                                         on_epoch=lambda f, e, t, v: emit((f, e, t, v, tracker.folds)),
+                                         previous=previous,
+                                         background_for=lambda e: StoredBackground.for_embedder(e).features())
             return train_from_photos(photos, emb, TrainOptions(gate_quantile=strictness), tracker, cancel,
                                      on_epoch=lambda f, e, t, v: emit((f, e, t, v, tracker.folds)), previous=previous,
                                      background=StoredBackground.for_embedder(emb).features())
 
         def done(result):
             self._train_job = None
+            if isinstance(result, tuple):  # with extras: (result, the backbone kept)
+                result, kept = result
+                if kept != w.library.backbone:  # the comparison chose another backbone: the app now uses it
+                    w.library.backbone = kept
+                    w.library.save()
             session.install_model(result.classifier)  # the running watcher uses it at once
             continued = " (continued from the previous model)" if result.classifier.description.continued_folds else ""
             self.end(f"Trained {len(result.classifier.categories)} categories on "
@@ -378,6 +395,7 @@ class TrainingPanel(QWidget):
             tips = [f"<b>{name}</b>: {text}" for name, text in people.describe().items()] + tips
         # never "healthy" without evidence from the user's own photos (hints always says which)
         self.advice.setText("<br>".join(t for t in tips if t))
+        self.comparison.show_model(clf)
 
     def show_category_mistakes(self, row: int) -> None:
         clf = self.model

@@ -46,6 +46,9 @@ class Classifier:
     metrics: dict = field(default_factory=dict)
     description: ModelDescription = field(default_factory=ModelDescription)  # training summary
     people: People | None = None  # faces as evidence for categories about people (ml/person.py)
+    #: issue 13 item 6: a fine-tuned model's top of the backbone (ml/finetune.py) and the weights it was tuned from
+    backbone_top: dict[str, torch.Tensor] | None = None
+    base_weights_id: str | None = None
 
     # ----------------------------------------------------------------- scoring
     @torch.inference_mode()
@@ -87,6 +90,8 @@ class Classifier:
         t["thresholds"] = torch.as_tensor(self.thresholds, dtype=torch.float32)
         if self.people is not None:  # issue 17
             t.update(self.people.tensors())
+        for k, v in (self.backbone_top or {}).items():  # issue 13 item 6: fine-tuned layers
+            t[f"backbone_top.{k}"] = v.detach().float().contiguous().clone()
         for c in range(len(self.categories)):
             if isinstance(self.gate, ConceptGate):
                 t[f"gate.concepts.{c}"] = torch.as_tensor(self.gate.example_concepts[c], dtype=torch.float16)
@@ -108,6 +113,7 @@ class Classifier:
             "metrics": self.metrics,
             "info": self.description.to_document(),
             **({"people": self.people.document()} if self.people is not None else {}),  # issue 17
+            **({"fine_tuned": {"base_weights_id": self.base_weights_id}} if self.backbone_top is not None else {}),
             "app_version": __version__,
             "torch_version": torch.__version__,
             "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -186,8 +192,11 @@ class Classifier:
                 path=path,
             ) from None
         model = HeadEnsemble(heads).eval()
+        tuned = doc.get("fine_tuned")  # issue 13 item 6; checked by check_document / check_tensors
+        top = {k[len("backbone_top."):]: v for k, v in tensors.items() if k.startswith("backbone_top.")} if tuned else None
         return cls(doc["backbone"], doc["weights_id"], categories, thresholds, model, gate, doc.get("metrics", {}),
-                   ModelDescription.from_document(doc.get("info")), people)
+                   ModelDescription.from_document(doc.get("info")), people, top,
+                   tuned["base_weights_id"] if tuned else None)
 
 
 def read_model_file(path: Path) -> tuple[dict[str, torch.Tensor], dict]:

@@ -77,6 +77,10 @@ def check_document(doc: object, path: Path | None, newest_version: int, format_n
     q = doc.get("gate_quantile", 0.05)
     if not _is_number(q) or not 0.0 <= q <= 0.5:
         raise damaged(path, f"gate_quantile is {q!r}, not a number from 0 to 0.5")
+    if "fine_tuned" in doc:  # issue 13 item 6 (ml/finetune.py)
+        tuned = doc["fine_tuned"]
+        if not isinstance(tuned, dict) or not isinstance(tuned.get("base_weights_id"), str) or not tuned["base_weights_id"]:
+            raise damaged(path, f"fine_tuned is {tuned!r:.60}, not an object naming its base weights")
     if "people" in doc and not isinstance(doc["people"], dict):
         raise damaged(path, f"people is a {type(doc['people']).__name__}, not an object")
     for key in ("metrics", "info"):
@@ -117,7 +121,11 @@ def check_tensors(tensors: dict[str, torch.Tensor], doc: dict, path: Path | None
     expected |= {f"gate.{gate_key}.{c}" for c in range(n_cat)}
     # Face data of categories about people: checked by ml/person.People.from_contents.
     people = {k for k in tensors if k.startswith("people.")} if isinstance(doc.get("people"), dict) else set()
-    missing, extra = sorted(expected - tensors.keys()), sorted(tensors.keys() - expected - people)
+    # Fine-tuned layers of the backbone: checked against the backbone by ml/finetune.fine_tuned_embedder.
+    top = {k for k in tensors if k.startswith("backbone_top.")} if isinstance(doc.get("fine_tuned"), dict) else set()
+    if isinstance(doc.get("fine_tuned"), dict) and not top:
+        raise damaged(path, "it says it was fine-tuned but holds no fine-tuned layers")
+    missing, extra = sorted(expected - tensors.keys()), sorted(tensors.keys() - expected - people - top)
     if missing:
         raise damaged(path, f"the tensor {missing[0]} is missing (the description names {n_heads} heads, {n_cat} categories)")
     if extra:

@@ -45,6 +45,8 @@ class ModelDescription:
     train_seconds: float | None = None
     #: train --compare-backbones: per backbone its cross-validated F1 and seconds, the winner "kept"
     backbone_comparison: tuple[dict[str, Any], ...] = ()
+    #: train --fine-tune (ml/finetune.py): frozen vs fine-tuned cross-validated macro-F1, which was kept and why
+    fine_tune: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # keys this version does not know
 
     # ----------------------------------------------------------------- file form
@@ -108,7 +110,7 @@ def _read(name: str, v: Any) -> Any:
     if name == "out_of_fold":
         ok = isinstance(v, dict) and all(isinstance(v.get(k), list) for k in ("paths", "scores", "labels"))
         return dict(v) if ok and len(v["paths"]) == len(v["scores"]) == len(v["labels"]) else _BAD
-    if name in ("options", "people"):
+    if name in ("options", "people", "fine_tune"):
         return dict(v) if isinstance(v, dict) else _BAD
     if name in ("curves", "backbone_comparison"):
         return tuple(dict(c) for c in v) if isinstance(v, list) and all(isinstance(c, dict) for c in v) else _BAD

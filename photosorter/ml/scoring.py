@@ -17,6 +17,7 @@ from .classifier import Classifier, read_model_file
 from .dataset import scan_labeled_folder
 from .faces import FaceResult
 from .features import Embedder, EmbedFailure, FeatureCache
+from .finetune import embedder_for
 from .person import analyzer_for
 from .preprocess import eval_view
 
@@ -82,6 +83,7 @@ class Scorer:
     """
 
     def __init__(self, classifier: Classifier, embedder: Embedder, background: StoredBackground | None = None) -> None:
+        embedder = embedder_for(classifier, embedder)  # a fine-tuned model: its own top of the backbone
         if embedder.model.weights_id != classifier.weights_id:
             raise errors.ModelError(
                 f"This model was trained on {classifier.backbone} weights '{classifier.weights_id}', but the "
@@ -96,6 +98,7 @@ class Scorer:
     @classmethod
     def for_app(cls, classifier: Classifier, embedder: Embedder) -> Scorer:
         """A scorer with the app's stored background for this backbone (under the data folder)."""
+        embedder = embedder_for(classifier, embedder)
         return cls(classifier, embedder, StoredBackground.for_app(embedder.model.weights_id, embedder.spec.feature_dim))
 
     @classmethod

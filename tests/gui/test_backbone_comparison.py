@@ -1,0 +1,99 @@
+"""The Train tab's opt-in extras (gui/backbone_comparison.py, issue 13 item 6), driven offscreen:
+compare backbones and fine-tune, and show what the saved model's description says."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+pytest.importorskip("pytestqt")
+import torch
+from PySide6.QtCore import Qt
+from torch import nn
+
+from photosorter import errors
+from photosorter.library import Library
+from photosorter.ml import backbones
+from photosorter.samples import make_labeled_folder
+
+
+class _Noise(nn.Module):
+    """A backbone that sees nothing useful: noise, the same for the same pixels."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = []
+        for img in x:
+            g = torch.Generator().manual_seed(int(img.float().sum().item() * 1000) % (2**31))
+            out.append(torch.randn(16, 2, 2, generator=g))
+        return torch.stack(out)
+
+
+def _blind(weights):
+    return backbones.FeatureExtractor(_Noise(), "blind", "blind-1")
+
+
+def _missing(weights):
+    raise errors.WeightsUnavailableError("weights for 'missing' are not on this computer")
+
+
+@pytest.fixture
+def window(qtbot, monkeypatch):
+    from photosorter.gui import backbone_comparison
+    from photosorter.gui.main_window import MainWindow
+
+    tiny = backbones.BACKBONES["tiny"]
+    monkeypatch.setitem(backbones.BACKBONES, "blind", dataclasses.replace(tiny, name="blind", feature_dim=16, builder=_blind))
+    monkeypatch.setitem(backbones.BACKBONES, "missing", dataclasses.replace(tiny, name="missing", builder=_missing))
+    monkeypatch.setattr(backbone_comparison, "OFFLINE", ("blind", "missing", "tiny"))
+    # The Train tab's own job and path, with a shorter training (the suite runs on 2 shared cores)
+    from photosorter.gui import training
+    from photosorter.ml import finetune
+    from photosorter.ml.training import TrainOptions
+
+    real = backbone_comparison.train_with_extras
+
+    def shorter(photos, session, opts, **kw):
+        return real(photos, session, TrainOptions(views=2, folds=3, max_epochs=15, gate_quantile=opts.gate_quantile), **kw)
+
+    monkeypatch.setattr(training, "train_with_extras", shorter)
+    ft_options = finetune.FineTuneOptions
+    monkeypatch.setattr(finetune, "FineTuneOptions", lambda: ft_options(epochs=1))
+    lib = Library()
+    lib.backbone = "tiny"
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
+
+
+def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(window, qtbot, tmp_path):
+    from photosorter.gui.backbone_comparison import comparison_rows, fine_tune_text
+    from photosorter.ml.classifier import Classifier
+
+    w = window
+    panel = w.training
+    assert not panel.extras.compare.isChecked() and not panel.extras.fine_tune.isChecked()  # off by default
+    assert not panel.comparison.isVisible()
+    w.import_folder(str(make_labeled_folder(tmp_path / "ex", per_category=6, rel_size=0.6, seed=61)))
+    qtbot.mouseClick(panel.extras.compare, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(panel.extras.fine_tune, Qt.MouseButton.LeftButton)
+    assert w.library.compare_backbones and w.library.fine_tune  # stored in the library's settings
+    qtbot.waitUntil(lambda: panel._read_job is None, timeout=60_000)
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel._train_job is None and panel.train_button.isEnabled(), timeout=300_000)
+    assert panel.stage.text().startswith("Trained"), panel.stage.text()
+    saved = Classifier.load(w.model_path)
+    desc = saved.description
+    # the rows shown are the model file's comparison: every backbone, its F1 and time, kept / skipped
+    shown = panel.comparison.shown_rows()
+    assert shown == comparison_rows(desc)
+    assert [r[0] for r in shown] == ["tiny", "blind", "missing"]  # the library's backbone first
+    assert shown[2][3].startswith("skipped: ") and "not on this computer" in shown[2][3]
+    assert shown[0][3].startswith("kept") and shown[1][3] == "not kept"
+    assert saved.backbone == "tiny" and w.library.backbone == "tiny"
+    # the fine-tuning verdict is shown as the model says it
+    assert desc.fine_tune is not None and desc.fine_tune["kept"] in ("frozen", "fine-tuned")
+    assert panel.comparison.fine_tune.text() == fine_tune_text(desc) != ""
+    assert panel.comparison.isVisible()
