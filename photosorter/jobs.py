@@ -36,3 +36,18 @@ class CancelToken:
 
 
 ProgressFn = Callable[[int, int, str], None]
+
+#: Units of a job split into stages with :func:`stage` (fine enough for any bar).
+STAGE_UNITS = 1000
+
+
+def stage(progress: ProgressFn, start: float, end: float) -> ProgressFn:
+    """A progress callback for one stage of a longer job, covering ``start``..``end`` (fractions of
+    the whole). Why: a job made of stages that each count from 0 (compare backbones, then
+    fine-tune) made the bar jump back from 31% to 5% and the ETA read 138 minutes."""
+
+    def report(done: int, total: int, message: str) -> None:
+        share = min(1.0, max(0.0, done / total)) if total > 0 else 0.0
+        progress(round(STAGE_UNITS * (start + (end - start) * share)), STAGE_UNITS, message)
+
+    return report

@@ -117,7 +117,9 @@ class TrainingPanel(QWidget):
         self.table = QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         for c, full in enumerate(COLUMNS):
-            self.table.horizontalHeaderItem(c).setToolTip(full)
+            header = self.table.horizontalHeaderItem(c)
+            if header is not None:
+                header.setToolTip(full)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
@@ -319,15 +321,19 @@ class TrainingPanel(QWidget):
 
         def done(result):
             self._train_job = None
+            switched = ""
             if isinstance(result, tuple):  # with extras: (result, the backbone kept)
                 result, kept = result
                 if kept != w.library.backbone:  # the comparison chose another backbone: the app now uses it
+                    switched = (f" Comparing backbones chose {kept} (best cross-validated F1 on your examples); the app "
+                                f"uses it from now on instead of {w.library.backbone} — it may sort more slowly. "
+                                "File → Settings → Recognition model switches back.")
                     w.library.backbone = kept
                     w.library.save()
             session.install_model(result.classifier)  # the running watcher uses it at once
             continued = " (continued from the previous model)" if result.classifier.description.continued_folds else ""
             self.end(f"Trained {len(result.classifier.categories)} categories on "
-                     f"{result.classifier.description.examples} photos in {result.seconds:.1f} s{continued}.")
+                     f"{result.classifier.description.examples} photos in {result.seconds:.1f} s{continued}.{switched}")
             self.show_result(result.classifier)
             if result.skipped:
                 w.status(f"{len(result.skipped)} example(s) could not be read and were skipped.", 12000)

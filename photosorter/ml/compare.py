@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import errors
-from ..jobs import CancelToken, ProgressFn, no_progress
+from ..jobs import CancelToken, ProgressFn, no_progress, stage
 from .dataset import LabeledPhotos
 from .features import Embedder, FeatureCache
 from .training import TrainOptions, TrainResult, train_from_photos
@@ -55,9 +55,12 @@ def compare_backbones(
     rows: list[dict] = []
     best: tuple[float, int, TrainResult, Embedder] | None = None
     first_error: errors.PhotosorterError | None = None
-    for i, name in enumerate(dict.fromkeys(names)):  # each once, in the order given
-        def step(done: int, total: int, msg: str, name: str = name) -> None:
-            progress(done, total, f"{name}: {msg}")
+    unique = list(dict.fromkeys(names))  # each once, in the order given
+    for i, name in enumerate(unique):
+        part = stage(progress, i / len(unique), (i + 1) / len(unique))  # one bar for the whole comparison
+
+        def step(done: int, total: int, msg: str, name: str = name, part: ProgressFn = part) -> None:
+            part(done, total, f"{name}: {msg}")
 
         try:
             embedder = Embedder(name, weights=(weights or {}).get(name), cache=cache)

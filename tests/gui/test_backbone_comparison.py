@@ -81,11 +81,18 @@ def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(windo
     qtbot.mouseClick(panel.extras.fine_tune, Qt.MouseButton.LeftButton)
     assert w.library.compare_backbones and w.library.fine_tune  # stored in the library's settings
     qtbot.waitUntil(lambda: panel._read_job is None, timeout=60_000)
+    seen: list[float] = []
+    shown_progress = panel.on_progress
+    panel.on_progress = lambda d, t, m: (seen.append(d / t if t else 0.0), shown_progress(d, t, m))
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel._train_job is None and panel.train_button.isEnabled(), timeout=300_000)
     assert panel.stage.text().startswith("Trained"), panel.stage.text()
     saved = Classifier.load(w.model_path)
     desc = saved.description
+    # Tryout findings: the bar went back (31% → 5% → 2%) at each stage; the time said was one stage's
+    assert seen and all(b >= a - 1e-9 for a, b in zip(seen, seen[1:])), seen
+    stages = sum(r.get("seconds", 0.0) for r in desc.backbone_comparison) + desc.fine_tune["seconds"]
+    assert desc.train_seconds >= stages - 0.5 and f"in {desc.train_seconds:.1f} s" in panel.stage.text()
     # the rows shown are the model file's comparison: every backbone, its F1 and time, kept / skipped
     shown = panel.comparison.shown_rows()
     assert shown == comparison_rows(desc)
