@@ -132,6 +132,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                          + (f" (familiarity measured against these {bg} photos):" if bg else ":")))
     for f in metrics["failed"]:
         print(f"skipped: {f['message']}")
+    for warning in metrics.get("warnings", ()):  # e.g. links and unreadable entries in the folder
+        print(f"note: {warning}")
     return 0
 
 

@@ -86,6 +86,19 @@ def test_evaluate_refuses_a_symlinked_category_folder_with_exit_3(tmp_path, monk
     assert opened == []
 
 
+def test_evaluate_in_text_names_a_linked_photo_it_did_not_read(tmp_path, capsys):
+    """Attack finding: `evaluate` without --json dropped the folder's warnings (a symlinked photo
+    was left out without a word)."""
+    test = make_labeled_folder(tmp_path / "test", per_category=3, none=0, rel_size=0.6, seed=6)
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes(next((test / "red_disc").glob("*.jpg")).read_bytes())
+    (test / "red_disc" / "linked.jpg").symlink_to(outside)
+    code = main(["evaluate", str(test), "--model", str(MODEL), "--no-cache", "-q"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "note:" in out and "linked.jpg" in out
+
+
 def test_a_category_folder_swapped_for_a_symlink_while_it_is_listed_is_refused(tmp_path, monkeypatch):
     from photosorter.errors import InputError
     from photosorter.ml import dataset
