@@ -539,6 +539,8 @@ class ReviewView(QWidget):
         self.groups: OrderedDict[str, np.ndarray] = OrderedDict()
         self._keys: list[str] = []
         self._near_cat = np.zeros(0, dtype=np.int64)
+        self._shown_group: str | None = None  # the group the grid shows (its place is kept on a regroup)
+        self._shown_table: ReviewTable | None = None
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 1)
         bar.addWidget(self.sort)
@@ -653,13 +655,42 @@ class ReviewView(QWidget):
         if not force and cat == self.model.group_cat and np.array_equal(rows, self.model.rows):
             self.model.refresh_all()  # same photos, in the same order: repaint only
             return
+        t = self.model.table
+        same_group = cat == self.model.group_cat and name == self._shown_group
+        old_rows = self.model.rows if self._shown_table is t else np.zeros(0, dtype=np.int64)
+        bar = self.grid.verticalScrollBar()
+        scrolled = bar.value() if same_group else 0
         self.thumbs.forget_pending()
         self.model.set_rows(rows, cat)
-        t = self.model.table
+        self._shown_group, self._shown_table = name, t
         pos = self.model.position(t.row_of[keep_path]) if keep_path in t.row_of else None
+        if pos is None and same_group and keep_path in t.row_of:
+            pos = self._next_kept(old_rows, t.row_of[keep_path])
         row = pos if pos is not None else (0 if len(rows) else -1)
         if row >= 0:
             self.grid.setCurrentIndex(self.model.index(row))
+        if same_group:
+            # a correction regrouped the photos the person is going through: their place in the
+            # grid stays (the reset scrolled to the top and selected the first tile — tryout)
+            self.grid.setLayoutMode(QListView.LayoutMode.SinglePass)  # batched, the range is short of the place
+            self.grid.doItemsLayout()
+            self.grid.setLayoutMode(QListView.LayoutMode.Batched)
+            bar.setValue(scrolled)
+            if row >= 0:
+                self.grid.scrollTo(self.model.index(row), QListView.ScrollHint.EnsureVisible)
+
+    def _next_kept(self, old_rows: np.ndarray, left: int) -> int | None:
+        """Where the selection goes when the selected photo left the group (a correction): the
+        photo that followed it, else the one before it."""
+        hit = np.flatnonzero(old_rows == left)
+        if not len(hit):
+            return None
+        k = int(hit[0])
+        for i in [*range(k + 1, len(old_rows)), *range(k - 1, -1, -1)]:
+            pos = self.model.position(int(old_rows[i]))
+            if pos is not None:
+                return pos
+        return None
 
     def _current_changed(self, current, _previous) -> None:
         if current.isValid():
