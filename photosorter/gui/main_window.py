@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.training.train_requested.connect(lambda: self.train())
         self.training.cancel_requested.connect(self.training.cancel_training)
         self.sorting.photo_selected.connect(self.preview.show_photo)
+        self.sorting.nothing_selected.connect(self.preview.clear)
         self.sorting.thresholds_changed.connect(self._save_thresholds)
         self.sorting.decisions_changed.connect(self.preview.refresh_decision)
         self.sorting.open_requested.connect(self.open_large)

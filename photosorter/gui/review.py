@@ -510,6 +510,7 @@ class ReviewView(QWidget):
     """Groups on the left ("Pets — 109"), the grid of the selected group, sort and filter."""
 
     photo_selected = Signal(str)
+    nothing_selected = Signal()  # the group shown is empty: the preview pane clears
 
     def __init__(self) -> None:
         super().__init__()
@@ -669,6 +670,8 @@ class ReviewView(QWidget):
         row = pos if pos is not None else (0 if len(rows) else -1)
         if row >= 0:
             self.grid.setCurrentIndex(self.model.index(row))
+        else:
+            self.nothing_selected.emit()
         if same_group:
             # a correction regrouped the photos the person is going through: their place in the
             # grid stays (the reset scrolled to the top and selected the first tile — tryout)
