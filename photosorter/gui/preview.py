@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from .categories import pil_to_qimage
-from .widgets import ScoreBars
+from .widgets import ScoreBars, score_digits
 
 PREVIEW_SIDE = 720
 PANE_MIN_WIDTH = 220  # at 200% the screen is 800 px wide: categories, tabs and this pane must share it
@@ -270,8 +270,9 @@ class PreviewPane(QWidget):
         final = self.scores.get(m.category)
         then = (f"The final model, which trained on this photo, gives it {final:.2f} (the bars)."
                 if final is not None else "The final model no longer has this category.")
-        self.held_out_note.setText(f"<b>Held-out score for {m.category}: {m.score:.2f}</b> ({kind}; threshold "
-                                   f"{m.threshold:.2f}), from a model that never saw this photo — the number in the "
+        d = score_digits(m.score, m.threshold)  # "0.52 (missed; threshold 0.52)" read as a contradiction
+        self.held_out_note.setText(f"<b>Held-out score for {m.category}: {m.score:.{d}f}</b> ({kind}; threshold "
+                                   f"{m.threshold:.{d}f}), from a model that never saw this photo — the number in the "
                                    f"Train tab's list. {then}")
         self.held_out_note.setVisible(True)
 

@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..sorting.review_table import COPY, FAILED, NONE, SORTED, Decided, ReviewTable, odds_margin
-from .widgets import menu_text
+from .widgets import menu_text, score_digits
 
 
 @functools.lru_cache(maxsize=64)
@@ -63,7 +63,7 @@ def _swatch(colour: str) -> QIcon:
 
 def score_vs_threshold(score: float, threshold: float) -> str:
     """"0.71 < 0.76", with more decimals where two would read "0.05 < 0.05"."""
-    digits = next((d for d in (2, 3, 4) if f"{score:.{d}f}" != f"{threshold:.{d}f}"), 4)
+    digits = score_digits(score, threshold)
     return f"{score:.{digits}f}{' ≥ ' if score >= threshold else ' < '}{threshold:.{digits}f}"
 
 THUMB = 112
@@ -272,7 +272,8 @@ class ReviewModel(QAbstractListModel):
             return self.thumbs.get(self.path(row))
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.ToolTipRole):
             tile = self.tile(row)
-            scores = ", ".join(f"{n} {s:.2f} (threshold {th:.2f})" for n, s, th, _go, _c in tile["bars"])
+            scores = ", ".join(f"{n} {s:.{score_digits(s, th)}f} (threshold {th:.{score_digits(s, th)}f})"
+                               for n, s, th, _go, _c in tile["bars"])
             if role == Qt.ItemDataRole.DisplayRole:
                 return tile["name"]
             if role == Qt.ItemDataRole.AccessibleTextRole:

@@ -165,3 +165,15 @@ def test_after_training_the_open_photo_is_scored_again_by_the_new_model(window, 
     model["score"] = 0.8  # a training finished: the new model scores the photo as food
     w.training._model_installed()
     assert "goes to food" in pane.caption.text() and pane.bars.number_texts() == ["0.80 ✓"]
+
+
+def test_a_tiles_tooltip_tells_a_score_from_a_threshold_it_rounds_to(panel):
+    th = {"food": 0.5, "people": 0.518, "pets": 0.5}
+    d = Decision(Path("/nonexistent/roll/IMG_1.jpg"), "copy", sha256="1" * 64, categories=["food"],
+                 scores={"food": 0.9, "people": 0.517, "pets": 0.1})
+    panel.set_plan(Plan([d], {c: Path("/dest") / c for c in CATS}, th), {}, sources=[])
+    review = panel.review
+    review.select_group("food")
+    tip = review.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
+    assert "people 0.517 (threshold 0.518)" in tip, tip  # read "people 0.52 (threshold 0.52)"
+    assert "food 0.90 (threshold 0.50)" in tip
