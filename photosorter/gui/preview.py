@@ -209,7 +209,7 @@ class PreviewPane(QWidget):
             self.caption.setText(Path(path).name)
             return
         self._message = message
-        chosen = self._show_decision()
+        self._show_decision()
         self.cam_category.blockSignals(True)
         self.cam_category.clear()
         self.cam_category.addItems(list(scores))

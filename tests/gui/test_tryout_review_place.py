@@ -80,7 +80,7 @@ def test_n_in_the_grid_moves_on_to_the_next_photo_and_keeps_the_scroll_position(
 
 def test_a_correction_that_keeps_the_photo_in_the_group_keeps_it_selected(panel, qtbot):
     panel.set_plan(_plan(300, seed=1), {}, sources=[])
-    review, grid = _go_to(panel, qtbot, "food", 90)
+    _review, grid = _go_to(panel, qtbot, "food", 90)
     photo = grid.current_path()
     scrolled = grid.verticalScrollBar().value()
     qtbot.keyClick(grid, Qt.Key.Key_1)  # "only food": it stays in the food group
