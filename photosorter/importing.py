@@ -20,6 +20,7 @@ from .ml.dataset import NONE_FOLDER
 class ImportReport:
     added: dict[str | None, int] = field(default_factory=dict)  # category (None key: "none of these") → new examples
     created: list[str] = field(default_factory=list)
+    existing: list[tuple[str, str]] = field(default_factory=list)  # (sub-folder name, the category it added to)
     skipped_files: list[tuple[str, str]] = field(default_factory=list)  # (path, why)
     skipped_folders: list[tuple[str, str]] = field(default_factory=list)  # (folder, why)
 
@@ -29,6 +30,10 @@ class ImportReport:
         out = f"Imported {sum(self.added.values())} example photo(s)" + (f" ({', '.join(parts)})" if parts else "") + "."
         if self.created:
             out += f" New categories: {', '.join(self.created)}."
+        if self.existing:
+            out += " Added to existing categories: " + ", ".join(
+                f"{cat}" + (f" (from the folder {folder})" if folder != cat else "")
+                for folder, cat in self.existing) + "."
         if self.skipped_folders:
             out += " Skipped folders: " + "; ".join(f"{Path(f).name} ({why})" for f, why in self.skipped_folders) + "."
         if self.skipped_files:
@@ -73,12 +78,28 @@ def import_examples(root: str | Path, library: Library) -> ImportReport:
         if not good:
             report.skipped_folders.append((str(sub), "no usable photos" if files else "no photos"))
             continue
-        if name is not None and not any(c.name == name for c in library.categories):
-            try:
-                library.add_category(name)
-            except errors.PhotosorterError as exc:
-                report.skipped_folders.append((str(sub), str(exc)))
-                continue
-            report.created.append(name)
+        if name is not None:
+            # a sub-folder naming a category there is already (as the library compares names:
+            # NFC, any case) adds to it — it was skipped with "There is already a category called
+            # 'food'" (tryout), leaving no way to import more examples into a category
+            existing = _existing_category(library, name)
+            if existing is not None:
+                report.existing.append((name, existing))
+                name = existing
+            else:
+                try:
+                    name = library.add_category(name).name  # as the library spells it (NFC, trimmed)
+                except errors.PhotosorterError as exc:
+                    report.skipped_folders.append((str(sub), str(exc)))
+                    continue
+                report.created.append(name)
         report.added[name] = report.added.get(name, 0) + library.add_examples(name, good)
     return report
+
+
+def _existing_category(library: Library, folder_name: str) -> str | None:
+    """The name of the category ``folder_name`` names (NFC, any case), or None."""
+    import unicodedata
+
+    key = unicodedata.normalize("NFC", folder_name.strip()).casefold()
+    return next((c.name for c in library.categories if c.name.casefold() == key), None)

@@ -24,6 +24,7 @@ from ..library import Library
 from .widgets import menu_text
 from .workers import JobWorker, start_job
 
+ADD_PHOTOS_SHORTCUT = "Ctrl+E"  # File → Add photos to the selected category…
 NONE_ITEM = "\u2205 None of these"  # the bucket for photos that belong nowhere
 ROLE_NAME = Qt.ItemDataRole.UserRole
 
@@ -160,6 +161,11 @@ class CategoriesPanel(QWidget):
         self.header.setWordWrap(True)
         add = QPushButton("Add category…")
         add.clicked.connect(self.add_requested.emit)
+        # drag and drop was the only way to add examples (tryout): a file dialog does the same
+        self.add_photos_button = QPushButton("Add photos…")
+        self.add_photos_button.setToolTip(f"Add example photos to the selected category ({ADD_PHOTOS_SHORTCUT})")
+        self.add_photos_button.setAccessibleName("Add example photos to the selected category")
+        self.add_photos_button.clicked.connect(self.choose_photos)
         buttons = QGridLayout()  # two by two: four in a row made the panel 374 px wide, most of 200%'s 800
         for k, (text, signal) in enumerate((("Rename", self.rename_requested), ("Colour", self.recolour_requested),
                                             ("Folder…", self.folder_requested), ("Remove", self.remove_requested))):
@@ -172,6 +178,7 @@ class CategoriesPanel(QWidget):
         lay.addWidget(title)
         lay.addWidget(self.list, 2)
         lay.addWidget(add)
+        lay.addWidget(self.add_photos_button)
         lay.addLayout(buttons)
         lay.addWidget(self.header)
         lay.addWidget(self.thumbs, 3)
@@ -225,6 +232,26 @@ class CategoriesPanel(QWidget):
         self.refresh(select=name)
         self.header.setText(f"Added {added} photo(s)." if added else "Nothing new: those photos were already examples (or not photos).")
         self.changed.emit()
+
+    def choose_photos(self) -> None:
+        """"Add photos…": pick example photos for the selected category (several at once, image
+        files only); they are added as a drop on it adds them."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from ..imaging import IMAGE_EXTENSIONS, looks_like_image
+        from .folders import remember, start_folder
+
+        if self.list.currentItem() is None:
+            return
+        name = self.current_name()
+        patterns = " ".join(f"*{e} *{e.upper()}" for e in sorted(IMAGE_EXTENSIONS))
+        files, _ = QFileDialog.getOpenFileNames(self, f"Add example photos to {name or 'none of these'}",
+                                                start_folder("examples"), f"Photos ({patterns})")
+        files = [f for f in files if looks_like_image(Path(f))]
+        if not files:
+            return
+        remember("examples", str(Path(files[0]).parent))
+        self._dropped(name, files)
 
     def remove_examples(self, paths: list[str]) -> None:
         """Delete / "Remove": the photos stop being examples here (the files are not touched)."""

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 from ..errors import PhotosorterError
 from ..library import Library
 from ..session import Session
-from .categories import CategoriesPanel
+from .categories import ADD_PHOTOS_SHORTCUT, CategoriesPanel
 from .folders import choose_folder
 from .preview import PREVIEW_SIDE, PreviewPane
 from .sort_tab import SortTab
@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.training.train_requested.connect(lambda: self.train())
         self.training.cancel_requested.connect(self.training.cancel_training)
         self.sorting.photo_selected.connect(self.preview.show_photo)
+        self.sorting.nothing_selected.connect(self.preview.clear)
         self.sorting.thresholds_changed.connect(self._save_thresholds)
         self.sorting.decisions_changed.connect(self.preview.refresh_decision)
         self.sorting.open_requested.connect(self.open_large)
@@ -248,6 +249,8 @@ class MainWindow(QMainWindow):
         m = self.menuBar().addMenu("&File")
         action(m, "New category…", self.add_category, "Ctrl+N")
         action(m, "Import a folder of category sub-folders…", self.import_folder, "Ctrl+I")
+        self.add_photos_action = action(m, "Add photos to the selected category…", self.categories.choose_photos,
+                                        ADD_PHOTOS_SHORTCUT)
         action(m, "Sort a folder…", self.choose_sort_folder, "Ctrl+O")
         m.addSeparator()
         action(m, "Settings…", self.open_settings, "Ctrl+,")

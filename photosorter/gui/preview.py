@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from .categories import pil_to_qimage
-from .widgets import ScoreBars
+from .widgets import ScoreBars, score_digits
 
 PREVIEW_SIDE = 720
 PANE_MIN_WIDTH = 220  # at 200% the screen is 800 px wide: categories, tabs and this pane must share it
@@ -140,6 +140,41 @@ class PreviewPane(QWidget):
         for w in (self.show_cam, self.cam_category, self.opacity, self.not_button, self.also):
             w.setEnabled(on)
 
+    def _clear_corrections(self) -> None:
+        """The correction controls name no category until a photo's decision is known: left
+        saying "Not food" while the next photo loaded, they read as that photo's (tryout)."""
+        self.not_button.setText("Not this category")
+        self.not_button.setProperty("category", None)
+        self.also.clear()
+        self.also.addItem("Also belongs in…")
+        self.cam_category.blockSignals(True)
+        self.cam_category.clear()
+        self.cam_category.blockSignals(False)
+
+    def clear(self) -> None:
+        """No photo: the grid's group is empty. The pane said the previous photo's decision, with
+        working correction buttons, beside an empty group (tryout: "food — 0")."""
+        self.path = None
+        self.maps, self.scores = {}, {}
+        self.photo, self.face_boxes, self.flagged = None, {}, set()
+        self._message = ""
+        self._set_frames([])
+        self.image.clear()
+        self.image.setText("No photo selected")
+        self.caption.setText("")
+        self.cam_note.setVisible(False)
+        self.held_out = None
+        self.held_out_note.setVisible(False)
+        self.bars.set_scores([])
+        self._clear_corrections()
+        self._set_controls_enabled(False)
+
+    def reload(self) -> None:
+        """The open photo explained again: a new model was installed (the pane kept the old
+        model's scores after a training finished — tryout)."""
+        if self.path:
+            self.show_photo(self.path)
+
     def show_photo(self, path: str) -> None:
         """Start explaining ``path``; until it is ready the pane shows a neutral "loading" state.
 
@@ -157,6 +192,7 @@ class PreviewPane(QWidget):
             self.held_out = None
         self.held_out_note.setVisible(False)
         self.bars.set_scores([])
+        self._clear_corrections()
         self._set_controls_enabled(False)
         self.main_window.explain_job(path, self._loaded)
 
@@ -173,7 +209,7 @@ class PreviewPane(QWidget):
             self.caption.setText(Path(path).name)
             return
         self._message = message
-        chosen = self._show_decision()
+        self._show_decision()
         self.cam_category.blockSignals(True)
         self.cam_category.clear()
         self.cam_category.addItems(list(scores))
@@ -181,12 +217,6 @@ class PreviewPane(QWidget):
         if best is not None:
             self.cam_category.setCurrentText(best)
         self.cam_category.blockSignals(False)
-        top = chosen[0] if chosen else None
-        self.not_button.setText(f"Not {top}" if top else "Mark as: none of these")
-        self.not_button.setProperty("category", top)
-        self.also.clear()
-        self.also.addItem("Also belongs in…")
-        self.also.addItems([c for c in scores if c not in chosen])
         self._set_controls_enabled(bool(scores))
         self._caption = self.caption.text()
         if self.frames:
@@ -208,6 +238,14 @@ class PreviewPane(QWidget):
         colours = self.main_window.colours()
         self.bars.set_scores([(c, s, thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in scores.items()])
         chosen = [c for c, s in scores.items() if s >= thresholds.get(c, 0.5)] if said is None else list(said)
+        # the correction controls follow the decision (after a correction too: "Not food" stayed
+        # up beside "goes to no category (your correction)")
+        top = chosen[0] if chosen else None
+        self.not_button.setText(f"Not {top}" if top else "Mark as: none of these")
+        self.not_button.setProperty("category", top)
+        self.also.clear()
+        self.also.addItem("Also belongs in…")
+        self.also.addItems([c for c in scores if c not in chosen])
         where = f"goes to {', '.join(chosen)}" if chosen else "goes to no category"
         if said is not None:
             where += " (your correction)"
@@ -232,8 +270,9 @@ class PreviewPane(QWidget):
         final = self.scores.get(m.category)
         then = (f"The final model, which trained on this photo, gives it {final:.2f} (the bars)."
                 if final is not None else "The final model no longer has this category.")
-        self.held_out_note.setText(f"<b>Held-out score for {m.category}: {m.score:.2f}</b> ({kind}; threshold "
-                                   f"{m.threshold:.2f}), from a model that never saw this photo — the number in the "
+        d = score_digits(m.score, m.threshold)  # "0.52 (missed; threshold 0.52)" read as a contradiction
+        self.held_out_note.setText(f"<b>Held-out score for {m.category}: {m.score:.{d}f}</b> ({kind}; threshold "
+                                   f"{m.threshold:.{d}f}), from a model that never saw this photo — the number in the "
                                    f"Train tab's list. {then}")
         self.held_out_note.setVisible(True)
 

@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..sorting.review_table import COPY, FAILED, NONE, SORTED, Decided, ReviewTable, odds_margin
-from .widgets import menu_text
+from .widgets import menu_text, score_digits
 
 
 @functools.lru_cache(maxsize=64)
@@ -63,7 +63,7 @@ def _swatch(colour: str) -> QIcon:
 
 def score_vs_threshold(score: float, threshold: float) -> str:
     """"0.71 < 0.76", with more decimals where two would read "0.05 < 0.05"."""
-    digits = next((d for d in (2, 3, 4) if f"{score:.{d}f}" != f"{threshold:.{d}f}"), 4)
+    digits = score_digits(score, threshold)
     return f"{score:.{digits}f}{' ≥ ' if score >= threshold else ' < '}{threshold:.{digits}f}"
 
 THUMB = 112
@@ -272,7 +272,8 @@ class ReviewModel(QAbstractListModel):
             return self.thumbs.get(self.path(row))
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole, Qt.ItemDataRole.ToolTipRole):
             tile = self.tile(row)
-            scores = ", ".join(f"{n} {s:.2f} (threshold {th:.2f})" for n, s, th, _go, _c in tile["bars"])
+            scores = ", ".join(f"{n} {s:.{score_digits(s, th)}f} (threshold {th:.{score_digits(s, th)}f})"
+                               for n, s, th, _go, _c in tile["bars"])
             if role == Qt.ItemDataRole.DisplayRole:
                 return tile["name"]
             if role == Qt.ItemDataRole.AccessibleTextRole:
@@ -510,6 +511,7 @@ class ReviewView(QWidget):
     """Groups on the left ("Pets — 109"), the grid of the selected group, sort and filter."""
 
     photo_selected = Signal(str)
+    nothing_selected = Signal()  # the group shown is empty: the preview pane clears
 
     def __init__(self) -> None:
         super().__init__()
@@ -539,6 +541,8 @@ class ReviewView(QWidget):
         self.groups: OrderedDict[str, np.ndarray] = OrderedDict()
         self._keys: list[str] = []
         self._near_cat = np.zeros(0, dtype=np.int64)
+        self._shown_group: str | None = None  # the group the grid shows (its place is kept on a regroup)
+        self._shown_table: ReviewTable | None = None
         bar = QHBoxLayout()
         bar.addWidget(self.filter, 1)
         bar.addWidget(self.sort)
@@ -653,13 +657,44 @@ class ReviewView(QWidget):
         if not force and cat == self.model.group_cat and np.array_equal(rows, self.model.rows):
             self.model.refresh_all()  # same photos, in the same order: repaint only
             return
+        t = self.model.table
+        same_group = cat == self.model.group_cat and name == self._shown_group
+        old_rows = self.model.rows if self._shown_table is t else np.zeros(0, dtype=np.int64)
+        bar = self.grid.verticalScrollBar()
+        scrolled = bar.value() if same_group else 0
         self.thumbs.forget_pending()
         self.model.set_rows(rows, cat)
-        t = self.model.table
+        self._shown_group, self._shown_table = name, t
         pos = self.model.position(t.row_of[keep_path]) if keep_path in t.row_of else None
+        if pos is None and same_group and keep_path in t.row_of:
+            pos = self._next_kept(old_rows, t.row_of[keep_path])
         row = pos if pos is not None else (0 if len(rows) else -1)
         if row >= 0:
             self.grid.setCurrentIndex(self.model.index(row))
+        else:
+            self.nothing_selected.emit()
+        if same_group:
+            # a correction regrouped the photos the person is going through: their place in the
+            # grid stays (the reset scrolled to the top and selected the first tile — tryout)
+            self.grid.setLayoutMode(QListView.LayoutMode.SinglePass)  # batched, the range is short of the place
+            self.grid.doItemsLayout()
+            self.grid.setLayoutMode(QListView.LayoutMode.Batched)
+            bar.setValue(scrolled)
+            if row >= 0:
+                self.grid.scrollTo(self.model.index(row), QListView.ScrollHint.EnsureVisible)
+
+    def _next_kept(self, old_rows: np.ndarray, left: int) -> int | None:
+        """Where the selection goes when the selected photo left the group (a correction): the
+        photo that followed it, else the one before it."""
+        hit = np.flatnonzero(old_rows == left)
+        if not len(hit):
+            return None
+        k = int(hit[0])
+        for i in [*range(k + 1, len(old_rows)), *range(k - 1, -1, -1)]:
+            pos = self.model.position(int(old_rows[i]))
+            if pos is not None:
+                return pos
+        return None
 
     def _current_changed(self, current, _previous) -> None:
         if current.isValid():

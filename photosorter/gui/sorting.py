@@ -63,6 +63,7 @@ class SortPanel(QWidget):
     undo_requested = Signal(object)  # run id or None (last)
     run_open_requested = Signal(int)  # show a past run in the review grid
     photo_selected = Signal(str)
+    nothing_selected = Signal()  # the review grid shows an empty group
     thresholds_changed = Signal(dict)
     decisions_changed = Signal()  # regrouped: a slider moved, a correction, a new preview
     open_requested = Signal(str)  # Space/Enter on a photo: show it large with its heatmaps
@@ -97,6 +98,7 @@ class SortPanel(QWidget):
         self.summary.setWordWrap(True)
         self.review = ReviewView()
         self.review.photo_selected.connect(self.photo_selected.emit)
+        self.review.nothing_selected.connect(self.nothing_selected.emit)
         self.review.grid.open_requested.connect(self.open_requested.emit)
         self.review.grid.not_this_requested.connect(self._not_this)
         self.review.grid.also_requested.connect(self._also)

@@ -275,6 +275,13 @@ class TrainingPanel(QWidget):
 
         self._read_job = start_job(w, job, on_done=finished, on_error=finished, on_cancel=finished)
 
+    def _model_installed(self) -> None:
+        """A new model is current: the open preview and the photo in the preview pane are scored
+        again by it (the pane kept the old model's scores after a training finished — tryout)."""
+        w = self.main_window
+        w.rescore_preview()
+        w.preview.reload()
+
     def train(self, from_scratch: bool = False, switch_tab: bool = True) -> None:
         """Train, continuing from the current model when only examples changed (seconds even with
         a thousand examples); ``from_scratch`` ignores the current model."""
@@ -340,7 +347,7 @@ class TrainingPanel(QWidget):
             if self._train_again:  # corrections arrived while training
                 self.train(switch_tab=False)
             else:
-                w.rescore_preview()
+                self._model_installed()
 
         def failed(message):
             self._train_job = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 
@@ -11,6 +11,22 @@ def menu_text(name: str) -> str:
     """A category name as menu text: a single "&" would become a mnemonic ("Pets & animals"
     read "Pets _animals" in the menus)."""
     return name.replace("&", "&&")
+
+
+def score_digits(score: float, threshold: float) -> int:
+    """Decimals that tell a score from its threshold: 0.517 against 0.518 read "0.52" against a
+    mark at 0.52 beside "goes to no category" (tryout). Two where two do."""
+    return next((d for d in (2, 3, 4) if f"{score:.{d}f}" != f"{threshold:.{d}f}"), 4)
+
+
+def score_text(score: float, threshold: float) -> str:
+    """A bar's number: "0.71 ✓"; where two decimals read the same as the threshold, both, to the
+    decimal that differs ("0.517 < 0.518")."""
+    d = score_digits(score, threshold)
+    passes = score >= threshold
+    if d == 2:
+        return f"{score:.2f}{' ✓' if passes else ''}"
+    return f"{score:.{d}f} {'≥' if passes else '<'} {threshold:.{d}f}"
 
 
 class ScoreBars(QWidget):
@@ -26,14 +42,24 @@ class ScoreBars(QWidget):
     def set_scores(self, rows: list[tuple[str, float, float, str]]) -> None:
         self.rows = rows
         self.setFixedHeight(max(1, len(rows)) * self.ROW + 6)
+        self.setToolTip("\n".join(f"{name}: {score_text(s, t).removesuffix(' ✓')} (threshold {t:.{score_digits(s, t)}f})"
+                                  for name, s, t, _c in rows))
         self.update()
+
+    def number_texts(self) -> list[str]:
+        """The numbers the bars show, in order."""
+        return [score_text(s, t) for _n, s, t, _c in self.rows]
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         pal = self.palette()
         label_w = 110
-        bar_x, bar_w = label_w + 8, max(40, self.width() - label_w - 60)
+        texts = self.number_texts()
+        bold = QFont(self.font())
+        bold.setBold(True)
+        num_w = max([50, *(QFontMetrics(bold).horizontalAdvance(t) + 8 for t in texts)])
+        bar_x, bar_w = label_w + 8, max(40, self.width() - label_w - 10 - num_w)
         for i, (name, score, threshold, colour) in enumerate(self.rows):
             y = 4 + i * self.ROW
             passes = score >= threshold
@@ -54,6 +80,5 @@ class ScoreBars(QWidget):
             tx = bar_x + bar_w * threshold
             p.setPen(QPen(pal.text().color(), 2))
             p.drawLine(QPointF(tx, y), QPointF(tx, y + self.ROW - 6))
-            p.drawText(QRectF(bar_x + bar_w + 6, y, 50, self.ROW - 6), Qt.AlignmentFlag.AlignVCenter,
-                       f"{score:.2f}{' ✓' if passes else ''}")
+            p.drawText(QRectF(bar_x + bar_w + 6, y, num_w, self.ROW - 6), Qt.AlignmentFlag.AlignVCenter, texts[i])
         p.end()
