@@ -14,16 +14,7 @@ import dataclasses
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (
-    QCheckBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QCheckBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
 
 #: Backbones compared in the app: offline ones only (a comparison must never start a download).
 OFFLINE = ("efficientnet_lite0", "efficientnet_lite2")
@@ -78,11 +69,11 @@ class TrainExtras(QWidget):
         self.fine_tune = QCheckBox("Fine-tune the network's top (slower)")
         self.fine_tune.setToolTip("Also adapt the last layer of the recognition model to your examples; kept only if it "
                                   "improves the cross-validated F1. Takes several times as long.")
-        lay = QHBoxLayout(self)
+        lay = QVBoxLayout(self)  # one above the other: side by side they set the Train tab's width at 200%
         lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
         lay.addWidget(self.compare)
         lay.addWidget(self.fine_tune)
-        lay.addStretch(1)
         self.set_library(library)
         self.compare.toggled.connect(lambda on: self._store("compare_backbones", on))
         self.fine_tune.toggled.connect(lambda on: self._store("fine_tune", on))
