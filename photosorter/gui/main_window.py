@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QAction, QColor, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QColor, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QColorDialog,
     QInputDialog,
@@ -261,9 +261,19 @@ class MainWindow(QMainWindow):
         action(m, "Train from scratch", lambda: self.train(from_scratch=True), "Ctrl+Shift+T")
         self.undo_action = action(m, "Undo last sort run", lambda: self.undo(None), "Ctrl+Z")
         m = self.menuBar().addMenu("&View")
-        action(m, "Light theme", lambda: self.theming().set_theme("light"))
-        action(m, "Dark theme", lambda: self.theming().set_theme("dark"))
-        action(m, "System theme", lambda: self.theming().set_theme("system"))
+        # the tabs from anywhere (Ctrl+Tab works only with the focus inside the tabs)
+        for i, name in enumerate(("Train", "Sort", "Watch")):
+            action(m, f"{name} tab", lambda _c=False, i=i: self.tabs.setCurrentIndex(i), f"Ctrl+{i + 1}")
+        m.addSeparator()
+        themes = QActionGroup(self)  # one checked: the menu shows the current theme
+        themes.setExclusive(True)
+        self.theme_actions: dict[str, QAction] = {}
+        for key, text in (("light", "Light theme"), ("dark", "Dark theme"), ("system", "System theme")):
+            a = action(m, text, lambda _c=False, key=key: self.theming().set_theme(key))
+            a.setCheckable(True)
+            a.setChecked(key == "system")  # what the app starts with (app.py)
+            themes.addAction(a)
+            self.theme_actions[key] = a
         m = self.menuBar().addMenu("&Help")
         action(m, "About photosorter", self.about)
 

@@ -88,3 +88,19 @@ def test_importing_a_folder_whose_sub_folder_names_an_existing_category_adds_to_
     # importing the same folder again adds nothing new and still skips nothing
     again = import_examples(root, w.library)
     assert again.skipped_folders == [] and sum(again.added.values()) == 0
+
+
+def test_ctrl_number_switches_tabs_from_anywhere_and_the_theme_menu_marks_the_current_theme(window, qtbot):
+    """Tryout: Ctrl+Tab / Alt+2 did nothing with the focus outside the tabs; the View menu did not
+    say which theme was on."""
+    w = window
+    w.categories.setFocus()
+    for i, key in enumerate((Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3)):
+        qtbot.keyClick(w, key, Qt.KeyboardModifier.ControlModifier)
+        assert w.tabs.currentIndex() == i
+    qtbot.keyClick(w, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert w.tabs.currentIndex() == 0
+    assert [k for k, a in w.theme_actions.items() if a.isChecked()] == ["system"]
+    w.theme_actions["dark"].trigger()
+    assert [k for k, a in w.theme_actions.items() if a.isChecked()] == ["dark"]
+    w.theme_actions["system"].trigger()  # the app-wide palette back for the tests that follow
