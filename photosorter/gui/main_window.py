@@ -168,8 +168,8 @@ class MainWindow(QMainWindow):
     def _train_again(self, value: bool) -> None:
         self.training._train_again = value
 
-    def train(self, from_scratch: bool = False, switch_tab: bool = True) -> None:
-        self.training.train(from_scratch, switch_tab)
+    def train(self, from_scratch: bool = False, switch_tab: bool = True, quick: bool = False) -> None:
+        self.training.train(from_scratch, switch_tab, quick)
 
     def cancel_training(self) -> None:
         self.training.cancel_training()
@@ -515,7 +515,7 @@ class MainWindow(QMainWindow):
         if self._train_job is not None:
             self._train_again = True
             return
-        self.train(switch_tab=False)
+        self.train(switch_tab=False, quick=True)
 
     # ------------------------------------------------------------ watching
     def _set_tray_status(self, text: str) -> None:

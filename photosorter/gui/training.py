@@ -282,9 +282,11 @@ class TrainingPanel(QWidget):
         w.rescore_preview()
         w.preview.reload()
 
-    def train(self, from_scratch: bool = False, switch_tab: bool = True) -> None:
+    def train(self, from_scratch: bool = False, switch_tab: bool = True, quick: bool = False) -> None:
         """Train, continuing from the current model when only examples changed (seconds even with
-        a thousand examples); ``from_scratch`` ignores the current model."""
+        a thousand examples); ``from_scratch`` ignores the current model. ``quick`` (the retrain a
+        correction starts) never runs the opt-in extras: a tryout saw one correction start a
+        minute of comparing and fine-tuning that switched the recognition model back and forth."""
         w = self.main_window
         if self._train_job is not None:
             return
@@ -301,7 +303,8 @@ class TrainingPanel(QWidget):
         self.begin()
         strictness = w.library.strictness
         session = w.session
-        compare, fine_tune = w.library.compare_backbones, w.library.fine_tune
+        compare, fine_tune = (False, False) if quick else (w.library.compare_backbones, w.library.fine_tune)
+        before = {"fine_tuned": False}  # what the model being replaced was (read in the worker)
 
         def job(progress, cancel, emit):
             from ..ml.background import StoredBackground
@@ -309,6 +312,7 @@ class TrainingPanel(QWidget):
             from ..ml.training import TrainOptions, train_from_photos
 
             emb = session.embedder()
+            before["fine_tuned"] = session.model_path.exists() and _fine_tuned(session)
             previous = None
             if not from_scratch and session.model_path.exists():
                 try:
@@ -340,12 +344,14 @@ class TrainingPanel(QWidget):
             session.install_model(result.classifier)  # the running watcher uses it at once
             continued = " (continued from the previous model)" if result.classifier.description.continued_folds else ""
             self.end(f"Trained {len(result.classifier.categories)} categories on "
-                     f"{result.classifier.description.examples} photos in {result.seconds:.1f} s{continued}.{switched}")
+                     f"{result.classifier.description.examples} photos in {result.seconds:.1f} s{continued}.{switched}"
+                     + (" The fine-tuned model was replaced by one on the unchanged network (tick Fine-tune and "
+                        "train to fine-tune again)." if before["fine_tuned"] and not result.classifier.backbone_top else ""))
             self.show_result(result.classifier)
             if result.skipped:
                 w.status(f"{len(result.skipped)} example(s) could not be read and were skipped.", 12000)
             if self._train_again:  # corrections arrived while training
-                self.train(switch_tab=False)
+                self.train(switch_tab=False, quick=True)
             else:
                 self._model_installed()
 
@@ -461,3 +467,11 @@ class TrainingPanel(QWidget):
                                  "(Ctrl+T) to update these results.")
         self.edited_note.show()
         w.status(f"{message} Retrain (Ctrl+T) to use it.", 12000)
+
+
+def _fine_tuned(session) -> bool:
+    """Whether the current model carries a fine-tuned top (ml/finetune.py)."""
+    try:
+        return bool(session.classifier().backbone_top)
+    except Exception:  # unreadable or another backbone's model: nothing to say about it
+        return False

@@ -68,7 +68,7 @@ def window(qtbot, monkeypatch):
     w.shutdown()
 
 
-def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(window, qtbot, tmp_path):
+def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(window, qtbot, tmp_path, monkeypatch):
     from photosorter.gui.backbone_comparison import comparison_rows, fine_tune_text
     from photosorter.ml.classifier import Classifier
 
@@ -104,3 +104,15 @@ def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(windo
     assert desc.fine_tune is not None and desc.fine_tune["kept"] in ("frozen", "fine-tuned")
     assert panel.comparison.fine_tune.text() == fine_tune_text(desc) != ""
     assert panel.comparison.isVisible()
+    # Tryout: one correction started a full compare + fine-tune (a minute, the backbone switched).
+    # The quick retrain a correction starts never runs the extras.
+    import photosorter.gui.training as training_gui
+
+    calls: list[str] = []
+    real = training_gui.train_with_extras
+    monkeypatch.setattr(training_gui, "train_with_extras", lambda *a, **k: (calls.append("extras"), real(*a, **k))[1])
+    w.correct(str(w.library.labeled_photos().paths[0]), ())
+    qtbot.waitUntil(lambda: panel._train_job is None and panel.train_button.isEnabled(), timeout=300_000)
+    assert calls == [], "a correction's quick retrain ran the comparison / fine-tuning"
+    assert panel.stage.text().startswith("Trained"), panel.stage.text()
+    assert w.library.backbone == "tiny"
