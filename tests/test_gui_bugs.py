@@ -389,3 +389,29 @@ def test_the_whole_review_loop_preview_keys_correction_retrain_apply_undo(window
     assert not w.errors, w.errors
     assert not list(dest.rglob("*.jpg"))
     assert snapshot(roll) == before
+
+
+def test_choosing_a_refused_watched_folder_again_watches_it_as_it_is_now(window, qtbot, tmp_path, trained):
+    """Attack follow-up: a watched folder swapped for a link is refused with "add it again on the
+    Watch tab". Adding it again did nothing (it was already in the list): the refusal stayed until
+    the app was restarted."""
+    import os
+    import shutil
+
+    w = window
+    dcim, card = tmp_path / "DCIM", tmp_path / "card"
+    dcim.mkdir()
+    card.mkdir()
+    w.add_watched(str(dcim))
+    w.watch.switch.setChecked(True)
+    qtbot.waitUntil(lambda: w.watch_service is not None, timeout=30_000)
+    first = w.watch_service
+    shutil.move(dcim, tmp_path / "DCIM.old")
+    os.symlink(card, dcim)  # the user's own change: DCIM now leads to the card
+    assert not first.watcher.owns(dcim / "x.jpg")  # refused, with the message that says what to do
+    assert dcim in first.watcher.refused and "add it again on the Watch tab" in first.watcher.refused[dcim]
+    w.add_watched(str(dcim))  # what the message says
+    qtbot.waitUntil(lambda: w.watch_service is not None and w.watch_service is not first, timeout=30_000)
+    assert w.library.watched == [str(dcim)]  # not listed twice
+    assert w.watch.list.count() == 1
+    assert w.watch_service.watcher.owns(card / "x.jpg") and not w.watch_service.watcher.refused

@@ -334,7 +334,8 @@ class MainWindow(QMainWindow):
 
     def place_welcome(self, box: QMessageBox) -> None:
         """Put ``box`` near the top of the tabs, right of the categories panel (which it talks
-        about), and on the screen. Centred on a small or 200%-scaled window it covered the panel."""
+        about), over the still empty training chart rather than the Train tab's controls, and on
+        the screen. Centred on a small or 200%-scaled window it covered the panel."""
         box.adjustSize()
         size = box.sizeHint().expandedTo(box.size())
         area = self.scrolls[1]
@@ -342,6 +343,9 @@ class MainWindow(QMainWindow):
         panel_right = self.scrolls[0].mapToGlobal(QPoint(self.scrolls[0].width(), 0)).x()
         x = max(panel_right + 8, top_left.x() + max(0, (area.width() - size.width()) // 2))
         y = top_left.y() + min(80, max(0, area.height() - size.height()))
+        chart = self.training.chart  # empty until the first training: the one place it hides nothing
+        if chart.isVisible():  # (higher up it covered the Fine-tune check box)
+            y = max(y, chart.mapToGlobal(QPoint(0, 0)).y() + 4)
         screen = self.screen() or QGuiApplication.primaryScreen()
         if screen is not None:  # never off the screen, even if that means over the panel
             avail = screen.availableGeometry()

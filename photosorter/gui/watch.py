@@ -106,11 +106,15 @@ class WatchPanel(QWidget):
         from .folders import choose_folder
 
         folder = folder or choose_folder(self, "Folder to watch", "watch")
-        if folder and folder not in self.library.watched:
-            self.library.watched.append(folder)
-            self.library.save()
-            self.list.addItem(folder)
+        if not folder:
+            return
+        if folder in self.library.watched:  # chosen again: a folder refused as swapped is taken as it is now
             self.restart()
+            return
+        self.library.watched.append(folder)
+        self.library.save()
+        self.list.addItem(folder)
+        self.restart()
 
     def remove_selected(self) -> None:
         for it in self.list.selectedItems():

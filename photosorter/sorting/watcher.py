@@ -167,7 +167,9 @@ class FolderWatcher:
     def _refuse(self, folder: Path, real: str, first: str) -> bool:
         why = (f"The watched folder {folder} now leads to {real} (it was {first}): it, or a folder above it, "
                "was replaced by a symbolic link. photosorter does not follow it and stops watching this folder; "
-               "nothing from there is sorted. If this change is yours, choose the folder again to watch it.")
+               "nothing from there is sorted. If this change is yours, start watching the folder again (in the app: "
+               "add it again on the Watch tab, or turn watching off and on; on the command line: restart "
+               "photosorter watch).")
         self.refused[folder] = why
         self.available[folder] = False
         with self._lock:  # photos seen there before are no longer ours to hand over

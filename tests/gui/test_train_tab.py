@@ -246,3 +246,40 @@ def test_the_welcome_sits_beside_the_categories_panel_not_over_it(qtbot):
     assert not seen["box"].intersects(seen["list"]), (seen["box"], seen["list"])
     assert seen["box"].top() < seen["window"].center().y()  # near the top, where the eye starts
     w.shutdown()
+
+
+def test_the_welcome_leaves_the_train_tabs_controls_visible(qtbot):
+    """Tryout: on first launch the welcome sat over the Train tab's "Fine-tune" check box and the
+    "Create …" line. It belongs over the training chart, which is empty until the first training."""
+    from PySide6.QtCore import QRect, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from photosorter.gui.main_window import MainWindow
+
+    lib = Library()
+    lib.backbone = "tiny"
+    w = MainWindow(lib, welcome=True)
+    qtbot.addWidget(w)
+    w.show()
+    w.resize(1292, 770)
+    seen: dict[str, QRect] = {}
+
+    def global_rect(widget) -> QRect:
+        return QRect(widget.mapToGlobal(widget.rect().topLeft()), widget.size())
+
+    def look_and_close() -> None:
+        boxes = [b for b in QApplication.topLevelWidgets() if isinstance(b, QMessageBox) and b.isVisible()]
+        if not boxes:
+            QTimer.singleShot(100, look_and_close)
+            return
+        seen["box"] = boxes[0].frameGeometry()
+        for name, widget in (("fine_tune", w.training.extras.fine_tune), ("compare", w.training.extras.compare),
+                             ("train", w.training.train_button)):
+            seen[name] = global_rect(widget)
+        boxes[0].reject()
+
+    QTimer.singleShot(300, look_and_close)
+    qtbot.waitUntil(lambda: "box" in seen, timeout=10_000)
+    for name in ("fine_tune", "compare", "train"):
+        assert not seen["box"].intersects(seen[name]), (name, seen["box"], seen[name])
+    w.shutdown()
