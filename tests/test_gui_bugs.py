@@ -415,3 +415,57 @@ def test_choosing_a_refused_watched_folder_again_watches_it_as_it_is_now(window,
     assert w.library.watched == [str(dcim)]  # not listed twice
     assert w.watch.list.count() == 1
     assert w.watch_service.watcher.owns(card / "x.jpg") and not w.watch_service.watcher.refused
+
+
+def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_matches_the_grid(window, qtbot, tmp_path):
+    """Tryout: after Apply, N on a photo moved its tile to "no category" while its copy stayed in
+    the category folder, and nothing said so. Now N asks; "Move the copy to the trash" trashes
+    exactly that copy (the original and every other copy stay); "Keep the copy" keeps it and says so."""
+    from conftest import trashed_files
+    from sorting_helpers import snapshot
+
+    w = window
+    roll = make_labeled_folder(tmp_path / "roll", per_category=4, categories=CATS, rel_size=0.6, none=2, seed=75)
+    originals = snapshot(roll)
+    dest = tmp_path / "Sorted"
+    for c in CATS:
+        w.library.category(c).folder = str(dest / c)
+    preview(w, qtbot, roll)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    copies_before = {p.relative_to(dest) for p in dest.rglob("*.jpg")}
+    placed = sorted(copies_before)
+    review, grid = w.sorting.review, w.sorting.grid
+
+    def press_n_on(rel: Path, answer: str) -> None:
+        photo = next(str(d.path) for d in w.sorting.shown.decisions if d.path.name == rel.name)
+        review.select_group(rel.parent.name)
+        grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
+        grid.setFocus()
+        w.sorting.copy_question = None
+        qtbot.keyClick(grid, Qt.Key.Key_N)
+        qtbot.waitUntil(lambda: getattr(w.sorting, "copy_question", None) is not None, timeout=30_000)
+        box = w.sorting.copy_question
+        assert rel.parent.name in box.text() and rel.name in box.text()
+        button = next(b for b in box.buttons() if b.text() == answer)
+        button.click()
+
+    in_trash = len(trashed_files())
+    press_n_on(placed[0], "Move the copy to the trash")
+    qtbot.waitUntil(lambda: not (dest / placed[0]).exists() or bool(w.errors), timeout=30_000)
+    qtbot.waitUntil(lambda: "moved to the trash from" in w.sorting.summary.text(), timeout=30_000)
+    assert not w.errors, w.errors
+    assert {p.relative_to(dest) for p in dest.rglob("*.jpg")} == copies_before - {placed[0]}
+    assert len(trashed_files()) == in_trash + 1
+    assert placed[0].name in {p.name for p in trashed_files()}
+    assert snapshot(roll) == originals
+    press_n_on(placed[-1], "Keep the copy")
+    qtbot.waitUntil(lambda: "Kept the copy" in w.statusBar().currentMessage(), timeout=30_000)
+    assert (dest / placed[-1]).exists() and len(trashed_files()) == in_trash + 1
+    qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
+    # Undo of the run takes the rest back; the trashed copy counts as already gone, not an error
+    w.undo(None)
+    qtbot.waitUntil(lambda: "Undid run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    assert not list(dest.rglob("*.jpg")) and snapshot(roll) == originals

@@ -507,6 +507,9 @@ class MainWindow(QMainWindow):
             labels = (*self.sorting.labels_of(path), category) if category else ()
             if self.sorting.table is not None and path in self.sorting.table.row_of:
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
+        if self.sorting.applied_run_id is not None and self.sorting.table is not None \
+                and path in self.sorting.table.row_of:
+            self.sorting.correct_applied(path, labels)  # its copies already exist: say so, offer the trash
         self.library.relabel(path, labels)
         self.library.save()
         self.categories.refresh()

@@ -8,6 +8,9 @@ undone; nothing here moves or changes an original."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
 
 from ..config import app_paths
 from .folders import choose_folder
@@ -88,6 +91,7 @@ class SortTab(SortPanel):
         def done(summary):
             w.progress.hide()
             self.plan = None
+            self.applied_run_id = summary.run_id  # corrections from now on are about copies that exist
             self.apply_button.setEnabled(False)
             # the preview is spent: sliders moved now would change no tile, only the next sort
             self.slider_box.setEnabled(False)
@@ -99,6 +103,81 @@ class SortTab(SortPanel):
             self.refresh_history()
 
         start_job(w, job, on_done=done, on_error=w.error, on_progress=w._busy)
+
+    def correct_applied(self, path: str, labels: tuple[str, ...]) -> None:
+        """A correction on a photo the grid's run has already copied ("not Pets" after Apply):
+        the model learns it either way; its copy in a category it no longer belongs to is offered
+        to the trash (only that photo's copy and its companions, with undo's checks), and a
+        category it was not copied to is said plainly — the grid shows the corrected groups, so
+        the disk must not silently disagree with it."""
+        w, run_id, name = self.main_window, self.applied_run_id, Path(path).name
+        if run_id is None:
+            return
+
+        def find(progress, cancel, emit):
+            from ..sorting.ledger import Ledger
+            from ..sorting.sorter import copied_categories
+
+            ledger = Ledger(app_paths().ledger_file)
+            try:
+                return copied_categories(ledger, path)
+            finally:
+                ledger.close()
+
+        def found(copied: list[str]) -> None:
+            wrong = [c for c in copied if c not in labels]
+            missing = [c for c in labels if c not in copied]
+            note = (f" It has no copy in {', '.join(missing)}: sort its folder again to copy it there."
+                    if missing else "")
+            if not wrong:
+                if note:
+                    w.status(f"{name}:{note}", 12000)
+                    self.summary.setText(self.summary.text() + f"<br>{name}:{note}")
+                return
+            box = QMessageBox(QMessageBox.Icon.Question, "Remove the copy?",
+                              f"{name} was copied into {', '.join(wrong)}, which you said it does not belong in.",
+                              parent=self)
+            box.setInformativeText("Move that copy to the trash? The original stays where it is; the model learns "
+                                   "your correction either way." + note)
+            remove = box.addButton("Move the copy to the trash", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Keep the copy", QMessageBox.ButtonRole.RejectRole)
+            box.setDefaultButton(remove)
+            self.copy_question = box  # tests answer it
+
+            def answered(button) -> None:
+                if button is remove:
+                    self._remove_copies(path, wrong)
+                else:
+                    w.status(f"Kept the copy of {name} in {', '.join(wrong)}.", 8000)
+
+            box.buttonClicked.connect(answered)
+            box.open()
+
+        start_job(w, find, on_done=found, on_error=w.error)
+
+    def _remove_copies(self, path: str, categories: list[str]) -> None:
+        w, name = self.main_window, Path(path).name
+
+        def job(progress, cancel, emit):
+            from ..sorting.ledger import Ledger
+            from ..sorting.sorter import undo_copies_of
+
+            ledger = Ledger(app_paths().ledger_file)
+            try:
+                return undo_copies_of(ledger, path, categories)
+            finally:
+                ledger.close()
+
+        def done(result) -> None:
+            errs = "".join(f"<br>• {m}" for _f, m in result.errors[:4])
+            text = (f"{name}: {len(result.trashed)} file(s) moved to the trash from {', '.join(categories)}"
+                    + (f"; {len(result.kept_modified)} edited copy kept" if result.kept_modified else "")
+                    + (f"; {len(result.errors)} left in place:{errs}" if result.errors else "."))
+            self.summary.setText(self.summary.text() + "<br>" + text)
+            w.status(text.split("<br>")[0], 12000)
+            self.refresh_history()
+
+        start_job(w, job, on_done=done, on_error=w.error)
 
     def undo(self, run_id) -> None:
         w = self.main_window

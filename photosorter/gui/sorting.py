@@ -135,6 +135,7 @@ class SortPanel(QWidget):
         self.open_run_button = open_run
         self.history.cellDoubleClicked.connect(lambda _r, _c: self._open_selected())
         self.run_id: int | None = None  # the past run the grid shows (read-only), or None: a preview
+        self.applied_run_id: int | None = None  # the run Apply made from the preview still shown (its copies exist)
         self.undo_selected_button = undo_selected
         self.history.itemSelectionChanged.connect(self._update_undo_selected)
         top = QHBoxLayout()
@@ -179,6 +180,7 @@ class SortPanel(QWidget):
         the plan's ReviewTable, built on the worker thread that made the plan."""
         old_table, old_decided = (self.table, self._decided) if compare else (None, None)
         self.run_id = None
+        self.applied_run_id = None
         self.slider_box.setEnabled(True)
         self.plan = plan
         self.table = table if table is not None and table.plan is plan else ReviewTable.from_plan(plan)

@@ -317,6 +317,11 @@ class Ledger:
             args.extend(states)
         return self._copy_rows(where, args)
 
+    def copies_from(self, source: str | os.PathLike, states: tuple[str, ...] = ("done",)) -> list[dict]:
+        """Copies made of the file at ``source`` (by any run), in ``states``."""
+        return self._copy_rows(f" AND source=? AND state IN ({','.join('?' * len(states))})",
+                               [to_db(os.fspath(source)), *states])
+
     def parked_copies(self) -> list[dict]:
         """'done' copies that an interrupted undo had moved aside (temp set)."""
         return self._copy_rows(" AND state='done' AND temp IS NOT NULL", [])

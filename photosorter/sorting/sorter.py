@@ -20,7 +20,7 @@ import stat
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -478,6 +478,51 @@ def undo_run(ledger: Ledger, run_id: int | None = None, trash_fn: Callable[[Path
         remaining = ledger.copies(run_id, ("done",))
         ledger.set_run_state(run_id, "undone" if not remaining else "done")
     return result
+
+
+def copied_categories(ledger: Ledger, photo: str | Path) -> list[str]:
+    """The categories that hold a copy of ``photo`` made by any run (as the ledger knows it)."""
+    return sorted({c["category"] for c in ledger.copies_from(photo)})
+
+
+def undo_copies_of(ledger: Ledger, photo: str | Path, categories: Iterable[str],
+                   trash_fn: Callable[[Path], None] | None = None) -> UndoResult:
+    """Send to the trash the copies of one photo in ``categories`` (whichever run made them), with
+    the companions that travelled with each (Live Photo movie, sidecars, RAW twin): a person's
+    correction ("not Pets") on a photo that was already sorted. The same checks as undo_run —
+    only the very file photosorter created, through verified folders; anything else is left in
+    place with a message. A run left with no copies is marked undone."""
+    trash_fn = trash_fn or trash
+    wanted = set(categories)
+    recover(ledger)
+    mine = [c for c in ledger.copies_from(photo) if c["category"] in wanted]
+    result = UndoResult(mine[0]["run_id"] if mine else 0)
+    with ledger.run_lock():
+        for c in mine:
+            rows = ledger.copies(c["run_id"], ("done",))
+            for o in (c, *(o for o in rows if o["id"] != c["id"] and _travelled_with(o, c))):
+                _undo_copy(ledger, o, result, trash_fn)
+        for run_id in sorted({c["run_id"] for c in mine}):
+            if not ledger.copies(run_id, ("done",)):
+                ledger.set_run_state(run_id, "undone")
+    return result
+
+
+def _travelled_with(other: dict, photo: dict) -> bool:
+    """Whether the copy ``other`` is a companion that apply_plan copied with the copy ``photo``: a
+    sidecar, Live Photo movie or RAW twin from the photo's folder, of its stem, published under the
+    photo's final name in the same category folder (another photo that merely shares the stem is
+    not a companion kind, so it is never taken along)."""
+    from ..media import RAW_EXTENSIONS
+
+    src, comp = Path(photo["source"]), Path(other["source"])
+    dest, comp_dest = Path(photo["dest"]), Path(other["dest"])
+    kind = comp.suffix.lower() in COMPANION_SUFFIXES or comp.suffix.lower() in RAW_EXTENSIONS
+    same_shot = comp.parent == src.parent and (comp.stem.casefold() == src.stem.casefold()
+                                               or comp.name.casefold().startswith(src.name.casefold()))
+    published_with = comp_dest.parent == dest.parent and (comp_dest.stem == dest.stem
+                                                          or comp_dest.name.startswith(dest.name))
+    return kind and same_shot and published_with and other["category"] == photo["category"]
 
 
 def _undo_copy(ledger: Ledger, c: dict, result: UndoResult, trash_fn: Callable[[Path], None]) -> None:

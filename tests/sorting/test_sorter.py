@@ -303,3 +303,49 @@ def test_unreadable_subfolder_is_reported_and_the_rest_sorted(env, scorer, monke
     failed = {Path(p).name: (r, m) for p, r, m in s.failed}
     assert failed["locked"][0] == "unreadable" and "cannot list this folder" in failed["locked"][1]
     assert s.copied_photos == sum(d.outcome == "copy" for d in plan.decisions) > 0  # the rest was sorted
+
+
+def test_a_correction_removes_one_photos_copy_with_its_companions_and_nothing_else(env, scorer, tmp_path):
+    """Tryout: after Apply, "not red_disc" on a photo taught the model but left its copy in
+    red_disc. undo_copies_of trashes exactly that photo's copies (and the Live Photo movie and
+    sidecar copied with it) in the named categories; another photo that merely shares the stem
+    (a PNG of the same name) and the originals stay."""
+    from photosorter.sorting.sorter import copied_categories, undo_copies_of
+
+    roll, _dest, ledger, dests = env
+    red = roll / "red_disc"
+    photo = red / "red_disc_002.jpg"
+    (red / "red_disc_002.MOV").write_bytes(b"live photo movie")
+    (red / "red_disc_002.xmp").write_bytes(b"<xmp/>")
+    make_photo(red / "red_disc_002.png", ("red_disc",), 4242, rel_size=0.6)  # another photo, same stem
+    originals = snapshot(roll)
+    s = apply_plan(plan_sort([red], scorer, ledger, dests, background="off"), ledger)
+    before = sorted(os.listdir(dests["red_disc"]))
+    assert {"red_disc_002.jpg", "red_disc_002.MOV", "red_disc_002.xmp", "red_disc_002.png"} <= set(before)
+    assert copied_categories(ledger, photo) == ["red_disc"]
+
+    result = undo_copies_of(ledger, photo, ["red_disc"], trash_fn=moved_to_trash(tmp_path / "trash"))
+
+    gone = {"red_disc_002.jpg", "red_disc_002.MOV", "red_disc_002.xmp"}
+    assert sorted(os.listdir(dests["red_disc"])) == sorted(set(before) - gone)
+    assert sorted(Path(t).name for t in result.trashed) == sorted(gone) and not result.errors
+    assert sorted(p.name.split("-", 1)[1] for p in (tmp_path / "trash").iterdir()) == sorted(gone)
+    assert snapshot(roll) == originals
+    assert copied_categories(ledger, photo) == []
+    assert ledger.run(s.run_id).state == "done"  # the run's other copies are still there: undo still takes them
+    rest = undo_run(ledger, s.run_id, trash_fn=moved_to_trash(tmp_path / "trash2"))
+    assert len(rest.trashed) == len(before) - len(gone) and not os.listdir(dests["red_disc"])
+
+
+def test_removing_a_corrected_photos_copy_refuses_a_swapped_category_folder(env, scorer, tmp_path):
+    from photosorter.sorting.sorter import undo_copies_of
+
+    roll, _dest, ledger, dests = env
+    photo = roll / "red_disc" / "red_disc_001.jpg"
+    apply_plan(plan_sort([photo], scorer, ledger, dests, background="off"), ledger)
+    shutil.move(str(dests["red_disc"]), str(tmp_path / "elsewhere"))
+    os.symlink(roll / "red_disc", dests["red_disc"])  # the copy's folder now leads to the originals
+    originals = snapshot(roll)
+    result = undo_copies_of(ledger, photo, ["red_disc"], trash_fn=moved_to_trash(tmp_path / "trash"))
+    assert not (tmp_path / "trash").exists() and snapshot(roll) == originals
+    assert result.errors and "symbolic link" in result.errors[0][1]
