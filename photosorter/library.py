@@ -5,6 +5,7 @@ atomically; the GUI edits it, the core reads it. Qt-free.
 
 from __future__ import annotations
 
+import colorsys
 import contextlib
 import json
 import os
@@ -61,9 +62,24 @@ class Library:
         if any(c.name.casefold() == name.casefold() for c in self.categories):
             raise errors.CategoryNameError(f"There is already a category called '{name}'.")
         folder = Path(folder) if folder else default_sorted_root() / name
-        cat = Category(name, str(folder), color or PALETTE[len(self.categories) % len(PALETTE)])
+        cat = Category(name, str(folder), color or self.free_colour())
         self.categories.append(cat)
         return cat
+
+    def free_colour(self) -> str:
+        """A swatch no category uses yet: the palette first, then further hues spread by the golden
+        angle. (By count, removing a category and adding one gave two categories one colour, and a
+        ninth category repeated the first: in the grid their score bars could not be told apart.)"""
+        used = {c.color.casefold() for c in self.categories}
+        for colour in PALETTE:
+            if colour.casefold() not in used:
+                return colour
+        for i in range(1, 1000):
+            r, g, b = colorsys.hsv_to_rgb((0.07 + i * 0.618034) % 1.0, 0.55 + 0.2 * (i % 2), 0.75 - 0.15 * (i % 3 == 0))
+            colour = f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
+            if colour not in used:
+                return colour
+        return PALETTE[len(self.categories) % len(PALETTE)]
 
     def rename_category(self, old: str, new: str) -> None:
         new = validate_category_name(new)

@@ -202,3 +202,21 @@ def test_renaming_a_category_keeps_a_folder_that_already_holds_its_copies(tmp_pa
     assert lib.category("Pets & animals").folder == str(used)  # kept together
     lib.rename_category("food", "Meals")  # nothing sorted there yet: the folder follows the name
     assert lib.category("Meals").folder == str(default_sorted_root() / "Meals")
+
+
+def test_new_categories_never_share_a_swatch_colour():
+    """Tryout: removing a category and adding one, or adding a ninth, gave two categories the same
+    colour (the colour was picked by count), so their score bars looked alike in the grid."""
+    from photosorter.library import PALETTE
+
+    lib = Library()
+    for name in ("a", "b", "c"):
+        lib.add_category(name)
+    lib.remove_category("a")
+    lib.add_category("d")
+    for i in range(20):
+        lib.add_category(f"x{i}")
+    colours = [c.color.casefold() for c in lib.categories]
+    assert len(set(colours)) == len(colours), colours
+    assert set(PALETTE) <= set(colours)  # the palette is used first
+    assert all(len(c) == 7 and c.startswith("#") for c in colours)
