@@ -383,6 +383,12 @@ def test_the_whole_review_loop_preview_keys_correction_retrain_apply_undo(window
     none_before = list(w.library.none_examples)
     w.correct(str(target.path), None)
     assert w.library.none_examples == none_before and w._train_job is None
+    # ... and the pane's correction buttons say so instead of being live and then refusing
+    w.preview.show_photo(str(target.path))
+    qtbot.waitUntil(lambda: w.preview.path == str(target.path) and bool(w.preview.scores), timeout=60_000)
+    assert w.preview.show_cam.isEnabled()
+    assert not w.preview.not_button.isEnabled() and not w.preview.also.isEnabled()
+    assert "read-only" in w.preview.not_button.toolTip()
     # Undo: the copies go, the originals stay byte for byte
     w.undo(None)
     qtbot.waitUntil(lambda: "Undid run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)

@@ -111,7 +111,10 @@ class SortTab(SortPanel):
         category it was not copied to is said plainly — the grid shows the corrected groups, so
         the disk must not silently disagree with it."""
         w, run_id, name = self.main_window, self.applied_run_id, Path(path).name
-        if run_id is None:
+        table = self.table
+        row = table.row_of.get(path) if table is not None else None
+        sha = table.plan.decisions[row].sha256 if table is not None and row is not None else None
+        if run_id is None or sha is None:  # a photo that could not be read has no copies
             return
 
         def find(progress, cancel, emit):
@@ -120,7 +123,7 @@ class SortTab(SortPanel):
 
             ledger = Ledger(app_paths().ledger_file)
             try:
-                return copied_categories(ledger, path)
+                return copied_categories(ledger, path, sha)
             finally:
                 ledger.close()
 
@@ -146,7 +149,7 @@ class SortTab(SortPanel):
 
             def answered(button) -> None:
                 if button is remove:
-                    self._remove_copies(path, wrong)
+                    self._remove_copies(path, sha, wrong)
                 else:
                     w.status(f"Kept the copy of {name} in {', '.join(wrong)}.", 8000)
 
@@ -155,7 +158,7 @@ class SortTab(SortPanel):
 
         start_job(w, find, on_done=found, on_error=w.error)
 
-    def _remove_copies(self, path: str, categories: list[str]) -> None:
+    def _remove_copies(self, path: str, sha: str, categories: list[str]) -> None:
         w, name = self.main_window, Path(path).name
 
         def job(progress, cancel, emit):
@@ -164,7 +167,7 @@ class SortTab(SortPanel):
 
             ledger = Ledger(app_paths().ledger_file)
             try:
-                return undo_copies_of(ledger, path, categories)
+                return undo_copies_of(ledger, path, sha, categories)
             finally:
                 ledger.close()
 

@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS copies (
     dest_sha256 TEXT,                 -- hash of the bytes we wrote
     dest_dev INTEGER,                 -- identity of the file we created (undo trashes only that file)
     dest_ino INTEGER,
+    companion_of TEXT,                -- for a sidecar/Live Photo movie/RAW twin: the dest of the photo copy it went with
     state TEXT NOT NULL               -- 'intent' | 'done' | 'existing' | 'rolled_back' | 'undone' | 'kept_modified'
 );
 CREATE INDEX IF NOT EXISTS copies_run ON copies (run_id, state);
@@ -127,9 +128,9 @@ class Ledger:
         db.execute("PRAGMA synchronous=FULL")  # a committed journal row survives power loss
         db.executescript(SCHEMA)
         columns = {r[1] for r in db.execute("PRAGMA table_info(copies)")}
-        for col in ("dest_dev", "dest_ino"):  # ledgers written before these existed
-            if col not in columns:
-                db.execute(f"ALTER TABLE copies ADD COLUMN {col} INTEGER")
+        for col, kind in (("dest_dev", "INTEGER"), ("dest_ino", "INTEGER"), ("companion_of", "TEXT")):
+            if col not in columns:  # ledgers written before these existed
+                db.execute(f"ALTER TABLE copies ADD COLUMN {col} {kind}")
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     # ---------------------------------------------------------------- process locks
@@ -272,10 +273,15 @@ class Ledger:
                                [sha, category])
 
     # ---------------------------------------------------------------- copies
-    def copy_intent(self, run_id: int, source: str, sha: str, category: str, dest: str, temp: str) -> int:
+    def copy_intent(self, run_id: int, source: str, sha: str, category: str, dest: str, temp: str,
+                    companion_of: str | None = None) -> int:
+        """``companion_of``: for a companion (sidecar, Live Photo movie, RAW twin), the destination of
+        the photo copy it travels with — so removing that one photo's copy later takes exactly its
+        own companions, never another photo's that shares the stem."""
         cur = self.db.execute(
-            "INSERT INTO copies (run_id, source, source_sha256, category, dest, temp, state) VALUES (?,?,?,?,?,?,'intent')",
-            (run_id, to_db(source), sha, category, to_db(dest), to_db(temp) if temp else None),
+            "INSERT INTO copies (run_id, source, source_sha256, category, dest, temp, state, companion_of)"
+            " VALUES (?,?,?,?,?,?,'intent',?)",
+            (run_id, to_db(source), sha, category, to_db(dest), to_db(temp) if temp else None, to_db(companion_of)),
         )
         return int(cur.lastrowid)
 
@@ -294,14 +300,14 @@ class Ledger:
         self.db.execute("UPDATE copies SET temp=? WHERE id=?", (to_db(temp), copy_id))
 
     _COPY_KEYS = ("id", "run_id", "source", "source_sha256", "category", "dest", "temp", "dest_sha256", "state",
-                  "dest_dev", "dest_ino")
+                  "dest_dev", "dest_ino", "companion_of")
 
     def _copy_rows(self, where: str, args: list) -> list[dict]:
         q = f"SELECT {', '.join(self._COPY_KEYS)} FROM copies WHERE 1=1{where} ORDER BY id"
         out = []
         for r in self.db.execute(q, args).fetchall():
             row = dict(zip(self._COPY_KEYS, r))
-            for k in ("source", "dest", "temp"):
+            for k in ("source", "dest", "temp", "companion_of"):
                 row[k] = from_db(row[k])
             out.append(row)
         return out
@@ -317,10 +323,16 @@ class Ledger:
             args.extend(states)
         return self._copy_rows(where, args)
 
-    def copies_from(self, source: str | os.PathLike, states: tuple[str, ...] = ("done",)) -> list[dict]:
-        """Copies made of the file at ``source`` (by any run), in ``states``."""
-        return self._copy_rows(f" AND source=? AND state IN ({','.join('?' * len(states))})",
-                               [to_db(os.fspath(source)), *states])
+    def copies_from(self, source: str | os.PathLike, sha: str, states: tuple[str, ...] = ("done",)) -> list[dict]:
+        """Copies made of the file at ``source`` while it held the content ``sha`` (by any run), in
+        ``states`` — not those of an earlier photo that had the same path (a card used again)."""
+        return self._copy_rows(f" AND source=? AND source_sha256=? AND state IN ({','.join('?' * len(states))})",
+                               [to_db(os.fspath(source)), sha, *states])
+
+    def companions_of(self, photo_copy: dict) -> list[dict]:
+        """The companion copies that travelled with this photo copy (same category, made with it or later)."""
+        return self._copy_rows(" AND companion_of=? AND category=? AND run_id>=? AND state='done'",
+                               [to_db(photo_copy["dest"]), photo_copy["category"], photo_copy["run_id"]])
 
     def parked_copies(self) -> list[dict]:
         """'done' copies that an interrupted undo had moved aside (temp set)."""

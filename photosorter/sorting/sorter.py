@@ -197,19 +197,21 @@ def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: S
 
 
 def _copy_one(src_fd: int, sha: str, source: Path, name: str, category: str, folder: copier.DestFolder,
-              ledger: Ledger, run_id: int, summary: Summary) -> copier.CopyResult:
+              ledger: Ledger, run_id: int, summary: Summary, companion_of: Path | None = None) -> copier.CopyResult:
     size = os.fstat(src_fd).st_size
     for _attempt in range(5):
         final, already = folder.choose(name, sha, size)
         dest = folder.path / final
         if already:
             with ledger.transaction():
-                cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), "")
+                cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), "",
+                                         None if companion_of is None else str(companion_of))
                 ledger.copy_state(cid, "existing", str(dest), sha)
             return copier.CopyResult(dest, sha, False)
         temp = copier.temp_name(final)
         with ledger.transaction():
-            cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), str(folder.path / temp))
+            cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), str(folder.path / temp),
+                                     None if companion_of is None else str(companion_of))
         fault.point("after-intent")
         published: os.stat_result | None = None
         try:
@@ -282,7 +284,7 @@ def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, fo
         else:
             name = photo_dest.stem + portable_name(comp.suffix)
         try:
-            result = _copy_one(fd, sha, comp, name, category, folder, ledger, run_id, summary)
+            result = _copy_one(fd, sha, comp, name, category, folder, ledger, run_id, summary, companion_of=photo_dest)
         except copier.SourceChangedError:
             _fail(ledger, run_id, summary, comp, "changed",
                   f"{comp}: this sidecar changed after the photo was scored; not copied. It will be sorted on the next run.")
@@ -480,49 +482,41 @@ def undo_run(ledger: Ledger, run_id: int | None = None, trash_fn: Callable[[Path
     return result
 
 
-def copied_categories(ledger: Ledger, photo: str | Path) -> list[str]:
-    """The categories that hold a copy of ``photo`` made by any run (as the ledger knows it)."""
-    return sorted({c["category"] for c in ledger.copies_from(photo)})
+def copied_categories(ledger: Ledger, photo: str | Path, sha: str) -> list[str]:
+    """The categories that hold a copy of ``photo`` (with content ``sha``) made by any run."""
+    return sorted({c["category"] for c in ledger.copies_from(photo, sha)})
 
 
-def undo_copies_of(ledger: Ledger, photo: str | Path, categories: Iterable[str],
+def undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, categories: Iterable[str],
                    trash_fn: Callable[[Path], None] | None = None) -> UndoResult:
-    """Send to the trash the copies of one photo in ``categories`` (whichever run made them), with
-    the companions that travelled with each (Live Photo movie, sidecars, RAW twin): a person's
-    correction ("not Pets") on a photo that was already sorted. The same checks as undo_run —
-    only the very file photosorter created, through verified folders; anything else is left in
-    place with a message. A run left with no copies is marked undone."""
+    """Send to the trash the copies of one photo (at ``photo`` with content ``sha``) in
+    ``categories``, whichever run made them, with the companions recorded as travelling with each
+    copy (Live Photo movie, sidecars, RAW twin): a person's correction ("not Pets") on a photo that
+    was already sorted. The same checks as undo_run — only the very file photosorter created,
+    through verified folders; anything else is left in place with a message. A companion goes only
+    when its photo's copy went (a refused or edited copy keeps its sidecars). A finished run left
+    with no copies is marked undone; a running one is left to its own process."""
     trash_fn = trash_fn or trash
     wanted = set(categories)
     recover(ledger)
-    mine = [c for c in ledger.copies_from(photo) if c["category"] in wanted]
+    mine = [c for c in ledger.copies_from(photo, sha) if c["category"] in wanted]
     result = UndoResult(mine[0]["run_id"] if mine else 0)
+    touched = set()
     with ledger.run_lock():
         for c in mine:
-            rows = ledger.copies(c["run_id"], ("done",))
-            for o in (c, *(o for o in rows if o["id"] != c["id"] and _travelled_with(o, c))):
+            gone_before = len(result.trashed) + len(result.already_gone)
+            _undo_copy(ledger, c, result, trash_fn)
+            touched.add(c["run_id"])
+            if len(result.trashed) + len(result.already_gone) == gone_before:
+                continue  # the photo's copy stays (edited, swapped): so do the files that go with it
+            for o in ledger.companions_of(c):
                 _undo_copy(ledger, o, result, trash_fn)
-        for run_id in sorted({c["run_id"] for c in mine}):
-            if not ledger.copies(run_id, ("done",)):
+                touched.add(o["run_id"])
+        for run_id in sorted(touched):
+            info = ledger.run(run_id)
+            if info is not None and info.state == "done" and not ledger.copies(run_id, ("done",)):
                 ledger.set_run_state(run_id, "undone")
     return result
-
-
-def _travelled_with(other: dict, photo: dict) -> bool:
-    """Whether the copy ``other`` is a companion that apply_plan copied with the copy ``photo``: a
-    sidecar, Live Photo movie or RAW twin from the photo's folder, of its stem, published under the
-    photo's final name in the same category folder (another photo that merely shares the stem is
-    not a companion kind, so it is never taken along)."""
-    from ..media import RAW_EXTENSIONS
-
-    src, comp = Path(photo["source"]), Path(other["source"])
-    dest, comp_dest = Path(photo["dest"]), Path(other["dest"])
-    kind = comp.suffix.lower() in COMPANION_SUFFIXES or comp.suffix.lower() in RAW_EXTENSIONS
-    same_shot = comp.parent == src.parent and (comp.stem.casefold() == src.stem.casefold()
-                                               or comp.name.casefold().startswith(src.name.casefold()))
-    published_with = comp_dest.parent == dest.parent and (comp_dest.stem == dest.stem
-                                                          or comp_dest.name.startswith(dest.name))
-    return kind and same_shot and published_with and other["category"] == photo["category"]
 
 
 def _undo_copy(ledger: Ledger, c: dict, result: UndoResult, trash_fn: Callable[[Path], None]) -> None:

@@ -310,6 +310,7 @@ def test_a_correction_removes_one_photos_copy_with_its_companions_and_nothing_el
     red_disc. undo_copies_of trashes exactly that photo's copies (and the Live Photo movie and
     sidecar copied with it) in the named categories; another photo that merely shares the stem
     (a PNG of the same name) and the originals stay."""
+    from photosorter.sorting import safefs
     from photosorter.sorting.sorter import copied_categories, undo_copies_of
 
     roll, _dest, ledger, dests = env
@@ -322,30 +323,33 @@ def test_a_correction_removes_one_photos_copy_with_its_companions_and_nothing_el
     s = apply_plan(plan_sort([red], scorer, ledger, dests, background="off"), ledger)
     before = sorted(os.listdir(dests["red_disc"]))
     assert {"red_disc_002.jpg", "red_disc_002.MOV", "red_disc_002.xmp", "red_disc_002.png"} <= set(before)
-    assert copied_categories(ledger, photo) == ["red_disc"]
+    sha = safefs.hash_path(photo)[0]
+    assert copied_categories(ledger, photo, sha) == ["red_disc"]
 
-    result = undo_copies_of(ledger, photo, ["red_disc"], trash_fn=moved_to_trash(tmp_path / "trash"))
+    result = undo_copies_of(ledger, photo, sha, ["red_disc"], trash_fn=moved_to_trash(tmp_path / "trash"))
 
     gone = {"red_disc_002.jpg", "red_disc_002.MOV", "red_disc_002.xmp"}
     assert sorted(os.listdir(dests["red_disc"])) == sorted(set(before) - gone)
     assert sorted(Path(t).name for t in result.trashed) == sorted(gone) and not result.errors
     assert sorted(p.name.split("-", 1)[1] for p in (tmp_path / "trash").iterdir()) == sorted(gone)
     assert snapshot(roll) == originals
-    assert copied_categories(ledger, photo) == []
+    assert copied_categories(ledger, photo, sha) == []
     assert ledger.run(s.run_id).state == "done"  # the run's other copies are still there: undo still takes them
     rest = undo_run(ledger, s.run_id, trash_fn=moved_to_trash(tmp_path / "trash2"))
     assert len(rest.trashed) == len(before) - len(gone) and not os.listdir(dests["red_disc"])
 
 
 def test_removing_a_corrected_photos_copy_refuses_a_swapped_category_folder(env, scorer, tmp_path):
+    from photosorter.sorting import safefs
     from photosorter.sorting.sorter import undo_copies_of
 
     roll, _dest, ledger, dests = env
     photo = roll / "red_disc" / "red_disc_001.jpg"
+    sha = safefs.hash_path(photo)[0]
     apply_plan(plan_sort([photo], scorer, ledger, dests, background="off"), ledger)
     shutil.move(str(dests["red_disc"]), str(tmp_path / "elsewhere"))
     os.symlink(roll / "red_disc", dests["red_disc"])  # the copy's folder now leads to the originals
     originals = snapshot(roll)
-    result = undo_copies_of(ledger, photo, ["red_disc"], trash_fn=moved_to_trash(tmp_path / "trash"))
+    result = undo_copies_of(ledger, photo, sha, ["red_disc"], trash_fn=moved_to_trash(tmp_path / "trash"))
     assert not (tmp_path / "trash").exists() and snapshot(roll) == originals
     assert result.errors and "symbolic link" in result.errors[0][1]

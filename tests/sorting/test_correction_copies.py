@@ -1,0 +1,151 @@
+"""Removing one photo's copy after a correction ("not red_disc" after Apply): exactly that photo's
+copy and the companions recorded as travelling with it — never another photo's file, never a file
+photosorter did not create. Each test is an attack that took too much in the first version."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from sorting_helpers import snapshot
+
+from photosorter.samples import make_photo
+from photosorter.sorting import safefs
+from photosorter.sorting.planner import present_in, real_folder
+from photosorter.sorting.sorter import apply_plan, copied_categories, plan_sort, undo_copies_of
+
+
+def moved_to_trash(trash_dir: Path):
+    def fn(p: Path) -> None:
+        trash_dir.mkdir(parents=True, exist_ok=True)
+        os.rename(p, trash_dir / f"{len(list(trash_dir.iterdir()))}-{p.name}")
+    return fn
+
+
+def trash_names(trash_dir: Path) -> list[str]:
+    return sorted(p.name.split("-", 1)[1] for p in trash_dir.iterdir()) if trash_dir.exists() else []
+
+
+def photo(p: Path, seed: int) -> Path:
+    make_photo(p, ("red_disc",), seed, rel_size=0.6)
+    return p
+
+
+def sort_into_red(sources, scorer, ledger, dests):
+    """Tests about files, not classification: every readable photo goes to red_disc."""
+    plan = plan_sort(sources, scorer, ledger, dests, background="off")
+    folder = real_folder(dests["red_disc"])
+    for d in plan.decisions:
+        if d.outcome == "failed" or d.sha256 is None:
+            continue
+        at = present_in(ledger, d.sha256, "red_disc", folder)
+        d.categories, d.done_before, d.done_at = ["red_disc"], [], {}
+        if at is not None:
+            d.done_at["red_disc"] = at
+        d.outcome = "copy"
+    return apply_plan(plan, ledger)
+
+
+def remove(ledger, path: Path, trash: Path):
+    return undo_copies_of(ledger, path, safefs.hash_path(path)[0], ["red_disc"], trash_fn=moved_to_trash(trash))
+
+
+def test_another_photo_of_the_same_stem_keeps_its_live_photo_movie_and_sidecar(env, scorer, tmp_path):
+    _roll, _dest, ledger, dests = env
+    src = tmp_path / "src"
+    src.mkdir()
+    photo(src / "IMG_1.jpg", 1)
+    photo(src / "IMG_1.png", 2)  # another photo, same stem: the movie and sidecar went with the JPG
+    (src / "IMG_1.MOV").write_bytes(b"live movie of the jpg")
+    (src / "IMG_1.xmp").write_bytes(b"<xmp/>")
+    originals = snapshot(src)
+    sort_into_red([src], scorer, ledger, dests)
+    red = dests["red_disc"]
+    before = sorted(os.listdir(red))
+    assert {"IMG_1.jpg", "IMG_1.png", "IMG_1.MOV", "IMG_1.xmp"} <= set(before)
+    remove(ledger, src / "IMG_1.png", tmp_path / "trash")
+    assert sorted(os.listdir(red)) == sorted(set(before) - {"IMG_1.png"})
+    assert trash_names(tmp_path / "trash") == ["IMG_1.png"] and snapshot(src) == originals
+    remove(ledger, src / "IMG_1.jpg", tmp_path / "trash")  # the JPG takes its own companions
+    assert trash_names(tmp_path / "trash") == sorted(["IMG_1.png", "IMG_1.jpg", "IMG_1.MOV", "IMG_1.xmp"])
+
+
+def test_a_raw_of_the_same_stem_that_is_not_the_same_shot_is_another_photo(env, scorer, tmp_path):
+    from media_helpers import make_dng
+
+    _roll, _dest, ledger, dests = env
+    src = tmp_path / "src"
+    src.mkdir()
+    photo(src / "DSC_1.jpg", 1)
+    make_dng(src / "DSC_1.dng", when="2020:01:01 00:00:00")
+    old = time.time() - 400 * 86400
+    os.utime(src / "DSC_1.dng", (old, old))  # last year's shot: a photo of its own, not a twin
+    sort_into_red([src], scorer, ledger, dests)
+    red = dests["red_disc"]
+    before = sorted(os.listdir(red))
+    assert {"DSC_1.jpg", "DSC_1.dng"} <= set(before)
+    remove(ledger, src / "DSC_1.jpg", tmp_path / "trash")
+    assert sorted(os.listdir(red)) == sorted(set(before) - {"DSC_1.jpg"})
+
+
+def test_an_earlier_photo_that_had_the_same_path_keeps_its_copy(env, scorer, tmp_path):
+    """A card used again: IMG_1.jpg is a new shot; the copy of the old one is another photo's."""
+    _roll, _dest, ledger, dests = env
+    src = tmp_path / "src"
+    src.mkdir()
+    photo(src / "IMG_1.jpg", 1)
+    first = sort_into_red([src], scorer, ledger, dests)
+    photo(src / "IMG_1.jpg", 99)
+    second = sort_into_red([src], scorer, ledger, dests)
+    red = dests["red_disc"]
+    assert sorted(os.listdir(red)) == ["IMG_1 (1).jpg", "IMG_1.jpg"]
+    sha = safefs.hash_path(src / "IMG_1.jpg")[0]
+    assert copied_categories(ledger, src / "IMG_1.jpg", sha) == ["red_disc"]
+    remove(ledger, src / "IMG_1.jpg", tmp_path / "trash")
+    assert sorted(os.listdir(red)) == ["IMG_1.jpg"]
+    assert (ledger.run(first.run_id).state, ledger.run(second.run_id).state) == ("done", "undone")
+
+
+def test_a_sidecar_a_later_run_copied_with_the_photo_goes_with_it(env, scorer, tmp_path):
+    _roll, _dest, ledger, dests = env
+    src = tmp_path / "src"
+    src.mkdir()
+    photo(src / "IMG_1.jpg", 1)
+    sort_into_red([src], scorer, ledger, dests)
+    (src / "IMG_1.xmp").write_bytes(b"edited in a raw developer later")
+    sort_into_red([src], scorer, ledger, dests)
+    red = dests["red_disc"]
+    assert sorted(os.listdir(red)) == ["IMG_1.jpg", "IMG_1.xmp"]
+    remove(ledger, src / "IMG_1.jpg", tmp_path / "trash")
+    assert os.listdir(red) == []
+
+
+def test_an_edited_photo_copy_stays_and_so_do_its_companions(env, scorer, tmp_path):
+    _roll, _dest, ledger, dests = env
+    src = tmp_path / "src"
+    src.mkdir()
+    photo(src / "IMG_1.jpg", 1)
+    (src / "IMG_1.xmp").write_bytes(b"<xmp/>")
+    sort_into_red([src], scorer, ledger, dests)
+    red = dests["red_disc"]
+    (red / "IMG_1.jpg").write_bytes((red / "IMG_1.jpg").read_bytes() + b"edited")
+    result = remove(ledger, src / "IMG_1.jpg", tmp_path / "trash")
+    assert result.kept_modified == [str(red / "IMG_1.jpg")]
+    assert sorted(os.listdir(red)) == ["IMG_1.jpg", "IMG_1.xmp"] and not (tmp_path / "trash").exists()
+
+
+def test_a_correction_marks_only_a_finished_run_undone(env, scorer, tmp_path):
+    _roll, _dest, ledger, dests = env
+    src = tmp_path / "src"
+    src.mkdir()
+    photo(src / "IMG_1.jpg", 1)
+    s = sort_into_red([src], scorer, ledger, dests)
+    ledger.set_run_state(s.run_id, "running")  # a sort whose process is gone (a live one is not ours either)
+    remove(ledger, src / "IMG_1.jpg", tmp_path / "trash")
+    assert ledger.run(s.run_id).state == "interrupted"  # what recovery says of it; never "undone" from here
+    ledger.set_run_state(s.run_id, "done")
+    photo(src / "IMG_2.jpg", 2)
+    s2 = sort_into_red([src / "IMG_2.jpg"], scorer, ledger, dests)
+    remove(ledger, src / "IMG_2.jpg", tmp_path / "trash")
+    assert ledger.run(s2.run_id).state == "undone"
