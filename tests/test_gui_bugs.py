@@ -416,11 +416,16 @@ def test_choosing_a_refused_watched_folder_again_watches_it_as_it_is_now(window,
     os.symlink(card, dcim)  # the user's own change: DCIM now leads to the card
     assert not first.watcher.owns(dcim / "x.jpg")  # refused, with the message that says what to do
     assert dcim in first.watcher.refused and "add it again on the Watch tab" in first.watcher.refused[dcim]
+    # said on the Watch tab, whole and until watching restarts (it was a 15 s status line, cut off)
+    qtbot.waitUntil(lambda: not w.watch.warning_label.isHidden(), timeout=10_000)
+    assert "add it again on the Watch tab" in w.watch.warning_label.text()
+    assert "add it again" in w.watch.list.item(0).toolTip()
     w.add_watched(str(dcim))  # what the message says
     qtbot.waitUntil(lambda: w.watch_service is not None and w.watch_service is not first, timeout=30_000)
     assert w.library.watched == [str(dcim)]  # not listed twice
     assert w.watch.list.count() == 1
     assert w.watch_service.watcher.owns(card / "x.jpg") and not w.watch_service.watcher.refused
+    assert w.watch.warning_label.isHidden() and not w.watch.list.item(0).toolTip()
 
 
 def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_matches_the_grid(window, qtbot, tmp_path):
@@ -475,3 +480,34 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     qtbot.waitUntil(lambda: "Undid run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
     assert not w.errors, w.errors
     assert not list(dest.rglob("*.jpg")) and snapshot(roll) == originals
+
+
+def test_undo_refreshes_an_open_preview_that_said_already_sorted(window, qtbot, tmp_path):
+    """Tryout: Apply, sort the same folder again ("13 already sorted"), Ctrl+Z: the preview kept
+    saying "already sorted" with Apply enabled, and Apply then skipped the 13 photos whose copies
+    Undo had just moved to the trash."""
+    w = window
+    roll = make_labeled_folder(tmp_path / "roll", per_category=3, categories=CATS, rel_size=0.6, none=1, seed=76)
+    dest = tmp_path / "Sorted"
+    for c in CATS:
+        w.library.category(c).folder = str(dest / c)
+    preview(w, qtbot, roll)
+    planned = {(c, d.path.name) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories}
+    assert planned
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    w.preview_sort([str(roll)])  # the same folder again: everything is already sorted
+    qtbot.waitUntil(lambda: w.sorting.plan is not None or bool(w.errors), timeout=60_000)
+    assert w.sorting.shown.counts()["already_sorted"] == len({n for _c, n in planned})
+    stale = w.sorting.plan
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.sorting.plan is not stale or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    assert not list(dest.rglob("*.jpg"))
+    counts = w.sorting.shown.counts()
+    assert counts["already_sorted"] == 0 and counts["copy"] == len({n for _c, n in planned})
+    w.apply_sort()
+    qtbot.waitUntil(lambda: (w.sorting.summary.text().count("Done (run") == 1 and w.sorting.plan is None)
+                    or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned

@@ -36,7 +36,7 @@ class SortTab(SortPanel):
         if folder:
             self.preview_sort([folder])
 
-    def preview_sort(self, paths: list[str], rescore: bool = False) -> None:
+    def preview_sort(self, paths: list[str], rescore: bool = False, reason: str = "with the new model") -> None:
         """Dry run of ``paths``. ``rescore``: the same photos again after retraining — the open
         preview is replaced in place and the photos whose destination changed are highlighted."""
         w = self.main_window
@@ -56,7 +56,7 @@ class SortTab(SortPanel):
             w.progress.hide()
             changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table)
             if rescore:
-                w.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
+                w.status(f"Preview updated {reason}: {changed} photo(s) changed destination "
                          "(highlighted). Nothing has been copied.", 12000)
             else:
                 w.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
@@ -206,6 +206,10 @@ class SortTab(SortPanel):
             self.summary.setText(text)
             w.status(text.replace("<b>", "").replace("</b>", ""), 12000)  # seen from any tab (Ctrl+Z on Watch)
             self.refresh_history()
+            if self.plan is not None and self.sources:
+                # the open preview's "already sorted" may just have gone to the trash: plan it
+                # again (tryout: Apply then skipped 13 photos whose copies Undo had removed)
+                self.preview_sort(list(self.sources), rescore=True, reason="after the undo")
 
         start_job(w, job, on_done=done, on_error=w.error)
 

@@ -6,13 +6,22 @@ the last batch)."""
 
 from __future__ import annotations
 
+import html
+import logging
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from .workers import start_job
+
+log = logging.getLogger(__name__)
+
+
+def _html(text: str) -> str:
+    return html.escape(text)
 
 
 class _Bridge(QObject):
@@ -36,7 +45,7 @@ class WatchPanel(QWidget):
         self.failed_total = 0
         self.bridge = _Bridge()
         self.bridge.batch.connect(self._batch)
-        self.bridge.warning.connect(lambda m: self.main_window.status(m, 15000))
+        self.bridge.warning.connect(self._warn)
         self.list = QListWidget()
         self.list.setAccessibleName("Watched folders")
         self.list.addItems(self.library.watched)
@@ -72,6 +81,13 @@ class WatchPanel(QWidget):
         self.status = QLabel("Not watching.")
         self.status.setWordWrap(True)
         self.status.setAccessibleName("Watching status")
+        # what the watcher refused and what to do (tryout: shown only in the status bar, cut off at
+        # the window's edge and gone after 15 s, while this tab went on saying "Watching")
+        self.warning_label = QLabel()
+        self.warning_label.setWordWrap(True)
+        self.warning_label.setAccessibleName("Watching warnings")
+        self.warning_label.setStyleSheet("QLabel { border: 1px solid #e4572e; border-radius: 4px; padding: 6px; }")
+        self.warning_label.hide()
         row = QHBoxLayout()
         row.addWidget(add)
         row.addWidget(remove)
@@ -86,6 +102,30 @@ class WatchPanel(QWidget):
         lay.addWidget(self.tray_switch)
         lay.addWidget(self.login_switch)
         lay.addWidget(self.status)
+        lay.addWidget(self.warning_label)
+
+    # ------------------------------------------------------------ warnings
+    def _warn(self, message: str) -> None:
+        """A watched folder refused (swapped for a link, gone): said where the watching is shown,
+        until watching restarts; the folder is marked in the list; logged; a short status line."""
+        log.warning("watch: %s", message)
+        shown = self.warning_label.text().split("<br><br>") if not self.warning_label.isHidden() else []
+        self.warning_label.setText("<br><br>".join([*[t for t in shown if t and t != _html(message)],
+                                                     _html(message)][-3:]))
+        self.warning_label.show()
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.text() in message:
+                item.setToolTip(message)
+                item.setForeground(QBrush(QColor("#e4572e")))
+        self.main_window.status("Watching: a folder needs your attention (Watch tab).", 15000)
+
+    def _clear_warnings(self) -> None:
+        self.warning_label.clear()
+        self.warning_label.hide()
+        for i in range(self.list.count()):
+            self.list.item(i).setToolTip("")
+            self.list.item(i).setData(Qt.ItemDataRole.ForegroundRole, None)
 
     # ------------------------------------------------------------ settings
     def _keep_watching_changed(self, on: bool) -> None:
@@ -137,6 +177,7 @@ class WatchPanel(QWidget):
         if self.library.watching != on:
             self.library.watching = on
             self.library.save()
+        self._clear_warnings()  # a new start (or a stop) looks at every folder afresh
         if not on:
             self._stop()
             self.status.setText("Not watching.")

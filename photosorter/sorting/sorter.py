@@ -28,7 +28,7 @@ from pathlib import Path
 from .. import errors
 from ..fsnames import shown
 from ..jobs import CancelToken, ProgressFn, no_progress
-from . import copier, fault, safefs
+from . import copier, fault, safefs, trashcan
 from .ledger import Ledger
 from .paths import portable_name
 from .planner import COMPANION_SUFFIXES, Decision, Plan, plan_sort, rethreshold, scan_sources  # noqa: F401 (API)
@@ -433,11 +433,10 @@ def _sweep(folder: Path, stats: Counter) -> None:
 # --------------------------------------------------------------------------- undo
 
 
-def trash(path: Path) -> None:
-    """The one place that removes files: the system trash, never a silent delete."""
-    from send2trash import send2trash
-
-    send2trash(str(path))
+def trash(path: Path, restore_to: Path | None = None) -> None:
+    """The one place that removes files: the system trash, never a silent delete. ``restore_to``:
+    where the trash's "Restore" puts it back (the copy's real path, not the descriptor path)."""
+    trashcan.trash(path, restore_to)
 
 
 @dataclass
@@ -586,7 +585,8 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
             # The trash gets the parked file through the folder descriptor we hold (Linux:
             # /proc/self/fd/N/name), not by its path: a park folder renamed away and replaced by a
             # symlink in the meantime cannot redirect the move to someone else's file.
-            trash_fn(_held_path(pfd, dest.name, parked))
+            handed = _held_path(pfd, dest.name, parked)
+            trash(handed, restore_to=dest) if trash_fn is trash else trash_fn(handed)
         except Exception as exc:  # no trash on this volume, permission...: report, never delete
             _put_back(fd, pfd, park, dest.name)
             ledger.set_copy_temp(c["id"], None)

@@ -353,3 +353,39 @@ def test_removing_a_corrected_photos_copy_refuses_a_swapped_category_folder(env,
     result = undo_copies_of(ledger, photo, sha, ["red_disc"], trash_fn=moved_to_trash(tmp_path / "trash"))
     assert not (tmp_path / "trash").exists() and snapshot(roll) == originals
     assert result.errors and "symbolic link" in result.errors[0][1]
+
+
+def test_the_trash_can_restore_undone_copies_to_where_they_were(env, scorer):
+    """Tryout: every .trashinfo said Path=/proc/self/fd/23/<name> (the descriptor path undo hands
+    over so a swapped folder cannot redirect it): a file manager's Restore could not put the copy
+    back. The trash now records each copy's real location, and Restore (a rename back) works."""
+    from urllib.parse import quote, unquote
+
+    from conftest import TEST_XDG_DATA_HOME
+
+    from photosorter.sorting import safefs
+    from photosorter.sorting.sorter import copied_categories, undo_copies_of
+
+    roll, _dest, ledger, dests = env
+    s = apply_plan(plan_sort([roll / "red_disc"], scorer, ledger, dests, background="off"), ledger)
+    copies = sorted(p for p in dests["red_disc"].iterdir())
+    assert copies
+    info_dir = Path(TEST_XDG_DATA_HOME) / "Trash" / "info"
+    before = set(info_dir.glob("*.trashinfo")) if info_dir.exists() else set()
+    one = roll / "red_disc" / copies[0].name
+    sha = safefs.hash_path(one)[0]
+    assert copied_categories(ledger, one, sha) == ["red_disc"]
+    undo_copies_of(ledger, one, sha, ["red_disc"])  # the real trash (the session's private one)
+    result = undo_run(ledger, s.run_id)
+    assert len(result.trashed) == len(copies) - 1 and not result.errors
+    new = sorted(set(info_dir.glob("*.trashinfo")) - before)
+    recorded = {}
+    for info in new:
+        line = next(x for x in info.read_text().splitlines() if x.startswith("Path="))
+        recorded[info] = Path(unquote(line[len("Path="):]))
+    assert sorted(recorded.values()) == copies, recorded
+    assert all("/proc/" not in quote(str(p)) for p in recorded.values())
+    # Restore, as a file manager does it: move files/<name> back to Path
+    info, where = next(iter(recorded.items()))
+    os.rename(info.parent.parent / "files" / info.name[: -len(".trashinfo")], where)
+    assert where.exists()
