@@ -3,48 +3,21 @@ compare backbones and fine-tune, and show what the saved model's description say
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 pytest.importorskip("pytestqt")
-import torch
+from fake_backbones import register_fake_backbones
 from PySide6.QtCore import Qt
-from torch import nn
 
-from photosorter import errors
-from photosorter.library import Library
-from photosorter.ml import backbones
 from photosorter.samples import make_labeled_folder
 
 
-class _Noise(nn.Module):
-    """A backbone that sees nothing useful: noise, the same for the same pixels."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = []
-        for img in x:
-            g = torch.Generator().manual_seed(int(img.float().sum().item() * 1000) % (2**31))
-            out.append(torch.randn(16, 2, 2, generator=g))
-        return torch.stack(out)
-
-
-def _blind(weights):
-    return backbones.FeatureExtractor(_Noise(), "blind", "blind-1")
-
-
-def _missing(weights):
-    raise errors.WeightsUnavailableError("weights for 'missing' are not on this computer")
-
-
 @pytest.fixture
-def window(qtbot, monkeypatch):
+def window(window, monkeypatch):
+    """The conftest window, with the fake backbones to compare and a shorter training."""
     from photosorter.gui import backbone_comparison
-    from photosorter.gui.main_window import MainWindow
 
-    tiny = backbones.BACKBONES["tiny"]
-    monkeypatch.setitem(backbones.BACKBONES, "blind", dataclasses.replace(tiny, name="blind", feature_dim=16, builder=_blind))
-    monkeypatch.setitem(backbones.BACKBONES, "missing", dataclasses.replace(tiny, name="missing", builder=_missing))
+    register_fake_backbones(monkeypatch)
     monkeypatch.setattr(backbone_comparison, "OFFLINE", ("blind", "missing", "tiny"))
     # The Train tab's own job and path, with a shorter training (the suite runs on 2 shared cores)
     from photosorter.gui import training
@@ -59,13 +32,7 @@ def window(qtbot, monkeypatch):
     monkeypatch.setattr(training, "train_with_extras", shorter)
     ft_options = finetune.FineTuneOptions
     monkeypatch.setattr(finetune, "FineTuneOptions", lambda: ft_options(epochs=1))
-    lib = Library()
-    lib.backbone = "tiny"
-    w = MainWindow(lib, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
+    return window
 
 
 def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(window, qtbot, tmp_path, monkeypatch):

@@ -23,19 +23,6 @@ from photosorter.library import Library
 from photosorter.samples import make_labeled_folder, make_photo
 
 
-@pytest.fixture
-def window(qtbot):
-    from photosorter.gui.main_window import MainWindow
-
-    lib = Library()
-    lib.backbone = "tiny"
-    w = MainWindow(lib, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
-
 # ---------------------------------------------------------------- loss chart
 def test_each_fold_gets_its_own_epoch_axis_and_the_legend_counts_the_real_folds(qtbot):
     from photosorter.gui.loss_chart import LossChart

@@ -11,21 +11,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from photosorter.importing import import_examples
-from photosorter.library import Library
 from photosorter.samples import make_photo
-
-
-@pytest.fixture
-def window(qtbot):
-    from photosorter.gui.main_window import MainWindow
-
-    lib = Library()
-    lib.backbone = "tiny"
-    w = MainWindow(lib, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
 
 
 def _photos(folder, n: int, seed: int = 0) -> list[str]:

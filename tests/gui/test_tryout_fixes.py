@@ -17,19 +17,6 @@ from photosorter.library import Library
 from photosorter.samples import make_photo
 
 
-@pytest.fixture
-def window(qtbot):
-    from photosorter.gui.main_window import MainWindow
-
-    lib = Library()
-    lib.backbone = "tiny"
-    w = MainWindow(lib, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
-
 def _explained(path: str, colour, scores: dict[str, float]) -> tuple:
     """What Session.explain_photo(...).as_tuple() returns, for a one-colour photo."""
     return (path, Image.new("RGB", (120, 90), colour), scores, {c: 0.5 for c in scores}, {}, "", set(), [], {})

@@ -90,20 +90,6 @@ def test_a_correction_that_keeps_the_photo_in_the_group_keeps_it_selected(panel,
 
 
 # ---------------------------------------------------------------- the preview pane agrees with the grid
-@pytest.fixture
-def window(qtbot):
-    from photosorter.gui.main_window import MainWindow
-    from photosorter.library import Library
-
-    lib = Library()
-    lib.backbone = "tiny"
-    w = MainWindow(lib, welcome=False)
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.shutdown()
-
-
 def _explained(path: str, scores: dict[str, float], thresholds: dict[str, float] | None = None) -> tuple:
     """What Session.explain_photo(...).as_tuple() returns."""
     from PIL import Image

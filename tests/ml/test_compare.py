@@ -2,46 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import pytest
-import torch
-from torch import nn
+from fake_backbones import register_fake_backbones
 
 from photosorter import errors
 from photosorter.cli import main
-from photosorter.ml import backbones
 from photosorter.ml.compare import compare_backbones
 from photosorter.ml.dataset import scan_labeled_folder
 from photosorter.ml.training import TrainOptions
 from photosorter.samples import make_labeled_folder
 
 
-class _Noise(nn.Module):
-    """Features that are noise, the same for the same pixels: a backbone that sees nothing useful."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = []
-        for img in x:
-            g = torch.Generator().manual_seed(int(img.float().sum().item() * 1000) % (2**31))
-            out.append(torch.randn(16, 2, 2, generator=g))
-        return torch.stack(out)
-
-
-def _blind(weights):
-    return backbones.FeatureExtractor(_Noise(), "blind", "blind-1")
-
-
-def _missing(weights):
-    raise errors.WeightsUnavailableError("weights for 'missing' are not on this computer")
-
-
 @pytest.fixture
 def registered(monkeypatch):
-    tiny = backbones.BACKBONES["tiny"]
-    monkeypatch.setitem(backbones.BACKBONES, "blind", dataclasses.replace(tiny, name="blind", feature_dim=16, builder=_blind))
-    monkeypatch.setitem(backbones.BACKBONES, "missing", dataclasses.replace(tiny, name="missing", builder=_missing))
+    register_fake_backbones(monkeypatch)
 
 
 @pytest.fixture(scope="module")
