@@ -84,3 +84,20 @@ def write(tmp_path):
 def trashed_files() -> list[Path]:
     """Files in the session's private trash (send2trash's freedesktop layout)."""
     return sorted((Path(TEST_XDG_DATA_HOME) / "Trash" / "files").glob("*"))
+
+
+@pytest.fixture
+def window(qtbot):
+    """A main window on an empty library with the tiny backbone, no welcome (the Train-tab-level
+    GUI tests; modules with a trained window define their own)."""
+    pytest.importorskip("pytestqt")
+    from photosorter.gui.main_window import MainWindow
+    from photosorter.library import Library
+
+    lib = Library()
+    lib.backbone = "tiny"
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.shutdown()
