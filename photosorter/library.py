@@ -75,7 +75,8 @@ class Library:
             if colour.casefold() not in used:
                 return colour
         for i in range(1, 1000):
-            r, g, b = colorsys.hsv_to_rgb((0.07 + i * 0.618034) % 1.0, 0.55 + 0.2 * (i % 2), 0.75 - 0.15 * (i % 3 == 0))
+            hue = (0.07 + i * 0.618034) % 1.0
+            r, g, b = colorsys.hsv_to_rgb(hue, 0.75 if i % 2 else 0.55, 0.6 if i % 3 == 0 else 0.75)
             colour = f"#{round(r * 255):02x}{round(g * 255):02x}{round(b * 255):02x}"
             if colour not in used:
                 return colour

@@ -497,9 +497,9 @@ class MainWindow(QMainWindow):
         """A correction becomes an example and a quick retrain starts (features are cached: about
         a second); when it is done the open preview is re-scored in place and a running watcher
         uses the new model. Corrections made while training are picked up by one more round."""
-        if self.sorting.run_id is not None and self.sorting.table is not None and path in self.sorting.table.row_of:
-            # a past run is shown as it happened: the grid refuses corrections there, so does the pane
-            self.status(f"Run {self.sorting.run_id} is shown read-only: open a preview to correct photos.", 8000)
+        past = self.sorting.past_run_of(path)
+        if past is not None:  # a past run is shown as it happened: the grid refuses corrections there, so does the pane
+            self.status(f"Run {past} is shown read-only: open a preview to correct photos.", 8000)
             return
         if isinstance(category, tuple):  # the review grid: the categories the photo belongs in
             labels = category
@@ -507,8 +507,7 @@ class MainWindow(QMainWindow):
             labels = (*self.sorting.labels_of(path), category) if category else ()
             if self.sorting.table is not None and path in self.sorting.table.row_of:
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
-        if self.sorting.applied_run_id is not None and self.sorting.table is not None \
-                and path in self.sorting.table.row_of:
+        if self.sorting.applied_run_of(path) is not None:
             self.sorting.correct_applied(path, labels)  # its copies already exist: say so, offer the trash
         self.library.relabel(path, labels)
         self.library.save()

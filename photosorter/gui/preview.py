@@ -139,18 +139,12 @@ class PreviewPane(QWidget):
     def _set_controls_enabled(self, on: bool) -> None:
         for w in (self.show_cam, self.cam_category, self.opacity, self.not_button, self.also):
             w.setEnabled(on)
-        past = self._past_run()
+        sorting = getattr(self.main_window, "sorting", None)  # absent where the pane stands alone
+        past = sorting.past_run_of(self.path) if sorting is not None else None
         for w in (self.not_button, self.also):  # a past run is shown as it happened: nothing to correct
             w.setEnabled(on and past is None)    # (the buttons used to be live and then refuse)
             w.setToolTip(f"Run {past} is shown read-only: sort the folder again (a new preview) to correct "
                          "photos." if past is not None else "")
-
-    def _past_run(self) -> int | None:
-        """The past run the grid shows this photo from (read-only), or None."""
-        sorting = getattr(self.main_window, "sorting", None)
-        if sorting is None or sorting.run_id is None or sorting.table is None or self.path not in sorting.table.row_of:
-            return None
-        return int(sorting.run_id)
 
     def _clear_corrections(self) -> None:
         """The correction controls name no category until a photo's decision is known: left

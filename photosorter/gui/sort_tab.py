@@ -110,11 +110,11 @@ class SortTab(SortPanel):
         to the trash (only that photo's copy and its companions, with undo's checks), and a
         category it was not copied to is said plainly — the grid shows the corrected groups, so
         the disk must not silently disagree with it."""
-        w, run_id, name = self.main_window, self.applied_run_id, Path(path).name
-        table = self.table
-        row = table.row_of.get(path) if table is not None else None
-        sha = table.plan.decisions[row].sha256 if table is not None and row is not None else None
-        if run_id is None or sha is None:  # a photo that could not be read has no copies
+        w, name = self.main_window, Path(path).name
+        if self.applied_run_of(path) is None or self.table is None:
+            return
+        sha = self.table.plan.decisions[self.table.row_of[path]].sha256
+        if sha is None:  # a photo that could not be read has no copies
             return
 
         def find(progress, cancel, emit):

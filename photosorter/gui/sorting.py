@@ -276,6 +276,18 @@ class SortPanel(QWidget):
         self.decisions_changed.emit()
 
     # ------------------------------------------------------------ corrections
+    def past_run_of(self, path: str | None) -> int | None:
+        """The past run the grid shows ``path`` from (read-only: nothing there to correct), or None."""
+        if self.run_id is None or self.table is None or path not in self.table.row_of:
+            return None
+        return self.run_id
+
+    def applied_run_of(self, path: str) -> int | None:
+        """The run Apply made from the preview still shown, if ``path`` is in it (its copies exist)."""
+        if self.applied_run_id is None or self.table is None or path not in self.table.row_of:
+            return None
+        return self.applied_run_id
+
     def decision_of(self, path: str) -> tuple[dict[str, float], tuple[str, ...] | None] | None:
         """For a photo of the open preview: the sliders' thresholds and the person's correction
         (None: none), so the preview pane decides as the grid does; None for any other photo (and

@@ -20,10 +20,6 @@ from .workers import start_job
 log = logging.getLogger(__name__)
 
 
-def _html(text: str) -> str:
-    return html.escape(text)
-
-
 class _Bridge(QObject):
     """Carries watcher-thread events onto the UI thread."""
 
@@ -88,6 +84,7 @@ class WatchPanel(QWidget):
         self.warning_label.setAccessibleName("Watching warnings")
         self.warning_label.setStyleSheet("QLabel { border: 1px solid #e4572e; border-radius: 4px; padding: 6px; }")
         self.warning_label.hide()
+        self._warnings: list[str] = []  # the latest few, each once
         row = QHBoxLayout()
         row.addWidget(add)
         row.addWidget(remove)
@@ -109,9 +106,8 @@ class WatchPanel(QWidget):
         """A watched folder refused (swapped for a link, gone): said where the watching is shown,
         until watching restarts; the folder is marked in the list; logged; a short status line."""
         log.warning("watch: %s", message)
-        shown = self.warning_label.text().split("<br><br>") if not self.warning_label.isHidden() else []
-        self.warning_label.setText("<br><br>".join([*[t for t in shown if t and t != _html(message)],
-                                                     _html(message)][-3:]))
+        self._warnings = [*(m for m in self._warnings if m != message), message][-3:]
+        self.warning_label.setText("<br><br>".join(html.escape(m) for m in self._warnings))
         self.warning_label.show()
         for i in range(self.list.count()):
             item = self.list.item(i)
@@ -121,6 +117,7 @@ class WatchPanel(QWidget):
         self.main_window.status("Watching: a folder needs your attention (Watch tab).", 15000)
 
     def _clear_warnings(self) -> None:
+        self._warnings = []
         self.warning_label.clear()
         self.warning_label.hide()
         for i in range(self.list.count()):

@@ -21,13 +21,9 @@ def trash(path: Path, restore_to: Path | None = None) -> None:
     """Move ``path`` to the trash; the trash remembers ``restore_to`` (default: ``path``)."""
     from send2trash import send2trash
 
-    if restore_to is None or sys.platform in ("darwin", "win32"):
+    # macOS, Windows, GIO: the backend decides what it records
+    if restore_to is None or sys.platform in ("darwin", "win32") or send2trash.__module__ != "send2trash.plat_other":
         send2trash(str(path))
-        return
-    import send2trash as s2t
-
-    if getattr(s2t.send2trash, "__module__", "") != "send2trash.plat_other":
-        send2trash(str(path))  # GIO or another backend: it decides what it records
         return
     _freedesktop_trash(os.fsencode(os.fspath(path)), os.fsencode(os.path.abspath(restore_to)))
 
