@@ -87,6 +87,13 @@ def preview(w, qtbot, folder) -> None:
     assert not w.errors, w.errors
 
 
+def sort_into(w, dest: Path) -> Path:
+    """Every category's folder under ``dest`` (the test's own), so copies can be checked there."""
+    for c in CATS:
+        w.library.category(c).folder = str(dest / c)
+    return dest
+
+
 def test_arrow_keys_over_a_preview_with_explanations_never_fail(window, qtbot, tmp_path):
     """↓ held down in the sort list, Ctrl+Home, Tab: one explanation job per row, overlapping.
     They used to run Grad-CAM on the shared model at once ("differentiated Tensor … not used in
@@ -338,9 +345,7 @@ def test_the_whole_review_loop_preview_keys_correction_retrain_apply_undo(window
     w = window
     roll = make_labeled_folder(tmp_path / "roll", per_category=22, categories=CATS, rel_size=0.6, none=8, seed=74)
     before = snapshot(roll)
-    dest = tmp_path / "Sorted"
-    for c in CATS:
-        w.library.category(c).folder = str(dest / c)
+    dest = sort_into(w, tmp_path / "Sorted")
     preview(w, qtbot, roll)
     review, grid = w.sorting.review, w.sorting.grid
     assert {"red_disc", "blue_square"} <= set(review.groups)
@@ -438,9 +443,7 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     w = window
     roll = make_labeled_folder(tmp_path / "roll", per_category=4, categories=CATS, rel_size=0.6, none=2, seed=75)
     originals = snapshot(roll)
-    dest = tmp_path / "Sorted"
-    for c in CATS:
-        w.library.category(c).folder = str(dest / c)
+    dest = sort_into(w, tmp_path / "Sorted")
     preview(w, qtbot, roll)
     w.apply_sort()
     qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
@@ -488,9 +491,7 @@ def test_undo_refreshes_an_open_preview_that_said_already_sorted(window, qtbot, 
     Undo had just moved to the trash."""
     w = window
     roll = make_labeled_folder(tmp_path / "roll", per_category=3, categories=CATS, rel_size=0.6, none=1, seed=76)
-    dest = tmp_path / "Sorted"
-    for c in CATS:
-        w.library.category(c).folder = str(dest / c)
+    dest = sort_into(w, tmp_path / "Sorted")
     preview(w, qtbot, roll)
     planned = {(c, d.path.name) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories}
     assert planned
