@@ -452,7 +452,7 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     placed = sorted(copies_before)
     review, grid = w.sorting.review, w.sorting.grid
 
-    def press_n_on(rel: Path, answer: str) -> None:
+    def press_n_on(rel: Path, answer: str) -> str:
         photo = next(str(d.path) for d in w.sorting.shown.decisions if d.path.name == rel.name)
         review.select_group(rel.parent.name)
         grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
@@ -464,9 +464,13 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
         assert rel.parent.name in box.text() and rel.name in box.text()
         button = next(b for b in box.buttons() if b.text() == answer)
         button.click()
+        return photo
 
     in_trash = len(trashed_files())
-    press_n_on(placed[0], "Move the copy to the trash")
+    moved = press_n_on(placed[0], "Move the copy to the trash")
+    # the tile follows the correction, like the disk (tryout: it stayed under its old group)
+    review.select_group(placed[0].parent.name)
+    assert moved not in review.paths() and w.sorting.corrections[moved] == ()
     qtbot.waitUntil(lambda: not (dest / placed[0]).exists() or bool(w.errors), timeout=30_000)
     qtbot.waitUntil(lambda: "moved to the trash from" in w.sorting.summary.text(), timeout=30_000)
     assert not w.errors, w.errors
@@ -505,6 +509,7 @@ def test_undo_refreshes_an_open_preview_that_said_already_sorted(window, qtbot, 
     qtbot.waitUntil(lambda: w.sorting.plan is not stale or bool(w.errors), timeout=60_000)
     assert not w.errors, w.errors
     assert not list(dest.rglob("*.jpg"))
+    assert "changed after the undo" in w.sorting.summary.text()  # not "with the new model": none was trained
     counts = w.sorting.shown.counts()
     assert counts["already_sorted"] == 0 and counts["copy"] == len({n for _c, n in planned})
     w.apply_sort()

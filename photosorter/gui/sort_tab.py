@@ -54,7 +54,7 @@ class SortTab(SortPanel):
         def done(result):
             plan, table = result
             w.progress.hide()
-            changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table)
+            changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table, why=reason)
             if rescore:
                 w.status(f"Preview updated {reason}: {changed} photo(s) changed destination "
                          "(highlighted). Nothing has been copied.", 12000)
