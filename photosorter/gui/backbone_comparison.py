@@ -26,12 +26,13 @@ def comparison_candidates(current: str) -> list[str]:
 
 
 def train_with_extras(photos, session, opts, *, compare: bool, fine_tune: bool, progress, cancel, on_epoch=None,
-                      previous=None, background_for=None):
+                      previous=None, background_for=None, on_stage=None):
     """One training job with the chosen extras (worker thread). Returns (TrainResult, backbone kept).
 
     Without extras this is the ordinary training. With ``compare`` every offline backbone trains
     on the examples and the best cross-validated macro-F1 wins (ml/compare.py); with ``fine_tune``
-    the winner's top is fine-tuned and kept only if that improves it (ml/finetune.py)."""
+    the winner's top is fine-tuned and kept only if that improves it (ml/finetune.py). ``on_stage(text)``
+    names the training whose curves ``on_epoch`` feeds next (each backbone, then the fine-tuning folds)."""
     from ..jobs import stage
     from ..ml.compare import compare_backbones
     from ..ml.finetune import fine_tune_stage
@@ -44,13 +45,17 @@ def train_with_extras(photos, session, opts, *, compare: bool, fine_tune: bool, 
     first = stage(progress, 0.0, 0.5 if fine_tune else 1.0)
     if compare:
         won = compare_backbones(photos, comparison_candidates(emb.spec.name), opts, cache=emb.cache,
-                                background_for=background_for or (lambda _e: None), progress=first, cancel=cancel)
+                                background_for=background_for or (lambda _e: None), progress=first, cancel=cancel,
+                                on_epoch=on_epoch, on_stage=on_stage)
         result, emb = won.result, won.embedder
     else:
         result = train_from_photos(photos, emb, opts, TrainProgress(first), cancel, on_epoch=on_epoch,
                                    previous=previous, background=background_for(emb) if background_for else None)
     if fine_tune:
-        result = fine_tune_stage(photos, emb, result, opts, progress=stage(progress, 0.5, 1.0), cancel=cancel)
+        if on_stage is not None:
+            on_stage(f"fine-tuning {emb.spec.name}'s top")
+        result = fine_tune_stage(photos, emb, result, opts, progress=stage(progress, 0.5, 1.0), cancel=cancel,
+                                 on_epoch=on_epoch)
     # The time of the whole job (a tryout read "in 234 s" beside stages of 203 s and 287 s).
     result.seconds = time.perf_counter() - start
     result.classifier.description = dataclasses.replace(result.classifier.description, train_seconds=result.seconds)

@@ -33,6 +33,7 @@ class LossChart(QWidget):
         super().__init__(parent)
         self.folds: dict[int, tuple[list[float], list[float]]] = {}
         self.expected = 0  # how many folds training will run (0: not known yet)
+        self.stage = ""  # which training of a longer job the curves are from ("" for a plain training)
         self.setMinimumHeight(170)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Loss curves, one chart per cross-validation fold")
@@ -44,7 +45,16 @@ class LossChart(QWidget):
     def clear(self) -> None:
         self.folds = {}
         self.expected = 0
+        self.stage = ""
         self.update()
+
+    def start_stage(self, name: str) -> None:
+        """A new training within one job (a backbone being compared, the fine-tuning folds): its own
+        curves, named in the legend. Without this a comparison drew nothing for minutes and the next
+        backbone's fold 1 would have continued the previous backbone's line."""
+        self.clear()
+        self.stage = name
+        self._fit_height()
 
     def set_fold_count(self, folds: int) -> None:
         self.expected = int(folds)
@@ -82,8 +92,9 @@ class LossChart(QWidget):
     def legend_text(self) -> str:
         n = self.panel_count() if (self.expected or self.folds) else 0
         if not n:
-            return ""
-        return f"{n} fold{'s' if n != 1 else ''}, each on its own epoch axis"
+            return f"{self.stage}: starting" if self.stage else ""
+        text = f"{n} fold{'s' if n != 1 else ''}, each on its own epoch axis"
+        return f"{self.stage}: {text}" if self.stage else text
 
     def _plot_area(self) -> QRectF:
         fm = self.fontMetrics()
@@ -129,7 +140,8 @@ class LossChart(QWidget):
             p.setPen(QPen(pal.mid().color(), 1))
             p.drawRect(self._plot_area())
             p.setPen(pal.text().color())
-            p.drawText(self._plot_area(), Qt.AlignmentFlag.AlignCenter, "Loss curves appear here while training")
+            p.drawText(self._plot_area(), Qt.AlignmentFlag.AlignCenter,
+                       f"Training {self.stage}…" if self.stage else "Loss curves appear here while training")
             p.end()
             return
         hi = self._top()

@@ -324,7 +324,7 @@ class TrainingPanel(QWidget):
                 return train_with_extras(photos, session, TrainOptions(gate_quantile=strictness), compare=compare,
                                          fine_tune=fine_tune, progress=progress, cancel=cancel,
                                          on_epoch=lambda f, e, t, v: emit((f, e, t, v, tracker.folds)),
-                                         previous=previous,
+                                         previous=previous, on_stage=lambda name: emit(("stage", name)),
                                          background_for=lambda e: StoredBackground.for_embedder(e).features())
             return train_from_photos(photos, emb, TrainOptions(gate_quantile=strictness), tracker, cancel,
                                      on_epoch=lambda f, e, t, v: emit((f, e, t, v, tracker.folds)), previous=previous,
@@ -335,6 +335,9 @@ class TrainingPanel(QWidget):
             switched = ""
             if isinstance(result, tuple):  # with extras: (result, the backbone kept)
                 result, kept = result
+                # The chart shows the model that was kept, not whichever stage trained last.
+                tuned = " (fine-tuned)" if result.classifier.backbone_top else ""
+                self.chart.start_stage(f"kept: {kept}{tuned}")
                 if kept != w.library.backbone:  # the comparison chose another backbone: the app now uses it
                     switched = (f" Comparing backbones chose {kept} (best cross-validated F1 on your examples); the app "
                                 f"uses it from now on instead of {w.library.backbone} — it may sort more slowly. "
@@ -365,7 +368,15 @@ class TrainingPanel(QWidget):
             self.end("Training cancelled. The previous model (if any) is unchanged.")
 
         self._train_job = start_job(w, job, on_done=done, on_error=failed, on_cancel=cancelled,
-                                    on_progress=self.on_progress, on_data=lambda d: self.chart.add_point(*d))
+                                    on_progress=self.on_progress, on_data=self._chart_data)
+
+    def _chart_data(self, data: tuple) -> None:
+        """Loss points from the training job; ("stage", name) starts the curves of the next training
+        within the job (compare backbones, fine-tune)."""
+        if data and data[0] == "stage":
+            self.chart.start_stage(str(data[1]))
+        else:
+            self.chart.add_point(*data)
 
     def cancel_training(self) -> None:
         if self._train_job is not None:

@@ -44,12 +44,16 @@ def compare_backbones(
     progress: ProgressFn = no_progress,
     cancel: CancelToken | None = None,
     weights: dict[str, str] | None = None,
+    on_epoch: Callable[[int, int, float, float], None] | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> Comparison:
     """Train on every backbone in ``names`` and keep the one with the best cross-validated macro-F1.
 
     A backbone that cannot be loaded (weights missing, offline) is reported in its row and
     skipped; if none can be loaded the first one's error is raised. ``background_for(embedder)``
-    gives that backbone's stored background (features of different networks are not comparable)."""
+    gives that backbone's stored background (features of different networks are not comparable).
+    ``on_stage(text)`` says which backbone trains next and ``on_epoch`` feeds its loss curves, so the
+    Train tab shows each training live instead of a still chart for minutes."""
     if not names:
         raise errors.UsageError("Name at least one backbone to compare.")
     rows: list[dict] = []
@@ -68,7 +72,9 @@ def compare_backbones(
             rows.append({"backbone": name, "error": str(exc)})
             first_error = first_error or exc
             continue
-        result = train_from_photos(photos, embedder, opts, progress=step, cancel=cancel,
+        if on_stage is not None:
+            on_stage(f"{name} ({i + 1} of {len(unique)})")
+        result = train_from_photos(photos, embedder, opts, progress=step, cancel=cancel, on_epoch=on_epoch,
                                    background=background_for(embedder))
         m = result.classifier.metrics
         rows.append({"backbone": name, "macro_f1": round(float(m.get("macro_f1", 0.0)), 4),

@@ -32,7 +32,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,9 +177,10 @@ def _pooled(top: nn.Module, act: torch.Tensor) -> torch.Tensor:
 
 def _fine_tune(top: nn.Sequential, head: nn.Module, act: torch.Tensor, y: torch.Tensor, val_act: torch.Tensor | None,
                val_y: torch.Tensor | None, opts: FineTuneOptions, epochs: int, seed: int,
-               cancel: CancelToken | None, tick) -> int:
+               cancel: CancelToken | None, tick, on_epoch: Callable[[int, float, float], None] | None = None) -> int:
     """Train ``top`` and ``head`` in place on activations ``act`` (N, V, C, H, W); with a validation
-    part, keep the best epoch by held-out loss (-1: the starting weights). Returns that epoch."""
+    part, keep the best epoch by held-out loss (-1: the starting weights). Returns that epoch.
+    ``on_epoch(epoch, train_loss, val_loss)`` after each epoch that has a validation part."""
     torch.manual_seed(seed)
     for p in top.parameters():
         p.requires_grad_(True)
@@ -203,6 +206,7 @@ def _fine_tune(top: nn.Sequential, head: nn.Module, act: torch.Tensor, y: torch.
         top.eval()  # batch norm keeps its ImageNet statistics: batches of a few photos would spoil them
         head.train()
         perm = torch.randperm(len(x), generator=gen)
+        total = 0.0
         for i in range(0, len(x), opts.batch_size):
             if cancel is not None:
                 cancel.raise_if_cancelled()
@@ -211,9 +215,12 @@ def _fine_tune(top: nn.Sequential, head: nn.Module, act: torch.Tensor, y: torch.
             loss = loss_fn(head(_pooled(top, x[idx])), yy[idx])
             loss.backward()
             optim.step()
+            total += float(loss.detach()) * len(idx)
         tick()
         if val_act is not None and len(val_act):
             val = val_loss()
+            if on_epoch is not None:
+                on_epoch(epoch, total / len(x), val)
             if val < best - 1e-5:
                 best, best_epoch = val, epoch
                 best_state = (copy.deepcopy(top.state_dict()), copy.deepcopy(head.state_dict()))
@@ -238,12 +245,14 @@ def _macro_f1(labels: np.ndarray, logits: np.ndarray, categories: list[str]) -> 
 
 def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResult, opts: TrainOptions | None = None,
                     ft: FineTuneOptions | None = None, progress: ProgressFn = no_progress,
-                    cancel: CancelToken | None = None, memo: dict | None = None) -> TrainResult:
+                    cancel: CancelToken | None = None, memo: dict | None = None,
+                    on_epoch: Callable[[int, int, float, float], None] | None = None) -> TrainResult:
     """Try fine-tuning on top of a finished frozen training ``frozen`` (same examples, same
     embedder); return the fine-tuned training if its cross-validated macro-F1 is higher, else
     ``frozen``. Either way the model's description says which was kept and why (``fine_tune``).
     ``memo``: a dict that keeps the frozen part's activations between calls on the same examples
-    (benchmarks train several seeds; the app trains once)."""
+    (benchmarks train several seeds; the app trains once). ``on_epoch(fold, epoch, train_loss,
+    val_loss)`` feeds the Train tab's curves for the stage's folds (minutes on a laptop CPU)."""
     opts, ft = opts or TrainOptions(), ft or FineTuneOptions()
     start = time.perf_counter()
     clf = frozen.classifier
@@ -309,7 +318,8 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
         tr, va = torch.as_tensor(fold != f), torch.as_tensor(fold == f)
         top, head = copy.deepcopy(base_top), copy.deepcopy(heads[f])
         best_epochs.append(_fine_tune(top, head, act[tr], y[tr], act[va, 0], y[va], ft, ft.epochs,
-                                      opts.seed * 100 + f, cancel, tick))
+                                      opts.seed * 100 + f, cancel, tick,
+                                      functools.partial(on_epoch, f) if on_epoch is not None else None))
         with torch.no_grad():
             tuned_logits[va.numpy()] = head(_pooled(top, act[va, 0])).numpy()
     categories = list(clf.categories)

@@ -51,11 +51,27 @@ def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(windo
     seen: list[float] = []
     shown_progress = panel.on_progress
     panel.on_progress = lambda d, t, m: (seen.append(d / t if t else 0.0), shown_progress(d, t, m))
+    charted: list[tuple] = []  # what reached the loss chart, and the chart's name for it at that moment
+    shown_data = panel._chart_data
+    panel._chart_data = lambda d: (shown_data(d), charted.append((d, panel.chart.stage, dict(panel.chart.folds))))
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel._train_job is None and panel.train_button.isEnabled(), timeout=300_000)
     assert panel.stage.text().startswith("Trained"), panel.stage.text()
     saved = Classifier.load(w.model_path)
     desc = saved.description
+    # Live curves for every training of the job (a comparison used to leave the chart empty for
+    # minutes): each backbone that loaded, then the fine-tuning folds, each named and starting afresh.
+    trainings = [d[1] for d, _name, _folds in charted if d[0] == "stage"]
+    assert trainings == ["tiny (1 of 3)", "blind (2 of 3)", "fine-tuning tiny's top"], trainings
+    for i, (d, name, folds) in enumerate(charted):
+        if d[0] == "stage":
+            assert folds == {} and name == d[1]  # the previous training's curves are gone
+            assert i + 1 < len(charted) and charted[i + 1][0][0] != "stage"  # and it drew curves of its own
+        else:
+            assert name in trainings and len(folds[d[0]][1]) >= 1
+    # afterwards the chart shows the kept model's own curves, named
+    assert panel.chart.stage == "kept: tiny" + (" (fine-tuned)" if saved.backbone_top else "")
+    assert [v for _t, v in panel.chart.folds.values()] == [c["val_loss"] for c in desc.curves]
     # Tryout findings: the bar went back (31% → 5% → 2%) at each stage; the time said was one stage's
     assert seen and seen == sorted(seen), seen
     stages = sum(r.get("seconds", 0.0) for r in desc.backbone_comparison) + desc.fine_tune["seconds"]
