@@ -120,8 +120,12 @@ def make_dng(path: Path, size: tuple[int, int] = (256, 192), preview: tuple[int,
     return path
 
 
-def make_clip(path: Path, images: list, seconds_each: float = 1.0, fps: int = 8, codec: str = "mpeg4") -> Path:
-    """A video showing each PIL image for ``seconds_each``; a keyframe starts every image."""
+def make_clip(path: Path, images: list, seconds_each: float = 1.0, fps: int = 8, codec: str = "mpeg4",
+              threads: int = 0) -> Path:
+    """A video showing each PIL image for ``seconds_each``; a keyframe starts every image.
+    ``threads``: the encoder's thread count (0: FFmpeg's choice, one per CPU). The bytes depend on
+    it, and so does what is left of a truncated copy: one encoder thread leaves a video track
+    whose codec parameters are gone (seen on a one-core run)."""
     import av
 
     w, h = images[0].size
@@ -130,6 +134,8 @@ def make_clip(path: Path, images: list, seconds_each: float = 1.0, fps: int = 8,
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.codec_context.gop_size = per
+        if threads:
+            stream.codec_context.thread_count = threads
         if codec == "mpeg4":
             stream.codec_context.bit_rate = 2_000_000
         n = 0

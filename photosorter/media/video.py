@@ -65,6 +65,10 @@ def _open(path: Path):
     if not container.streams.video:
         container.close()
         raise errors.NotAnImageError("This file has no video track (an audio-only recording?).", path=path)
+    if container.streams.video[0].codec_context is None:  # the track is named, its codec parameters are cut off
+        container.close()
+        raise errors.CorruptImageError(
+            "The video track cannot be decoded: the file is truncated or damaged (an interrupted copy?).", path=path)
     return container
 
 

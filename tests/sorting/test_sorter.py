@@ -182,9 +182,12 @@ def _bad_files(root: Path) -> dict[str, str]:
     (root / "zero.mp4").write_bytes(b"")
     (root / "zero.nef").write_bytes(b"")
     (root / "random.dng").write_bytes(rng.integers(0, 255, 4000, dtype=np.uint8).tobytes())
-    make_clip(root / "whole.mov", [Image.new("RGB", (64, 48), (200, 0, 0))] * 2, seconds_each=0.5)
-    clip = (root / "whole.mov").read_bytes()
-    (root / "cut.mov").write_bytes(clip[: len(clip) // 2])
+    # Half a clip: with two encoder threads nothing of the video track is left; with one (a one-core
+    # run) the track is there without its codec parameters, which crashed the sort (AttributeError).
+    for name, threads in (("cut.mov", 2), ("cut_one_thread.mov", 1)):
+        make_clip(root / "whole.mov", [Image.new("RGB", (64, 48), (200, 0, 0))] * 2, seconds_each=0.5, threads=threads)
+        clip = (root / "whole.mov").read_bytes()
+        (root / name).write_bytes(clip[: len(clip) // 2])
     make_dng(root / "whole.dng")
     (root / "cut.dng").write_bytes((root / "whole.dng").read_bytes()[:400])
     Image.new("RGB", (200, 300), (250, 250, 250)).save(root / "scan.pdf")
@@ -194,7 +197,7 @@ def _bad_files(root: Path) -> dict[str, str]:
             "bomb.png": "too_many_pixels", "textbomb.png": "corrupt", "pipe.jpg": "not_a_regular_file",
             "loop_a.jpg": "symlink", "loop_b.jpg": "symlink",
             "zero.mp4": "empty_file", "zero.nef": "empty_file", "random.dng": "unsupported_format",
-            "cut.mov": "corrupt", "cut.dng": "truncated", "cut.pdf": "corrupt", "pipe.mp4": "not_a_regular_file"}
+            "cut.mov": "corrupt", "cut_one_thread.mov": "corrupt", "cut.dng": "truncated", "cut.pdf": "corrupt", "pipe.mp4": "not_a_regular_file"}
 
 
 @pytest.mark.timeout(120)
