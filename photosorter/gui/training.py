@@ -7,6 +7,7 @@ training, training, cancelling, and showing what came out."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -38,12 +39,64 @@ COLUMNS = ("Category", "Precision", "Recall", "F1", "Threshold", "Examples")
 SHORT_COLUMNS = ("Name", "Prec.", "Rec.", "F1", "Thr.", "Ex.")  # full names in the tooltips
 
 
-def eta_text(started: float, done: int, total: int) -> str:
-    if done <= 0 or total <= 0 or done >= total:
-        return ""
-    elapsed = time.monotonic() - started
-    left = elapsed * (total - done) / done
-    return f" — about {left:.0f} s left" if left < 90 else f" — about {left / 60:.0f} min left"
+class StepEta:
+    """Time left, from the pace of the step that is running now.
+
+    Why per step: training's steps run at very different paces — reading examples whose features
+    are cached takes a moment for 40% of the bar, then the folds take the rest at a crawl — so one
+    pace over the whole bar said "about 3 s left" for a training that had a minute to go. While a
+    step that is not the last runs, the time left is said for *that step* only; in the last step
+    it is the time left for the whole job. Nothing is said until the step has made some headway.
+    """
+
+    STEP = re.compile(r"Step (\d+) of (\d+)")
+    MIN_SECONDS = 1.0  # of the current step, before any estimate
+    MIN_SHARE = 0.02  # of the bar, within the current step, before any estimate
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self.clock = clock
+        self.key: str | None = None
+        self.since = 0.0
+        self.from_done = 0
+        self.from_count = 0
+
+    @classmethod
+    def step_of(cls, message: str) -> str:
+        """What stays the same while one step runs ("efficientnet_lite2: Step 1 of 2", "Fine-tuning")."""
+        m = cls.STEP.search(message)
+        if m:
+            return message[: m.end()]
+        return re.sub(r"\d+", "#", message.split("(")[0].split(" — ")[0]).strip()
+
+    @classmethod
+    def _count(cls, message: str) -> tuple[int, int] | None:
+        """The step's own "i of n" in its words ("reading examples, 30 of 120"), if any."""
+        m = cls.STEP.search(message)
+        found = re.search(r"(\d+) of (\d+)", message[m.end():] if m else message)
+        return (int(found.group(1)), int(found.group(2))) if found else None
+
+    def text(self, done: int, total: int, message: str) -> str:
+        now = self.clock()
+        key = self.step_of(message)
+        count = self._count(message)
+        if key != self.key:
+            self.key, self.since, self.from_done = key, now, done
+            self.from_count = count[0] if count else 0
+            return ""
+        spent = now - self.since
+        if total <= 0 or done >= total or spent < self.MIN_SECONDS:
+            return ""
+        m = self.STEP.search(message)
+        if m is None or m.group(1) == m.group(2):  # the last step: its pace over the rest of the bar
+            moved = done - self.from_done
+            if moved < self.MIN_SHARE * total:
+                return ""
+            left, where = spent * (total - done) / moved, ""
+        else:  # an earlier step: only its own end can be told, from its own count
+            if count is None or count[0] >= count[1] or count[0] - self.from_count < max(1, self.MIN_SHARE * count[1]):
+                return ""
+            left, where = spent * (count[1] - count[0]) / (count[0] - self.from_count), " in this step"
+        return f" — about {max(1, round(left))} s left{where}" if left < 90 else f" — about {left / 60:.0f} min left{where}"
 
 
 def hints(clf) -> list[str]:
@@ -182,7 +235,7 @@ class TrainingPanel(QWidget):
         self.advice_scroll.setMinimumHeight(self.advice.fontMetrics().lineSpacing() * 3)
         self.advice_scroll.setMaximumHeight(self.advice.fontMetrics().lineSpacing() * 8)
         lay.addWidget(self.advice_scroll, 1)
-        self._started = time.monotonic()
+        self._eta = StepEta()
 
     def resizeEvent(self, event) -> None:
         """Wrapped labels need more height when the tab is narrow (200% scaling); the scroll area
@@ -220,7 +273,7 @@ class TrainingPanel(QWidget):
 
     # ------------------------------------------------------------ progress
     def begin(self) -> None:
-        self._started = time.monotonic()
+        self._eta = StepEta()
         self.chart.clear()
         self.bar.setRange(0, 0)
         self.train_button.setEnabled(False)
@@ -231,7 +284,7 @@ class TrainingPanel(QWidget):
         """``done``/``total`` and ``message`` come from one place (ml/train_progress.py)."""
         self.bar.setRange(0, max(1, total))
         self.bar.setValue(done)
-        self.stage.setText(f"{message}{eta_text(self._started, done, total)}")
+        self.stage.setText(f"{message}{self._eta.text(done, total, message)}")
 
     def end(self, message: str) -> None:
         self.bar.setRange(0, 1)

@@ -270,3 +270,37 @@ def test_the_welcome_leaves_the_train_tabs_controls_visible(qtbot):
     for name in ("fine_tune", "compare", "train"):
         assert not seen["box"].intersects(seen[name]), (name, seen["box"], seen[name])
     w.shutdown()
+
+
+def test_the_time_left_is_not_said_from_the_fast_reading_step_for_the_slow_folds(window):
+    """A tryout read "about 3 s left" while a training had a minute to go: reading cached examples
+    fills 40% of the bar in a moment, and one pace over the whole bar extrapolated that onto the
+    folds. The time left now comes from the pace of the step that runs, and an earlier step only
+    says its own time left."""
+    from photosorter.gui.training import StepEta
+    from photosorter.ml.train_progress import SCALE, TrainProgress
+
+    now = [0.0]
+    panel = window.training
+    panel._eta = StepEta(clock=lambda: now[0])
+    shown: list[str] = []
+    tracker = TrainProgress(lambda d, t, m: (panel.on_progress(d, t, m), shown.append(panel.stage.text())))
+    for i in range(0, 121, 10):  # 120 cached examples in 2 s
+        now[0] = i / 60
+        tracker.reading_progress(i, 120)
+    assert shown[-2].endswith("about 1 s left in this step"), shown  # step 1's own end
+    assert all("left" not in t or "in this step" in t for t in shown), shown  # never the whole job from it
+    # the folds: 10 s each
+    for fold in range(5):
+        tracker.fold_progress(fold, 5)
+        if fold == 1:
+            after_first_fold = panel.stage.text()
+        for epoch in range(10):
+            now[0] += 1.0
+            tracker.epoch_done(fold, epoch)
+    assert "Step 2 of 2" in after_first_fold and "in this step" not in after_first_fold
+    left = float(after_first_fold.split("about ")[1].split(" s left")[0])
+    assert 30 <= left <= 50, after_first_fold  # 40 s of folds to go
+    # the old whole-bar pace on the same events said a fraction of that
+    done = round((0.4 + 0.6 / 5) * SCALE)
+    assert 12.0 * (SCALE - done) / done < 12
