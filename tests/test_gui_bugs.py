@@ -517,3 +517,29 @@ def test_undo_refreshes_an_open_preview_that_said_already_sorted(window, qtbot, 
                     or bool(w.errors), timeout=60_000)
     assert not w.errors, w.errors
     assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned
+
+
+def test_undoing_the_run_on_screen_brings_its_preview_back_ready_to_apply(window, qtbot, tmp_path):
+    """Tryout: Apply, then Ctrl+Z: the copies went to the trash but the grid kept showing the undone
+    run with Apply off; sorting again meant choosing the folder again."""
+    w = window
+    roll = make_labeled_folder(tmp_path / "roll", per_category=3, categories=CATS, rel_size=0.6, none=1, seed=77)
+    dest = sort_into(w, tmp_path / "Sorted")
+    preview(w, qtbot, roll)
+    planned = {(c, d.path.name) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories}
+    assert planned
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned
+    assert w.sorting.plan is None and not w.sorting.apply_button.isEnabled()
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: w.sorting.plan is not None or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    assert not list(dest.rglob("*.jpg"))  # the copies are in the trash
+    assert w.sorting.apply_button.isEnabled() and w.sorting.applied_run_id is None
+    assert {(c, d.path.name) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories} == planned
+    w.apply_sort()  # and it can be applied again, as it was
+    qtbot.waitUntil(lambda: (w.sorting.summary.text().count("Done (run") == 1 and w.sorting.plan is None)
+                    or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned

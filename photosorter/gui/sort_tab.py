@@ -206,7 +206,11 @@ class SortTab(SortPanel):
             self.summary.setText(text)
             w.status(text.replace("<b>", "").replace("</b>", ""), 12000)  # seen from any tab (Ctrl+Z on Watch)
             self.refresh_history()
-            if self.plan is not None and self.sources:
+            # The grid shows the run just undone (Apply, then Ctrl+Z): its copies are gone, so
+            # show the folder's preview again, ready to Apply (tryout: the undone run stayed on
+            # screen with Apply off, and the folder had to be chosen again).
+            undid_shown = self.applied_run_id is not None and result.run_id == self.applied_run_id
+            if self.sources and (self.plan is not None or undid_shown):
                 # the open preview's "already sorted" may just have gone to the trash: plan it
                 # again (tryout: Apply then skipped 13 photos whose copies Undo had removed)
                 self.preview_sort(list(self.sources), rescore=True, reason="after the undo")
