@@ -14,7 +14,17 @@ import dataclasses
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QCheckBox, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 #: Backbones compared in the app: offline ones only (a comparison must never start a download).
 OFFLINE = ("efficientnet_lite0", "efficientnet_lite2")
@@ -118,8 +128,36 @@ def fine_tune_text(description) -> str:
     return f"<b>Fine-tuning</b>{secs}: {info.get('reason', '')}"
 
 
+def summary_text(description) -> str:
+    """One or two lines: which backbone was kept and whether fine-tuning was. The details (every
+    backbone's row, the fine-tuning figures) open below on demand: shown in full they squeezed
+    the per-category table, the tab's main result, to a row and a half (tryout)."""
+    parts = []
+    rows = [r for r in description.backbone_comparison if "error" not in r]
+    kept = next((r for r in rows if r.get("kept")), None)
+    if kept is not None:
+        others = "; ".join(f"{r['backbone']} {r['macro_f1']:.3f}" for r in rows if r is not kept)
+        skipped = [r["backbone"] for r in description.backbone_comparison if "error" in r]
+        parts.append(f"<b>Backbones compared</b>: {kept['backbone']} kept (cross-validated macro-F1 "
+                     f"{kept['macro_f1']:.3f}{'; ' + others if others else ''})"
+                     + (f"; {', '.join(skipped)} skipped" if skipped else "") + ".")
+    info = description.fine_tune
+    if info:
+        secs = f" ({info['seconds']:.0f} s)" if isinstance(info.get("seconds"), (int, float)) else ""
+        kept = info.get("kept")
+        if kept == "fine-tuned":
+            verdict = "kept — it improved on your examples."
+        elif kept == "frozen" and "fine_tuned_macro_f1" in info:
+            verdict = "not kept — it did not improve on your examples."
+        else:  # not tried (videos among the examples, a backbone it cannot tune): the reason says why
+            verdict = str(info.get("reason", ""))
+        parts.append(f"<b>Fine-tuning</b>{secs}: {verdict}")
+    return " ".join(parts)
+
+
 class ComparisonView(QWidget):
-    """What the extras decided for the shown model; hidden when neither ran."""
+    """What the extras decided for the shown model; hidden when neither ran. A summary line, and
+    the details (comparison table, fine-tuning figures) behind a Details button."""
 
     HEADERS = ("Backbone", "Cross-validated macro-F1", "Time", "Result")
 
@@ -136,12 +174,35 @@ class ComparisonView(QWidget):
         self.table.setAccessibleName("Backbone comparison")
         self.fine_tune = QLabel()
         self.fine_tune.setWordWrap(True)
+        self.summary = QLabel()
+        self.summary.setWordWrap(True)
+        self.details = QToolButton()
+        self.details.setText("Details")
+        self.details.setCheckable(True)
+        self.details.setArrowType(Qt.ArrowType.RightArrow)
+        self.details.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.details.setAccessibleName("Show the backbone comparison and fine-tuning details")
+        self.details.toggled.connect(self._show_details)
+        head = QHBoxLayout()
+        head.setContentsMargins(0, 0, 0, 0)
+        head.addWidget(self.summary, 1)
+        head.addWidget(self.details, 0, Qt.AlignmentFlag.AlignTop)
+        self.body = QWidget()
+        body = QVBoxLayout(self.body)
+        body.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.title)
+        body.addWidget(self.table)
+        body.addWidget(self.fine_tune)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        lay.addWidget(self.title)
-        lay.addWidget(self.table)
-        lay.addWidget(self.fine_tune)
+        lay.addLayout(head)
+        lay.addWidget(self.body)
+        self.body.hide()
         self.hide()
+
+    def _show_details(self, on: bool) -> None:
+        self.details.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+        self.body.setVisible(on)
 
     def show_model(self, clf) -> None:
         desc = clf.description
@@ -163,6 +224,7 @@ class ComparisonView(QWidget):
         text = fine_tune_text(desc)
         self.fine_tune.setText(text)
         self.fine_tune.setVisible(bool(text))
+        self.summary.setText(summary_text(desc))
         self.setVisible(bool(rows) or bool(text))
 
     def shown_rows(self) -> list[list[str]]:

@@ -20,9 +20,17 @@ VAL_COLOUR = "#e4572e"
 #: A panel narrower than this goes to a second row.
 MIN_PANEL_WIDTH = 84
 MIN_PANEL_HEIGHT = 60
+#: The chart's least height (one row of panels and the legend): it gives way to the results table.
+MIN_CHART_HEIGHT = 140
 #: The curves' names, longest first: the first pair that fits the chart's width is drawn.
 LEGENDS = (("— training loss", "— validation loss (● best)"), ("— training", "— validation (● best)"),
            ("— train", "— valid. (●)"))
+
+
+def axis_label(value: float) -> str:
+    """The top of the loss axis: two decimals, or two significant digits for small losses (a
+    fine-tuning stage's losses read "0.00" at the top and "0" at the bottom — tryout)."""
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
 
 
 class LossChart(QWidget):
@@ -34,7 +42,7 @@ class LossChart(QWidget):
         self.folds: dict[int, tuple[list[float], list[float]]] = {}
         self.expected = 0  # how many folds training will run (0: not known yet)
         self.stage = ""  # which training of a longer job the curves are from ("" for a plain training)
-        self.setMinimumHeight(170)
+        self.setMinimumHeight(MIN_CHART_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setAccessibleName("Loss curves, one chart per cross-validation fold")
 
@@ -80,7 +88,7 @@ class LossChart(QWidget):
         rows = math.ceil(self.panel_count() / self._columns(self._plot_area().width()))
         need = 2 * fm.height() + 14 + rows * (fm.height() + 2 + MIN_PANEL_HEIGHT)
         if need != self.minimumHeight():
-            self.setMinimumHeight(max(170, need))
+            self.setMinimumHeight(max(MIN_CHART_HEIGHT, need))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -93,13 +101,14 @@ class LossChart(QWidget):
         n = self.panel_count() if (self.expected or self.folds) else 0
         if not n:
             return f"{self.stage}: starting" if self.stage else ""
-        text = f"{n} fold{'s' if n != 1 else ''}, each on its own epoch axis"
-        return f"{self.stage}: {text}" if self.stage else text
+        if self.stage:  # the stage's name must stay readable: the long explanation made way
+            return f"{self.stage} · {n} fold{'s' if n != 1 else ''}"
+        return f"{n} fold{'s' if n != 1 else ''}, each on its own epoch axis"
 
     def _plot_area(self) -> QRectF:
         fm = self.fontMetrics()
-        return QRectF(fm.horizontalAdvance("0.00") + 8, 4, self.width() - fm.horizontalAdvance("0.00") - 14,
-                      self.height() - 2 * fm.height() - 10)
+        label = max(fm.horizontalAdvance("0.00"), fm.horizontalAdvance(axis_label(self._top())))
+        return QRectF(label + 8, 4, self.width() - label - 14, self.height() - 2 * fm.height() - 10)
 
     def panels(self) -> list[QRectF]:
         """One rectangle per fold, in a grid that keeps panels at least MIN_PANEL_WIDTH wide."""
@@ -170,7 +179,7 @@ class LossChart(QWidget):
                     p.drawEllipse(pts[best], 3, 3)
         area = self._plot_area()
         p.setPen(pal.text().color())
-        p.drawText(QPointF(2, area.top() + fm.ascent() + fm.height()), f"{hi:.2f}")
+        p.drawText(QPointF(2, area.top() + fm.ascent() + fm.height()), axis_label(hi))
         p.drawText(QPointF(2, area.bottom()), "0")
         y = self.height() - fm.descent() - 4
         x = area.left()

@@ -244,6 +244,16 @@ class TrainingPanel(QWidget):
         self._fit_minimum_height()
         self._fit_table_headers()
 
+    #: The per-category table always shows this many rows (or all, if fewer) without scrolling: it is
+    #: the tab's main result, and with the comparison shown it was squeezed to a row and a half.
+    TABLE_ROWS_SHOWN = 4
+
+    def _fit_table_height(self, rows: int) -> None:
+        shown = min(rows, self.TABLE_ROWS_SHOWN)
+        row = self.table.verticalHeader().defaultSectionSize()
+        header = self.table.horizontalHeader().sizeHint().height()
+        self.table.setMinimumHeight(header + shown * row + 2 * self.table.frameWidth())
+
     def _fit_table_headers(self) -> None:
         """Short column names where the full ones do not fit (200%: "recisio", cut at both ends)."""
         header = self.table.horizontalHeader()
@@ -276,6 +286,7 @@ class TrainingPanel(QWidget):
         self._eta = StepEta()
         self.chart.clear()
         self.bar.setRange(0, 0)
+        self.extras.setEnabled(False)  # they say what *this* training does; changed midway they lied
         self.train_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.stage.setText("Loading the recognition model…")
@@ -287,6 +298,7 @@ class TrainingPanel(QWidget):
         self.stage.setText(f"{message}{self._eta.text(done, total, message)}")
 
     def end(self, message: str) -> None:
+        self.extras.setEnabled(True)
         self.bar.setRange(0, 1)
         self.bar.setValue(1 if message.startswith("Trained") else 0)
         self.train_button.setEnabled(True)
@@ -445,6 +457,7 @@ class TrainingPanel(QWidget):
         self.table.blockSignals(True)
         self.table.setRowCount(len(per))
         counts = clf.description.examples_per_category
+        self._fit_table_height(len(per))
         for r, (name, m) in enumerate(per.items()):
             vals = [name, f"{m['precision']:.2f}", f"{m['recall']:.2f}", f"{m['f1']:.2f}", f"{m['threshold']:.2f}",
                     str(counts.get(name, m["support"]))]

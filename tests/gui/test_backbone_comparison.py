@@ -53,7 +53,9 @@ def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(windo
     panel.on_progress = lambda d, t, m: (seen.append(d / t if t else 0.0), shown_progress(d, t, m))
     charted: list[tuple] = []  # what reached the loss chart, and the chart's name for it at that moment
     shown_data = panel._chart_data
-    panel._chart_data = lambda d: (shown_data(d), charted.append((d, panel.chart.stage, dict(panel.chart.folds))))
+    ticks_enabled: list[bool] = []  # the two boxes while this training runs (they say what it does)
+    panel._chart_data = lambda d: (shown_data(d), charted.append((d, panel.chart.stage, dict(panel.chart.folds))),
+                                   ticks_enabled.append(panel.extras.isEnabled()))
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel._train_job is None and panel.train_button.isEnabled(), timeout=300_000)
     assert panel.stage.text().startswith("Trained"), panel.stage.text()
@@ -69,6 +71,8 @@ def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(windo
             assert i + 1 < len(charted) and charted[i + 1][0][0] != "stage"  # and it drew curves of its own
         else:
             assert name in trainings and len(folds[d[0]][1]) >= 1
+    assert ticks_enabled and not any(ticks_enabled) and panel.extras.isEnabled()
+    assert panel.chart.legend_text().startswith("kept: tiny")  # the name first; no long tail to cut it
     # afterwards the chart shows the kept model's own curves, named
     assert panel.chart.stage == "kept: tiny" + (" (fine-tuned)" if saved.backbone_top else "")
     assert [v for _t, v in panel.chart.folds.values()] == [c["val_loss"] for c in desc.curves]
@@ -87,6 +91,20 @@ def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(windo
     assert desc.fine_tune is not None and desc.fine_tune["kept"] in ("frozen", "fine-tuned")
     assert panel.comparison.fine_tune.text() == fine_tune_text(desc) != ""
     assert panel.comparison.isVisible()
+    # Tryout: shown in full, the comparison squeezed the per-category table to a row and a half.
+    # A summary line says what was kept; the details open on demand.
+    summary = panel.comparison.summary.text()
+    assert "tiny kept" in summary and "missing skipped" in summary and "Fine-tuning" in summary
+    assert "familiarity gate" not in summary and not panel.comparison.body.isVisible()
+    assert panel.comparison.height() < 4 * panel.comparison.summary.fontMetrics().lineSpacing() + 40
+    table = panel.table  # and the per-category table keeps room for its rows (up to 4) whatever else is shown
+    rows = min(table.rowCount(), 4)
+    assert rows >= 2 and table.minimumHeight() >= (table.horizontalHeader().sizeHint().height()
+                                                   + rows * table.verticalHeader().defaultSectionSize())
+    qtbot.mouseClick(panel.comparison.details, Qt.MouseButton.LeftButton)
+    assert panel.comparison.body.isVisible() and panel.comparison.table.isVisible()
+    qtbot.mouseClick(panel.comparison.details, Qt.MouseButton.LeftButton)
+    assert not panel.comparison.body.isVisible()
     # Tryout: one correction started a full compare + fine-tune (a minute, the backbone switched).
     # The quick retrain a correction starts never runs the extras.
     import photosorter.gui.training as training_gui
@@ -99,3 +117,10 @@ def test_compare_and_fine_tune_from_the_train_tab_show_what_the_model_says(windo
     assert calls == [], "a correction's quick retrain ran the comparison / fine-tuning"
     assert panel.stage.text().startswith("Trained"), panel.stage.text()
     assert w.library.backbone == "tiny"
+
+
+def test_small_losses_keep_their_digits_on_the_axis():
+    """Tryout: a fine-tuning stage's tiny losses drew "0.00" at the top of the axis and "0" at the bottom."""
+    from photosorter.gui.loss_chart import axis_label
+
+    assert axis_label(0.77) == "0.77" and axis_label(0.0031) == "0.0031" and axis_label(0.045) == "0.045"

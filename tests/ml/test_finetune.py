@@ -58,7 +58,22 @@ def test_frozen_model_is_kept_when_fine_tuning_does_not_improve(frozen, monkeypa
     assert clf.backbone_top is None and clf.weights_id == frozen[1].model.weights_id
     info = clf.description.fine_tune
     assert info["kept"] == "frozen" and "did not improve" in info["reason"]
+    assert "familiarity gate" not in info["reason"]  # words a user knows (tryout: jargon)
     assert info["frozen_macro_f1"] == 0.8 and info["fine_tuned_macro_f1"] == 0.8
+
+
+def test_progress_words_count_each_phase_to_its_end(frozen, monkeypatch):
+    """Tryout: "Fine-tuning: epoch 11 of 18" then 100% — the count ran over every phase, including
+    the final one that does not run when the fine-tuned network is not kept."""
+    import re
+
+    said: list[str] = []
+    _stage(frozen, monkeypatch, 0.80, 0.80, progress=lambda d, t, m: said.append(m))
+    epochs = [(m, *map(int, re.search(r"epoch (\d+) of (\d+)", m).groups())) for m in said if "epoch" in m]
+    assert epochs and all(e <= of for _m, e, of in epochs), epochs
+    folds = {re.search(r"fold (\d+) of (\d+)", m).group(0) for m, _e, _of in epochs}
+    k = len(folds)
+    assert k >= 2 and epochs[-1][0].startswith(f"Fine-tuning: fold {k} of {k}, epoch 2 of 2"), epochs[-1]
 
 
 def test_fine_tuned_model_is_kept_when_it_improves_and_round_trips(frozen, monkeypatch, tmp_path):
