@@ -121,16 +121,17 @@ def make_dng(path: Path, size: tuple[int, int] = (256, 192), preview: tuple[int,
 
 
 def make_clip(path: Path, images: list, seconds_each: float = 1.0, fps: int = 8, codec: str = "mpeg4",
-              threads: int = 0) -> Path:
+              threads: int = 0, container_options: dict | None = None) -> Path:
     """A video showing each PIL image for ``seconds_each``; a keyframe starts every image.
     ``threads``: the encoder's thread count (0: FFmpeg's choice, one per CPU). The bytes depend on
     it, and so does what is left of a truncated copy: one encoder thread leaves a video track
-    whose codec parameters are gone (seen on a one-core run)."""
+    whose codec parameters are gone (seen on a one-core run). ``container_options``: the muxer's,
+    e.g. ``{"movflags": "faststart"}`` for an MP4 with its index first, as phones write them."""
     import av
 
     w, h = images[0].size
     per = max(1, int(seconds_each * fps))
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", options=container_options or {}) as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
         stream.codec_context.gop_size = per

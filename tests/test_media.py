@@ -95,6 +95,63 @@ def test_bad_videos_have_a_clear_reason(tmp_path, case):
     assert "truncated" in str(exc.value) or "empty" in str(exc.value) or "damaged" in str(exc.value)
 
 
+@pytest.mark.parametrize("name, options", [("clip.mkv", None), ("clip.avi", None),
+                                           ("clip.mp4", {"movflags": "faststart"})])
+def test_a_cut_video_whose_index_survives_is_refused_not_sorted_on_its_first_half(tmp_path, name, options):
+    """Attack: a half-copied MKV, AVI or index-first MP4 was read and sorted on its first half (18 of
+    19 cut points accepted): a seek past the end lands on the last keyframe there is, which looks like
+    a clip with sparse keyframes."""
+    whole = make_clip(tmp_path / name, [_pic(tmp_path, ("red_disc",), s) for s in range(6)], seconds_each=0.5,
+                      container_options=options)
+    assert len(media.load_views(whole).frames) >= 3
+    data = whole.read_bytes()
+    for share in (0.3, 0.5, 0.7):
+        cut = tmp_path / f"cut{share}_{name}"
+        cut.write_bytes(data[: int(len(data) * share)])
+        with pytest.raises(errors.BadImageError) as exc:
+            media.load_views(cut)
+        assert exc.value.reason in ("truncated", "corrupt"), (share, exc.value)
+
+
+def test_a_transport_stream_clip_with_one_keyframe_is_read_from_its_start(tmp_path):
+    """Attack: every .mts/.m2ts clip with a single keyframe was refused as damaged: seeking in MPEG-TS
+    lands past the only keyframe, and nothing read the clip from its start."""
+    clip = make_clip(tmp_path / "short.mts", [_pic(tmp_path, ("red_disc",), 3)], seconds_each=0.5, fps=24,
+                     codec="libx264")
+    views = media.load_views(clip)
+    assert len(views.frames) == 1 and views.frames[0].size[0] > 0
+
+
+def test_video_frames_over_the_pixel_limit_are_refused_before_they_are_decoded(tmp_path, monkeypatch):
+    """Attack: a 2.8 MB file of 14000 x 14000 keyframes took 800 MiB to open, before any check saw it:
+    FFmpeg now gets the limit itself (max_pixels) and the header's size is checked."""
+    clip = make_clip(tmp_path / "big.mp4", [_pic(tmp_path, (), 4)], seconds_each=0.5, codec="libx264")
+    monkeypatch.setattr(video, "MAX_VIDEO_PIXELS", 100 * 100)
+    monkeypatch.setattr(video, "_FFMPEG_OPTIONS", {"max_pixels": str(100 * 100)})
+    with pytest.raises(errors.ImageTooLargeError):
+        media.load_views(clip)
+
+
+def test_a_video_sorted_while_half_copied_is_refused_then_sorted_whole_under_its_name(tmp_path, scorer):
+    """Attack on watch: a copy that paused halfway was sorted as "docs.mkv" (the half) and the whole
+    file later as "docs (1).mkv" — a person tidying up would delete the good one as the duplicate."""
+    whole = make_clip(tmp_path / "whole.mkv", [_pic(tmp_path, ("red_disc",), s) for s in range(6)], seconds_each=0.5)
+    roll = tmp_path / "DCIM"
+    roll.mkdir()
+    growing = roll / "docs.mkv"
+    growing.write_bytes(whole.read_bytes()[: len(whole.read_bytes()) // 2])
+    dest = tmp_path / "Sorted"
+    dests = {c: category_folder(dest, c) for c in scorer.classifier.categories}
+    ledger = Ledger(tmp_path / "l.sqlite3")
+    first = apply_plan(plan_sort([roll], scorer, ledger, dests, background="off"), ledger)
+    assert first.copies_made == 0 and [r for _p, r, _m in first.failed] == ["truncated"]
+    growing.write_bytes(whole.read_bytes())  # the copy finishes
+    second = apply_plan(plan_sort([roll], scorer, ledger, dests, background="off"), ledger)
+    assert second.copies_made == 1
+    assert {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()} == {"red_disc/docs.mkv"}
+    assert (dest / "red_disc/docs.mkv").read_bytes() == whole.read_bytes()
+
+
 def test_poster_frame_thumbnail(tmp_path):
     clip = make_clip(tmp_path / "c.mp4", [Image.new("RGB", (320, 240), c) for c in ((0, 0, 0), (230, 20, 20), (0, 0, 0))])
     thumb = media.thumbnail(clip, size=64)

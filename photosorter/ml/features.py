@@ -334,7 +334,7 @@ class Embedder:
         """Videos (one feature row per sampled frame, no augmentations), RAW files and PDFs
         (like a still). Decoding is bounded per file and hashing streams (photosorter.media)."""
         kind = media.kind_of(path) or "stills"
-        mkey = f"{key}|frames" if kind == "videos" else key
+        mkey = f"{key}|frames{media.video.READER_VERSION}" if kind == "videos" else key
 
         def cached(sha: str) -> np.ndarray | None:
             if kind != "videos":
