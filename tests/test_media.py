@@ -113,6 +113,40 @@ def test_a_cut_video_whose_index_survives_is_refused_not_sorted_on_its_first_hal
         assert exc.value.reason in ("truncated", "corrupt"), (share, exc.value)
 
 
+def test_a_recording_whose_sound_outlasts_its_picture_is_whole_not_cut(tmp_path):
+    """The declared length can be the sound's: counting only video packets called such an MKV cut
+    (found while fixing the check above); cut in half, it is still refused."""
+    from fractions import Fraction
+
+    import av
+
+    path = tmp_path / "talk.mkv"
+    with av.open(str(path), "w") as out:
+        v = out.add_stream("mpeg4", rate=8)
+        v.width, v.height, v.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("aac", rate=48000)
+        for i in range(16):  # 2 s of picture
+            f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), i * 9, np.uint8), format="rgb24")
+            f.pts, f.time_base = i, Fraction(1, 8)
+            for pk in v.encode(f):
+                out.mux(pk)
+        for pk in v.encode():
+            out.mux(pk)
+        for j in range(470):  # 10 s of sound
+            af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            af.sample_rate, af.pts, af.time_base = 48000, j * 1024, Fraction(1, 48000)
+            for pk in a.encode(af):
+                out.mux(pk)
+        for pk in a.encode():
+            out.mux(pk)
+    assert media.load_views(path).frames
+    half = tmp_path / "half.mkv"
+    half.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(errors.BadImageError) as exc:
+        media.load_views(half)
+    assert exc.value.reason == "truncated"
+
+
 def test_a_transport_stream_clip_with_one_keyframe_is_read_from_its_start(tmp_path):
     """Attack: every .mts/.m2ts clip with a single keyframe was refused as damaged: seeking in MPEG-TS
     lands past the only keyframe, and nothing read the clip from its start."""

@@ -128,10 +128,13 @@ def _reaches(container, stream, start: int, tb: Fraction, until: float) -> bool:
 
     rate = float(stream.average_rate or stream.guessed_rate or 0) or 25.0
     slack = 1.5 / rate  # the last frame starts one frame interval before the clip's end
+    goal = float(start * tb) + until - slack  # on the file's clock: every stream's packets count
     try:
         container.seek(start + int(until / tb), stream=stream, backward=True)
-        for packet in container.demux(stream):
-            if packet.pts is not None and float((packet.pts - start) * tb) >= until - slack:
+        # All streams: the declared length may be the sound's (a recording whose picture stops
+        # before its sound is whole, and was called cut when only video packets counted).
+        for packet in container.demux():
+            if packet.pts is not None and packet.time_base and float(packet.pts * packet.time_base) >= goal:
                 return True
     except av.error.FFmpegError:
         return False
