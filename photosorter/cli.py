@@ -388,15 +388,16 @@ def cmd_runs(args: argparse.Namespace) -> int:
     runs = _ledger().runs()
     if args.json:
         _print_json([{"id": r.id, "kind": r.kind, "started": r.started, "finished": r.finished, "state": r.state,
-                      "dry_run": r.dry_run, **r.detail} for r in runs])
+                      "dry_run": r.dry_run, "trashed_since": r.trashed, **r.detail} for r in runs])
         return 0
     if not runs:
         print("No runs yet.")
     for r in runs:
         when = datetime.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M")
         s = r.detail.get("summary", {})
+        since = f" ({r.trashed} since moved to the trash)" if r.trashed and r.state != "undone" else ""
         print(f"{r.id:>4}  {when}  {r.kind:<5} {r.state:<11} copied {s.get('copied_photos', 0):>5}  "
-              f"failed {len(s.get('failed', [])):>3}  {shown(', '.join(r.detail.get('sources', [])))}")
+              f"failed {len(s.get('failed', [])):>3}  {shown(', '.join(r.detail.get('sources', [])))}{since}")
     return 0
 
 

@@ -478,6 +478,8 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     assert len(trashed_files()) == in_trash + 1
     assert placed[0].name in {p.name for p in trashed_files()}
     assert snapshot(roll) == originals
+    # the history says so (tryout: it still said "copied N" as if every copy were there)
+    assert w.sorting.history.item(0, 3).text().endswith("(1 since moved to the trash)")
     press_n_on(placed[-1], "Keep the copy")
     qtbot.waitUntil(lambda: "Kept the copy" in w.statusBar().currentMessage(), timeout=30_000)
     assert (dest / placed[-1]).exists() and len(trashed_files()) == in_trash + 1

@@ -107,6 +107,9 @@ class RunInfo:
     state: str
     dry_run: bool
     detail: dict
+    #: photo copies of this run moved to the trash since, one by one (corrections after Apply):
+    #: "copied 19" alone read as if all 19 were still there
+    trashed: int = 0
 
 
 class Ledger:
@@ -197,11 +200,12 @@ class Ledger:
             detail["summary"] = summary
         self.db.execute("UPDATE runs SET finished=?, state=?, detail=? WHERE id=?", (time.time(), state, json.dumps(detail), run_id))
 
-    _RUN_COLUMNS = "SELECT id, kind, started, finished, state, dry_run, detail FROM runs"
+    _RUN_COLUMNS = ("SELECT id, kind, started, finished, state, dry_run, detail, (SELECT COUNT(*) FROM copies c "
+                    "WHERE c.run_id=runs.id AND c.state='undone' AND c.companion_of IS NULL) FROM runs")
 
     @staticmethod
     def _run_info(r) -> RunInfo:
-        return RunInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6] or "{}"))
+        return RunInfo(r[0], r[1], r[2], r[3], r[4], bool(r[5]), json.loads(r[6] or "{}"), int(r[7] or 0))
 
     def runs(self, limit: int = 50) -> list[RunInfo]:
         rows = self.db.execute(f"{self._RUN_COLUMNS} ORDER BY id DESC LIMIT ?", (limit,)).fetchall()

@@ -149,3 +149,28 @@ def test_a_correction_marks_only_a_finished_run_undone(env, scorer, tmp_path):
     s2 = sort_into_red([src / "IMG_2.jpg"], scorer, ledger, dests)
     remove(ledger, src / "IMG_2.jpg", tmp_path / "trash")
     assert ledger.run(s2.run_id).state == "undone"
+
+
+def test_the_history_says_how_many_of_a_runs_copies_went_to_the_trash_since(env, scorer, tmp_path, capsys,
+                                                                             monkeypatch):
+    """Tryout: after N on one photo moved its copy to the trash, "Done (run 2)" and the history row
+    still said "copied 19" as if every copy were there."""
+    from photosorter import cli
+
+    _roll, _dest, ledger, dests = env
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(3):
+        photo(src / f"IMG_{i}.jpg", 10 + i)
+    (src / "IMG_0.xmp").write_bytes(b"<xmp/>")  # a companion goes too, but is not a photo
+    summary = sort_into_red([src], scorer, ledger, dests)
+    assert summary.copied_photos == 3 and ledger.run(summary.run_id).trashed == 0
+    remove(ledger, src / "IMG_0.jpg", tmp_path / "trash")
+    assert trash_names(tmp_path / "trash") == ["IMG_0.jpg", "IMG_0.xmp"]
+    run = ledger.run(summary.run_id)
+    assert run.state == "done" and run.trashed == 1  # photos, not the sidecar
+    monkeypatch.setattr(cli, "_ledger", lambda: ledger)
+    cli.main(["runs"])
+    assert "(1 since moved to the trash)" in capsys.readouterr().out
+    cli.main(["runs", "--json"])
+    assert '"trashed_since": 1' in capsys.readouterr().out
