@@ -35,6 +35,7 @@ def main() -> int:
     ap.add_argument("--home", type=Path, help="reuse a PHOTOSORTER_HOME (model and feature cache)")
     ap.add_argument("--tab", choices=("sort", "train"), default="sort")
     ap.add_argument("--none", type=int, default=0, help="'none of these' examples from none_examples/")
+    ap.add_argument("--group", default=None, help="the review group to show (default: the first category's)")
     args = ap.parse_args()
     os.environ["PHOTOSORTER_HOME"] = str(args.home or tempfile.mkdtemp(prefix="ps-shot-"))
     from PySide6.QtWidgets import QApplication
@@ -79,13 +80,16 @@ def main() -> int:
     w.preview_sort([str(pick)])
     wait(lambda: w.sorting.shown is not None)
     review = w.sorting.review
-    for name in [c.name for c in lib.categories]:
+    for name in ([args.group] if args.group else []) + [c.name for c in lib.categories]:
         if len(review.groups.get(name, ())):
             review.select_group(name)
             break
     grid = w.sorting.grid
     grid.setFocus()
-    grid.setCurrentIndex(grid.model().index(min(2, grid.model().rowCount() - 1)))
+    rows = range(grid.model().rowCount())
+    # in the "check first" group, a photo the familiarity check keeps out (its reason is shown)
+    unlike = [r for r in rows if w.sorting.unlike_of(grid.model().path(r))] if args.group else []
+    grid.setCurrentIndex(grid.model().index(unlike[0] if unlike else min(2, grid.model().rowCount() - 1)))
     wait(lambda: bool(w.preview.scores), timeout=300)
     review.thumbs.wait()
     return _settle_and_capture(app, w, args)

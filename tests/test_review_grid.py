@@ -381,3 +381,35 @@ def test_removing_a_none_of_these_example_keeps_that_list_selected(examples, qtb
     assert panel.current_name() is None
     panel.remove_examples([str(good[0])])
     assert panel.current_name() is None and lib.none_examples == []
+
+
+def test_a_photo_only_the_familiarity_check_keeps_out_is_near_and_says_why(panel):
+    """Tryout: an obvious collie scored pets 0.00 (the check that a photo looks like the category's
+    examples decays steeply), so "Near the threshold — check first" stayed empty and the dog sat in
+    "No category". The category model's own yes is kept with the scores: such a photo is shown
+    first for review, with the reason, and stops being special once the person has decided."""
+    ps = [Path(f"/nonexistent/{n}.jpg") for n in ("collie", "vase", "cat")]
+    scores = [{"ants": 0.0, "bees": 0.0, "beach": 0.0, "documents": 0.0}] * 2 + [{"ants": 0.97, "bees": 0.0,
+                                                                                    "beach": 0.0, "documents": 0.0}]
+    head = [{"ants": 0.99, "bees": 0.2, "beach": 0.0, "documents": 0.0},  # the model says ants; the check says no
+            {"ants": 0.01, "bees": 0.0, "beach": 0.0, "documents": 0.0},  # nothing says anything
+            {"ants": 0.99, "bees": 0.0, "beach": 0.0, "documents": 0.0}]  # passes: not "unlike"
+    th = {c: 0.5 for c in CATS}
+    plan = Plan([Decision(p, "no_category" if i < 2 else "copy", sha256=f"{i:064x}", scores=s, head=h,
+                          categories=[] if i < 2 else ["ants"])
+                 for i, (p, s, h) in enumerate(zip(ps, scores, head))], {c: Path("/d") / c for c in CATS}, th)
+    table = ReviewTable.from_plan(plan)
+    decided = table.decide(th)
+    assert table.near(decided).tolist() == [0, -1, -1]  # the collie, for ants
+    assert table.unlike_examples_of(0, decided.thresholds) == ["ants"]
+    assert (table.near(table.decide({**th, "ants": 0.995})) >= 0).tolist() == [False, False, False]  # stricter slider
+    # under a low threshold a weak "maybe" of the model is not a yes (0.2 for bees against 0.05)
+    assert table.unlike_examples_of(0, table.decide({**th, "bees": 0.05}).thresholds) == ["ants"]
+    panel.set_plan(plan, {}, sources=[])
+    assert panel.review.groups["Near the threshold — check first"].tolist() == [0]
+    panel.review.select_group("Near the threshold — check first")
+    tip = panel.review.model.data(panel.review.model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert "Check: the category model alone says ants, but the photo is unlike your ants examples." in tip
+    assert panel.unlike_of(str(ps[0])) == ["ants"] and panel.unlike_of(str(ps[1])) == []
+    panel.remember_correction(str(ps[0]), ())  # "none of these": decided, no longer to check
+    assert panel.unlike_of(str(ps[0])) == [] and panel.review.groups["Near the threshold — check first"].tolist() == []

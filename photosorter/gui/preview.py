@@ -256,6 +256,12 @@ class PreviewPane(QWidget):
         if said is not None:
             where += " (your correction)"
         message = self._message
+        unlike = sorting.unlike_of(path) if live is not None and sorting is not None and said is None else []
+        if unlike:
+            names = ", ".join(unlike)
+            message = (f"Check: the category model alone says {names}, but the photo is unlike your {names} examples, "
+                       "so it stays out. Either way, say so (1–9 or N): it becomes an example."
+                       + (f"<br>{message}" if message else ""))
         self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
         self._show_held_out()
         return chosen

@@ -258,9 +258,10 @@ class ReviewModel(QAbstractListModel):
         said = self.corrections.get(t.paths[i])
         problem = (decision.message or decision.reason or "") if d_out == FAILED else ""
         problem = problem.removeprefix(f"{t.paths[i]}: ")  # the error names the file: the tile and tooltip do already
+        unlike = t.unlike_examples_of(i, d.thresholds) if not d.corrected[i] else []
         return {"name": Path(t.paths[i]).name, "bars": shown, "outcome": d_out, "where": where,
                 "corrected": bool(d.corrected[i]), "said": said, "changed": bool(self.changed[i]) if len(self.changed) else False,
-                "problem": problem}
+                "problem": problem, "unlike": unlike}
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or self.table is None:
@@ -283,6 +284,9 @@ class ReviewModel(QAbstractListModel):
                 extra += f"\nYour correction wins: {', '.join(tile['said'] or ()) or 'none of these'}."
             if tile["changed"]:
                 extra += "\nChanged with the new model."
+            if tile["unlike"]:
+                names = ", ".join(tile["unlike"])
+                extra += f"\nCheck: the category model alone says {names}, but the photo is unlike your {names} examples."
             return f"{self.path(row)}\nGoes to {tile['where']}. {tile['problem']}\n{scores}{extra}"
         return None
 

@@ -301,6 +301,13 @@ class SortPanel(QWidget):
             return None
         return dict(self.thresholds), self.corrections.get(path)
 
+    def unlike_of(self, path: str) -> list[str]:
+        """Categories only the familiarity check keeps this photo of the open preview out of ("looks
+        like pets, but unlike your examples"); none once the person has said where it goes."""
+        if self.table is None or self._decided is None or path not in self.table.row_of or path in self.corrections:
+            return []
+        return self.table.unlike_examples_of(self.table.row_of[path], self._decided.thresholds)
+
     def labels_of(self, path: str) -> tuple[str, ...]:
         """Where the photo goes now (corrections included)."""
         if self.table is None or self._decided is None or path not in self.table.row_of:
@@ -383,8 +390,9 @@ class SortPanel(QWidget):
             when = datetime.datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M")
             what = ("watch: " if run.kind == "watch" else "") + ", ".join(Path(x).name for x in run.detail.get("sources", []))
             result = f"{run.state}: copied {s.get('copied_photos', 0)}, failed {len(s.get('failed', []))}"
-            if run.trashed and run.state != "undone":
-                result += f" ({run.trashed} since moved to the trash)"
+            trashed = getattr(run, "trashed", 0)  # RunInfo has it; a run described by hand may not
+            if trashed and run.state != "undone":
+                result += f" ({trashed} since moved to the trash)"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
         self._show_history_table(bool(runs))

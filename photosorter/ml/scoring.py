@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,11 @@ class PhotoScore:
     sha256: str
     scores: dict[str, float]
     categories: list[str]  # those at or above their threshold
+    #: the category model's own probability, before the check that the photo looks like the
+    #: category's examples (and before face evidence): where it passes a threshold the final score
+    #: does not, the photo "looks like X, but unlike your examples" — worth a look in review
+    #: (an obvious dog of a breed no example shows scores pets 0.00, a tryout found)
+    head: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -212,11 +217,14 @@ class Scorer:
                 # issue 17: a model about people reads the faces of the very keyframes scored (cached)
                 frame_faces = self.video_faces_of(r.path, r.sha256, len(r.features))
                 s = combine_frames(clf.scores(r.features, faces=frame_faces))
+                head = combine_frames(clf.head_probabilities(r.features))
             else:
                 faces = self.faces_of(r.path, r.sha256)  # issue 17: None unless the model has person categories
                 s = clf.scores(r.features[:1], faces=None if faces is None else [faces])[0]
+                head = clf.head_probabilities(r.features[:1])[0]
             yield PhotoScore(
-                r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None], thresholds)[0]
+                r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None], thresholds)[0],
+                {c: float(v) for c, v in zip(clf.categories, head)},
             )
 
     def evaluate_folder(

@@ -51,6 +51,7 @@ class Decision:
     companions: list[Path] = field(default_factory=list)
     companion_shas: dict[Path, str] = field(default_factory=dict)  # as planned: the copy must match
     done_at: dict[str, Path] = field(default_factory=dict)  # category → existing copy of the photo
+    head: dict[str, float] = field(default_factory=dict)  # before the familiarity check (PhotoScore.head)
 
 
 @dataclass
@@ -136,7 +137,7 @@ def plan_sort(
                                       message=f"identical to {first_seen[r.sha256].name}"))
             continue
         first_seen[r.sha256] = r.path
-        d = Decision(r.path, "copy", r.sha256, size, mtime, scores=r.scores)
+        d = Decision(r.path, "copy", r.sha256, size, mtime, scores=r.scores, head=dict(getattr(r, "head", {}) or {}))
         _companions(d, index, kinds)  # for every photo: a slider may give it a category later
         for c in r.categories:
             at = present_in(ledger, r.sha256, c, folders[c])

@@ -28,6 +28,11 @@ OUTCOMES = ("copy", "no_category", "already_sorted", "failed")
 # (about ±0.12 around a threshold of 0.5, ±0.02 around 0.05). An absolute band (±0.1) put every
 # photo scoring 0.00 "near" a threshold of 0.05, so the "check first" group held every photo.
 NEAR_LOGIT = 0.5
+#: "The category model says yes": its sigmoid at even odds or more. With a low threshold (0.05)
+#: "head ≥ threshold" alone flagged 13 documents-lookalikes, none of them documents, on the
+#: camera-roll dev set; at even odds it flagged 25 photos, 15 of them real members the
+#: familiarity check had kept out (every missed food and vehicle, 7 of 19 missed pets).
+HEAD_SAYS_YES = 0.5
 
 
 def odds_margin(score: float, threshold: float) -> float:
@@ -81,6 +86,7 @@ class ReviewTable:
     fixed_todo: np.ndarray  # (n, k) bool
     names_lower: list[str] = field(default_factory=list)
     row_of: dict[str, int] = field(default_factory=dict)
+    head: np.ndarray | None = None  # (n, k) float32: before the familiarity check; -1 unknown
 
     @classmethod
     def from_plan(cls, plan: Plan, frozen: bool = False) -> ReviewTable:
@@ -108,8 +114,9 @@ class ReviewTable:
             if d.message and d.message.startswith("identical to"):
                 identical[i] = True
         names = [p.rsplit("/", 1)[-1].lower() for p in paths]
+        head = np.array([[d.head.get(c, -1.0) for c in cats] for d in decisions], dtype=np.float32).reshape(n, k)
         return cls(plan, cats, paths, scores, done, fixed, identical, fixed_outcome, fixed_todo, names,
-                   {p: i for i, p in enumerate(paths)})
+                   {p: i for i, p in enumerate(paths)}, head)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -138,12 +145,35 @@ class ReviewTable:
         todo[self.fixed] = self.fixed_todo[self.fixed]
         return Decided(outcome, todo, corrected, t)
 
+    def unlike_examples_of(self, i: int, thresholds: np.ndarray) -> list[str]:
+        """One photo's categories that only the familiarity check keeps it out of."""
+        if self.head is None or self.fixed[i]:
+            return []
+        s, h = self.scores[i], self.head[i]
+        return [c for j, c in enumerate(self.categories)
+                if h[j] >= max(float(thresholds[j]), HEAD_SAYS_YES) and 0 <= s[j] < thresholds[j]]
+
+    def unlike_examples(self, decided: Decided) -> np.ndarray:
+        """(n, k) bool: the category model alone would put the photo there, the check that it looks
+        like the category's examples keeps it out ("looks like pets, but unlike your examples")."""
+        if self.head is None or not self.categories:
+            return np.zeros(self.scores.shape, dtype=bool)
+        t = decided.thresholds[None, :]
+        return (self.head >= np.maximum(t, HEAD_SAYS_YES)) & (self.scores >= 0) & (self.scores < t)
+
     def near(self, decided: Decided) -> np.ndarray:
-        """(n,) index of the category each photo is nearest the threshold of, or -1."""
+        """(n,) index of the category each photo is nearest the threshold of, or -1. Also near: a
+        photo that only the familiarity check keeps out of a category (the check decays steeply, so
+        such photos score 0.00 and were never "near" — the group a tryout found always empty)."""
         gap = np.abs(_logit(self.scores) - _logit(decided.thresholds)[None, :])
         gap[self.scores < 0] = np.inf
         best = gap.argmin(axis=1) if self.categories else np.zeros(len(self), dtype=np.int64)
         ok = (gap[np.arange(len(self)), best] < NEAR_LOGIT) if self.categories else np.zeros(len(self), dtype=bool)
+        unlike = self.unlike_examples(decided)
+        if self.head is not None and self.categories:
+            strongest = np.where(unlike, self.head, -1.0).argmax(axis=1)
+            best = np.where(ok, best, strongest)
+            ok |= unlike.any(axis=1)
         ok &= ~self.fixed & ~decided.corrected
         return np.where(ok, best, -1)
 
