@@ -147,6 +147,75 @@ def test_a_recording_whose_sound_outlasts_its_picture_is_whole_not_cut(tmp_path)
     assert exc.value.reason == "truncated"
 
 
+def _encode(path: Path, frames: int, fps: int = 25, start: float = 0.0, last_duration: float | None = None,
+            gop: int = 25, container=None) -> Path:
+    """A small H.264 clip; ``start`` shifts its timestamps, ``last_duration`` holds the last frame."""
+    from fractions import Fraction
+
+    import av
+
+    out = av.open(container if container is not None else str(path), "w", format="avi" if container else None)
+    stream = out.add_stream("libx264" if container is None else "mpeg4", rate=fps)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    stream.codec_context.gop_size = gop
+    packets = []
+    for i in range(frames):
+        f = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 7) % 255, np.uint8), format="rgb24")
+        f.pts, f.time_base = round((start + i / fps) * 90000), Fraction(1, 90000)
+        packets += stream.encode(f)
+    packets += stream.encode()
+    if last_duration is not None:
+        last = max(packets, key=lambda p: p.pts)
+        last.duration = int(last_duration / last.time_base)
+    for pk in packets:
+        out.mux(pk)
+    out.close()
+    return path
+
+
+def test_complete_videos_with_held_frames_late_starts_or_unfinished_headers_are_not_called_cut(tmp_path):
+    """Attack on the first version of the cut-file check, which compared the declared *duration*
+    with the data's timestamps: it refused complete videos whose last frame is held (a screen
+    recording), that start at 30 s, that an edit list trims (a lossless cut), or whose AVI header
+    was never finished (written to a pipe). The check now compares bytes, not time."""
+    import io
+
+    held = [_encode(tmp_path / f"held.{ext}", 50, last_duration=30.0) for ext in ("mp4", "mkv")]
+    late = _encode(tmp_path / "late.mkv", 75, start=30.0)
+
+    class Pipe(io.RawIOBase):  # a non-seekable output: the AVI header keeps its placeholder sizes
+        def __init__(self, f):
+            self.f = f
+
+        def writable(self):
+            return True
+
+        def write(self, b):
+            return self.f.write(b)
+
+    with open(tmp_path / "streamed.avi", "wb") as fh:
+        _encode(tmp_path / "streamed.avi", 60, container=Pipe(fh))
+    for clip in [*held, late, tmp_path / "streamed.avi"]:
+        assert media.load_views(clip).frames, clip.name
+    # a lossless cut: packets from the keyframe before 3 s to 7 s, shifted by -3 s, behind an edit list
+    import av
+
+    src = _encode(tmp_path / "src.mp4", 250, gop=50)
+    with av.open(str(src)) as i, av.open(str(tmp_path / "cut.mp4"), "w") as o:
+        v = i.streams.video[0]
+        ov = o.add_stream_from_template(v)
+        i.seek(int(3 / v.time_base), stream=v, backward=True)
+        for pk in i.demux(v):
+            if pk.dts is None or float(pk.pts * pk.time_base) >= 7:
+                continue
+            off = int(3 / pk.time_base)
+            pk.pts -= off
+            pk.dts -= off
+            pk.stream = ov
+            o.mux(pk)
+    assert media.load_views(tmp_path / "cut.mp4").frames
+
+
 def test_a_transport_stream_clip_with_one_keyframe_is_read_from_its_start(tmp_path):
     """Attack: every .mts/.m2ts clip with a single keyframe was refused as damaged: seeking in MPEG-TS
     lands past the only keyframe, and nothing read the clip from its start."""
@@ -184,6 +253,18 @@ def test_a_video_sorted_while_half_copied_is_refused_then_sorted_whole_under_its
     assert second.copies_made == 1
     assert {p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()} == {"red_disc/docs.mkv"}
     assert (dest / "red_disc/docs.mkv").read_bytes() == whole.read_bytes()
+
+
+def test_a_cut_track_without_codec_parameters_is_named_damaged_by_the_opener(tmp_path):
+    """One encoder thread (a one-core run) leaves half a clip whose track lost its codec parameters:
+    opening it crashed the sort (AttributeError). The byte check now catches such a file first;
+    the opener still names it, for containers that carry no sizes."""
+    make_clip(tmp_path / "whole.mov", [Image.new("RGB", (64, 48), (200, 0, 0))] * 2, seconds_each=0.5, threads=1)
+    data = (tmp_path / "whole.mov").read_bytes()
+    (tmp_path / "cut.mov").write_bytes(data[: len(data) // 2])
+    with pytest.raises(errors.BadImageError) as exc:
+        video._open(tmp_path / "cut.mov")
+    assert exc.value.reason == "corrupt" and "damaged" in str(exc.value)
 
 
 def test_poster_frame_thumbnail(tmp_path):

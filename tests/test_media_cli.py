@@ -33,4 +33,4 @@ def test_explain_a_video_shows_its_keyframes_with_scores(tmp_path, scorer, capsy
     (tmp_path / "cut.mp4").write_bytes(clip.read_bytes()[:1500])
     assert main(["explain", str(tmp_path / "cut.mp4"), "--model", str(model), "--out", str(out), "-q"]) == 3
     err = capsys.readouterr().err
-    assert "damaged or truncated" in err and err.count("cut.mp4") == 1
+    assert "truncated" in err and err.count("cut.mp4") == 1
