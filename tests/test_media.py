@@ -216,6 +216,36 @@ def test_complete_videos_with_held_frames_late_starts_or_unfinished_headers_are_
     assert media.load_views(tmp_path / "cut.mp4").frames
 
 
+def test_complete_videos_with_a_trailer_or_a_sloppy_riff_size_are_not_called_cut(tmp_path):
+    """Third attack: bytes after the last MP4 box were read as a box size (a newline, an ID3 or APE
+    tag, a Samsung-style data block: "the file is 2,480 bytes, its own header says 2,487"), and AVIs
+    whose RIFF size is the file's size (not size − 8) were 8 bytes "short". A real cut still is."""
+    import struct
+
+    mp4 = _encode(tmp_path / "a.mp4", 50).read_bytes()
+    trailers = {"nl": b"\n", "zeros3": b"\0" * 3, "id3": b"TAG" + b"x" * 125, "ape": b"APETAGEX" + b"\0" * 24,
+                "slack": b"\xff" * 16, "sef": b"\x00\x00\x01\x0aImage_UTC_Data" + b"\0" * 180 + b"SEFT"}
+    for name, tail in trailers.items():
+        (tmp_path / f"{name}.mp4").write_bytes(mp4 + tail)
+        assert media.load_views(tmp_path / f"{name}.mp4").frames, name
+    avi = make_clip(tmp_path / "a.avi", [_pic(tmp_path, (), s) for s in range(3)], seconds_each=0.5).read_bytes()
+    (tmp_path / "off8.avi").write_bytes(avi[:4] + struct.pack("<I", len(avi)) + avi[8:])
+    assert media.load_views(tmp_path / "off8.avi").frames
+    (tmp_path / "cut.avi").write_bytes(avi[: len(avi) * 2 // 3])
+    with pytest.raises(errors.TruncatedImageError):
+        media.load_views(tmp_path / "cut.avi")
+
+
+def test_a_fifo_named_like_a_video_is_refused_not_waited_on(tmp_path):
+    """Face reading opens videos directly (not through load_views' checks): a FIFO named .mp4 would
+    have blocked it for ever."""
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    with pytest.raises(errors.BadImageError) as exc:
+        video.sample_frames(fifo)
+    assert exc.value.reason == "not_a_regular_file"
+
+
 def test_a_transport_stream_clip_with_one_keyframe_is_read_from_its_start(tmp_path):
     """Attack: every .mts/.m2ts clip with a single keyframe was refused as damaged: seeking in MPEG-TS
     lands past the only keyframe, and nothing read the clip from its start."""

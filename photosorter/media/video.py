@@ -146,7 +146,9 @@ def _declared_end(path: Path) -> int | None:
                         return None  # written without going back to fill in its size (streamed)
                     pos += 8 + length + (length & 1)
                     if pos >= size:
-                        return pos
+                        # writers that put the file's size in the RIFF header (not size − 8), or leave
+                        # out the pad byte, overshoot by a header's worth; a cut copy loses far more
+                        return pos if pos > size + RIFF_SLACK else size
                 return None
             if head[:4] == b"\x1a\x45\xdf\xa3":  # Matroska / WebM: EBML header, then the Segment's size
                 f.seek(0)
@@ -167,8 +169,10 @@ def _declared_end(path: Path) -> int | None:
                         return pos
                     f.seek(pos)
                     box = f.read(16)
-                    if len(box) < 8:
-                        return pos + 8
+                    if len(box) < 8 or box[4:8] not in MP4_TOP_LEVEL:
+                        # not a box: a trailer after the last one (a tag, a phone's own data block,
+                        # padding) — complete files carry them; the structure ends here
+                        return pos
                     length = int.from_bytes(box[:4], "big")
                     if length == 1:
                         if len(box) < 16:
@@ -183,6 +187,16 @@ def _declared_end(path: Path) -> int | None:
     except OSError:
         return None
     return None
+
+
+#: Top-level MP4/QuickTime box types (ISO 14496-12 and QuickTime): after the last of them a file
+#: may carry a trailer that is not a box (an ID3 or APE tag, a Samsung phone's SEF data block,
+#: padding); reading its first bytes as a box size refused complete videos (an attack).
+MP4_TOP_LEVEL = frozenset({b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"meta",
+                           b"moof", b"mfra", b"styp", b"sidx", b"ssix", b"prft", b"emsg", b"pdin", b"bloc",
+                           b"jP  ", b"junk", b"PICT"})
+#: How far an AVI's RIFF sizes may overshoot the file before it counts as cut (a header + a pad byte).
+RIFF_SLACK = 9
 
 
 def _vint(data: bytes, i: int) -> tuple[int, int]:
@@ -240,6 +254,7 @@ def sample_frames(path: Path, side: int = 224, n: int = FRAMES) -> tuple[list[Im
     """Up to n keyframes spread over the clip: (images, seconds, displayed full size)."""
     import av
 
+    checked_size(path)  # a FIFO named .mp4 would block the open below for ever (faces read videos directly)
     end = _declared_end(path)
     if end is not None and end > path.stat().st_size:
         # the remaining part often decodes: a half-copied MKV, AVI or index-first MP4 used to be
