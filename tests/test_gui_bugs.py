@@ -491,18 +491,34 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     assert not list(dest.rglob("*.jpg")) and snapshot(roll) == originals
 
 
-def test_undo_refreshes_an_open_preview_that_said_already_sorted(window, qtbot, tmp_path):
-    """Tryout: Apply, sort the same folder again ("13 already sorted"), Ctrl+Z: the preview kept
-    saying "already sorted" with Apply enabled, and Apply then skipped the 13 photos whose copies
-    Undo had just moved to the trash."""
-    w = window
-    roll = make_labeled_folder(tmp_path / "roll", per_category=3, categories=CATS, rel_size=0.6, none=1, seed=76)
+def sorted_and_applied(w, qtbot, tmp_path, seed: int) -> tuple[Path, Path, set[tuple[str, str]]]:
+    """A small roll previewed and applied into the test's own destination: (roll, dest, what was
+    copied as (category, file name))."""
+    roll = make_labeled_folder(tmp_path / "roll", per_category=3, categories=CATS, rel_size=0.6, none=1, seed=seed)
     dest = sort_into(w, tmp_path / "Sorted")
     preview(w, qtbot, roll)
     planned = {(c, d.path.name) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories}
     assert planned
     w.apply_sort()
     qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    return roll, dest, planned
+
+
+def apply_again(w, qtbot, dest: Path, planned: set[tuple[str, str]]) -> None:
+    """Apply the preview on screen (the only run in the summary) and check it copied ``planned``."""
+    w.apply_sort()
+    qtbot.waitUntil(lambda: (w.sorting.summary.text().count("Done (run") == 1 and w.sorting.plan is None)
+                    or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned
+
+
+def test_undo_refreshes_an_open_preview_that_said_already_sorted(window, qtbot, tmp_path):
+    """Tryout: Apply, sort the same folder again ("13 already sorted"), Ctrl+Z: the preview kept
+    saying "already sorted" with Apply enabled, and Apply then skipped the 13 photos whose copies
+    Undo had just moved to the trash."""
+    w = window
+    roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=76)
     w.preview_sort([str(roll)])  # the same folder again: everything is already sorted
     qtbot.waitUntil(lambda: w.sorting.plan is not None or bool(w.errors), timeout=60_000)
     assert w.sorting.shown.counts()["already_sorted"] == len({n for _c, n in planned})
@@ -514,24 +530,14 @@ def test_undo_refreshes_an_open_preview_that_said_already_sorted(window, qtbot, 
     assert "changed after the undo" in w.sorting.summary.text()  # not "with the new model": none was trained
     counts = w.sorting.shown.counts()
     assert counts["already_sorted"] == 0 and counts["copy"] == len({n for _c, n in planned})
-    w.apply_sort()
-    qtbot.waitUntil(lambda: (w.sorting.summary.text().count("Done (run") == 1 and w.sorting.plan is None)
-                    or bool(w.errors), timeout=60_000)
-    assert not w.errors, w.errors
-    assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned
+    apply_again(w, qtbot, dest, planned)
 
 
 def test_undoing_the_run_on_screen_brings_its_preview_back_ready_to_apply(window, qtbot, tmp_path):
     """Tryout: Apply, then Ctrl+Z: the copies went to the trash but the grid kept showing the undone
     run with Apply off; sorting again meant choosing the folder again."""
     w = window
-    roll = make_labeled_folder(tmp_path / "roll", per_category=3, categories=CATS, rel_size=0.6, none=1, seed=77)
-    dest = sort_into(w, tmp_path / "Sorted")
-    preview(w, qtbot, roll)
-    planned = {(c, d.path.name) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories}
-    assert planned
-    w.apply_sort()
-    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    _roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=77)
     assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned
     assert w.sorting.plan is None and not w.sorting.apply_button.isEnabled()
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
@@ -540,8 +546,4 @@ def test_undoing_the_run_on_screen_brings_its_preview_back_ready_to_apply(window
     assert not list(dest.rglob("*.jpg"))  # the copies are in the trash
     assert w.sorting.apply_button.isEnabled() and w.sorting.applied_run_id is None
     assert {(c, d.path.name) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories} == planned
-    w.apply_sort()  # and it can be applied again, as it was
-    qtbot.waitUntil(lambda: (w.sorting.summary.text().count("Done (run") == 1 and w.sorting.plan is None)
-                    or bool(w.errors), timeout=60_000)
-    assert not w.errors, w.errors
-    assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned
+    apply_again(w, qtbot, dest, planned)  # and it can be applied again, as it was
