@@ -198,4 +198,8 @@ def test_large_decodes_give_their_memory_back(tmp_path):
         out = json.loads(proc.stdout)
         return out["after"] - out["base"]
 
-    assert retained() < 30
+    # One more child when the first is over the bar: in two full-suite runs of ~ten (never alone,
+    # 0.4-0.5 MiB in 20 runs) one ~32 MiB block stayed (31.8, 32.4 MiB), while the regression this
+    # guards against keeps ~107 MiB every time. A retry keeps the check and loses the flake.
+    first = retained()
+    assert first < 30 or retained() < 30, first
