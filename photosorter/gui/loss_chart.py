@@ -20,8 +20,9 @@ VAL_COLOUR = "#e4572e"
 #: A panel narrower than this goes to a second row.
 MIN_PANEL_WIDTH = 84
 MIN_PANEL_HEIGHT = 60
-#: The chart's least height (one row of panels and the legend): it gives way to the results table.
-MIN_CHART_HEIGHT = 140
+#: The chart's least height: one row of panels and the legend, and the welcome box shown over it
+#: before the first training (at 140 px the box hung below the chart).
+MIN_CHART_HEIGHT = 170
 #: The curves' names, longest first: the first pair that fits the chart's width is drawn.
 LEGENDS = (("— training loss", "— validation loss (● best)"), ("— training", "— validation (● best)"),
            ("— train", "— valid. (●)"))

@@ -261,7 +261,7 @@ def test_the_welcome_leaves_the_train_tabs_controls_visible(qtbot):
             return
         seen["box"] = boxes[0].frameGeometry()
         for name, widget in (("fine_tune", w.training.extras.fine_tune), ("compare", w.training.extras.compare),
-                             ("train", w.training.train_button)):
+                             ("train", w.training.train_button), ("chart", w.training.chart)):
             seen[name] = global_rect(widget)
         boxes[0].reject()
 
@@ -269,6 +269,8 @@ def test_the_welcome_leaves_the_train_tabs_controls_visible(qtbot):
     qtbot.waitUntil(lambda: "box" in seen, timeout=10_000)
     for name in ("fine_tune", "compare", "train"):
         assert not seen["box"].intersects(seen[name]), (name, seen["box"], seen[name])
+    # and it stays over the chart, not over the results below it
+    assert seen["box"].bottom() <= seen["chart"].bottom() + 2, (seen["box"], seen["chart"])
     w.shutdown()
 
 
