@@ -391,7 +391,7 @@ def test_a_photo_only_the_familiarity_check_keeps_out_is_near_and_says_why(panel
     ps = [Path(f"/nonexistent/{n}.jpg") for n in ("collie", "vase", "cat")]
     scores = [{"ants": 0.0, "bees": 0.0, "beach": 0.0, "documents": 0.0}] * 2 + [{"ants": 0.97, "bees": 0.0,
                                                                                     "beach": 0.0, "documents": 0.0}]
-    head = [{"ants": 0.99, "bees": 0.2, "beach": 0.0, "documents": 0.0},  # the model says ants; the check says no
+    head = [{"ants": 0.0, "bees": 0.2, "beach": 0.99, "documents": 0.0},  # the model says beach; the check says no
             {"ants": 0.01, "bees": 0.0, "beach": 0.0, "documents": 0.0},  # nothing says anything
             {"ants": 0.99, "bees": 0.0, "beach": 0.0, "documents": 0.0}]  # passes: not "unlike"
     th = {c: 0.5 for c in CATS}
@@ -400,16 +400,17 @@ def test_a_photo_only_the_familiarity_check_keeps_out_is_near_and_says_why(panel
                  for i, (p, s, h) in enumerate(zip(ps, scores, head))], {c: Path("/d") / c for c in CATS}, th)
     table = ReviewTable.from_plan(plan)
     decided = table.decide(th)
-    assert table.near(decided).tolist() == [0, -1, -1]  # the collie, for ants
-    assert table.unlike_examples_of(0, decided.thresholds) == ["ants"]
-    assert (table.near(table.decide({**th, "ants": 0.995})) >= 0).tolist() == [False, False, False]  # stricter slider
+    assert table.near(decided).tolist() == [2, -1, -1]  # the collie, for beach (in these tests' categories)
+    assert table.unlike_examples_of(0, decided.thresholds) == ["beach"]
+    assert (table.near(table.decide({**th, "beach": 0.995})) >= 0).tolist() == [False, False, False]  # stricter
     # under a low threshold a weak "maybe" of the model is not a yes (0.2 for bees against 0.05)
-    assert table.unlike_examples_of(0, table.decide({**th, "bees": 0.05}).thresholds) == ["ants"]
+    assert table.unlike_examples_of(0, table.decide({**th, "bees": 0.05}).thresholds) == ["beach"]
     panel.set_plan(plan, {}, sources=[])
     assert panel.review.groups["Near the threshold — check first"].tolist() == [0]
     panel.review.select_group("Near the threshold — check first")
+    assert panel.review.model.tile(0)["bars"][0][0] == "beach"  # the row it is flagged for, shown first
     tip = panel.review.model.data(panel.review.model.index(0), Qt.ItemDataRole.ToolTipRole)
-    assert "Check: the category model alone says ants, but the photo is unlike your ants examples." in tip
-    assert panel.unlike_of(str(ps[0])) == ["ants"] and panel.unlike_of(str(ps[1])) == []
+    assert "Check: the category model alone says beach, but the photo is unlike your beach examples." in tip
+    assert panel.unlike_of(str(ps[0])) == ["beach"] and panel.unlike_of(str(ps[1])) == []
     panel.remember_correction(str(ps[0]), ())  # "none of these": decided, no longer to check
     assert panel.unlike_of(str(ps[0])) == [] and panel.review.groups["Near the threshold — check first"].tolist() == []

@@ -242,11 +242,13 @@ class ReviewModel(QAbstractListModel):
         i = int(self.rows[row])
         d_out = int(d.outcome[i])
         shown: list[tuple[str, float, float, bool, str]] = []
+        unlike = t.unlike_examples_of(i, d.thresholds) if not d.corrected[i] else []
         if d_out != FAILED or not t.fixed[i]:
             valid = np.flatnonzero(t.scores[i] >= 0)
-            # the group's category, where it goes, then the closest misses (closest in odds: a
-            # 0.71 against 0.76 before a 0.00 against 0.05 — the new-user tryout saw only the latter)
-            order = sorted(valid, key=lambda j: (j != self.group_cat, not d.todo[i, j],
+            # the group's category, where it goes, a category only the familiarity check keeps it
+            # out of (what "check first" is about: a tryout saw such tiles show other rows), then
+            # the closest misses (closest in odds: a 0.71 against 0.76 before a 0.00 against 0.05)
+            order = sorted(valid, key=lambda j: (j != self.group_cat, not d.todo[i, j], t.categories[j] not in unlike,
                                                  -odds_margin(float(t.scores[i, j]), float(d.thresholds[j]))))
             for j in order[:BARS]:
                 name = t.categories[j]
@@ -258,7 +260,6 @@ class ReviewModel(QAbstractListModel):
         said = self.corrections.get(t.paths[i])
         problem = (decision.message or decision.reason or "") if d_out == FAILED else ""
         problem = problem.removeprefix(f"{t.paths[i]}: ")  # the error names the file: the tile and tooltip do already
-        unlike = t.unlike_examples_of(i, d.thresholds) if not d.corrected[i] else []
         return {"name": Path(t.paths[i]).name, "bars": shown, "outcome": d_out, "where": where,
                 "corrected": bool(d.corrected[i]), "said": said, "changed": bool(self.changed[i]) if len(self.changed) else False,
                 "problem": problem, "unlike": unlike}

@@ -405,8 +405,10 @@ class TrainingPanel(QWidget):
                 self.chart.start_stage(f"kept: {kept}{tuned}")
                 if kept != w.library.backbone:  # the comparison chose another backbone: the app now uses it
                     switched = (f" Comparing backbones chose {kept} (best cross-validated F1 on your examples); the app "
-                                f"uses it from now on instead of {w.library.backbone} — it may sort more slowly. "
-                                "File → Settings → Recognition model switches back.")
+                                f"uses it from now on instead of {w.library.backbone} — it may sort more slowly, and "
+                                "what it learned from the photos you sorted belongs to the old model: sort or watch a "
+                                "folder again, then train, to get the estimate on your photos and the thresholds it "
+                                "sets back (a tryout saw them reset). File → Settings → Recognition model switches back.")
                     w.library.backbone = kept
                     w.library.save()
             session.install_model(result.classifier)  # the running watcher uses it at once
