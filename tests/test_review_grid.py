@@ -414,3 +414,17 @@ def test_a_photo_only_the_familiarity_check_keeps_out_is_near_and_says_why(panel
     assert panel.unlike_of(str(ps[0])) == ["beach"] and panel.unlike_of(str(ps[1])) == []
     panel.remember_correction(str(ps[0]), ())  # "none of these": decided, no longer to check
     assert panel.unlike_of(str(ps[0])) == [] and panel.review.groups["Near the threshold — check first"].tolist() == []
+
+
+def test_a_photo_near_a_threshold_is_told_which_one(panel):
+    """Tryout: a "check first" photo that was only near a threshold had no reason in the pane; the
+    panel now says which threshold (the pane writes "Check: close to the beach threshold …")."""
+    p = Path("/nonexistent/close.jpg")
+    scores = {"ants": 0.0, "bees": 0.0, "beach": 0.45, "documents": 0.0}
+    plan = Plan([Decision(p, "no_category", sha256="1" * 64, scores=scores)], {c: Path("/d") / c for c in CATS},
+                {c: 0.5 for c in CATS})
+    panel.set_plan(plan, {}, sources=[])
+    assert panel.near_of(str(p)) == ("beach", pytest.approx(0.45), pytest.approx(0.5))
+    assert panel.unlike_of(str(p)) == []
+    panel.remember_correction(str(p), ("beach",))
+    assert panel.near_of(str(p)) is None  # decided by the person: nothing to check

@@ -257,6 +257,12 @@ class PreviewPane(QWidget):
             where += " (your correction)"
         message = self._message
         unlike = sorting.unlike_of(path) if live is not None and sorting is not None and said is None else []
+        near = sorting.near_of(path) if live is not None and sorting is not None and said is None and not unlike else None
+        if near is not None:  # why it is in "check first" (a tryout found no reason for these)
+            cat, score, threshold = near
+            d = score_digits(score, threshold)
+            message = (f"Check: close to the {cat} threshold ({score:.{d}f} against {threshold:.{d}f}) — say where it "
+                       "belongs (1–9 or N): it becomes an example." + (f"<br>{message}" if message else ""))
         if unlike:
             names = ", ".join(unlike)
             message = (f"Check: the category model alone says {names}, but the photo is unlike your {names} examples, "

@@ -308,6 +308,17 @@ class SortPanel(QWidget):
             return []
         return self.table.unlike_examples_of(self.table.row_of[path], self._decided.thresholds)
 
+    def near_of(self, path: str) -> tuple[str, float, float] | None:
+        """(category, score, threshold) a photo of the open preview is near the threshold of, by the
+        same rule as the "check first" group; None when it is not (or the person has decided)."""
+        if self.table is None or self._decided is None or path not in self.table.row_of or path in self.corrections:
+            return None
+        i = self.table.row_of[path]
+        j = int(self.table.near(self._decided)[i])
+        if j < 0:
+            return None
+        return self.table.categories[j], float(self.table.scores[i, j]), float(self._decided.thresholds[j])
+
     def labels_of(self, path: str) -> tuple[str, ...]:
         """Where the photo goes now (corrections included)."""
         if self.table is None or self._decided is None or path not in self.table.row_of:
