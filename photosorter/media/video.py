@@ -50,8 +50,9 @@ MAX_VIDEO_PIXELS_TEXT = "8192 × 8192"
 # refused at exactly 8192²): it gets a margin, and our own check of the real size is exact.
 _FFMPEG_OPTIONS = {"max_pixels": str((8192 + 128) * (8192 + 128))}
 #: Part of the feature cache's key for video frames: raised whenever what is read from a video
-#: changes, so frames cached by an older reader are read again. 2: cut files (data ending before
-#: the sampled end) are refused — their frames, cached when they were accepted, kept them accepted.
+#: changes, so frames cached by an older reader are read again. 2: cut files (shorter than their
+#: container declares, :func:`_declared_end`) are refused — their frames, cached when they were
+#: accepted, kept them accepted.
 READER_VERSION = 2
 DAMAGED = "The video cannot be read: it is damaged or truncated (an interrupted copy?)."
 
