@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from .categories import pil_to_qimage
+from .review import unlike_reason
 from .widgets import ScoreBars, score_digits
 
 PREVIEW_SIDE = 720
@@ -264,10 +265,8 @@ class PreviewPane(QWidget):
             message = (f"Check: close to the {cat} threshold ({score:.{d}f} against {threshold:.{d}f}) — say where it "
                        "belongs (1–9 or N): it becomes an example." + (f"<br>{message}" if message else ""))
         if unlike:
-            names = ", ".join(unlike)
-            message = (f"Check: the category model alone says {names}, but the photo is unlike your {names} examples, "
-                       "so it stays out. Either way, say so (1–9 or N): it becomes an example."
-                       + (f"<br>{message}" if message else ""))
+            message = (f"{unlike_reason(unlike)}, so it stays out. Either way, say so (1–9 or N): it becomes an "
+                       "example." + (f"<br>{message}" if message else ""))
         self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
         self._show_held_out()
         return chosen

@@ -194,6 +194,13 @@ class ThumbnailCache(QObject):
 
 
 # --------------------------------------------------------------------------- the model
+def unlike_reason(categories: Sequence[str]) -> str:
+    """Why a photo the familiarity check keeps out is in "check first" (the tile's tooltip and the
+    preview pane say it in the same words)."""
+    names = ", ".join(categories)
+    return f"Check: the category model alone says {names}, but the photo is unlike your {names} examples"
+
+
 class ReviewModel(QAbstractListModel):
     """The photos of one group: an index array into the table; everything else is computed
     when a tile is painted."""
@@ -286,8 +293,7 @@ class ReviewModel(QAbstractListModel):
             if tile["changed"]:
                 extra += "\nChanged with the new model."
             if tile["unlike"]:
-                names = ", ".join(tile["unlike"])
-                extra += f"\nCheck: the category model alone says {names}, but the photo is unlike your {names} examples."
+                extra += f"\n{unlike_reason(tile['unlike'])}."
             return f"{self.path(row)}\nGoes to {tile['where']}. {tile['problem']}\n{scores}{extra}"
         return None
 
@@ -619,6 +625,10 @@ class ReviewView(QWidget):
         self.groups_list.setCurrentRow(row)
         self.groups_list.blockSignals(False)
         self._show_group(keep_path, force=new_table)
+
+    def near_category(self, i: int) -> int:
+        """The category table row ``i`` is in "check first" for (-1: none), as the groups were made."""
+        return int(self._near_cat[i]) if 0 <= i < len(self._near_cat) else -1
 
     def current_group(self) -> str | None:
         r = self.groups_list.currentRow()

@@ -301,21 +301,26 @@ class SortPanel(QWidget):
             return None
         return dict(self.thresholds), self.corrections.get(path)
 
+    def _undecided_row(self, path: str) -> int | None:
+        """The table row of a photo of the open preview the person has not decided on yet."""
+        if self.table is None or self._decided is None or path not in self.table.row_of or path in self.corrections:
+            return None
+        return self.table.row_of[path]
+
     def unlike_of(self, path: str) -> list[str]:
         """Categories only the familiarity check keeps this photo of the open preview out of ("looks
         like pets, but unlike your examples"); none once the person has said where it goes."""
-        if self.table is None or self._decided is None or path not in self.table.row_of or path in self.corrections:
+        i = self._undecided_row(path)
+        if i is None or self._decided is None or self.table is None:
             return []
-        return self.table.unlike_examples_of(self.table.row_of[path], self._decided.thresholds)
+        return self.table.unlike_examples_of(i, self._decided.thresholds)
 
     def near_of(self, path: str) -> tuple[str, float, float] | None:
-        """(category, score, threshold) a photo of the open preview is near the threshold of, by the
-        same rule as the "check first" group; None when it is not (or the person has decided)."""
-        if self.table is None or self._decided is None or path not in self.table.row_of or path in self.corrections:
-            return None
-        i = self.table.row_of[path]
-        j = int(self.table.near(self._decided)[i])
-        if j < 0:
+        """(category, score, threshold) a photo of the open preview is near the threshold of, as
+        the "check first" group has it; None when it is not (or the person has decided)."""
+        i = self._undecided_row(path)
+        j = self.review.near_category(i) if i is not None else -1
+        if i is None or j < 0 or self._decided is None or self.table is None:
             return None
         return self.table.categories[j], float(self.table.scores[i, j]), float(self._decided.thresholds[j])
 

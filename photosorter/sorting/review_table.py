@@ -145,21 +145,25 @@ class ReviewTable:
         todo[self.fixed] = self.fixed_todo[self.fixed]
         return Decided(outcome, todo, corrected, t)
 
+    @staticmethod
+    def _unlike(head: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+        """The rule, for one photo's row or for the whole table: the category model alone says yes
+        (at even odds and at the threshold), the final score stays under the threshold."""
+        return (head >= np.maximum(thresholds, HEAD_SAYS_YES)) & (scores >= 0) & (scores < thresholds)
+
     def unlike_examples_of(self, i: int, thresholds: np.ndarray) -> list[str]:
         """One photo's categories that only the familiarity check keeps it out of."""
         if self.head is None or self.fixed[i]:
             return []
-        s, h = self.scores[i], self.head[i]
-        return [c for j, c in enumerate(self.categories)
-                if h[j] >= max(float(thresholds[j]), HEAD_SAYS_YES) and 0 <= s[j] < thresholds[j]]
+        mask = self._unlike(self.head[i], self.scores[i], thresholds)
+        return [c for c, on in zip(self.categories, mask) if on]
 
     def unlike_examples(self, decided: Decided) -> np.ndarray:
         """(n, k) bool: the category model alone would put the photo there, the check that it looks
         like the category's examples keeps it out ("looks like pets, but unlike your examples")."""
         if self.head is None or not self.categories:
             return np.zeros(self.scores.shape, dtype=bool)
-        t = decided.thresholds[None, :]
-        return (self.head >= np.maximum(t, HEAD_SAYS_YES)) & (self.scores >= 0) & (self.scores < t)
+        return self._unlike(self.head, self.scores, decided.thresholds[None, :])
 
     def near(self, decided: Decided) -> np.ndarray:
         """(n,) index of the category each photo is nearest the threshold of, or -1. Also near: a
