@@ -44,11 +44,12 @@ MIN_FRACTION = 1 / 3
 #: built a 2.8 MB file of 14000 × 14000 keyframes that took 800 MiB to open. FFmpeg is told this
 #: limit itself (its ``max_pixels`` option), so it refuses such frames instead of allocating them,
 #: already while it probes the file.
-MAX_VIDEO_PIXELS = 8192 * 8192
-MAX_VIDEO_PIXELS_TEXT = "8192 × 8192"
+MAX_VIDEO_SIDE = 8192
+MAX_VIDEO_PIXELS = MAX_VIDEO_SIDE * MAX_VIDEO_SIDE
+MAX_VIDEO_PIXELS_TEXT = f"{MAX_VIDEO_SIDE} × {MAX_VIDEO_SIDE}"
 # FFmpeg checks its limit on the frame size rounded up to its buffer alignment (8180 × 8200 was
 # refused at exactly 8192²): it gets a margin, and our own check of the real size is exact.
-_FFMPEG_OPTIONS = {"max_pixels": str((8192 + 128) * (8192 + 128))}
+_FFMPEG_OPTIONS = {"max_pixels": str((MAX_VIDEO_SIDE + 128) ** 2)}
 #: Part of the feature cache's key for video frames: raised whenever what is read from a video
 #: changes, so frames cached by an older reader are read again. 2: cut files (shorter than their
 #: container declares, :func:`_declared_end`) are refused — their frames, cached when they were
@@ -233,9 +234,8 @@ def _sequential_keyframes(path: Path, side: int, targets: list[float]) -> tuple[
                 if not due:
                     break
                 img = _frame_image(frame, side, path)
-                for i in due:
-                    if t <= targets[i] or i not in chosen:
-                        chosen[i] = (img, t)
+                for i in due:  # the latest keyframe at or before each target (the first, if none is)
+                    chosen[i] = (img, t)
         except av.error.FFmpegError:
             pass  # what was decoded before the damage is what there is
     finally:
@@ -255,13 +255,13 @@ def sample_frames(path: Path, side: int = 224, n: int = FRAMES) -> tuple[list[Im
     """Up to n keyframes spread over the clip: (images, seconds, displayed full size)."""
     import av
 
-    checked_size(path)  # a FIFO named .mp4 would block the open below for ever (faces read videos directly)
+    size_on_disk = checked_size(path)  # a FIFO named .mp4 would block the open below for ever
     end = _declared_end(path)
-    if end is not None and end > path.stat().st_size:
+    if end is not None and end > size_on_disk:
         # the remaining part often decodes: a half-copied MKV, AVI or index-first MP4 used to be
         # sorted on its first half, and `watch` filed the whole file later as "name (1)"
         raise errors.TruncatedImageError(
-            f"This video is truncated: the file is {path.stat().st_size:,} bytes, its own header "
+            f"This video is truncated: the file is {size_on_disk:,} bytes, its own header "
             f"says {end:,} (an interrupted copy?).", path=path)
     container = _open(path)
     try:
@@ -304,8 +304,7 @@ def sample_frames(path: Path, side: int = 224, n: int = FRAMES) -> tuple[list[Im
 
 
 def load_video(path: Path, side: int = 224, sha256: str | None = None) -> MediaViews:
-    """Hash (streaming) and sample a video; frames are ordered by time."""
-    checked_size(path)
+    """Hash (streaming) and sample a video; frames are ordered by time (sample_frames checks the file)."""
     frames, times, size = sample_frames(path, side)
     sha = sha256 or stream_hash(path)
     return MediaViews(frames, sha, size, "videos", times=times, source=f"{len(frames)} keyframes")
@@ -313,6 +312,5 @@ def load_video(path: Path, side: int = 224, sha256: str | None = None) -> MediaV
 
 def poster_frame(path: Path, side: int = 256) -> Image.Image:
     """The frame a thumbnail shows: the middle keyframe (the first is often black or a fade-in)."""
-    checked_size(path)
     frames, _times, _size = sample_frames(path, side, n=1)
     return frames[0]
