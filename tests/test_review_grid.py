@@ -362,11 +362,11 @@ def test_a_new_preview_opens_on_photos_and_scores_never_read_equal_across_a_verd
 
 def test_watch_batches_that_copied_nothing_are_not_listed_as_runs(panel):
     """Tryout finding: the history filled with "watch — done: copied 0, failed 0"."""
-    from types import SimpleNamespace
+    from photosorter.sorting.ledger import RunInfo
 
     def run(i, kind, copied, failed=()):
-        return SimpleNamespace(id=i, kind=kind, dry_run=False, state="done", started=0.0,
-                               detail={"summary": {"copied_photos": copied, "copies_made": copied, "failed": list(failed)}})
+        return RunInfo(i, kind, 0.0, None, "done", False,
+                       {"summary": {"copied_photos": copied, "copies_made": copied, "failed": list(failed)}})
 
     panel.set_history([run(4, "watch", 0), run(3, "watch", 2), run(2, "watch", 0, ["x: cut"]), run(1, "sort", 0)])
     shown = [panel.history.item(r, 0).text() for r in range(panel.history.rowCount())]

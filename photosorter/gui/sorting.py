@@ -406,9 +406,8 @@ class SortPanel(QWidget):
             when = datetime.datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M")
             what = ("watch: " if run.kind == "watch" else "") + ", ".join(Path(x).name for x in run.detail.get("sources", []))
             result = f"{run.state}: copied {s.get('copied_photos', 0)}, failed {len(s.get('failed', []))}"
-            trashed = getattr(run, "trashed", 0)  # RunInfo has it; a run described by hand may not
-            if trashed and run.state != "undone":
-                result += f" ({trashed} since moved to the trash)"
+            if run.trashed and run.state != "undone":
+                result += f" ({run.trashed} since moved to the trash)"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
         self._show_history_table(bool(runs))

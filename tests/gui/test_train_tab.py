@@ -157,7 +157,9 @@ def test_undo_selected_run_is_disabled_once_that_run_is_undone(qtbot):
     button = next(b for b in panel.findChildren(QPushButton) if b.text() == "Undo selected run")
 
     def run(state):
-        return SimpleNamespace(id=1, kind="sort", dry_run=False, state=state, started=0.0, detail={})
+        from photosorter.sorting.ledger import RunInfo
+
+        return RunInfo(1, "sort", 0.0, None, state, False, {})
 
     panel.set_history([run("done")])
     panel.history.selectRow(0)

@@ -259,10 +259,10 @@ def test_at_1360_by_840_the_review_grid_gets_most_of_the_sort_tabs_height(qtbot,
         assert grid.height() >= 450, (grid.height(), w.sorting.height())  # no runs yet: no empty table
         assert w.sorting.history_title.text().endswith("no runs yet")
         # after a first run the history shows (three rows at most), the grid keeps most of the height
-        from types import SimpleNamespace
+        from photosorter.sorting.ledger import RunInfo
 
-        run = SimpleNamespace(id=1, kind="sort", state="done", dry_run=False, started=0.0,
-                              detail={"sources": ["/roll"], "summary": {"copied_photos": 3, "copies": 3}})
+        run = RunInfo(1, "sort", 0.0, None, "done", False,
+                      {"sources": ["/roll"], "summary": {"copied_photos": 3, "copies": 3}})
         w.sorting.set_history([run])
         qtbot.wait(50)
         assert w.sorting.history.isVisibleTo(w.sorting) and w.sorting.history.rowCount() == 1
