@@ -81,6 +81,18 @@ def write(tmp_path):
     return _write
 
 
+def shown_sort_panel(qtbot, width: int, height: int):
+    """A Sort tab panel on its own, shown at this size (the review grid's tests)."""
+    from photosorter.gui.sorting import SortPanel
+
+    panel = SortPanel()
+    panel.resize(width, height)
+    qtbot.addWidget(panel)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
 def trashed_files() -> list[Path]:
     """Files in the session's private trash (send2trash's freedesktop layout)."""
     return sorted((Path(TEST_XDG_DATA_HOME) / "Trash" / "files").glob("*"))

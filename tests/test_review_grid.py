@@ -71,13 +71,9 @@ def test_table_decides_as_rethreshold_does_and_corrections_win():
 
 @pytest.fixture
 def panel(qtbot):
-    from photosorter.gui.sorting import SortPanel
+    from conftest import shown_sort_panel
 
-    p = SortPanel()
-    p.resize(1100, 900)
-    qtbot.addWidget(p)
-    p.show()
-    return p
+    return shown_sort_panel(qtbot, 1100, 900)
 
 
 def test_threshold_moves_on_20000_photos_regroup_without_stalling(panel, qtbot, monkeypatch):

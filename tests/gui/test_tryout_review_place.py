@@ -32,14 +32,9 @@ def _plan(n: int, seed: int = 0) -> Plan:
 
 @pytest.fixture
 def panel(qtbot):
-    from photosorter.gui.sorting import SortPanel
+    from conftest import shown_sort_panel
 
-    p = SortPanel()
-    p.resize(900, 700)
-    qtbot.addWidget(p)
-    p.show()
-    qtbot.waitExposed(p)
-    return p
+    return shown_sort_panel(qtbot, 900, 700)
 
 
 def _go_to(panel, qtbot, group: str, row: int):

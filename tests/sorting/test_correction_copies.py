@@ -8,12 +8,21 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from sorting_helpers import snapshot
 
 from photosorter.samples import make_photo
 from photosorter.sorting import safefs
 from photosorter.sorting.planner import present_in, real_folder
 from photosorter.sorting.sorter import apply_plan, copied_categories, plan_sort, undo_copies_of
+
+
+@pytest.fixture
+def src(tmp_path) -> Path:
+    """The folder the tests' photos are sorted from (a card, a camera roll)."""
+    folder = tmp_path / "src"
+    folder.mkdir()
+    return folder
 
 
 def moved_to_trash(trash_dir: Path):
@@ -51,10 +60,8 @@ def remove(ledger, path: Path, trash: Path):
     return undo_copies_of(ledger, path, safefs.hash_path(path)[0], ["red_disc"], trash_fn=moved_to_trash(trash))
 
 
-def test_another_photo_of_the_same_stem_keeps_its_live_photo_movie_and_sidecar(env, scorer, tmp_path):
+def test_another_photo_of_the_same_stem_keeps_its_live_photo_movie_and_sidecar(env, scorer, tmp_path, src):
     _roll, _dest, ledger, dests = env
-    src = tmp_path / "src"
-    src.mkdir()
     photo(src / "IMG_1.jpg", 1)
     photo(src / "IMG_1.png", 2)  # another photo, same stem: the movie and sidecar went with the JPG
     (src / "IMG_1.MOV").write_bytes(b"live movie of the jpg")
@@ -71,12 +78,10 @@ def test_another_photo_of_the_same_stem_keeps_its_live_photo_movie_and_sidecar(e
     assert trash_names(tmp_path / "trash") == sorted(["IMG_1.png", "IMG_1.jpg", "IMG_1.MOV", "IMG_1.xmp"])
 
 
-def test_a_raw_of_the_same_stem_that_is_not_the_same_shot_is_another_photo(env, scorer, tmp_path):
+def test_a_raw_of_the_same_stem_that_is_not_the_same_shot_is_another_photo(env, scorer, tmp_path, src):
     from media_helpers import make_dng
 
     _roll, _dest, ledger, dests = env
-    src = tmp_path / "src"
-    src.mkdir()
     photo(src / "DSC_1.jpg", 1)
     make_dng(src / "DSC_1.dng", when="2020:01:01 00:00:00")
     old = time.time() - 400 * 86400
@@ -89,11 +94,9 @@ def test_a_raw_of_the_same_stem_that_is_not_the_same_shot_is_another_photo(env, 
     assert sorted(os.listdir(red)) == sorted(set(before) - {"DSC_1.jpg"})
 
 
-def test_an_earlier_photo_that_had_the_same_path_keeps_its_copy(env, scorer, tmp_path):
+def test_an_earlier_photo_that_had_the_same_path_keeps_its_copy(env, scorer, tmp_path, src):
     """A card used again: IMG_1.jpg is a new shot; the copy of the old one is another photo's."""
     _roll, _dest, ledger, dests = env
-    src = tmp_path / "src"
-    src.mkdir()
     photo(src / "IMG_1.jpg", 1)
     first = sort_into_red([src], scorer, ledger, dests)
     photo(src / "IMG_1.jpg", 99)
@@ -107,10 +110,8 @@ def test_an_earlier_photo_that_had_the_same_path_keeps_its_copy(env, scorer, tmp
     assert (ledger.run(first.run_id).state, ledger.run(second.run_id).state) == ("done", "undone")
 
 
-def test_a_sidecar_a_later_run_copied_with_the_photo_goes_with_it(env, scorer, tmp_path):
+def test_a_sidecar_a_later_run_copied_with_the_photo_goes_with_it(env, scorer, tmp_path, src):
     _roll, _dest, ledger, dests = env
-    src = tmp_path / "src"
-    src.mkdir()
     photo(src / "IMG_1.jpg", 1)
     sort_into_red([src], scorer, ledger, dests)
     (src / "IMG_1.xmp").write_bytes(b"edited in a raw developer later")
@@ -121,10 +122,8 @@ def test_a_sidecar_a_later_run_copied_with_the_photo_goes_with_it(env, scorer, t
     assert os.listdir(red) == []
 
 
-def test_an_edited_photo_copy_stays_and_so_do_its_companions(env, scorer, tmp_path):
+def test_an_edited_photo_copy_stays_and_so_do_its_companions(env, scorer, tmp_path, src):
     _roll, _dest, ledger, dests = env
-    src = tmp_path / "src"
-    src.mkdir()
     photo(src / "IMG_1.jpg", 1)
     (src / "IMG_1.xmp").write_bytes(b"<xmp/>")
     sort_into_red([src], scorer, ledger, dests)
@@ -135,10 +134,8 @@ def test_an_edited_photo_copy_stays_and_so_do_its_companions(env, scorer, tmp_pa
     assert sorted(os.listdir(red)) == ["IMG_1.jpg", "IMG_1.xmp"] and not (tmp_path / "trash").exists()
 
 
-def test_a_correction_marks_only_a_finished_run_undone(env, scorer, tmp_path):
+def test_a_correction_marks_only_a_finished_run_undone(env, scorer, tmp_path, src):
     _roll, _dest, ledger, dests = env
-    src = tmp_path / "src"
-    src.mkdir()
     photo(src / "IMG_1.jpg", 1)
     s = sort_into_red([src], scorer, ledger, dests)
     ledger.set_run_state(s.run_id, "running")  # a sort whose process is gone (a live one is not ours either)
@@ -152,14 +149,12 @@ def test_a_correction_marks_only_a_finished_run_undone(env, scorer, tmp_path):
 
 
 def test_the_history_says_how_many_of_a_runs_copies_went_to_the_trash_since(env, scorer, tmp_path, capsys,
-                                                                             monkeypatch):
+                                                                             monkeypatch, src):
     """Tryout: after N on one photo moved its copy to the trash, "Done (run 2)" and the history row
     still said "copied 19" as if every copy were there."""
     from photosorter import cli
 
     _roll, _dest, ledger, dests = env
-    src = tmp_path / "src"
-    src.mkdir()
     for i in range(3):
         photo(src / f"IMG_{i}.jpg", 10 + i)
     (src / "IMG_0.xmp").write_bytes(b"<xmp/>")  # a companion goes too, but is not a photo
