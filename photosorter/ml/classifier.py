@@ -62,11 +62,17 @@ class Classifier:
         A photo goes into category c when scores[:, c] >= thresholds[c]. ``faces`` (one
         FaceResult per photo) is needed only when ``people`` is set.
         """
+        return self.scores_with_head(feats, faces)[0]
+
+    def scores_with_head(self, feats: np.ndarray, faces: list[FaceResult] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(final scores, the head's probabilities they came from): the review's "check first" needs
+        both, and the head runs once."""
         feats = np.atleast_2d(feats)
         gate = self.gate.gate(feats)
         if self.people is not None:  # issue 17: face evidence for the categories about people
             gate = self.people.adjust_gate(gate, faces)
-        return self.head_probabilities(feats) * gate
+        head = self.head_probabilities(feats)
+        return head * gate, head
 
     def with_background(self, feats: np.ndarray | None) -> Classifier:
         """The same classifier, its familiarity gate measured against these photos as "photos in

@@ -216,12 +216,12 @@ class Scorer:
             if r.kind == "videos":  # one row per sampled frame → the video's score (media.video.combine)
                 # issue 17: a model about people reads the faces of the very keyframes scored (cached)
                 frame_faces = self.video_faces_of(r.path, r.sha256, len(r.features))
-                s = combine_frames(clf.scores(r.features, faces=frame_faces))
-                head = combine_frames(clf.head_probabilities(r.features))
+                frame_scores, frame_head = clf.scores_with_head(r.features, faces=frame_faces)
+                s, head = combine_frames(frame_scores), combine_frames(frame_head)
             else:
                 faces = self.faces_of(r.path, r.sha256)  # issue 17: None unless the model has person categories
-                s = clf.scores(r.features[:1], faces=None if faces is None else [faces])[0]
-                head = clf.head_probabilities(r.features[:1])[0]
+                scores, heads = clf.scores_with_head(r.features[:1], faces=None if faces is None else [faces])
+                s, head = scores[0], heads[0]
             yield PhotoScore(
                 r.path, r.sha256, {c: float(v) for c, v in zip(clf.categories, s)}, clf.decide(s[None], thresholds)[0],
                 {c: float(v) for c, v in zip(clf.categories, head)},
