@@ -23,6 +23,7 @@ class ScoredPhoto(Protocol):
     sha256: str
     scores: dict[str, float]
     categories: list[str]  # those at or above their threshold
+    head: dict[str, float]  # before the familiarity check: "check first" in the review
 
 
 @runtime_checkable

@@ -137,7 +137,7 @@ def plan_sort(
                                       message=f"identical to {first_seen[r.sha256].name}"))
             continue
         first_seen[r.sha256] = r.path
-        d = Decision(r.path, "copy", r.sha256, size, mtime, scores=r.scores, head=dict(getattr(r, "head", {}) or {}))
+        d = Decision(r.path, "copy", r.sha256, size, mtime, scores=r.scores, head=dict(r.head))
         _companions(d, index, kinds)  # for every photo: a slider may give it a category later
         for c in r.categories:
             at = present_in(ledger, r.sha256, c, folders[c])
