@@ -288,13 +288,13 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
 
     # Words per phase: a count over all phases ("epoch 11 of 18") stopped short of its end whenever
     # the fine-tuned network was not kept, since the last phase then never runs (tryout).
-    phase: dict[str, int | str] = {"label": "", "epoch": 0, "of": ft.epochs}
+    phase, phase_epoch, phase_epochs = "", 0, ft.epochs
 
     def tick() -> None:
-        nonlocal done
+        nonlocal done, phase_epoch
         done += 1
-        phase["epoch"] = int(phase["epoch"]) + 1
-        steps(done, total, f"Fine-tuning: {phase['label']}, epoch {phase['epoch']} of {phase['of']}")
+        phase_epoch += 1
+        steps(done, total, f"Fine-tuning: {phase}, epoch {phase_epoch} of {phase_epochs}")
 
     def read_progress(i: int, _n: int, msg: str) -> None:
         nonlocal done
@@ -320,7 +320,7 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
             va = torch.as_tensor(fold == f)
             frozen_logits[va.numpy()] = heads[f].eval()(_pooled(base_top, act[va, 0])).numpy()
     for f in range(k):
-        phase.update(label=f"fold {f + 1} of {k}", epoch=0)
+        phase, phase_epoch = f"fold {f + 1} of {k}", 0
         tr, va = torch.as_tensor(fold != f), torch.as_tensor(fold == f)
         top, head = copy.deepcopy(base_top), copy.deepcopy(heads[f])
         best_epochs.append(_fine_tune(top, head, act[tr], y[tr], act[va, 0], y[va], ft, ft.epochs,
@@ -344,7 +344,7 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
     # Kept: the final top on every example, for the epochs the folds found best (at least one).
     epochs = max(1, int(np.median([e + 1 for e in best_epochs])))
     top, head = copy.deepcopy(base_top), HeadEnsemble(copy.deepcopy(heads))  # type: ignore[arg-type]  # Heads
-    phase.update(label="the kept network on all examples", epoch=0, of=epochs)
+    phase, phase_epoch, phase_epochs = "the kept network on all examples", 0, epochs
     _fine_tune(top, head, act, y, None, None, ft, epochs, opts.seed * 100 + k, cancel, tick)
     state = trainable_state(top)
     tuned = fine_tuned_embedder(embedder, state, fine_tuned_weights_id(embedder.model.weights_id, state))
