@@ -55,10 +55,12 @@ class PhotoExplanation:
     flagged: set[str] = field(default_factory=set)
     frames: list = field(default_factory=list)  # a video's sampled frames (ml.media_explain.FrameExplanation)
     face_boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)  # issue 17
+    #: the category model's own scores, before the familiarity check (ml.scoring.PhotoScore.head)
+    head: dict[str, float] = field(default_factory=dict)
 
     def as_tuple(self) -> tuple:
         return (self.path, self.shown, self.scores, self.thresholds, self.maps, self.message, self.flagged,
-                self.frames, self.face_boxes)
+                self.frames, self.face_boxes, self.head)
 
 
 class Session:
@@ -218,8 +220,12 @@ class Session:
         if not self.model_path.exists():
             return PhotoExplanation(path, shown, message="Train a model to see scores and explanations.")
         cancel.raise_if_cancelled()
+        import numpy as np
+
         from .ml.finetune import embedder_for
         from .ml.gradcam import explain
+        from .ml.scoring import PhotoFailure
+        from .sorting.review_table import unlike_examples_mask
 
         clf = self.classifier()
         emb = embedder_for(clf, self.embedder())  # a fine-tuned model explains through its own top
@@ -230,16 +236,24 @@ class Session:
         with self._explain_lock:
             cancel.raise_if_cancelled()
             scorer = self.scorer(overrides)
-            scores = scorer.scores_of(path)  # the core call every path shares (cached features, stored background)
+            decided = scorer.score_photo(path)  # the core call every path shares (cached features, stored background)
+            if isinstance(decided, PhotoFailure):
+                raise errors.BadImageError(decided.message, path=path)
+            scores = np.array([decided.scores[n] for n in names])
+            head = np.array([decided.head.get(n, -1.0) for n in names])
             faces = scorer.faces_of(path)  # issue 17: cached; None without categories about people
             chosen = [c for c, n in enumerate(names) if scores[c] >= th[n]]
-            # Grad-CAM for every category; checked against occlusion where the photo goes
-            ex = explain(self._private_model(emb), clf.head, emb.spec, scored, verify=chosen, bf16=emb.bf16_active)
+            # Grad-CAM (of the category model) for every category; checked against occlusion where
+            # the photo goes, and where only the familiarity check keeps it out: the pane shows that
+            # map and says so (it said "nothing of it was found" beside "the model alone says Pets")
+            unlike = unlike_examples_mask(head, scores, np.array([th[n] for n in names]))
+            verify = sorted(set(chosen) | set(np.flatnonzero(unlike).tolist()))
+            ex = explain(self._private_model(emb), clf.head, emb.spec, scored, verify=verify, bf16=emb.bf16_active)
         flagged = {n for n, bad in zip(names, ex.flagged) if bad}
-        maps = {n: m for n, m, s in zip(names, ex.maps, scores) if s >= MIN_SCORE_FOR_HEATMAP}
+        maps = {n: m for n, m, s, u in zip(names, ex.maps, scores, unlike) if s >= MIN_SCORE_FOR_HEATMAP or u}
         boxes = clf.people.matched_faces(faces) if faces is not None and clf.people is not None else {}
         return PhotoExplanation(path, shown, dict(zip(names, map(float, scores))), th, maps, "", flagged,
-                                face_boxes=boxes)
+                                face_boxes=boxes, head={n: float(h) for n, h in zip(names, head) if h >= 0})
 
     def _explain_media(self, path: str, side: int, overrides: dict[str, float] | None,
                        cancel: CancelToken) -> PhotoExplanation:

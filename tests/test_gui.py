@@ -273,6 +273,40 @@ def test_watch_tab_sorts_new_photos_and_stops(trained_window, jobs, qtbot, tmp_p
     assert w.watch_service is None and w.watch_status.text() == "Not watching."
 
 
+def test_pane_shows_the_models_heatmap_where_only_the_familiarity_check_keeps_a_photo_out(trained_window, jobs, qtbot,
+                                                                                         monkeypatch):
+    """Tryout: for a photo the category model says yes to but that is unlike the category's
+    examples, the caption said "the category model alone says Pets" while the heatmap note said
+    "nothing of it was found, so there is no heatmap". The heatmap is of the category model: it is
+    shown, and the note says why the score is still 0.00."""
+    from photosorter.ml.scoring import Scorer
+
+    w, data = trained_window
+    photo = str(next((data / "red_disc").glob("*.jpg")))
+    real = Scorer.score_photo
+
+    def gated_out(self, path, background="auto"):  # what the familiarity check does to an unfamiliar photo
+        r = real(self, path, background)
+        r.scores["blue_square"], r.head["blue_square"] = 0.0, 0.97
+        return r
+
+    monkeypatch.setattr(Scorer, "score_photo", gated_out)
+    p = w.preview
+    with ending(qtbot, jobs, "explain_job", timeout=30_000):
+        p.show_photo(photo)
+    assert p.scores["blue_square"] == 0.0 and "blue_square" in p.maps
+    assert "the category model alone says blue_square, but the photo is unlike your blue_square examples, so it " \
+           "stays out." in p.caption.text()
+    assert "(1–9 or N)" not in p.caption.text()  # no sort preview open: the grid's keys do not apply
+    p.show_cam.setChecked(True)
+    p.cam_category.setCurrentText("blue_square")
+    assert p.cam_note.isVisibleTo(p)
+    assert "The category model alone gives this photo 0.97 for blue_square" in p.cam_note.text()
+    assert "its score is 0.00 and it stays out" in p.cam_note.text() and "nothing of it" not in p.cam_note.text()
+    p.cam_category.setCurrentText("red_disc")  # a category the photo goes to: no such note
+    assert "alone gives" not in p.cam_note.text() or not p.cam_note.isVisibleTo(p)
+
+
 def test_preview_pane_shows_scores_and_gradcam(trained_window, jobs, qtbot, monkeypatch):
     w, data = trained_window
     photo = str(next((data / "red_disc").glob("*.jpg")))

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..sorting.review_table import unlike_examples_mask
 from .categories import pil_to_qimage
 from .review import unlike_reason
 from .widgets import ScoreBars, score_digits
@@ -68,6 +69,8 @@ class PreviewPane(QWidget):
         self.scores: dict[str, float] = {}
         self.thresholds: dict[str, float] = {}
         self.flagged: set[str] = set()  # categories whose Grad-CAM failed the occlusion check
+        self.head: dict[str, float] = {}  # the category model's own scores, before the familiarity check
+        self.unlike: set[str] = set()  # categories only the familiarity check keeps the photo out of
         self.frames: list = []  # a video's sampled frames (ml.media_explain.FrameExplanation)
         self.frame_strip = QHBoxLayout()
         self.frame_strip.setSpacing(4)
@@ -162,7 +165,7 @@ class PreviewPane(QWidget):
         """No photo: the grid's group is empty. The pane said the previous photo's decision, with
         working correction buttons, beside an empty group (tryout: "food — 0")."""
         self.path = None
-        self.maps, self.scores = {}, {}
+        self.maps, self.scores, self.head, self.unlike = {}, {}, {}, set()
         self.photo, self.face_boxes, self.flagged = None, {}, set()
         self._message = ""
         self._set_frames([])
@@ -188,7 +191,7 @@ class PreviewPane(QWidget):
         The previous photo's picture must go at once: left up under the new caption it read as the
         new photo's (tryout: the old picture stood under the new name for a moment)."""
         self.path = path
-        self.maps, self.scores = {}, {}
+        self.maps, self.scores, self.head, self.unlike = {}, {}, {}, set()
         self.photo, self.face_boxes, self.flagged = None, {}, set()  # a resize must not redraw the old one
         self._set_frames([])
         self.image.clear()
@@ -208,6 +211,7 @@ class PreviewPane(QWidget):
         if path != self.path:
             return  # the user moved on
         self.face_boxes = more[1] if len(more) > 1 else {}  # issue 17: category → the face its decision rests on
+        self.head = more[2] if len(more) > 2 else {}
         self.photo, self.scores, self.thresholds, self.maps = photo, scores, thresholds, maps
         self.flagged = set(flagged)
         self._set_frames(more[0] if more and len(more[0]) > 1 else [])
@@ -257,7 +261,12 @@ class PreviewPane(QWidget):
         if said is not None:
             where += " (your correction)"
         message = self._message
-        unlike = sorting.unlike_of(path) if live is not None and sorting is not None and said is None else []
+        if live is not None and sorting is not None:
+            unlike = sorting.unlike_of(path) if said is None else []
+        else:  # the pane alone (no preview open): the same rule on the photo's own scores
+            unlike = [c for c in scores if c in self.head and unlike_examples_mask(
+                np.array(self.head[c]), np.array(scores[c]), np.array(thresholds.get(c, 0.5)))]
+        self.unlike = set(unlike)
         near = sorting.near_of(path) if live is not None and sorting is not None and said is None and not unlike else None
         if near is not None:  # why it is in "check first" (a tryout found no reason for these)
             cat, score, threshold = near
@@ -265,8 +274,8 @@ class PreviewPane(QWidget):
             message = (f"Check: close to the {cat} threshold ({score:.{d}f} against {threshold:.{d}f}) — say where it "
                        "belongs (1–9 or N): it becomes an example." + (f"<br>{message}" if message else ""))
         if unlike:
-            message = (f"{unlike_reason(unlike)}, so it stays out. Either way, say so (1–9 or N): it becomes an "
-                       "example." + (f"<br>{message}" if message else ""))
+            ask = " Either way, say so (1–9 or N): it becomes an example." if live is not None else ""
+            message = f"{unlike_reason(unlike)}, so it stays out.{ask}" + (f"<br>{message}" if message else "")
         self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
         self._show_held_out()
         return chosen
@@ -305,10 +314,20 @@ class PreviewPane(QWidget):
         img = self.photo
         cat = self.cam_category.currentText()
         absent = bool(cat) and cat in self.scores and cat not in self.maps
-        self.cam_note.setVisible(self.show_cam.isChecked() and (cat in self.flagged or absent or cat in self.face_boxes))
+        unlike = cat in self.unlike and cat in self.maps and not self.frames
+        self.cam_note.setVisible(self.show_cam.isChecked()
+                                 and (cat in self.flagged or absent or unlike or cat in self.face_boxes))
         if cat in self.face_boxes:  # issue 17: a person category decides by who is in the photo
             self.cam_note.setText(f"{cat} is about one person: the decision rests on the boxed face being theirs "
                                   "(face recognition, on this computer). The heatmap shows the rest of the evidence.")
+        elif unlike:
+            # the heatmap is of the category model, which says yes; the final score is the gated one
+            # (the pane said "nothing of it was found" beside "the model alone says Pets" — tryout)
+            warn = (" ⚠ Look twice: Grad-CAM's highlight was not where the evidence is; shown instead: what "
+                    "hiding each part does to the score.") if cat in self.flagged else ""
+            self.cam_note.setText(f"The category model alone gives this photo {self.head[cat]:.2f} for {cat}; the "
+                                  f"heatmap shows what it looked at. The photo is unlike your {cat} examples, so "
+                                  f"its score is {self.scores[cat]:.2f} and it stays out.{warn}")
         elif absent:
             # A heatmap is normalised to its own peak: drawn for a score of ~0 it would look as
             # confident as any other. Nothing of this category was found, so nothing is drawn.

@@ -35,6 +35,14 @@ NEAR_LOGIT = 0.5
 HEAD_SAYS_YES = 0.5
 
 
+def unlike_examples_mask(head: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """The rule, for one photo's row or for a whole table: the category model alone says yes (at
+    even odds and at the threshold), the final score stays under the threshold — only the check that
+    the photo looks like the category's examples keeps it out. The review grid, its tiles and the
+    preview pane all ask this one rule."""
+    return (head >= np.maximum(thresholds, HEAD_SAYS_YES)) & (scores >= 0) & (scores < thresholds)
+
+
 def odds_margin(score: float, threshold: float) -> float:
     """How far a score is above (+) or below (-) its threshold in log-odds: 0.71 vs 0.76 is near,
     0.00 vs 0.05 is far (the same 0.05 apart on the probability scale)."""
@@ -145,17 +153,11 @@ class ReviewTable:
         todo[self.fixed] = self.fixed_todo[self.fixed]
         return Decided(outcome, todo, corrected, t)
 
-    @staticmethod
-    def _unlike(head: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-        """The rule, for one photo's row or for the whole table: the category model alone says yes
-        (at even odds and at the threshold), the final score stays under the threshold."""
-        return (head >= np.maximum(thresholds, HEAD_SAYS_YES)) & (scores >= 0) & (scores < thresholds)
-
     def unlike_examples_of(self, i: int, thresholds: np.ndarray) -> list[str]:
         """One photo's categories that only the familiarity check keeps it out of."""
         if self.head is None or self.fixed[i]:
             return []
-        mask = self._unlike(self.head[i], self.scores[i], thresholds)
+        mask = unlike_examples_mask(self.head[i], self.scores[i], thresholds)
         return [c for c, on in zip(self.categories, mask) if on]
 
     def unlike_examples(self, decided: Decided) -> np.ndarray:
@@ -163,7 +165,7 @@ class ReviewTable:
         like the category's examples keeps it out ("looks like pets, but unlike your examples")."""
         if self.head is None or not self.categories:
             return np.zeros(self.scores.shape, dtype=bool)
-        return self._unlike(self.head, self.scores, decided.thresholds[None, :])
+        return unlike_examples_mask(self.head, self.scores, decided.thresholds[None, :])
 
     def near(self, decided: Decided) -> np.ndarray:
         """(n,) index of the category each photo is nearest the threshold of, or -1. Also near: a
