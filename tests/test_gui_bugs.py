@@ -527,7 +527,14 @@ def test_undo_refreshes_an_open_preview_that_said_already_sorted(window, qtbot, 
     qtbot.waitUntil(lambda: w.sorting.plan is not stale or bool(w.errors), timeout=60_000)
     assert not w.errors, w.errors
     assert not list(dest.rglob("*.jpg"))
-    assert "changed after the undo" in w.sorting.summary.text()  # not "with the new model": none was trained
+    n = len({n for _c, n in planned})
+    # not "with the new model" (none was trained), nor "changed destination" (none did: their
+    # copies went to the trash, so they are to copy again — tryout)
+    assert f"{n} to copy again after the undo" in w.sorting.summary.text()
+    assert f"{n} photo(s) whose copies went to the trash are to copy again" in w.statusBar().currentMessage()
+    grid = w.sorting.review
+    tips = [grid.model.data(grid.model.index(r), Qt.ItemDataRole.ToolTipRole) for r in range(grid.model.rowCount())]
+    assert tips and all("To copy again after the undo." in t and "new model" not in t for t in tips), tips
     counts = w.sorting.shown.counts()
     assert counts["already_sorted"] == 0 and counts["copy"] == len({n for _c, n in planned})
     apply_again(w, qtbot, dest, planned)

@@ -214,6 +214,7 @@ class ReviewModel(QAbstractListModel):
         self.table: ReviewTable | None = None
         self.decided: Decided | None = None
         self.changed = np.zeros(0, dtype=bool)
+        self.changed_why = "changed with the new model"  # what the highlighted photos did, and why
         self.corrections: dict[str, tuple[str, ...]] = {}
         self.rows = np.zeros(0, dtype=np.int64)
         self.group_cat = -1  # the category this group is about, or -1
@@ -291,7 +292,7 @@ class ReviewModel(QAbstractListModel):
             if tile["corrected"]:
                 extra += f"\nYour correction wins: {', '.join(tile['said'] or ()) or 'none of these'}."
             if tile["changed"]:
-                extra += "\nChanged with the new model."
+                extra += f"\n{self.changed_why[:1].upper()}{self.changed_why[1:]}."
             if tile["unlike"]:
                 extra += f"\n{unlike_reason(tile['unlike'])}."
             return f"{self.path(row)}\nGoes to {tile['where']}. {tile['problem']}\n{scores}{extra}"
@@ -571,7 +572,8 @@ class ReviewView(QWidget):
         return self.model.table
 
     def set_decided(self, table: ReviewTable, decided: Decided, colours: dict[str, str],
-                    changed: np.ndarray | None = None, corrections: dict | None = None) -> None:
+                    changed: np.ndarray | None = None, corrections: dict | None = None,
+                    changed_why: str = "changed with the new model") -> None:
         """Regroup (thresholds moved, a correction, or a new preview); keeps the selected group
         and photo. Costs array operations, not per-photo Python, when only thresholds moved."""
         new_table = table is not self.model.table
@@ -585,6 +587,7 @@ class ReviewView(QWidget):
         m.colours = colours
         m.table, m.decided = table, decided
         m.changed = changed if changed is not None else np.zeros(len(table), dtype=bool)
+        m.changed_why = changed_why
         m.corrections = dict(corrections or {})
         if new_table:
             m.endResetModel()

@@ -36,9 +36,12 @@ class SortTab(SortPanel):
         if folder:
             self.preview_sort([folder])
 
-    def preview_sort(self, paths: list[str], rescore: bool = False, reason: str = "with the new model") -> None:
+    def preview_sort(self, paths: list[str], rescore: bool = False, after_undo: bool = False) -> None:
         """Dry run of ``paths``. ``rescore``: the same photos again after retraining — the open
-        preview is replaced in place and the photos whose destination changed are highlighted."""
+        preview is replaced in place and the photos whose destination changed are highlighted.
+        ``after_undo``: the same photos again after an undo, which changes no decision, only what
+        is already sorted (a tryout read "N changed destination" for photos whose copies had just
+        gone to the trash and were simply to copy again)."""
         w = self.main_window
         if not rescore:
             w.tabs.setCurrentWidget(self)
@@ -54,9 +57,13 @@ class SortTab(SortPanel):
         def done(result):
             plan, table = result
             w.progress.hide()
-            changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table, why=reason)
-            if rescore:
-                w.status(f"Preview updated {reason}: {changed} photo(s) changed destination "
+            why = "to copy again after the undo" if after_undo else "changed with the new model"
+            changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table, why=why)
+            if after_undo:
+                w.status(f"Preview updated after the undo: {changed} photo(s) whose copies went to the trash are "
+                         "to copy again (highlighted). Nothing has been copied.", 12000)
+            elif rescore:
+                w.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
                          "(highlighted). Nothing has been copied.", 12000)
             else:
                 w.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
@@ -213,7 +220,7 @@ class SortTab(SortPanel):
             if self.sources and (self.plan is not None or undid_shown):
                 # the open preview's "already sorted" may just have gone to the trash: plan it
                 # again (tryout: Apply then skipped 13 photos whose copies Undo had removed)
-                self.preview_sort(list(self.sources), rescore=True, reason="after the undo")
+                self.preview_sort(list(self.sources), rescore=True, after_undo=True)
 
         start_job(w, job, on_done=done, on_error=w.error)
 

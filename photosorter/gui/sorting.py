@@ -83,7 +83,7 @@ class SortPanel(QWidget):
         self.colours: dict[str, str] = {}
         self.sources: list[str] = []  # what the open preview was made from (re-scored after retraining)
         self.changed: set[str] = set()  # photos whose destination changed at the last re-score
-        self.changed_why = "with the new model"
+        self.changed_why = "changed with the new model"  # what the highlighted photos did, and why
         self._runs = 0
         self.thresholds: dict[str, float] = {}
         self._save_timer = QTimer(self)
@@ -175,14 +175,14 @@ class SortPanel(QWidget):
 
     # ------------------------------------------------------------ preview
     def set_plan(self, plan, colours: dict[str, str], sources: list[str] | None = None, compare: bool = False,
-                 table: ReviewTable | None = None, why: str = "with the new model") -> int:
+                 table: ReviewTable | None = None, why: str = "changed with the new model") -> int:
         """Show a new preview. ``compare``: it replaces the open one (same photos, new model):
         photos whose destination changed are highlighted; returns how many changed. ``table``:
         the plan's ReviewTable, built on the worker thread that made the plan."""
         old_table, old_decided = (self.table, self._decided) if compare else (None, None)
         self.run_id = None
         self.applied_run_id = None
-        self.changed_why = why  # what moved the highlighted photos (retraining, an undo)
+        self.changed_why = why  # what the highlighted photos did, and why (retraining, an undo)
         self.slider_box.setEnabled(True)
         self.plan = plan
         self.table = table if table is not None and table.plan is plan else ReviewTable.from_plan(plan)
@@ -262,7 +262,8 @@ class SortPanel(QWidget):
             return
         decided = self.table.decide(self.thresholds, self.corrections)
         self._decided = decided
-        self.review.set_decided(self.table, decided, self.colours, self._changed_mask, self.corrections)
+        self.review.set_decided(self.table, decided, self.colours, self._changed_mask, self.corrections,
+                                self.changed_why)
         if self.plan is None:  # the applied preview: its tiles follow corrections (✎), the summary says what was done
             self.decisions_changed.emit()
             return
@@ -270,7 +271,7 @@ class SortPanel(QWidget):
         per_cat = dict(zip(self.table.categories, decided.per_category().tolist()))
         copying = decided.outcome == COPY
         several = int((decided.todo[copying].sum(axis=1) > 1).sum())
-        changed = f" <b>{len(self.changed)} changed {self.changed_why}</b> (highlighted)." if self.changed else ""
+        changed = f" <b>{len(self.changed)} {self.changed_why}</b> (highlighted)." if self.changed else ""
         fixed = f" {int(decided.corrected.sum())} decided by your corrections (✎)." if decided.corrected.any() else ""
         self.summary.setText(
             f"<b>Preview (nothing copied yet):</b> {counts_text(counts['copy'], per_cat, several)}; "
