@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QScrollArea,
     QSplitter,
-    QTabWidget,
 )
 
 from ..errors import PhotosorterError
@@ -25,6 +24,7 @@ from ..library import Library
 from ..session import Session
 from .categories import ADD_PHOTOS_SHORTCUT, CategoriesPanel
 from .folders import choose_folder
+from .paged_tabs import PagedTabs, scroll_area_for
 from .preview import PREVIEW_SIDE, PreviewPane
 from .sort_tab import SortTab
 from .training import TrainingPanel
@@ -72,34 +72,31 @@ class MainWindow(QMainWindow):
         self.preview = PreviewPane(self)
         self.watch = WatchPanel(self.session, self)
         self.watch_panel = self.watch
-        self.tabs = QTabWidget()
+        self.tabs = PagedTabs()  # each page scrolls under a tab bar that stays in view
         self.tabs.addTab(self.training, "1  Train")
         self.tabs.addTab(self.sorting, "2  Sort")
         self.tabs.addTab(self.watch, "3  Watch")
         split = QSplitter()
         split.setChildrenCollapsible(False)
-        self.scrolls: list[QScrollArea] = []
-        for part in (self.categories, self.tabs, self.preview):
-            # in a scroll area: on a small or scaled screen (1280×800 at 200% is 640×400) a part
-            # scrolls instead of growing the window past the screen
-            scroll = QScrollArea()
-            scroll.setWidgetResizable(True)
-            scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-            scroll.setWidget(part)
-            split.addWidget(scroll)
-            self.scrolls.append(scroll)
+        # each column scrolls: on a small or scaled screen (1280×800 at 200% is 640×400) a part
+        # scrolls instead of growing the window past the screen. The tabs' pages scroll inside
+        # the tab widget, so the tab bar never scrolls out of view (PagedTabs).
+        self.categories_scroll = scroll_area_for(self.categories)
+        self.preview_scroll = scroll_area_for(self.preview)
+        for column in (self.categories_scroll, self.tabs, self.preview_scroll):
+            split.addWidget(column)
         self.split = split
-        fit_side_panel(self.scrolls[0])
-        split.setSizes([max(300, self.scrolls[0].minimumWidth()), 640, 420])
+        fit_side_panel(self.categories_scroll)
+        split.setSizes([max(300, self.categories_scroll.minimumWidth()), 640, 420])
         self.setCentralWidget(split)
         self.fit_to_screen()
         # the preview never narrower than its own minimum: squeezed, it scrolled sideways at 200%
-        bar = self.scrolls[2].verticalScrollBar().sizeHint().width()
-        self.scrolls[2].setMinimumWidth(self.preview.minimumWidth() + bar + 2)
+        bar = self.preview_scroll.verticalScrollBar().sizeHint().width()
+        self.preview_scroll.setMinimumWidth(self.preview.minimumWidth() + bar + 2)
         if self.width() < 1000:  # 200% scaling: the tabs (where the work is) get most of what is left
-            rest = self.width() - self.scrolls[0].minimumWidth()
-            pane = max(rest // 4, self.scrolls[2].minimumWidth())
-            split.setSizes([self.scrolls[0].minimumWidth(), rest - pane, pane])
+            rest = self.width() - self.categories_scroll.minimumWidth()
+            pane = max(rest // 4, self.preview_scroll.minimumWidth())
+            split.setSizes([self.categories_scroll.minimumWidth(), rest - pane, pane])
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(240)
         self.progress.hide()
@@ -338,9 +335,9 @@ class MainWindow(QMainWindow):
         the screen. Centred on a small or 200%-scaled window it covered the panel."""
         box.adjustSize()
         size = box.sizeHint().expandedTo(box.size())
-        area = self.scrolls[1]
+        area = self.tabs
         top_left = area.mapToGlobal(QPoint(0, 0))
-        panel_right = self.scrolls[0].mapToGlobal(QPoint(self.scrolls[0].width(), 0)).x()
+        panel_right = self.categories_scroll.mapToGlobal(QPoint(self.categories_scroll.width(), 0)).x()
         x = max(panel_right + 8, top_left.x() + max(0, (area.width() - size.width()) // 2))
         y = top_left.y() + min(80, max(0, area.height() - size.height()))
         chart = self.training.chart  # empty until the first training: the one place it hides nothing

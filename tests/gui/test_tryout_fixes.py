@@ -214,10 +214,10 @@ def test_at_200_percent_the_train_tab_and_the_preview_fit_without_scrolling_side
         for c in range(w.training.table.columnCount()):
             name = w.training.table.horizontalHeaderItem(c).text()
             assert QFontMetrics(bold).horizontalAdvance(name) <= header.sectionSize(c), name
-        tabs, pane = w.scrolls[1], w.scrolls[2]
-        assert not _scrolls_sideways(tabs), (w.split.sizes(), w.tabs.minimumSizeHint().width())
+        pane = w.preview_scroll
+        assert not _scrolls_sideways(w.tabs.current_scroll()), (w.split.sizes(), w.tabs.minimumSizeHint().width())
         assert not _scrolls_sideways(pane), (w.split.sizes(), w.preview.minimumSizeHint().width())
-        assert not _scrolls_sideways(w.scrolls[0])
+        assert not _scrolls_sideways(w.categories_scroll)
         # the preview's controls are all on screen, none squeezed below what it needs
         for control in (w.preview.show_cam, w.preview.not_button, w.preview.also, w.preview.cam_category):
             assert control.width() >= control.minimumSizeHint().width() - 1, control.accessibleName()
@@ -225,7 +225,7 @@ def test_at_200_percent_the_train_tab_and_the_preview_fit_without_scrolling_side
         for tab in range(w.tabs.count()):  # and no other tab makes the tab widget wider
             w.tabs.setCurrentIndex(tab)
             qtbot.wait(20)
-            assert not _scrolls_sideways(tabs), w.tabs.tabText(tab)
+            assert not _scrolls_sideways(w.tabs.current_scroll()), w.tabs.tabText(tab)
     finally:
         w.shutdown()
 
@@ -267,7 +267,55 @@ def test_at_1360_by_840_the_review_grid_gets_most_of_the_sort_tabs_height(qtbot,
         qtbot.wait(50)
         assert w.sorting.history.isVisibleTo(w.sorting) and w.sorting.history.rowCount() == 1
         assert grid.height() >= 340, (grid.height(), w.sorting.height())  # was ~260 px
-        assert not _scrolls_sideways(w.scrolls[1])
-        assert w.scrolls[1].verticalScrollBar().maximum() == 0  # Apply and the history stay in sight
+        assert not _scrolls_sideways(w.tabs.current_scroll())
+        assert w.tabs.current_scroll().verticalScrollBar().maximum() == 0  # Apply and the history stay in sight
+    finally:
+        w.shutdown()
+
+
+def test_the_tab_bar_stays_in_view_when_a_tall_page_scrolls(qtbot, tmp_path):
+    """Tryout: after an Undo the middle column stayed scrolled ~50 px, so the tab bar was out of
+    view: the whole tab widget sat in one scroll area. Now only the page scrolls, under the bar."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QScrollArea
+
+    from photosorter.gui.main_window import MainWindow
+    from photosorter.sorting.planner import Decision, Plan
+
+    lib = Library()
+    lib.backbone = "tiny"
+    for name in NAMES:
+        lib.add_category(name)
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    w.setMaximumSize(800, 500)  # a small (or 200%-scaled) screen: the Train tab is taller than the window
+    w.resize(760, 460)
+    w.show()
+    try:
+        decisions = [Decision(Path(f"/nonexistent/IMG_{i:04d}.jpg"), "copy", sha256=f"{i:064x}",
+                              categories=[NAMES[i % 6]], scores={n: 0.9 if k == i % 6 else 0.1 for k, n in enumerate(NAMES)})
+                     for i in range(30)]
+        w.sorting.set_plan(Plan(decisions, {n: Path("/dest") / n for n in NAMES}, {n: 0.5 for n in NAMES}),
+                           w.colours(), sources=[])
+        w.tabs.setCurrentWidget(w.sorting)
+        qtbot.wait(50)
+        assert w.tabs.current_scroll().verticalScrollBar().maximum() == 0  # the Sort tab fits: nothing to scroll
+        w.tabs.setCurrentWidget(w.training)
+        qtbot.wait(100)
+        bar = w.tabs.tabBar()
+        top = bar.mapTo(w, QPoint(0, 0)).y()
+        page = w.tabs.current_scroll().verticalScrollBar()
+        assert page.maximum() > 0  # the page does scroll here
+        page.setValue(page.maximum())  # as when focus lands low on a page (the Undo's re-preview)
+        w.training.table.setFocus()
+        qtbot.wait(50)
+        assert bar.mapTo(w, QPoint(0, 0)).y() == top and bar.visibleRegion().boundingRect().height() == bar.height()
+        parent = bar.parentWidget()
+        while parent is not None:  # nothing above the bar scrolls
+            assert not isinstance(parent, QScrollArea)
+            parent = parent.parentWidget()
+        assert w.tabs.current_page() is w.training
     finally:
         w.shutdown()
