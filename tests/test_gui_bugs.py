@@ -553,4 +553,9 @@ def test_undoing_the_run_on_screen_brings_its_preview_back_ready_to_apply(window
     assert not list(dest.rglob("*.jpg"))  # the copies are in the trash
     assert w.sorting.apply_button.isEnabled() and w.sorting.applied_run_id is None
     assert {(c, d.path.name) for d in w.sorting.shown.decisions if d.outcome == "copy" for c in d.categories} == planned
+    # and it says how many are to copy again (a tryout read "0 photo(s) … to copy again" beside 373 to copy)
+    n = len({name for _c, name in planned})
+    assert f"{n} photo(s) whose copies went to the trash are to copy again" in w.statusBar().currentMessage()
+    assert f"{n} to copy again after the undo" in w.sorting.summary.text()
+    assert len(w.sorting.changed) == n
     apply_again(w, qtbot, dest, planned)  # and it can be applied again, as it was

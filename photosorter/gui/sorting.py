@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..sorting.review_table import COPY, Decided, ReviewTable
+from ..sorting.review_table import COPY, SORTED, Decided, ReviewTable
 from .review import ReviewView
 from .widgets import menu_text
 
@@ -180,6 +181,12 @@ class SortPanel(QWidget):
         photos whose destination changed are highlighted; returns how many changed. ``table``:
         the plan's ReviewTable, built on the worker thread that made the plan."""
         old_table, old_decided = (self.table, self._decided) if compare else (None, None)
+        if old_decided is not None and self.applied_run_id is not None:
+            # the preview on screen was applied: what it was to copy is copied (an undo of that run
+            # then brings every one of them back "to copy": a tryout read "0 … to copy again")
+            copied = old_decided.outcome == COPY
+            old_decided = dataclasses.replace(old_decided, outcome=np.where(copied, SORTED, old_decided.outcome),
+                                              todo=old_decided.todo & ~copied[:, None])
         self.run_id = None
         self.applied_run_id = None
         self.changed_why = why  # what the highlighted photos did, and why (retraining, an undo)
