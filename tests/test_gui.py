@@ -296,8 +296,8 @@ def test_pane_shows_the_models_heatmap_where_only_the_familiarity_check_keeps_a_
         p.show_photo(photo)
     assert p.scores["blue_square"] == 0.0 and "blue_square" in p.maps
     assert "the category model alone says blue_square, but the photo is unlike your blue_square examples, so it " \
-           "stays out." in p.caption.text()
-    assert "(1–9 or N)" not in p.caption.text()  # no sort preview open: the grid's keys do not apply
+           "stays out of blue_square." in p.caption.text()
+    assert "N: none of these" not in p.caption.text()  # no sort preview open: the grid's keys do not apply
     p.show_cam.setChecked(True)
     p.cam_category.setCurrentText("blue_square")
     assert p.cam_note.isVisibleTo(p)

@@ -55,3 +55,37 @@ def test_review_grid_tiles_show_a_videos_poster_frame_and_a_raws_preview(qtbot, 
     assert not q.isNull() and q.pixelColor(q.width() // 4, q.height() // 2).red() > 150  # the preview's red half
     (tmp_path / "cut.mp4").write_bytes(clip.read_bytes()[:1000])
     assert _decode_thumbnail(str(tmp_path / "cut.mp4"), 64).isNull()
+
+
+class _Sorting:
+    """The open preview as the pane asks it: a photo only the familiarity check keeps out of pets."""
+
+    def decision_of(self, path):
+        return {"pets": 0.5, "food": 0.5}, None
+
+    def unlike_of(self, path):
+        return ["pets"]
+
+    def near_of(self, path):
+        return None
+
+    def past_run_of(self, path):
+        return None
+
+
+def test_the_pane_says_which_category_a_check_first_photo_stays_out_of_and_what_the_keys_do(qtbot):
+    """Tryout: a barn going to nature read "Check: the category model alone says people … so it stays
+    out", beside a "Not nature" button: out of which category, and what does N mean here?"""
+    from photosorter.gui.preview import PreviewPane
+
+    window = _Window()
+    window.sorting = _Sorting()
+    pane = PreviewPane(window)
+    qtbot.addWidget(pane)
+    pane.show_photo("barn.jpg")
+    pane._loaded(("barn.jpg", Image.new("RGB", (160, 120)), {"pets": 0.0, "food": 0.7}, {"pets": 0.5, "food": 0.5},
+                  {}, "", set(), [], {}, {"pets": 0.98, "food": 0.7}))
+    text = pane.caption.text()
+    assert "goes to food" in text
+    assert "unlike your pets examples, so it stays out of pets." in text
+    assert "1–9: that category, N: none of these" in text

@@ -406,7 +406,8 @@ def test_a_photo_only_the_familiarity_check_keeps_out_is_near_and_says_why(panel
     panel.review.select_group("Near the threshold — check first")
     assert panel.review.model.tile(0)["bars"][0][0] == "beach"  # the row it is flagged for, shown first
     tip = panel.review.model.data(panel.review.model.index(0), Qt.ItemDataRole.ToolTipRole)
-    assert "Check: the category model alone says beach, but the photo is unlike your beach examples." in tip
+    assert ("Check: the category model alone says beach, but the photo is unlike your beach examples, so it stays "
+            "out of beach.") in tip
     assert panel.unlike_of(str(ps[0])) == ["beach"] and panel.unlike_of(str(ps[1])) == []
     panel.remember_correction(str(ps[0]), ())  # "none of these": decided, no longer to check
     assert panel.unlike_of(str(ps[0])) == [] and panel.review.groups["Near the threshold — check first"].tolist() == []

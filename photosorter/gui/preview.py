@@ -32,6 +32,9 @@ from .review import unlike_reason
 from .widgets import ScoreBars, score_digits
 
 PREVIEW_SIDE = 720
+#: What the grid's keys do with a "check first" photo (a tryout could not tell what N meant next
+#: to a "Not nature" button about another category)
+SAY_WHERE = "Say where it belongs — 1–9: that category, N: none of these — and it becomes an example."
 PANE_MIN_WIDTH = 220  # at 200% the screen is 800 px wide: categories, tabs and this pane must share it
 
 
@@ -271,11 +274,11 @@ class PreviewPane(QWidget):
         if near is not None:  # why it is in "check first" (a tryout found no reason for these)
             cat, score, threshold = near
             d = score_digits(score, threshold)
-            message = (f"Check: close to the {cat} threshold ({score:.{d}f} against {threshold:.{d}f}) — say where it "
-                       "belongs (1–9 or N): it becomes an example." + (f"<br>{message}" if message else ""))
+            message = (f"Check: close to the {cat} threshold ({score:.{d}f} against {threshold:.{d}f}). {SAY_WHERE}"
+                       + (f"<br>{message}" if message else ""))
         if unlike:
-            ask = " Either way, say so (1–9 or N): it becomes an example." if live is not None else ""
-            message = f"{unlike_reason(unlike)}, so it stays out.{ask}" + (f"<br>{message}" if message else "")
+            ask = f" {SAY_WHERE}" if live is not None else ""
+            message = f"{unlike_reason(unlike)}.{ask}" + (f"<br>{message}" if message else "")
         self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
         self._show_held_out()
         return chosen

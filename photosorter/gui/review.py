@@ -198,7 +198,8 @@ def unlike_reason(categories: Sequence[str]) -> str:
     """Why a photo the familiarity check keeps out is in "check first" (the tile's tooltip and the
     preview pane say it in the same words)."""
     names = ", ".join(categories)
-    return f"Check: the category model alone says {names}, but the photo is unlike your {names} examples"
+    return (f"Check: the category model alone says {names}, but the photo is unlike your {names} examples, so it "
+            f"stays out of {names}")
 
 
 class ReviewModel(QAbstractListModel):
