@@ -515,6 +515,9 @@ def test_train_tab_says_which_categories_are_about_people_and_how_sure(qtbot):
         assert "<b>Me</b>: person category: one person's face is in 10 of 10 examples (100%); recognised in 100%" in text
         assert "<b>Group photos</b>: about people: faces in 100% of examples" in text
         assert "<b>Flowers</b>:" not in text
+        # the verdict on the whole model comes first: under a category's line it read as said of it (tryout)
+        lines = text.split("<br>")
+        assert lines.index(next(t for t in lines if t.startswith("<b>Me</b>"))) > 0
     finally:
         w.shutdown()
 

@@ -86,7 +86,7 @@ def test_thin_evidence_is_not_called_a_leak_and_hints_say_each_thing_once():
     leaky = CategoryQuality("nature", "poor", 85, 30, 0.40, 0.20, 0.60,
                             advice=["nature: … about 18 of them probably do not belong"])
     line = summary_line([thin, leaky])
-    assert "Likely to take in photos that do not belong: nature." in line
+    assert "Categories likely to take in photos that do not belong: nature." in line
     assert "documents" in line.split("too few of your photos seen yet")[1]
     clf = SimpleNamespace(metrics={"per_category": {}},
                           description=ModelDescription(quality=(thin, leaky), quality_summary=line, none_examples=3))

@@ -489,8 +489,8 @@ class TrainingPanel(QWidget):
             self.mistakes.grid.clear()
         tips = hints(clf) + [f"⚠ {w}" for w in clf.description.warnings if "only" not in w]
         people = getattr(clf, "people", None)  # issue 17: which categories are about people, how sure
-        if people is not None:
-            tips = [f"<b>{name}</b>: {text}" for name, text in people.describe().items()] + tips
+        if people is not None:  # after the verdict on the whole model (hints' first line), not before it
+            tips += [f"<b>{name}</b>: {text}" for name, text in people.describe().items()]
         # never "healthy" without evidence from the user's own photos (hints always says which)
         self.advice.setText("<br>".join(t for t in tips if t))
         self.comparison.show_model(clf)

@@ -156,7 +156,10 @@ def summary_line(quality: list[CategoryQuality]) -> str:
     bad = [q.name for q in quality if q.status == "poor"]
     unsure = [q.name for q in quality if q.status == "doubtful"]
     if bad or unsure:
-        parts = [f"Likely to take in photos that do not belong: {', '.join(bad)}." if bad else "",
-                 f"Look right, but too few of your photos seen yet to be sure: {', '.join(unsure)}." if unsure else ""]
+        # "Categories …" first: after a line about one category, "Likely to take in …: nature, people,
+        # pets" read as said of that category (a tryout saw it under "people: about people …")
+        parts = [f"Categories likely to take in photos that do not belong: {', '.join(bad)}." if bad else "",
+                 f"Categories that look right, but too few of your photos seen yet to be sure: {', '.join(unsure)}."
+                 if unsure else ""]
         return " ".join(p for p in parts if p) + " (See below.)"
     return f"Checked against {quality[0].background_photos} of your photos: every category looks precise."
