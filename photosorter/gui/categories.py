@@ -25,6 +25,9 @@ from .widgets import menu_text
 from .workers import JobWorker, start_job
 
 ADD_PHOTOS_SHORTCUT = "Ctrl+E"  # File → Add photos to the selected category…
+#: The example list's keys as Help → Keyboard shortcuts lists them (ExampleList.keyPressEvent).
+EXAMPLE_KEYS = [("Delete or Backspace", "remove the selected examples (the photos stay on disk)"),
+                ("Space or Enter", "open the photo large")]
 NONE_ITEM = "\u2205 None of these"  # the bucket for photos that belong nowhere
 ROLE_NAME = Qt.ItemDataRole.UserRole
 

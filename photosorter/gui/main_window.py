@@ -272,6 +272,7 @@ class MainWindow(QMainWindow):
             themes.addAction(a)
             self.theme_actions[key] = a
         m = self.menuBar().addMenu("&Help")
+        action(m, "Keyboard shortcuts", self.show_shortcuts, QKeySequence.StandardKey.HelpContents)
         action(m, "About photosorter", self.about)
 
     def theming(self):
@@ -289,6 +290,18 @@ class MainWindow(QMainWindow):
         if dlg.exec() and dlg.apply():
             self.watch.tray_switch.setChecked(self.library.keep_watching_in_tray)
             self.status("Settings saved. Retrain (Ctrl+T) to use them.", 10000)
+
+    def show_shortcuts(self) -> None:
+        """Help → Keyboard shortcuts (F1): non-modal, so it can stay open beside the review grid."""
+        from .shortcuts import shortcuts_html
+
+        table = self.sorting.table
+        names = list(table.categories) if table is not None else [c.name for c in self.library.categories]
+        box = QMessageBox(QMessageBox.Icon.NoIcon, "Keyboard shortcuts", shortcuts_html(self.menuBar(), names),
+                          QMessageBox.StandardButton.Close, self)
+        box.setModal(False)
+        self.shortcuts_box = box  # kept: a non-modal box without an owner would be collected
+        box.show()
 
     def about(self) -> None:
         from html import escape

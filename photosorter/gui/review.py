@@ -517,6 +517,16 @@ def show_in_file_manager(path: str) -> None:
     QDesktopServices.openUrl(QUrl.fromLocalFile(str(Path(path).parent)))
 
 
+#: The grid's keys as Help → Keyboard shortcuts lists them (ReviewGrid.keyPressEvent answers them).
+GRID_KEYS = [
+    ("Arrow keys", "move between photos"),
+    ("Space or Enter", "open the photo large (Space or Esc closes it)"),
+    ("1–9", "it belongs in that category only: {categories}; it becomes an example"),
+    ("N", "none of these: it goes to no category; it becomes an example"),
+    ("A", "also belongs in… (choose a category)"),
+    ("M", "move to… (choose a category)"),
+]
+
 SORTS = ["Score, high first", "Score, low first", "Closest to threshold", "Name"]
 
 

@@ -323,3 +323,36 @@ def test_the_tab_bar_stays_in_view_when_a_tall_page_scrolls(qtbot, tmp_path):
         assert w.tabs.current_page() is w.training
     finally:
         w.shutdown()
+
+
+def test_f1_lists_every_key_with_the_grids_numbered_categories(qtbot):
+    """Tryout: the review grid's keys (1–9, N, A, M, Space) were only findable inside a "check
+    first" note, and Help held only "About". F1 lists them, with the menus' own shortcuts."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from photosorter.gui.main_window import MainWindow
+
+    lib = Library()
+    lib.backbone = "tiny"
+    for name in NAMES:
+        lib.add_category(name)
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: w.ready, timeout=60_000)
+        qtbot.keyClick(w, Qt.Key.Key_F1)
+        qtbot.waitUntil(lambda: getattr(w, "shortcuts_box", None) is not None and w.shortcuts_box.isVisible(),
+                        timeout=3000)
+        text = w.shortcuts_box.text()
+        for key, what in (("Ctrl+T", "Train"), ("Ctrl+O", "Sort a folder"), ("Ctrl+Z", "Undo last sort run"),
+                          ("Ctrl+E", "Add photos to the selected category"), ("F1", "Keyboard shortcuts")):
+            assert f"<b>{key}</b></td><td>{what}" in text, key
+        assert "1 " + NAMES[0] + ", 2 " + NAMES[1] in text  # which number is which category
+        assert "<b>N</b></td><td>none of these" in text and "<b>Delete or Backspace</b>" in text
+        assert not w.shortcuts_box.isModal()
+        w.shortcuts_box.close()
+        QApplication.processEvents()
+    finally:
+        w.shutdown()
