@@ -72,6 +72,9 @@ class _Sorting:
     def past_run_of(self, path):
         return None
 
+    def duplicate_of(self, path):
+        return "identical to IMG_0001.jpg" if path == "IMG_0001 (copy).jpg" else None
+
 
 def test_the_pane_says_which_category_a_check_first_photo_stays_out_of_and_what_the_keys_do(qtbot):
     """Tryout: a barn going to nature read "Check: the category model alone says people … so it stays
@@ -89,3 +92,20 @@ def test_the_pane_says_which_category_a_check_first_photo_stays_out_of_and_what_
     assert "goes to food" in text
     assert "unlike your pets examples, so it stays out of pets." in text
     assert "1–9: that category, N: none of these" in text
+
+
+def test_the_pane_says_a_duplicate_is_sorted_once(qtbot):
+    """Tryout: "Already sorted — 2" on a first sort held two photos identical to others in the folder,
+    and the pane said "goes to pets" about them."""
+    from photosorter.gui.preview import PreviewPane
+
+    window = _Window()
+    window.sorting = _Sorting()
+    pane = PreviewPane(window)
+    qtbot.addWidget(pane)
+    pane.show_photo("IMG_0001 (copy).jpg")
+    pane._loaded(("IMG_0001 (copy).jpg", Image.new("RGB", (160, 120)), {"pets": 0.9, "food": 0.1},
+                  {"pets": 0.5, "food": 0.5}, {}, "", set(), [], {}, {"pets": 0.9, "food": 0.1}))
+    text = pane.caption.text()
+    assert "identical to IMG_0001.jpg, which is sorted: this one is not copied again" in text
+    assert "goes to pets" not in text

@@ -425,3 +425,18 @@ def test_a_photo_near_a_threshold_is_told_which_one(panel):
     assert panel.unlike_of(str(p)) == []
     panel.remember_correction(str(p), ("beach",))
     assert panel.near_of(str(p)) is None  # decided by the person: nothing to check
+
+
+def test_a_duplicate_within_the_folder_says_it_is_sorted_once(panel):
+    """Tryout: a first sort into empty folders showed "Already sorted — 2": two photos identical to
+    others of the folder, sorted once. The group and the tile now say so."""
+    a, b = Path("/nonexistent/IMG_0001.jpg"), Path("/nonexistent/IMG_0001 (copy).jpg")
+    scores = {"ants": 0.9, "bees": 0.0, "beach": 0.0, "documents": 0.0}
+    plan = Plan([Decision(a, "copy", sha256="1" * 64, categories=["ants"], scores=scores),
+                 Decision(b, "already_sorted", sha256="1" * 64, scores=scores, message="identical to IMG_0001.jpg")],
+                {c: Path("/d") / c for c in CATS}, {c: 0.5 for c in CATS})
+    panel.set_plan(plan, {}, sources=[])
+    assert panel.review.groups["Already sorted or a duplicate"].tolist() == [1]
+    panel.review.select_group("Already sorted or a duplicate")
+    assert panel.review.model.tile(0)["where"] == "nowhere again: identical to IMG_0001.jpg, which is sorted"
+    assert panel.duplicate_of(str(b)) == "identical to IMG_0001.jpg" and panel.duplicate_of(str(a)) is None

@@ -263,6 +263,9 @@ class PreviewPane(QWidget):
         where = f"goes to {', '.join(chosen)}" if chosen else "goes to no category"
         if said is not None:
             where += " (your correction)"
+        duplicate = sorting.duplicate_of(path) if live is not None and sorting is not None else None
+        if duplicate:  # sorted once, as the photo it is identical to (it said "goes to pets" in "Already sorted")
+            where = f"{duplicate}, which is sorted: this one is not copied again"
         message = self._message
         if live is not None and sorting is not None:
             unlike = sorting.unlike_of(path) if said is None else []

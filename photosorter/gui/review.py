@@ -71,7 +71,9 @@ BARS = 3  # categories shown on a tile: where it goes first, then the closest to
 NEAR_GROUP = "Near the threshold — check first"
 NONE_GROUP = "No category"
 FAILED_GROUP = "Could not read"
-SORTED_GROUP = "Already sorted"
+#: identical photos within one folder are sorted once: the others are listed here too (a tryout
+#: found "Already sorted — 2" on a first sort into empty folders and could not tell why)
+SORTED_GROUP = "Already sorted or a duplicate"
 ALL_GROUP = "All photos"
 
 
@@ -266,6 +268,8 @@ class ReviewModel(QAbstractListModel):
         decision = t.plan.decisions[i]
         where = {COPY: ", ".join(t.categories[j] for j in np.flatnonzero(d.todo[i])), NONE: "no category",
                  SORTED: "already sorted", FAILED: "cannot be read"}[d_out]
+        if d_out == SORTED and t.identical[i] and decision.message:
+            where = f"nowhere again: {decision.message}, which is sorted"
         said = self.corrections.get(t.paths[i])
         problem = (decision.message or decision.reason or "") if d_out == FAILED else ""
         problem = problem.removeprefix(f"{t.paths[i]}: ")  # the error names the file: the tile and tooltip do already

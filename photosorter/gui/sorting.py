@@ -315,6 +315,14 @@ class SortPanel(QWidget):
             return None
         return self.table.row_of[path]
 
+    def duplicate_of(self, path: str) -> str | None:
+        """For a photo of the open preview identical to another one of it: "identical to NAME"
+        (it is sorted once, as that one); None otherwise."""
+        if self.table is None or path not in self.table.row_of:
+            return None
+        i = self.table.row_of[path]
+        return self.table.plan.decisions[i].message if self.table.identical[i] else None
+
     def unlike_of(self, path: str) -> list[str]:
         """Categories only the familiarity check keeps this photo of the open preview out of ("looks
         like pets, but unlike your examples"); none once the person has said where it goes."""
