@@ -115,18 +115,24 @@ class Session:
                 self._classifier = Classifier.load(self.model_path, imagenet_head=emb.model.imagenet_head)
             return self._classifier
 
-    def install_model(self, classifier) -> None:
+    def install_model(self, classifier, keep_choices: bool = False) -> dict[str, float]:
         """A newly trained model becomes current: saved, cached, and handed to a running watcher.
 
         Recalibrated thresholds replace old slider choices (they were chosen against the old
-        model's scores)."""
+        model's scores) — except after the quick retrain a correction starts (``keep_choices``):
+        it continues from the model the choices were made on and moves its scores little, and a
+        tryout saw a slider set to 0.31 jump back to 0.11 at the next key press. Returns the
+        choices that were dropped."""
         classifier.save(self.model_path)
         with self._lock:
             self._classifier = classifier
-        if self.library.threshold_overrides:
-            self.library.threshold_overrides = {}
+        before = dict(self.library.threshold_overrides)
+        kept = {c: t for c, t in before.items() if c in classifier.categories} if keep_choices else {}
+        if kept != before:
+            self.library.threshold_overrides = kept
             self.library.save()
         self.rearm()
+        return {c: t for c, t in before.items() if c not in kept}
 
     # ------------------------------------------------------------ thresholds & scoring
     def default_thresholds(self) -> dict[str, float]:

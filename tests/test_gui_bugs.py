@@ -222,6 +222,32 @@ def test_retrain_after_a_correction_rescores_the_open_preview_in_place(window, q
     assert w.sorting.thresholds == w.sorting.plan.thresholds  # the new model's thresholds, not the old ones
 
 
+def test_a_slider_choice_survives_a_corrections_retrain_and_train_says_when_it_replaces_it(window, qtbot, tmp_path):
+    """Tryout: a slider set to 0.31 jumped back to 0.11 when N on another photo started the quick
+    retrain, without a word. The quick retrain keeps the choice; Train replaces it and says so."""
+    w = window
+    roll = make_labeled_folder(tmp_path / "roll", per_category=5, categories=CATS, rel_size=0.6, none=3, seed=74)
+    preview(w, qtbot, roll)
+    with qtbot.waitSignal(w.sorting.thresholds_changed, timeout=5000):
+        w.sorting.sliders["blue_square"].setValue(31)
+    assert w.library.threshold_overrides == {"blue_square": 0.31}
+    first = w.sorting.plan
+    grid = w.sorting.grid
+    w.sorting.review.select_group("All photos")
+    grid.setCurrentIndex(grid.model().index(0))
+    grid.setFocus()
+    qtbot.keyClick(grid, Qt.Key.Key_N)  # a correction: the quick retrain
+    qtbot.waitUntil(lambda: w.sorting.plan is not first and w._train_job is None, timeout=120_000)
+    assert not w.errors, w.errors
+    assert Library.load(w.library.path).threshold_overrides == {"blue_square": 0.31}
+    assert w.sorting.sliders["blue_square"].value() == 31 and w.sorting.thresholds["blue_square"] == 0.31
+    w.train()  # Train: recalibrated thresholds replace the choice, and the Train tab says so
+    qtbot.waitUntil(lambda: w._train_job is None and w.training.train_button.isEnabled(), timeout=120_000)
+    assert not w.errors, w.errors
+    assert Library.load(w.library.path).threshold_overrides == {}
+    assert "Your threshold choices (blue_square 0.31) were replaced" in w.training.stage.text()
+
+
 def test_a_number_key_moves_a_photo_to_another_category_and_retraining_keeps_it_there(window, qtbot, tmp_path):
     """New-user finding: N on a blue photo sorted into red_disc filed it as "none"; there was no
     one key for "this belongs in blue_square instead". Now 2 does it: the photo becomes a

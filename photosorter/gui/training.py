@@ -411,7 +411,11 @@ class TrainingPanel(QWidget):
                                 "sets back (a tryout saw them reset). File → Settings → Recognition model switches back.")
                     w.library.backbone = kept
                     w.library.save()
-            session.install_model(result.classifier)  # the running watcher uses it at once
+            # the running watcher uses it at once; a correction's quick retrain keeps the sliders
+            dropped = session.install_model(result.classifier, keep_choices=quick)
+            if dropped:  # say it: a slider moving back by itself reads as a bug (tryout)
+                switched += (" Your threshold choices (" + ", ".join(f"{c} {t:.2f}" for c, t in dropped.items())
+                             + ") were replaced by this model's calibrated thresholds.")
             continued = " (continued from the previous model)" if result.classifier.description.continued_folds else ""
             self.end(f"Trained {len(result.classifier.categories)} categories on "
                      f"{result.classifier.description.examples} photos in {result.seconds:.1f} s{continued}.{switched}"
