@@ -387,6 +387,38 @@ def test_training_without_people_is_unchanged_by_faces(tmp_path):
     assert a == b
 
 
+def test_scoring_a_folder_read_ahead_says_it_is_looking_for_faces(tmp_path, monkeypatch):
+    """Tryout: with a category about people, the preview's bar sat at 100% for 20 s without a word
+    after reading the folder: looking for faces in each photo came after, unreported. It is now
+    its own step, counted over the same photos."""
+    from photosorter.ml.background import StoredBackground
+    from photosorter.ml.features import Embedder
+    from photosorter.ml.scoring import Scorer
+    from photosorter.ml.training import TrainOptions, fit_classifier
+    from photosorter.samples import make_labeled_folder
+
+    make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=4)
+    paths = sorted((tmp_path / "roll").rglob("*.jpg"))
+    emb = Embedder("tiny")
+    faces = [_photo(*[300 + 10 * i + k for k in range(4)], noise_seed=i, size=0.12) for i in range(10)]
+    faces += [FaceResult() for _ in range(10)]
+    labels = np.r_[np.tile([1.0, 0.0], (10, 1)), np.tile([0.0, 1.0], (10, 1))]
+    cats = ["Group photos", "Flowers"]
+    ev = person.examine(lambda i: faces[i], labels, cats)
+    assert ev is not None and ev.kinds == ["faces", None]
+    x = np.random.default_rng(0).normal(size=(20, 1, emb.spec.feature_dim)).astype(np.float32)
+    clf = fit_classifier(x, labels, cats, backbone="tiny", weights_id=emb.model.weights_id, imagenet_head=None,
+                         faces=ev, opts=TrainOptions(views=1, folds=2, max_epochs=3))
+    monkeypatch.setattr(Scorer, "faces_of", lambda self, path, sha=None: FaceResult())
+    bg = StoredBackground(None, emb.model.weights_id, emb.spec.feature_dim)
+    said: list[tuple[int, int, str]] = []
+    run = Scorer(clf, emb, bg).score_paths(paths, lambda d, t, m: said.append((d, t, m)), enrich=True)
+    assert len(list(run)) == len(paths)
+    looking = [(d, t) for d, t, m in said if m.startswith("Looking for faces: ")]
+    assert looking == [(i, len(paths)) for i in range(len(paths))]
+    assert said.index(next(x for x in said if x[2].startswith("Looking"))) >= len(paths)  # after reading
+
+
 # --------------------------------------------------------------------------- real faces
 
 

@@ -527,6 +527,8 @@ def sorted_and_applied(w, qtbot, tmp_path, seed: int) -> tuple[Path, Path, set[t
     assert planned
     w.apply_sort()
     qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    # the status bar says what was done, not "done" (tryout)
+    assert w.statusBar().currentMessage().startswith("Done (run "), w.statusBar().currentMessage()
     return roll, dest, planned
 
 

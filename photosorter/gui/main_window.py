@@ -217,11 +217,19 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         QMessageBox.warning(self, "photosorter", message)
 
-    def _busy(self, done: int, total: int, message: str) -> None:
-        self.progress.show()
-        self.progress.setRange(0, max(total, 1) if total else 0)
-        self.progress.setValue(done)
-        self.status(message, 3000)
+    def busy(self, doing: str):
+        """A job's progress callback: the status bar's bar, and "<doing>: <what now> (i of n)".
+        A bare file name, or "done", said nothing about which job it came from (tryout)."""
+
+        def report(done: int, total: int, message: str) -> None:
+            self.progress.show()
+            self.progress.setRange(0, max(total, 1) if total else 0)
+            self.progress.setValue(done)
+            step = message if ": " in message else f"{doing}: {message}" if message and message != "done" else doing
+            count = f" ({done} of {total})" if total else ""
+            self.status(f"{step}{count}", 3000)
+
+        return report
 
     def _save_thresholds(self, thresholds: dict) -> None:
         """Slider choices stick: the next preview and background watching (at once) use them."""

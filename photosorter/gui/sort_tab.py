@@ -69,7 +69,7 @@ class SortTab(SortPanel):
                 w.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
 
         w.status("Scoring photos for the preview…")
-        start_job(w, job, on_done=done, on_error=w.error, on_progress=w._busy)
+        start_job(w, job, on_done=done, on_error=w.error, on_progress=w.busy("Scoring photos for the preview"))
 
     def rescore_preview(self) -> None:
         """After retraining: the open preview (if any) is scored again with the new model (the
@@ -107,9 +107,11 @@ class SortTab(SortPanel):
                 f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
                 f"({summary.copies_made} copies); {summary.already_sorted} already sorted; {summary.no_category} in no "
                 f"category; {len(summary.failed)} failed.{failed}<br>Undo puts the copies in the trash (Ctrl+Z).")
+            w.status(f"Done (run {summary.run_id}): copied {summary.copied_photos} photos, {len(summary.failed)} "
+                     "failed. Ctrl+Z undoes it.", 12000)  # the status bar said only "done" (tryout)
             self.refresh_history()
 
-        start_job(w, job, on_done=done, on_error=w.error, on_progress=w._busy)
+        start_job(w, job, on_done=done, on_error=w.error, on_progress=w.busy("Copying"))
 
     def correct_applied(self, path: str, labels: tuple[str, ...]) -> None:
         """A correction on a photo the grid's run has already copied ("not Pets" after Apply):

@@ -203,13 +203,20 @@ class Scorer:
                 results = list(results)
                 self.enrich_background((r.sha256, r.features[0]) for r in results if not isinstance(r, EmbedFailure))
             clf = self.gated_classifier(background)
-            return clf.background_photos, self._scored(results, clf)
+            # read ahead, the photos were all counted already: a model about people then looks for
+            # faces in each, its own long step (a tryout saw the bar sit at 100% for 20 s, wordless)
+            faces_step = progress if isinstance(results, list) and clf.people is not None and clf.people.active else None
+            return clf.background_photos, self._scored(results, clf, faces_step)
 
         return ScoringRun(start)
 
-    def _scored(self, results: Iterable, clf: Classifier) -> Iterator[PhotoScore | PhotoFailure]:
+    def _scored(self, results: Iterable, clf: Classifier,
+                faces_step: ProgressFn | None = None) -> Iterator[PhotoScore | PhotoFailure]:
         thresholds = np.array([self.threshold_overrides.get(c, t) for c, t in zip(clf.categories, clf.thresholds)])
-        for r in results:
+        n = len(results) if isinstance(results, list) else 0
+        for i, r in enumerate(results):
+            if faces_step is not None:
+                faces_step(i, n, f"Looking for faces: {r.path.name}")
             if isinstance(r, EmbedFailure):
                 yield PhotoFailure(r.path, r.error.reason, str(r.error))
                 continue

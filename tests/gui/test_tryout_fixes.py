@@ -356,3 +356,23 @@ def test_f1_lists_every_key_with_the_grids_numbered_categories(qtbot):
         QApplication.processEvents()
     finally:
         w.shutdown()
+
+
+def test_the_status_bar_says_which_job_a_progress_step_belongs_to(qtbot):
+    """Tryout: during the re-preview after a correction the status bar showed a bare file name,
+    and after Apply only "done"."""
+    from photosorter.gui.main_window import MainWindow
+
+    w = MainWindow(Library(), welcome=False)
+    qtbot.addWidget(w)
+    try:
+        report = w.busy("Scoring photos for the preview")
+        report(3, 10, "IMG_0001.jpg")
+        assert w.statusBar().currentMessage() == "Scoring photos for the preview: IMG_0001.jpg (3 of 10)"
+        report(4, 10, "Looking for faces: IMG_0002.jpg")  # a step that names itself keeps its words
+        assert w.statusBar().currentMessage() == "Looking for faces: IMG_0002.jpg (4 of 10)"
+        w.busy("Copying")(10, 10, "done")
+        assert w.statusBar().currentMessage() == "Copying (10 of 10)"
+        assert w.progress.value() == 10
+    finally:
+        w.shutdown()
