@@ -72,8 +72,14 @@ class _Sorting:
     def past_run_of(self, path):
         return None
 
+    def applied_run_of(self, path):
+        return None
+
     def duplicate_of(self, path):
         return "identical to IMG_0001.jpg" if path == "IMG_0001 (copy).jpg" else None
+
+    def tile_scores_of(self, path):
+        return {"pets": 0.28, "food": 0.1}
 
 
 def test_the_pane_says_which_category_a_check_first_photo_stays_out_of_and_what_the_keys_do(qtbot):
@@ -109,3 +115,29 @@ def test_the_pane_says_a_duplicate_is_sorted_once(qtbot):
     text = pane.caption.text()
     assert "identical to IMG_0001.jpg, which is sorted: this one is not copied again" in text
     assert "goes to pets" not in text
+
+
+class _PastRun(_Sorting):
+    def decision_of(self, path):
+        return None  # a past run: shown as it happened
+
+    def past_run_of(self, path):
+        return 3
+
+
+def test_the_pane_says_when_the_tile_shows_a_runs_scores_and_the_bars_todays(qtbot):
+    """Tryout: after a correction following Apply, the tile said "pets 0.28" and the pane 0.26."""
+    from photosorter.gui.preview import PreviewPane
+
+    window = _Window()
+    window.sorting = _PastRun()
+    pane = PreviewPane(window)
+    qtbot.addWidget(pane)
+    pane.show_photo("wolf.jpg")
+    pane._loaded(("wolf.jpg", Image.new("RGB", (160, 120)), {"pets": 0.26, "food": 0.1}, {"pets": 0.19, "food": 0.5},
+                  {}, "", set(), [], {}, {"pets": 0.26, "food": 0.1}))
+    assert "The tile shows the scores run 3 decided with; the bars are the current model's" in pane.caption.text()
+    pane.show_photo("same.jpg")  # the same scores: nothing to explain
+    pane._loaded(("same.jpg", Image.new("RGB", (160, 120)), {"pets": 0.28, "food": 0.1}, {"pets": 0.19, "food": 0.5},
+                  {}, "", set(), [], {}, {"pets": 0.28, "food": 0.1}))
+    assert "The tile shows" not in pane.caption.text()

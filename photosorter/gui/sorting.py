@@ -315,6 +315,14 @@ class SortPanel(QWidget):
             return None
         return self.table.row_of[path]
 
+    def tile_scores_of(self, path: str) -> dict[str, float] | None:
+        """The scores the grid's tile shows for ``path`` (the preview's, or the ones a run decided
+        with), or None when the grid does not show it."""
+        if self.table is None or path not in self.table.row_of:
+            return None
+        row = self.table.scores[self.table.row_of[path]]
+        return {c: float(v) for c, v in zip(self.table.categories, row) if v >= 0}
+
     def duplicate_of(self, path: str) -> str | None:
         """For a photo of the open preview identical to another one of it: "identical to NAME"
         (it is sorted once, as that one); None otherwise."""
