@@ -440,3 +440,34 @@ def test_a_duplicate_within_the_folder_says_it_is_sorted_once(panel):
     panel.review.select_group("Already sorted or a duplicate")
     assert panel.review.model.tile(0)["where"] == "nowhere again: identical to IMG_0001.jpg, which is sorted"
     assert panel.duplicate_of(str(b)) == "identical to IMG_0001.jpg" and panel.duplicate_of(str(a)) is None
+
+
+def test_reviewing_a_past_run_sets_the_preview_aside_and_back_brings_it_as_it_was(panel, qtbot, monkeypatch):
+    """Tryout: double-clicking a run in History replaced the open preview, with no way back but
+    sorting the folder again. The preview is set aside; "Back to the preview" restores it with its
+    folder, slider positions and corrections, and scores it again if a model was trained meanwhile."""
+    from photosorter.sorting.ledger import RunInfo
+
+    preview = make_plan(40, seed=8)
+    panel.set_plan(preview, {}, sources=["/roll"])
+    with qtbot.waitSignal(panel.thresholds_changed, timeout=5000):
+        panel.sliders["beach"].setValue(83)
+    panel.remember_correction(str(preview.decisions[0].path), ())
+    groups = {g: rows.tolist() for g, rows in panel.review.groups.items()}
+    assert not panel.back_button.isVisibleTo(panel)
+    past = make_plan(10, seed=9)
+    info = RunInfo(4, "sort", 0.0, 1.0, "done", False, {"summary": {"copied_photos": 3, "copies": 3}})
+    panel.show_run(past, info, ReviewTable.from_plan(past, frozen=True), {})
+    assert panel.run_id == 4 and panel.back_button.isVisibleTo(panel)
+    panel.show_run(past, info, ReviewTable.from_plan(past, frozen=True), {})  # another run: the same preview aside
+    rescored = []
+    monkeypatch.setattr(panel, "rescore_preview", lambda: rescored.append(True))
+    panel.back_button.click()
+    assert panel.run_id is None and panel.plan is preview and panel.sources == ["/roll"]
+    assert panel.sliders["beach"].value() == 83 and panel.thresholds["beach"] == pytest.approx(0.83)
+    assert {g: rows.tolist() for g, rows in panel.review.groups.items()} == groups  # same decisions, correction kept
+    assert not panel.back_button.isVisibleTo(panel) and rescored == []
+    panel.show_run(past, info, ReviewTable.from_plan(past, frozen=True), {})
+    panel.aside_stale = True  # a model was installed meanwhile (SortTab.rescore_preview marks it)
+    panel.back_button.click()
+    assert rescored == [True]

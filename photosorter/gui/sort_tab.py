@@ -73,7 +73,11 @@ class SortTab(SortPanel):
 
     def rescore_preview(self) -> None:
         """After retraining: the open preview (if any) is scored again with the new model (the
-        photos' features are cached, so this is quick)."""
+        photos' features are cached, so this is quick). A preview set aside while a past run is
+        reviewed is scored again when it comes back."""
+        if self.run_id is not None:
+            self.aside_stale = self._set_aside is not None
+            return
         if self.plan is not None and self.sources:
             self.preview_sort(list(self.sources), rescore=True)
 

@@ -140,11 +140,20 @@ class SortPanel(QWidget):
         self.applied_run_id: int | None = None  # the run Apply made from the preview still shown (its copies exist)
         self.undo_selected_button = undo_selected
         self.history.itemSelectionChanged.connect(self._update_undo_selected)
+        # reviewing a past run replaced the open preview with no way back but sorting the folder
+        # again (tryout): the preview is kept aside and this button brings it back as it was
+        self._set_aside: tuple | None = None
+        self.aside_stale = False  # a new model was installed while it was aside: score it again
+        self.back_button = QPushButton("Back to the preview")
+        self.back_button.setToolTip("Show the preview you had open before reviewing this run")
+        self.back_button.clicked.connect(self.back_to_preview)
+        self.back_button.setVisible(False)
         top = QHBoxLayout()
         top.addWidget(self.drop_hint, 1)
         top.addWidget(choose)
         actions = QHBoxLayout()
         actions.addWidget(self.apply_button)
+        actions.addWidget(self.back_button)
         actions.addWidget(self.undo_button)
         actions.addStretch(1)
         history_bar = QHBoxLayout()  # the buttons for the selected run sit with the runs (was one row of four)
@@ -188,6 +197,8 @@ class SortPanel(QWidget):
             old_decided = dataclasses.replace(old_decided, outcome=np.where(copied, SORTED, old_decided.outcome),
                                               todo=old_decided.todo & ~copied[:, None])
         self.run_id = None
+        self._set_aside, self.aside_stale = None, False
+        self.back_button.setVisible(False)
         self.applied_run_id = None
         self.changed_why = why  # what the highlighted photos did, and why (retraining, an undo)
         self.slider_box.setEnabled(True)
@@ -203,6 +214,7 @@ class SortPanel(QWidget):
             if w is not None:
                 w.deleteLater()
         self.sliders = {}
+        self.slider_values: dict[str, QLabel] = {}
         # two sliders a row from four categories on: one a row took six rows' height from the
         # review grid (tryout: a ~290 px grid in a 1360×840 window)
         per_row = 2 if len(self.thresholds) > 3 else 1
@@ -220,6 +232,7 @@ class SortPanel(QWidget):
             self.slider_grid.addWidget(s, row, 3 * col + 1)
             self.slider_grid.addWidget(value, row, 3 * col + 2)
             self.sliders[name] = s
+            self.slider_values[name] = value
         self.changed = set()
         self._changed_mask = np.zeros(len(self.table), dtype=bool)
         if old_table is not None and old_decided is not None:
@@ -491,7 +504,12 @@ class SortPanel(QWidget):
     def show_run(self, plan, info, table: ReviewTable, colours: dict[str, str]) -> None:
         """A past run in the grid, read-only: where each photo went, with its scores then.
         Undo stays available; Apply, the sliders and corrections are off (nothing to decide)."""
+        aside = self._set_aside  # reviewing one run after another keeps the same preview aside
+        if self.run_id is None and self.plan is not None and self.table is not None:
+            aside = (self.plan, self.table, list(self.sources), dict(self.thresholds), self.colours)
         self.set_plan(plan, colours, sources=[], table=table)
+        self._set_aside = aside
+        self.back_button.setVisible(aside is not None)
         self.run_id = info.id
         self.slider_box.setEnabled(False)
         self.apply_button.setEnabled(False)
@@ -502,3 +520,26 @@ class SortPanel(QWidget):
             f"{counts['no_category']} went nowhere, {counts['already_sorted']} already sorted, "
             f"{counts['failed']} failed. "
             + ("It has been undone." if info.state == "undone" else "Undo it with “Undo selected run”."))
+
+    def back_to_preview(self) -> None:
+        """The preview set aside when a past run was opened, as it was: its photos, thresholds
+        (slider positions included) and corrections."""
+        if self._set_aside is None:
+            return
+        plan, table, sources, thresholds, colours = self._set_aside
+        stale = self.aside_stale
+        self.back_button.setVisible(False)
+        self.set_plan(plan, colours, sources=sources, table=table)
+        for name, t in thresholds.items():
+            if name in self.sliders:
+                self.sliders[name].blockSignals(True)
+                self.sliders[name].setValue(round(t * 100))
+                self.sliders[name].blockSignals(False)
+                self.slider_values[name].setText(f"{t:.2f}")
+                self.thresholds[name] = t
+        self._refresh()
+        if stale:
+            self.rescore_preview()
+
+    def rescore_preview(self) -> None:
+        """Score the open preview again with a new model (SortTab runs it in a job)."""
