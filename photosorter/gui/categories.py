@@ -24,6 +24,14 @@ from ..library import Library
 from .widgets import menu_text
 from .workers import JobWorker, start_job
 
+
+def short_folder(folder: str, keep: int = 2) -> str:
+    """A folder by its last ``keep`` parts ("…/Sorted/vehicles"; the tooltip has it whole): the
+    whole path wrapped the line under the category buttons to three lines and moved the buttons."""
+    parts = Path(folder).parts
+    return folder if len(parts) <= keep + 1 else "…/" + "/".join(parts[-keep:])
+
+
 ADD_PHOTOS_SHORTCUT = "Ctrl+E"  # File → Add photos to the selected category…
 #: The example list's keys as Help → Keyboard shortcuts lists them (ExampleList.keyPressEvent).
 EXAMPLE_KEYS = [("Delete or Backspace", "remove the selected examples (the photos stay on disk)"),
@@ -162,6 +170,11 @@ class CategoriesPanel(QWidget):
         self.thumbs.currentItemChanged.connect(self._thumb_selected)
         self.header = QLabel()
         self.header.setWordWrap(True)
+        # room for two lines whatever it says: going from "0 example photo(s)" to "20 example
+        # photo(s) → copies go to …" moved the buttons above it under the mouse (a tryout's click
+        # on "Folder…" hit "Rename")
+        self.header.setMinimumHeight(2 * self.header.fontMetrics().lineSpacing())
+        self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         add = QPushButton("Add category…")
         add.clicked.connect(self.add_requested.emit)
         # drag and drop was the only way to add examples (tryout): a file dialog does the same
@@ -288,8 +301,10 @@ class CategoriesPanel(QWidget):
             return
         name = it.data(ROLE_NAME)
         paths = list(self.examples_of(name))
-        where = "" if name is None else f" → copies go to {self.library.category(name).folder}"
+        folder = "" if name is None else str(self.library.category(name).folder)
+        where = f" → copies go to {short_folder(folder)}" if folder else ""
         self._header_base = f"{len(paths)} example photo(s){where}"
+        self.header.setToolTip(f"Copies go to {folder}" if folder else "")
         self._duplicates = self._unusable = 0
         self.thumbs.targets = [(c.name, c.name) for c in self.library.categories if c.name != name] + (
             [(NONE_ITEM, None)] if name is not None else [])

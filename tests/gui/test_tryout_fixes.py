@@ -376,3 +376,35 @@ def test_the_status_bar_says_which_job_a_progress_step_belongs_to(qtbot):
         assert w.progress.value() == 10
     finally:
         w.shutdown()
+
+
+def test_the_category_buttons_stay_put_when_the_selection_changes(qtbot, tmp_path):
+    """Tryout: selecting a category grew the line under the buttons from one line to two ("20
+    example photo(s) → copies go to …"), the buttons above moved 17 px, and a click meant for
+    "Folder…" hit "Rename"."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QPushButton
+
+    from photosorter.gui.categories import CategoriesPanel
+    from photosorter.samples import make_photo
+
+    lib = Library()
+    lib.add_category("vehicles")
+    lib.category("vehicles").folder = str(tmp_path / "a fairly long folder name" / "Sorted" / "vehicles")
+    photo = tmp_path / "car.jpg"
+    make_photo(photo, ("red_disc",), seed=1)
+    lib.category("vehicles").examples = [str(photo)]
+    panel = CategoriesPanel(lib)
+    qtbot.addWidget(panel)
+    panel.resize(300, 700)
+    panel.show()
+    folder = next(b for b in panel.findChildren(QPushButton) if b.text() == "Folder…")
+    tops = []
+    for row in range(panel.list.count()):  # the category, then "None of these"
+        panel.list.setCurrentRow(row)
+        qtbot.wait(20)
+        tops.append(folder.mapTo(panel, QPoint(0, 0)).y())
+    assert len(set(tops)) == 1, tops
+    panel.list.setCurrentRow(0)
+    assert panel.header.text() == "1 example photo(s) → copies go to …/Sorted/vehicles"
+    assert panel.header.toolTip() == f"Copies go to {lib.category('vehicles').folder}"
