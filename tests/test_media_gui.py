@@ -141,3 +141,18 @@ def test_the_pane_says_when_the_tile_shows_a_runs_scores_and_the_bars_todays(qtb
     pane._loaded(("same.jpg", Image.new("RGB", (160, 120)), {"pets": 0.28, "food": 0.1}, {"pets": 0.19, "food": 0.5},
                   {}, "", set(), [], {}, {"pets": 0.28, "food": 0.1}))
     assert "The tile shows" not in pane.caption.text()
+
+
+def test_a_long_file_name_keeps_its_end_in_the_caption(qtbot):
+    """Tryout: "_none__clothing_hat_7b5181d5-253f-4936-9207-60e3368" — a name with no spaces was cut
+    at the pane's edge, without "…" and without its extension."""
+    from photosorter.gui.preview import PreviewPane
+
+    pane = PreviewPane(_Window())
+    qtbot.addWidget(pane)
+    name = "_none__clothing_hat_7b5181d5-253f-4936-9207-60e3368a1b2c.jpg"
+    pane.show_photo(f"/roll/{name}")
+    pane._loaded((f"/roll/{name}", Image.new("RGB", (160, 120)), {"pets": 0.1}, {"pets": 0.5}, {}, "", set(), []))
+    text = pane.caption.text()
+    assert "…" in text and "a1b2c.jpg</b>" in text and name not in text
+    assert pane.caption.toolTip() == f"/roll/{name}"

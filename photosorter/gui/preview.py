@@ -200,7 +200,8 @@ class PreviewPane(QWidget):
         self.image.clear()
         self.image.setText("Loading…")
         self.cam_note.setVisible(False)
-        self.caption.setText(f"{Path(path).name} — loading…")
+        self.caption.setText(f"{shown_name(path)} — loading…")
+        self.caption.setToolTip(str(path))
         if self.held_out is not None and self.held_out.path != path:
             self.held_out = None
         self.held_out_note.setVisible(False)
@@ -220,7 +221,7 @@ class PreviewPane(QWidget):
         self._set_frames(more[0] if more and len(more[0]) > 1 else [])
         if photo is None:
             self.image.setText(message)
-            self.caption.setText(Path(path).name)
+            self.caption.setText(shown_name(path))
             return
         self._message = message
         self._show_decision()
@@ -289,7 +290,7 @@ class PreviewPane(QWidget):
         if unlike:
             ask = f" {SAY_WHERE}" if live is not None else ""
             message = f"{unlike_reason(unlike)}.{ask}" + (f"<br>{message}" if message else "")
-        self.caption.setText(f"<b>{Path(path).name}</b> — {where}" + (f"<br>{message}" if message else ""))
+        self.caption.setText(f"<b>{shown_name(path)}</b> — {where}" + (f"<br>{message}" if message else ""))
         self._show_held_out()
         return chosen
 
@@ -434,6 +435,16 @@ class ReflowRow(QBoxLayout):
         want = QBoxLayout.Direction.LeftToRight if width >= self.wide_need() else QBoxLayout.Direction.TopToBottom
         if self.direction() != want:
             self.setDirection(want)
+
+
+#: A file name has no spaces to wrap at: longer than this, its middle is left out in the caption
+#: (the whole path is the caption's tooltip). Cut at the pane's edge it lost its end and extension.
+NAME_SHOWN = 44
+
+
+def shown_name(path: str) -> str:
+    name = Path(path).name
+    return name if len(name) <= NAME_SHOWN else f"{name[:NAME_SHOWN - 15]}…{name[-14:]}"
 
 
 def _clock(seconds: float | None) -> str:
