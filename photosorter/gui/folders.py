@@ -42,9 +42,20 @@ def remember(purpose: str, folder: str) -> None:
 
 def choose_folder(parent: QWidget | None, title: str, purpose: str, start: str | None = None) -> str:
     """Ask for a folder; the answer is remembered as the next start for ``purpose``. ``start``
-    (e.g. a category's current folder) wins when it exists."""
-    where = start if start and Path(start).is_dir() else start_folder(purpose)
+    (e.g. a category's current folder) wins, or its nearest folder that exists: a category's
+    folder is made by its first copy, and the dialog opened in Pictures instead of next to it
+    (tryout)."""
+    near = _nearest_existing(Path(start)) if start else None
+    where = str(near) if near is not None else start_folder(purpose)
     folder = QFileDialog.getExistingDirectory(parent, title, where)
     if folder:
         remember(purpose, folder)
     return folder
+
+
+def _nearest_existing(folder: Path) -> Path | None:
+    """``folder`` or its closest ancestor that is a folder; None if only the root would be."""
+    for candidate in (folder, *folder.parents):
+        if candidate.is_dir():
+            return candidate if candidate.parent != candidate else None
+    return None

@@ -408,3 +408,18 @@ def test_the_category_buttons_stay_put_when_the_selection_changes(qtbot, tmp_pat
     panel.list.setCurrentRow(0)
     assert panel.header.text() == "1 example photo(s) → copies go to …/Sorted/vehicles"
     assert panel.header.toolTip() == f"Copies go to {lib.category('vehicles').folder}"
+
+
+def test_a_category_folder_dialog_opens_next_to_a_folder_not_made_yet(tmp_path, monkeypatch):
+    """Tryout: a category's folder is made by its first copy; "Folder…" opened the dialog in
+    Pictures instead of where the copies are to go."""
+    from PySide6.QtWidgets import QFileDialog
+
+    from photosorter.gui.folders import choose_folder
+
+    (tmp_path / "Sorted").mkdir()
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda _p, _t, where: opened.append(where) or ""))
+    choose_folder(None, "Where should 'pets' copies go?", "destination", str(tmp_path / "Sorted" / "pets"))
+    choose_folder(None, "Where should 'pets' copies go?", "destination", str(tmp_path / "Sorted"))
+    assert opened == [str(tmp_path / "Sorted")] * 2
