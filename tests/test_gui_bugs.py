@@ -586,4 +586,5 @@ def test_undoing_the_run_on_screen_brings_its_preview_back_ready_to_apply(window
     assert f"{n} photo(s) whose copies went to the trash are to copy again" in w.statusBar().currentMessage()
     assert f"{n} to copy again after the undo" in w.sorting.summary.text()
     assert len(w.sorting.changed) == n
+    assert w.sorting.history.item(0, 3).text().endswith("(Undo moved its copies to the trash)")
     apply_again(w, qtbot, dest, planned)  # and it can be applied again, as it was

@@ -443,7 +443,9 @@ class SortPanel(QWidget):
             when = datetime.datetime.fromtimestamp(run.started).strftime("%Y-%m-%d %H:%M")
             what = ("watch: " if run.kind == "watch" else "") + ", ".join(Path(x).name for x in run.detail.get("sources", []))
             result = f"{run.state}: copied {s.get('copied_photos', 0)}, failed {len(s.get('failed', []))}"
-            if run.trashed and run.state != "undone":
+            if run.state == "undone":  # "undone: copied 373" read as if the copies were there (tryout)
+                result += " (Undo moved its copies to the trash)"
+            elif run.trashed:
                 result += f" ({run.trashed} since moved to the trash)"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
