@@ -529,6 +529,10 @@ def sorted_and_applied(w, qtbot, tmp_path, seed: int) -> tuple[Path, Path, set[t
     qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
     # the status bar says what was done, not "done" (tryout)
     assert w.statusBar().currentMessage().startswith("Done (run "), w.statusBar().currentMessage()
+    # and the grid's photos say what was done with them, not "goes to" (tryout)
+    copied = next(d for d in w.sorting.shown.decisions if d.outcome == "copy")
+    assert w.sorting.applied_outcome_of(str(copied.path)) == \
+        f"copied to {', '.join(copied.categories)} (run {w.sorting.applied_run_id})"
     return roll, dest, planned
 
 

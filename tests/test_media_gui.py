@@ -75,6 +75,9 @@ class _Sorting:
     def applied_run_of(self, path):
         return None
 
+    def applied_outcome_of(self, path):
+        return None
+
     def duplicate_of(self, path):
         return "identical to IMG_0001.jpg" if path == "IMG_0001 (copy).jpg" else None
 

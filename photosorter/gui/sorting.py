@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..sorting.review_table import COPY, SORTED, Decided, ReviewTable
+from ..sorting.review_table import COPY, FAILED, SORTED, Decided, ReviewTable
 from .review import ReviewView
 from .widgets import menu_text
 
@@ -327,6 +327,20 @@ class SortPanel(QWidget):
         if self.table is None or self._decided is None or path not in self.table.row_of or path in self.corrections:
             return None
         return self.table.row_of[path]
+
+    def applied_outcome_of(self, path: str) -> str | None:
+        """What Apply did with ``path`` when the grid shows the preview it applied ("copied to pets
+        (run 3)"); None otherwise."""
+        run = self.applied_run_of(path)
+        if run is None or self.table is None or self._decided is None:
+            return None
+        i = self.table.row_of[path]
+        outcome = int(self._decided.outcome[i])
+        if outcome == COPY:
+            names = ", ".join(self.table.categories[j] for j in np.flatnonzero(self._decided.todo[i]))
+            return f"copied to {names} (run {run})"
+        return {SORTED: "already sorted: not copied again", FAILED: "could not be read: not copied"}.get(
+            outcome, f"went to no category (run {run})")
 
     def tile_scores_of(self, path: str) -> dict[str, float] | None:
         """The scores the grid's tile shows for ``path`` (the preview's, or the ones a run decided
