@@ -85,18 +85,24 @@ class _Sorting:
         return {"pets": 0.28, "food": 0.1}
 
 
-def test_the_pane_says_which_category_a_check_first_photo_stays_out_of_and_what_the_keys_do(qtbot):
-    """Tryout: a barn going to nature read "Check: the category model alone says people … so it stays
-    out", beside a "Not nature" button: out of which category, and what does N mean here?"""
+def _loaded_pane(qtbot, sorting, path: str, scores: dict, thresholds: dict, head: dict | None = None):
+    """A preview pane beside a stub of the Sort tab (``sorting``), showing ``path`` as explained."""
     from photosorter.gui.preview import PreviewPane
 
     window = _Window()
-    window.sorting = _Sorting()
+    window.sorting = sorting
     pane = PreviewPane(window)
     qtbot.addWidget(pane)
-    pane.show_photo("barn.jpg")
-    pane._loaded(("barn.jpg", Image.new("RGB", (160, 120)), {"pets": 0.0, "food": 0.7}, {"pets": 0.5, "food": 0.5},
-                  {}, "", set(), [], {}, {"pets": 0.98, "food": 0.7}))
+    pane.show_photo(path)
+    pane._loaded((path, Image.new("RGB", (160, 120)), scores, thresholds, {}, "", set(), [], {}, head or dict(scores)))
+    return pane
+
+
+def test_the_pane_says_which_category_a_check_first_photo_stays_out_of_and_what_the_keys_do(qtbot):
+    """Tryout: a barn going to nature read "Check: the category model alone says people … so it stays
+    out", beside a "Not nature" button: out of which category, and what does N mean here?"""
+    pane = _loaded_pane(qtbot, _Sorting(), "barn.jpg", {"pets": 0.0, "food": 0.7}, {"pets": 0.5, "food": 0.5},
+                        {"pets": 0.98, "food": 0.7})
     text = pane.caption.text()
     assert "goes to food" in text
     assert "unlike your pets examples, so it stays out of pets." in text
@@ -106,15 +112,7 @@ def test_the_pane_says_which_category_a_check_first_photo_stays_out_of_and_what_
 def test_the_pane_says_a_duplicate_is_sorted_once(qtbot):
     """Tryout: "Already sorted — 2" on a first sort held two photos identical to others in the folder,
     and the pane said "goes to pets" about them."""
-    from photosorter.gui.preview import PreviewPane
-
-    window = _Window()
-    window.sorting = _Sorting()
-    pane = PreviewPane(window)
-    qtbot.addWidget(pane)
-    pane.show_photo("IMG_0001 (copy).jpg")
-    pane._loaded(("IMG_0001 (copy).jpg", Image.new("RGB", (160, 120)), {"pets": 0.9, "food": 0.1},
-                  {"pets": 0.5, "food": 0.5}, {}, "", set(), [], {}, {"pets": 0.9, "food": 0.1}))
+    pane = _loaded_pane(qtbot, _Sorting(), "IMG_0001 (copy).jpg", {"pets": 0.9, "food": 0.1}, {"pets": 0.5, "food": 0.5})
     text = pane.caption.text()
     assert "identical to IMG_0001.jpg, which is sorted: this one is not copied again" in text
     assert "goes to pets" not in text
@@ -130,20 +128,10 @@ class _PastRun(_Sorting):
 
 def test_the_pane_says_when_the_tile_shows_a_runs_scores_and_the_bars_todays(qtbot):
     """Tryout: after a correction following Apply, the tile said "pets 0.28" and the pane 0.26."""
-    from photosorter.gui.preview import PreviewPane
-
-    window = _Window()
-    window.sorting = _PastRun()
-    pane = PreviewPane(window)
-    qtbot.addWidget(pane)
-    pane.show_photo("wolf.jpg")
-    pane._loaded(("wolf.jpg", Image.new("RGB", (160, 120)), {"pets": 0.26, "food": 0.1}, {"pets": 0.19, "food": 0.5},
-                  {}, "", set(), [], {}, {"pets": 0.26, "food": 0.1}))
+    pane = _loaded_pane(qtbot, _PastRun(), "wolf.jpg", {"pets": 0.26, "food": 0.1}, {"pets": 0.19, "food": 0.5})
     assert "The tile shows the scores run 3 decided with; the bars are the current model's" in pane.caption.text()
-    pane.show_photo("same.jpg")  # the same scores: nothing to explain
-    pane._loaded(("same.jpg", Image.new("RGB", (160, 120)), {"pets": 0.28, "food": 0.1}, {"pets": 0.19, "food": 0.5},
-                  {}, "", set(), [], {}, {"pets": 0.28, "food": 0.1}))
-    assert "The tile shows" not in pane.caption.text()
+    pane = _loaded_pane(qtbot, _PastRun(), "same.jpg", {"pets": 0.28, "food": 0.1}, {"pets": 0.19, "food": 0.5})
+    assert "The tile shows" not in pane.caption.text()  # the same scores: nothing to explain
 
 
 def test_a_long_file_name_keeps_its_end_in_the_caption(qtbot):

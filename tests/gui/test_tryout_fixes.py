@@ -230,11 +230,9 @@ def test_at_200_percent_the_train_tab_and_the_preview_fit_without_scrolling_side
         w.shutdown()
 
 
-def test_at_1360_by_840_the_review_grid_gets_most_of_the_sort_tabs_height(qtbot, tmp_path):
-    from pathlib import Path
-
+def _window_of_six(qtbot):
+    """A main window with the six categories of NAMES (no model)."""
     from photosorter.gui.main_window import MainWindow
-    from photosorter.sorting.planner import Decision, Plan
 
     lib = Library()
     lib.backbone = "tiny"
@@ -242,17 +240,31 @@ def test_at_1360_by_840_the_review_grid_gets_most_of_the_sort_tabs_height(qtbot,
         lib.add_category(name)
     w = MainWindow(lib, welcome=False)
     qtbot.addWidget(w)
+    return w
+
+
+def _preview_of(w, n: int) -> None:
+    """A preview of ``n`` photos, one category each, on the Sort tab."""
+    from pathlib import Path
+
+    from photosorter.sorting.planner import Decision, Plan
+
+    decisions = [Decision(Path(f"/nonexistent/IMG_{i:04d}.jpg"), "copy", sha256=f"{i:064x}",
+                          categories=[NAMES[i % 6]], scores={n: 0.9 if k == i % 6 else 0.1 for k, n in enumerate(NAMES)})
+                 for i in range(n)]
+    w.sorting.set_plan(Plan(decisions, {n: Path("/dest") / n for n in NAMES}, {n: 0.5 for n in NAMES}),
+                       w.colours(), sources=[])
+    w.tabs.setCurrentWidget(w.sorting)
+
+
+def test_at_1360_by_840_the_review_grid_gets_most_of_the_sort_tabs_height(qtbot, tmp_path):
+    w = _window_of_six(qtbot)
     w.setMaximumSize(16777215, 16777215)  # the offscreen screen is 800×800: open as on a 1440×900 one
     w.resize(1360, 840)
     w.split.setSizes([300, 640, 420])  # MainWindow's split for a window that wide
     w.show()
     try:
-        decisions = [Decision(Path(f"/nonexistent/IMG_{i:04d}.jpg"), "copy", sha256=f"{i:064x}",
-                              categories=[NAMES[i % 6]], scores={n: 0.9 if k == i % 6 else 0.1 for k, n in enumerate(NAMES)})
-                     for i in range(60)]
-        w.sorting.set_plan(Plan(decisions, {n: Path("/dest") / n for n in NAMES}, {n: 0.5 for n in NAMES}),
-                           w.colours(), sources=[])
-        w.tabs.setCurrentWidget(w.sorting)
+        _preview_of(w, 60)
         qtbot.wait(100)
         assert w.height() <= 840
         grid = w.sorting.grid
@@ -276,30 +288,15 @@ def test_at_1360_by_840_the_review_grid_gets_most_of_the_sort_tabs_height(qtbot,
 def test_the_tab_bar_stays_in_view_when_a_tall_page_scrolls(qtbot, tmp_path):
     """Tryout: after an Undo the middle column stayed scrolled ~50 px, so the tab bar was out of
     view: the whole tab widget sat in one scroll area. Now only the page scrolls, under the bar."""
-    from pathlib import Path
-
     from PySide6.QtCore import QPoint
     from PySide6.QtWidgets import QScrollArea
 
-    from photosorter.gui.main_window import MainWindow
-    from photosorter.sorting.planner import Decision, Plan
-
-    lib = Library()
-    lib.backbone = "tiny"
-    for name in NAMES:
-        lib.add_category(name)
-    w = MainWindow(lib, welcome=False)
-    qtbot.addWidget(w)
+    w = _window_of_six(qtbot)
     w.setMaximumSize(800, 500)  # a small (or 200%-scaled) screen: the Train tab is taller than the window
     w.resize(760, 460)
     w.show()
     try:
-        decisions = [Decision(Path(f"/nonexistent/IMG_{i:04d}.jpg"), "copy", sha256=f"{i:064x}",
-                              categories=[NAMES[i % 6]], scores={n: 0.9 if k == i % 6 else 0.1 for k, n in enumerate(NAMES)})
-                     for i in range(30)]
-        w.sorting.set_plan(Plan(decisions, {n: Path("/dest") / n for n in NAMES}, {n: 0.5 for n in NAMES}),
-                           w.colours(), sources=[])
-        w.tabs.setCurrentWidget(w.sorting)
+        _preview_of(w, 30)
         qtbot.wait(50)
         # the Sort tab scrolls rather than squeeze (tryout: sliders at half height, one clipped tile)
         assert w.tabs.current_scroll().verticalScrollBar().maximum() > 0
@@ -328,17 +325,9 @@ def test_the_tab_bar_stays_in_view_when_a_tall_page_scrolls(qtbot, tmp_path):
 def test_f1_lists_every_key_with_the_grids_numbered_categories(qtbot):
     """Tryout: the review grid's keys (1–9, N, A, M, Space) were only findable inside a "check
     first" note, and Help held only "About". F1 lists them, with the menus' own shortcuts."""
-    from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from photosorter.gui.main_window import MainWindow
-
-    lib = Library()
-    lib.backbone = "tiny"
-    for name in NAMES:
-        lib.add_category(name)
-    w = MainWindow(lib, welcome=False)
-    qtbot.addWidget(w)
+    w = _window_of_six(qtbot)
     w.show()
     try:
         qtbot.waitUntil(lambda: w.ready, timeout=60_000)
