@@ -89,6 +89,7 @@ def main() -> int:
     rows = range(grid.model().rowCount())
     # in the "check first" group, a photo the familiarity check keeps out (its reason is shown)
     unlike = [r for r in rows if w.sorting.unlike_of(grid.model().path(r))] if args.group else []
+    unlike.sort(key=lambda r: bool(w.sorting.labels_of(grid.model().path(r))))  # one that goes nowhere first
     grid.setCurrentIndex(grid.model().index(unlike[0] if unlike else min(2, grid.model().rowCount() - 1)))
     wait(lambda: bool(w.preview.scores), timeout=300)
     review.thumbs.wait()

@@ -224,11 +224,14 @@ class PreviewPane(QWidget):
             self.caption.setText(shown_name(path))
             return
         self._message = message
-        self._show_decision()
+        chosen = self._show_decision()
         self.cam_category.blockSignals(True)
         self.cam_category.clear()
         self.cam_category.addItems(list(scores))
-        best = max(scores, key=scores.get) if scores else None
+        # the heatmap first shown: where the photo goes, else the category it is flagged for
+        # ("the category model alone says Pets"), else its best score
+        flagged = [c for c in scores if c in self.unlike]
+        best = (chosen or flagged or [max(scores, key=scores.get)])[0] if scores else None
         if best is not None:
             self.cam_category.setCurrentText(best)
         self.cam_category.blockSignals(False)
