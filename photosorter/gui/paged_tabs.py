@@ -6,14 +6,11 @@ widget used to sit in one scroll area, so scrolling the page scrolled the tab ba
 scroll area inside the tab widget: only the page scrolls. Callers keep talking about their pages
 (``addTab(page)``, ``setCurrentWidget(page)``); the scroll areas are an implementation detail.
 
-Every page is at least as tall as the tallest page's minimum, as the pages of a QTabWidget are:
-sized by its own minimum, the Sort tab at 800×500 squeezed its threshold sliders to half their
-height and its review grid to one clipped tile instead of scrolling (tryout).
+Each page scrolls when the window is smaller than what the page needs at its width (_PageLayout).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QScrollArea, QTabWidget, QVBoxLayout, QWidget
 
 
@@ -27,21 +24,31 @@ def scroll_area_for(part: QWidget) -> QScrollArea:
 
 
 class _PageLayout(QVBoxLayout):
-    """Holds one page. Its minimum height is the tallest page's minimum. It hides the page's
-    height-for-width: a resizable scroll area makes a page with word-wrapped labels as tall as it
-    would *like* to be (the Train tab scrolled by 54 px at 1360×840), where the minimum is what
-    it *needs*."""
+    """Holds one page and tells its scroll area the height the page *needs* at a given width.
 
-    def __init__(self, holder: QWidget, tabs: PagedTabs) -> None:
+    A resizable scroll area sizes a page whose layout has height-for-width (word-wrapped labels)
+    to the height it would *like* (the Train tab scrolled by 54 px at 1360×840); sized by its plain
+    minimum instead, a page ignores how tall its wrapped labels get when narrow (the Sort tab at
+    800×500 squeezed its sliders to half their height). The minimum height *for the width* is
+    what it needs: it scrolls only when the window is smaller than that. Pages are not made as
+    tall as the tallest page (as a QTabWidget's are): a Train tab grown by its results then made
+    every tab scroll, with the tab bar (a tryout saw it ~50 px out of view)."""
+
+    def __init__(self, holder: QWidget, page: QWidget) -> None:
         super().__init__(holder)
-        self._tabs = tabs
+        self.setContentsMargins(0, 0, 0, 0)
+        self.addWidget(page)
+        self._page = page
 
     def hasHeightForWidth(self) -> bool:
-        return False
+        return True
 
-    def minimumSize(self) -> QSize:
-        own = super().minimumSize()
-        return QSize(own.width(), max(own.height(), self._tabs.tallest_minimum()))
+    def heightForWidth(self, width: int) -> int:
+        layout = self._page.layout()
+        need = self._page.minimumSizeHint().height()
+        if layout is not None and layout.hasHeightForWidth():
+            need = max(need, layout.totalMinimumHeightForWidth(width))
+        return need
 
 
 class PagedTabs(QTabWidget):
@@ -49,28 +56,14 @@ class PagedTabs(QTabWidget):
         super().__init__()
         self._scrolls: dict[int, QScrollArea] = {}  # id(page) → its scroll area
         self._pages: list[QWidget] = []
-        self.currentChanged.connect(self._relayout)
 
     def addTab(self, page: QWidget, label: str) -> int:  # type: ignore[override]
         holder = QWidget()
-        layout = _PageLayout(holder, self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(page)
+        _PageLayout(holder, page)
         scroll = scroll_area_for(holder)
         self._scrolls[id(page)] = scroll
         self._pages.append(page)
         return super().addTab(scroll, label)
-
-    def tallest_minimum(self) -> int:
-        return max((p.minimumSizeHint().height() for p in self._pages), default=0)
-
-    def _relayout(self, _index: int) -> None:
-        """Another page's minimum may have changed while this one was hidden."""
-        holder = self.current_scroll().widget() if self._pages else None
-        layout = holder.layout() if holder is not None else None
-        if holder is not None and layout is not None:
-            layout.invalidate()
-            holder.updateGeometry()
 
     def setCurrentWidget(self, page: QWidget) -> None:
         super().setCurrentWidget(self._scrolls.get(id(page), page))

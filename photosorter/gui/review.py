@@ -554,7 +554,7 @@ class ReviewView(QWidget):
         self.grid.setModel(self.model)
         self.delegate = TileDelegate(self.model, self.grid)
         self.grid.setItemDelegate(self.delegate)
-        self.grid.setGridSize(self.delegate.tile_size(self.grid.font()))
+        self._set_tile_size(self.delegate.tile_size(self.grid.font()))
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
         self.sort = QComboBox()
         self.sort.addItems(SORTS)
@@ -581,6 +581,12 @@ class ReviewView(QWidget):
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.groups_list)
         lay.addLayout(right, 1)
+
+    def _set_tile_size(self, size: QSize) -> None:
+        """Tiles of ``size``; the grid never shorter than one whole row of them (squeezed on a
+        small screen it showed one clipped tile — tryout)."""
+        self.grid.setGridSize(size)
+        self.grid.setMinimumHeight(size.height() + 2 * self.grid.frameWidth() + 4)
 
     @property
     def table(self) -> ReviewTable | None:
@@ -610,7 +616,7 @@ class ReviewView(QWidget):
         if new_table:
             size = self.delegate.tile_size(self.grid.font(), table.categories)
             if size != self.grid.gridSize():
-                self.grid.setGridSize(size)
+                self._set_tile_size(size)
         keep_path = old_path if old_path is not None and old_path in table.row_of else None
         self._near_cat = table.near(decided)
         groups: OrderedDict[str, np.ndarray] = OrderedDict()
