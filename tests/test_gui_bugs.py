@@ -517,6 +517,43 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     assert not list(dest.rglob("*.jpg")) and snapshot(roll) == originals
 
 
+def test_not_this_category_on_an_already_sorted_photo_in_a_later_preview_offers_the_trash(window, qtbot, tmp_path):
+    """Tryout: Apply, sort the same folder again, N on a photo in "Already sorted": its tile moved
+    to "No category" but its copy stayed in the category folder, without the question the grid
+    asks right after Apply."""
+    from conftest import trashed_files
+    from sorting_helpers import snapshot
+
+    w = window
+    roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=78)
+    originals = snapshot(roll)
+    w.preview_sort([str(roll)])  # a later preview of the same folder: everything already sorted
+    qtbot.waitUntil(lambda: w.sorting.applied_run_id is None and w.sorting.plan is not None or bool(w.errors),
+                    timeout=60_000)
+    assert not w.errors, w.errors
+    category, name = sorted(planned)[0]
+    photo = next(str(d.path) for d in w.sorting.shown.decisions if d.path.name == name)
+    assert w.sorting.has_copies(photo) and w.sorting.applied_run_of(photo) is None
+    review, grid = w.sorting.review, w.sorting.grid
+    review.select_group("All photos")
+    grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
+    grid.setFocus()
+    w.sorting.copy_question = None
+    in_trash = len(trashed_files())
+    qtbot.keyClick(grid, Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: getattr(w.sorting, "copy_question", None) is not None, timeout=30_000)
+    box = w.sorting.copy_question
+    assert category in box.text() and name in box.text()
+    next(b for b in box.buttons() if b.text() == "Move the copy to the trash").click()
+    qtbot.waitUntil(lambda: not (dest / category / name).exists() or bool(w.errors), timeout=30_000)
+    assert not w.errors, w.errors
+    its_copies = {(c, n) for c, n in planned if n == name}  # "none of these": every copy of it is wrong
+    qtbot.waitUntil(lambda: len(trashed_files()) == in_trash + len(its_copies), timeout=30_000)
+    assert snapshot(roll) == originals
+    assert {(p.parent.name, p.name) for p in dest.rglob("*.jpg")} == planned - its_copies
+    qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
+
+
 def sorted_and_applied(w, qtbot, tmp_path, seed: int) -> tuple[Path, Path, set[tuple[str, str]]]:
     """A small roll previewed and applied into the test's own destination: (roll, dest, what was
     copied as (category, file name))."""

@@ -525,7 +525,7 @@ class MainWindow(QMainWindow):
             labels = (*self.sorting.labels_of(path), category) if category else ()
             if self.sorting.table is not None and path in self.sorting.table.row_of:
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
-        if self.sorting.applied_run_of(path) is not None:
+        if self.sorting.has_copies(path):
             self.sorting.correct_applied(path, labels)  # its copies already exist: say so, offer the trash
         self.library.relabel(path, labels)
         self.library.save()

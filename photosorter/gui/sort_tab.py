@@ -118,13 +118,15 @@ class SortTab(SortPanel):
         start_job(w, job, on_done=done, on_error=w.error, on_progress=w.busy("Copying"))
 
     def correct_applied(self, path: str, labels: tuple[str, ...]) -> None:
-        """A correction on a photo the grid's run has already copied ("not Pets" after Apply):
+        """A correction on a photo already copied ("not Pets" after Apply, or on a photo an earlier
+        run sorted — a tryout's N on an "already sorted" bear in a later preview left its copy in
+        nature without a word):
         the model learns it either way; its copy in a category it no longer belongs to is offered
         to the trash (only that photo's copy and its companions, with undo's checks), and a
         category it was not copied to is said plainly — the grid shows the corrected groups, so
         the disk must not silently disagree with it."""
         w, name = self.main_window, Path(path).name
-        if self.applied_run_of(path) is None or self.table is None:
+        if not self.has_copies(path) or self.table is None:
             return
         sha = self.table.plan.decisions[self.table.row_of[path]].sha256
         if sha is None:  # a photo that could not be read has no copies

@@ -328,6 +328,15 @@ class SortPanel(QWidget):
             return None
         return self.table.row_of[path]
 
+    def has_copies(self, path: str) -> bool:
+        """Whether ``path`` of the grid has copies already: Apply made them from the preview shown,
+        or an earlier run did ("already sorted")."""
+        if self.applied_run_of(path) is not None:
+            return True
+        if self.table is None or self.run_id is not None or path not in self.table.row_of:
+            return False
+        return bool(self.table.done[self.table.row_of[path]].any())
+
     def applied_outcome_of(self, path: str) -> str | None:
         """What Apply did with ``path`` when the grid shows the preview it applied ("copied to pets
         (run 3)"); None otherwise."""
