@@ -554,6 +554,32 @@ def test_not_this_category_on_an_already_sorted_photo_in_a_later_preview_offers_
     qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
 
 
+def test_undo_while_reviewing_the_applied_run_shows_it_undone_and_back_brings_the_preview_to_apply(window, qtbot,
+                                                                                                    tmp_path):
+    """Tryout: Apply, double-click the run in History, Ctrl+Z: the run stayed on screen as before
+    (no "undone"), no way back to the preview was offered, and Ctrl+Z on another run's view undid
+    the last run without saying it was not the one shown."""
+    w = window
+    _roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=79)
+    run = w.sorting.applied_run_id
+    w.sorting.open_run(run, w.colours())
+    qtbot.waitUntil(lambda: w.sorting.run_id == run, timeout=20_000)
+    assert w.sorting.back_button.isVisibleTo(w.sorting)  # the applied preview was set aside
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: "It has been undone." in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    assert not list(dest.rglob("*.jpg")) and w.sorting.run_id == run
+    assert w.sorting.back_button.isVisibleTo(w.sorting)
+    first = w.sorting.plan
+    w.sorting.back_button.click()  # the preview comes back, scored again: everything to copy again
+    qtbot.waitUntil(lambda: (w.sorting.plan is not first and w.sorting.run_id is None and w._train_job is None
+                             and w.sorting.shown.counts()["copy"] == len({n for _c, n in planned})) or bool(w.errors),
+                    timeout=60_000)
+    assert not w.errors, w.errors
+    assert w.sorting.apply_button.isEnabled() and not w.sorting.back_button.isVisibleTo(w.sorting)
+    apply_again(w, qtbot, dest, planned)
+
+
 def sorted_and_applied(w, qtbot, tmp_path, seed: int) -> tuple[Path, Path, set[tuple[str, str]]]:
     """A small roll previewed and applied into the test's own destination: (roll, dest, what was
     copied as (category, file name))."""

@@ -217,10 +217,20 @@ class SortTab(SortPanel):
         def done(result):
             kept = f" {len(result.kept_modified)} edited copies were kept." if result.kept_modified else ""
             errs = f" {len(result.errors)} could not be moved to the trash (left in place)." if result.errors else ""
-            text = f"<b>Undid run {result.run_id}:</b> {len(result.trashed)} copies moved to the trash.{kept}{errs}"
+            shown = self.run_id  # a past run on screen (Ctrl+Z undoes the last run, maybe another one)
+            other = f" (the last run; run {shown} is shown here)" if shown is not None and shown != result.run_id else ""
+            text = (f"<b>Undid run {result.run_id}{other}:</b> {len(result.trashed)} copies moved to the trash."
+                    f"{kept}{errs}")
             self.summary.setText(text)
             w.status(text.replace("<b>", "").replace("</b>", ""), 12000)  # seen from any tab (Ctrl+Z on Watch)
             self.refresh_history()
+            if shown is not None:
+                # a preview set aside may hold photos whose copies just went: score it again on the
+                # way back; the run shown is shown again as it now is (a tryout saw it stay as before)
+                self.aside_stale = self._set_aside is not None
+                if shown == result.run_id:
+                    self.open_run(shown, self.colours)
+                return
             # The grid shows the run just undone (Apply, then Ctrl+Z): its copies are gone, so
             # show the folder's preview again, ready to Apply (tryout: the undone run stayed on
             # screen with Apply off, and the folder had to be chosen again).

@@ -529,11 +529,14 @@ class SortPanel(QWidget):
     def show_run(self, plan, info, table: ReviewTable, colours: dict[str, str]) -> None:
         """A past run in the grid, read-only: where each photo went, with its scores then.
         Undo stays available; Apply, the sliders and corrections are off (nothing to decide)."""
-        aside = self._set_aside  # reviewing one run after another keeps the same preview aside
-        if self.run_id is None and self.plan is not None and self.table is not None:
-            aside = (self.plan, self.table, list(self.sources), dict(self.thresholds), self.colours)
+        aside, stale = self._set_aside, self.aside_stale  # one run after another: the same preview aside
+        if self.run_id is None and self.table is not None and (self.plan is not None or self.applied_run_id is not None):
+            # an applied preview too (a tryout got no way back after Apply): it comes back scored
+            # again, so what Apply copied reads "already sorted"
+            aside = (self.table.plan, self.table, list(self.sources), dict(self.thresholds), self.colours)
+            stale = self.plan is None
         self.set_plan(plan, colours, sources=[], table=table)
-        self._set_aside = aside
+        self._set_aside, self.aside_stale = aside, stale
         self.back_button.setVisible(aside is not None)
         self.run_id = info.id
         self.slider_box.setEnabled(False)
