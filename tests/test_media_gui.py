@@ -152,3 +152,20 @@ def test_a_long_file_name_keeps_its_end_in_the_caption(qtbot):
     text = pane.caption.text()
     assert "…" in text and "a1b2c.jpg</b>" in text and name not in text
     assert pane.caption.toolTip() == f"/roll/{name}"
+
+
+class _Corrected(_Sorting):
+    def decision_of(self, path):
+        return {"pets": 0.5, "food": 0.05}, ()  # the person said: none of these
+
+    def unlike_of(self, path):
+        return []
+
+
+def test_after_a_correction_the_bars_follow_the_persons_word(qtbot):
+    """Tryout: "goes to no category (your correction)" beside a bold "nature 0.06 ✓": the bar
+    still followed the score. A bar the correction overrules is marked ✎ and not bold."""
+    pane = _loaded_pane(qtbot, _Corrected(), "bear.jpg", {"pets": 0.1, "food": 0.06}, {"pets": 0.5, "food": 0.05})
+    assert "goes to no category (your correction)" in pane.caption.text()
+    assert pane.bars.number_texts() == ["0.10", "0.06 ✎"]
+    assert pane.bars.overruled == {"food"}

@@ -254,8 +254,9 @@ class PreviewPane(QWidget):
             slider_thresholds, said = live
             thresholds.update({c: t for c, t in slider_thresholds.items() if c in scores})
         colours = self.main_window.colours()
-        self.bars.set_scores([(c, s, thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in scores.items()])
         chosen = [c for c, s in scores.items() if s >= thresholds.get(c, 0.5)] if said is None else list(said)
+        self.bars.set_scores([(c, s, thresholds.get(c, 0.5), colours.get(c, "#669bbc")) for c, s in scores.items()],
+                             decided=None if said is None else set(chosen))
         # the correction controls follow the decision (after a correction too: "Not food" stayed
         # up beside "goes to no category (your correction)")
         top = chosen[0] if chosen else None

@@ -37,10 +37,15 @@ class ScoreBars(QWidget):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self.rows: list[tuple[str, float, float, str]] = []  # name, score, threshold, colour
+        self.overruled: set[str] = set()  # categories where the person's word, not the score, decides
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
-    def set_scores(self, rows: list[tuple[str, float, float, str]]) -> None:
+    def set_scores(self, rows: list[tuple[str, float, float, str]], decided: set[str] | None = None) -> None:
+        """``decided``: where the person said the photo goes (a correction); a bar whose score says
+        otherwise is marked ✎ instead of ✓, and bold follows the decision — "goes to no category
+        (your correction)" stood beside a bold "nature 0.06 ✓" (tryout)."""
         self.rows = rows
+        self.overruled = set() if decided is None else {n for n, s, t, _c in rows if (s >= t) != (n in decided)}
         self.setFixedHeight(max(1, len(rows)) * self.ROW + 6)
         self.setToolTip("\n".join(f"{name}: {score_text(s, t).removesuffix(' ✓')} (threshold {t:.{score_digits(s, t)}f})"
                                   for name, s, t, _c in rows))
@@ -48,7 +53,7 @@ class ScoreBars(QWidget):
 
     def number_texts(self) -> list[str]:
         """The numbers the bars show, in order."""
-        return [score_text(s, t) for _n, s, t, _c in self.rows]
+        return [f"{s:.2f} ✎" if n in self.overruled else score_text(s, t) for n, s, t, _c in self.rows]
 
     def paintEvent(self, _event) -> None:
         p = QPainter(self)
@@ -62,7 +67,7 @@ class ScoreBars(QWidget):
         bar_x, bar_w = label_w + 8, max(40, self.width() - label_w - 10 - num_w)
         for i, (name, score, threshold, colour) in enumerate(self.rows):
             y = 4 + i * self.ROW
-            passes = score >= threshold
+            passes = (score >= threshold) != (name in self.overruled)
             p.setPen(pal.text().color())
             font = QFont(self.font())
             font.setBold(passes)
