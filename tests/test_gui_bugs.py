@@ -528,12 +528,15 @@ def test_not_this_category_on_an_already_sorted_photo_in_a_later_preview_offers_
     roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=78)
     originals = snapshot(roll)
     w.preview_sort([str(roll)])  # a later preview of the same folder: everything already sorted
-    qtbot.waitUntil(lambda: w.sorting.applied_run_id is None and w.sorting.plan is not None or bool(w.errors),
+    qtbot.waitUntil(lambda: (w.sorting.applied_run_id is None and w.sorting.plan is not None) or bool(w.errors),
                     timeout=60_000)
     assert not w.errors, w.errors
     category, name = sorted(planned)[0]
     photo = next(str(d.path) for d in w.sorting.shown.decisions if d.path.name == name)
     assert w.sorting.has_copies(photo) and w.sorting.applied_run_of(photo) is None
+    # the pane says where it already is, not "goes to" (tryout)
+    assert w.sorting.outcome_words_of(photo) == \
+        f"already sorted into {', '.join(c for c, n in sorted(planned) if n == name)}: not copied again"
     review, grid = w.sorting.review, w.sorting.grid
     review.select_group("All photos")
     grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
@@ -594,7 +597,7 @@ def sorted_and_applied(w, qtbot, tmp_path, seed: int) -> tuple[Path, Path, set[t
     assert w.statusBar().currentMessage().startswith("Done (run "), w.statusBar().currentMessage()
     # and the grid's photos say what was done with them, not "goes to" (tryout)
     copied = next(d for d in w.sorting.shown.decisions if d.outcome == "copy")
-    assert w.sorting.applied_outcome_of(str(copied.path)) == \
+    assert w.sorting.outcome_words_of(str(copied.path)) == \
         f"copied to {', '.join(copied.categories)} (run {w.sorting.applied_run_id})"
     return roll, dest, planned
 

@@ -75,7 +75,7 @@ class _Sorting:
     def applied_run_of(self, path):
         return None
 
-    def applied_outcome_of(self, path):
+    def outcome_words_of(self, path):
         return None
 
     def duplicate_of(self, path):

@@ -266,7 +266,7 @@ class PreviewPane(QWidget):
         self.also.addItem("Also belongs in…")
         self.also.addItems([c for c in scores if c not in chosen])
         where = f"goes to {', '.join(chosen)}" if chosen else "goes to no category"
-        applied = sorting.applied_outcome_of(path) if live is not None and sorting is not None else None
+        applied = sorting.outcome_words_of(path) if live is not None and sorting is not None else None
         if applied is not None and said is None:  # after Apply it still said "goes to" (tryout)
             where = applied
         if said is not None:

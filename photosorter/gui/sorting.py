@@ -337,14 +337,20 @@ class SortPanel(QWidget):
             return False
         return bool(self.table.done[self.table.row_of[path]].any())
 
-    def applied_outcome_of(self, path: str) -> str | None:
-        """What Apply did with ``path`` when the grid shows the preview it applied ("copied to pets
-        (run 3)"); None otherwise."""
-        run = self.applied_run_of(path)
-        if run is None or self.table is None or self._decided is None:
+    def outcome_words_of(self, path: str) -> str | None:
+        """Where the grid's ``path`` is, when "goes to" would be wrong: what Apply did with it
+        ("copied to pets (run 3)"), or that an earlier run sorted it ("already sorted into pets:
+        not copied again" — the pane said "goes to nature" for those, tryout); None otherwise."""
+        if self.table is None or self._decided is None or path not in self.table.row_of:
             return None
         i = self.table.row_of[path]
         outcome = int(self._decided.outcome[i])
+        run = self.applied_run_of(path)
+        if run is None:
+            if outcome != SORTED or self.run_id is not None or self.table.identical[i]:
+                return None
+            names = ", ".join(c for c, done in zip(self.table.categories, self.table.done[i]) if done)
+            return f"already sorted into {names}: not copied again" if names else "already sorted: not copied again"
         if outcome == COPY:
             names = ", ".join(self.table.categories[j] for j in np.flatnonzero(self._decided.todo[i]))
             return f"copied to {names} (run {run})"
