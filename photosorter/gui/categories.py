@@ -311,7 +311,8 @@ class CategoriesPanel(QWidget):
         self.header.setText(self._header_base)
         items = {}
         for p in paths:
-            item = QListWidgetItem(self._placeholder, Path(p).name[:16])
+            name = Path(p).name  # cut to the tile, with "…" where it was cut (it read "oxpet_British_Sh")
+            item = QListWidgetItem(self._placeholder, name if len(name) <= 16 else name[:15] + "…")
             item.setData(ROLE_NAME, p)
             item.setToolTip(p)
             self.thumbs.addItem(item)

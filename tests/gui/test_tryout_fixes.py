@@ -412,3 +412,19 @@ def test_a_category_folder_dialog_opens_next_to_a_folder_not_made_yet(tmp_path, 
     choose_folder(None, "Where should 'pets' copies go?", "destination", str(tmp_path / "Sorted" / "pets"))
     choose_folder(None, "Where should 'pets' copies go?", "destination", str(tmp_path / "Sorted"))
     assert opened == [str(tmp_path / "Sorted")] * 2
+
+
+def test_an_example_tiles_cut_name_ends_with_an_ellipsis(qtbot, tmp_path):
+    """Tryout: example tiles read "oxpet_British_Sh", cut without a sign that they were."""
+    from photosorter.gui.categories import CategoriesPanel
+
+    lib = Library()
+    lib.add_category("pets")
+    long, short = tmp_path / "oxpet_British_Shorthair_12.jpg", tmp_path / "cat.jpg"
+    for p in (long, short):
+        make_photo(p, ("red_disc",), seed=1)
+    lib.category("pets").examples = [str(long), str(short)]
+    panel = CategoriesPanel(lib)
+    qtbot.addWidget(panel)
+    panel.list.setCurrentRow(0)
+    assert sorted(panel.thumbs.item(i).text() for i in range(panel.thumbs.count())) == ["cat.jpg", "oxpet_British_S…"]
