@@ -20,6 +20,13 @@ from PySide6.QtWidgets import (
 from ..library import Library
 from ..ml.backbones import BACKBONES
 
+#: The recognition models as the settings list them (the ids stay in the library and the CLI).
+BACKBONE_NAMES = {
+    "efficientnet_lite0": "EfficientNet-Lite0 (bundled, works offline; the default)",
+    "efficientnet_lite2": "EfficientNet-Lite2 (more accurate on some photos, slower)",
+    "resnet50": "ResNet50 (downloaded once, ~100 MB)",
+}
+
 KIND_CHOICES = (
     ("stills", "Photos", "JPEG, HEIC, PNG, GIF, WebP, BMP, TIFF, and the first page of PDFs"),
     ("videos", "Videos", "MP4, MOV, M4V, 3GP, MKV, WebM, AVI, MTS — scored by 5 frames spread over the clip. "
@@ -37,7 +44,7 @@ class SettingsDialog(QDialog):
         for name in BACKBONES:
             if name == "tiny":
                 continue
-            self.backbone.addItem(name, name)
+            self.backbone.addItem(BACKBONE_NAMES.get(name, name), name)  # words, not an id (tryout)
         self.backbone.setCurrentIndex(max(0, self.backbone.findData(library.backbone)))
         self.about_backbone = QLabel()
         self.about_backbone.setWordWrap(True)

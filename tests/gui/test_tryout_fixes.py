@@ -428,3 +428,15 @@ def test_an_example_tiles_cut_name_ends_with_an_ellipsis(qtbot, tmp_path):
     qtbot.addWidget(panel)
     panel.list.setCurrentRow(0)
     assert sorted(panel.thumbs.item(i).text() for i in range(panel.thumbs.count())) == ["cat.jpg", "oxpet_British_S…"]
+
+
+def test_settings_name_the_recognition_models_in_words(qtbot):
+    """Tryout: Settings listed the raw id "efficientnet_lite0" as the recognition model."""
+    from photosorter.gui.settings import SettingsDialog
+
+    lib = Library()
+    dialog = SettingsDialog(lib)
+    qtbot.addWidget(dialog)
+    texts = [dialog.backbone.itemText(i) for i in range(dialog.backbone.count())]
+    assert all("_" not in t for t in texts), texts
+    assert dialog.backbone.currentData() == lib.backbone and "EfficientNet-Lite0" in dialog.backbone.currentText()
