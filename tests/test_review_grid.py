@@ -471,3 +471,20 @@ def test_reviewing_a_past_run_sets_the_preview_aside_and_back_brings_it_as_it_wa
     panel.aside_stale = True  # a model was installed meanwhile (SortTab.rescore_preview marks it)
     panel.back_button.click()
     assert rescored == [True]
+
+
+def test_the_history_keeps_the_selected_run_when_a_new_run_arrives(panel):
+    """Tryout: the History selection stayed on a row after Apply, so "Undo selected run" would
+    have meant another run than the one selected."""
+    from photosorter.sorting.ledger import RunInfo
+
+    def run(i):
+        return RunInfo(i, "sort", float(i), float(i), "done", False, {"summary": {"copied_photos": 1, "copies": 1}})
+
+    panel.set_history([run(3), run(2)])
+    panel.history.selectRow(0)
+    assert panel._selected_run() == 3
+    panel.set_history([run(4), run(3), run(2)])  # a new run on top
+    assert panel._selected_run() == 3 and panel.history.currentRow() == 1
+    panel.set_history([run(5)])  # the selected run is gone from the list: nothing selected
+    assert panel._selected_run() is None and not panel.undo_selected_button.isEnabled()

@@ -466,6 +466,10 @@ class SortPanel(QWidget):
                           and r.state in ("done", "interrupted")}  # what undo can still undo
         self._runs = len(self._undoable)
         self.undo_button.setEnabled(self._runs > 0)
+        # the selection is of a run, not of a row: a new run on top must not slide "Undo selected
+        # run" onto another one (a tryout found the selection left on a row after Apply)
+        selected = self._selected_run()
+        self.history.clearSelection()
         self.history.setRowCount(len(runs))
         for r, run in enumerate(runs):
             s = run.detail.get("summary", {})
@@ -478,6 +482,11 @@ class SortPanel(QWidget):
                 result += f" ({run.trashed} since moved to the trash)"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
+        if selected is not None and selected in [run.id for run in runs]:
+            self.history.selectRow([run.id for run in runs].index(selected))
+        else:
+            self.history.clearSelection()
+            self.history.setCurrentCell(-1, -1)
         self._show_history_table(bool(runs))
         self._update_undo_selected()
 
