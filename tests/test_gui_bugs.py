@@ -422,8 +422,10 @@ def test_the_whole_review_loop_preview_keys_correction_retrain_apply_undo(window
     assert "read-only" in w.preview.not_button.toolTip()
     # Undo: the copies go, the originals stay byte for byte
     w.undo(None)
-    qtbot.waitUntil(lambda: "Undid run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    # the run shown is shown again as it now is, with what the undo did under it
+    qtbot.waitUntil(lambda: "It has been undone." in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
     assert not w.errors, w.errors
+    assert "Undid run" in w.sorting.summary.text()
     assert not list(dest.rglob("*.jpg"))
     assert snapshot(roll) == before
 
@@ -512,7 +514,9 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
     # Undo of the run takes the rest back; the trashed copy counts as already gone, not an error
     w.undo(None)
-    qtbot.waitUntil(lambda: "Undid run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    # (the summary's "Undid run" is soon replaced by the folder's preview, ready to Apply again)
+    qtbot.waitUntil(lambda: w.sorting.history.item(0, 3).text().startswith("undone") or bool(w.errors),
+                    timeout=60_000)
     assert not w.errors, w.errors
     assert not list(dest.rglob("*.jpg")) and snapshot(roll) == originals
 

@@ -229,7 +229,7 @@ class SortTab(SortPanel):
                 # way back; the run shown is shown again as it now is (a tryout saw it stay as before)
                 self.aside_stale = self._set_aside is not None
                 if shown == result.run_id:
-                    self.open_run(shown, self.colours)
+                    self.open_run(shown, self.colours, note=text)  # what the undo did stays in sight
                 return
             # The grid shows the run just undone (Apply, then Ctrl+Z): its copies are gone, so
             # show the folder's preview again, ready to Apply (tryout: the undone run stayed on

@@ -516,8 +516,9 @@ class SortPanel(QWidget):
         if run_id is not None:
             self.run_open_requested.emit(run_id)
 
-    def open_run(self, run_id: int, colours: dict[str, str]) -> None:
-        """Read a past run from the ledger (off the UI thread) and show it in the grid."""
+    def open_run(self, run_id: int, colours: dict[str, str], note: str = "") -> None:
+        """Read a past run from the ledger (off the UI thread) and show it in the grid; ``note``
+        follows its summary (what the undo that just ran did)."""
         from ..config import app_paths
         from .workers import start_job
 
@@ -535,6 +536,8 @@ class SortPanel(QWidget):
         def done(result) -> None:
             plan, info, table = result
             self.show_run(plan, info, table, colours)
+            if note:
+                self.summary.setText(self.summary.text() + "<br>" + note)
 
         def failed(message: str) -> None:
             self.summary.setText(f"Run {run_id} cannot be shown: {message}")
