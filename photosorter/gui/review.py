@@ -68,7 +68,12 @@ def score_vs_threshold(score: float, threshold: float) -> str:
 
 THUMB = 112
 BARS = 3  # categories shown on a tile: where it goes first, then the closest to going
-NEAR_GROUP = "Near the threshold — check first"
+#: "Near the threshold" read wrong for photos at 0.00 that only the familiarity check keeps out
+#: (two tryouts): the group is named for what to do, its tooltip and each tile say why
+NEAR_GROUP = "Check first"
+GROUP_TIPS = {NEAR_GROUP: "Photos the model was least sure about: near a threshold, or kept out of a category only "
+                          "because they look unlike its examples while the category model alone says yes. Each "
+                          "tile's tooltip and the preview pane say which."}
 NONE_GROUP = "No category"
 FAILED_GROUP = "Could not read"
 #: identical photos within one folder are sorted once: the others are listed here too (a tryout
@@ -547,7 +552,7 @@ class ReviewView(QWidget):
         self.groups_list = QListWidget()
         self.groups_list.setAccessibleName("Destination groups")
         self.groups_list.setMaximumWidth(200)
-        self.groups_list.setWordWrap(True)  # "Near the threshold — check first — 4" wraps, never cut
+        self.groups_list.setWordWrap(True)  # "Already sorted or a duplicate — 4" wraps, never cut
         self.groups_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.groups_list.currentRowChanged.connect(lambda _r: self._show_group())
         self.grid = PhotoGrid()
@@ -639,7 +644,7 @@ class ReviewView(QWidget):
         for r, (name, rows) in enumerate(groups.items()):
             item = self.groups_list.item(r)
             item.setText(f"{name} — {len(rows)}")
-            item.setToolTip(item.text())
+            item.setToolTip(GROUP_TIPS.get(name, item.text()))
             if name in colours:  # a swatch: coloured text was unreadable for dark colours in the dark theme
                 item.setIcon(_swatch(colours[name]))
         if keep_group in keys and (not new_table or len(groups[keep_group])):
