@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 from ..sorting.review_table import unlike_examples_mask
 from .categories import pil_to_qimage
 from .review import unlike_reason
-from .widgets import ScoreBars, score_digits
+from .widgets import ScoreBars, score_digits, wheel_only_when_focused
 
 PREVIEW_SIDE = 720
 #: What the grid's keys do with a "check first" photo (a tryout could not tell what N meant next
@@ -118,6 +118,7 @@ class PreviewPane(QWidget):
         self.also.setAccessibleName("Correct: this photo also belongs in a category")
         self.also.activated.connect(self._also)
         self.also.addItem("Also belongs in…")
+        wheel_only_when_focused(self.cam_category, self.opacity, self.also)
         cam_row = ReflowRow()
         cam_row.addWidget(self.show_cam)
         cam_row.addWidget(self.cam_category, 1)

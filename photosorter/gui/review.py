@@ -51,7 +51,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..sorting.review_table import COPY, FAILED, NONE, SORTED, Decided, ReviewTable, odds_margin
-from .widgets import menu_text, score_digits
+from .widgets import menu_text, score_digits, wheel_only_when_focused
 
 
 @functools.lru_cache(maxsize=64)
@@ -562,6 +562,7 @@ class ReviewView(QWidget):
         self._set_tile_size(self.delegate.tile_size(self.grid.font()))
         self.grid.selectionModel().currentChanged.connect(self._current_changed)
         self.sort = QComboBox()
+        wheel_only_when_focused(self.sort)
         self.sort.addItems(SORTS)
         self.sort.setAccessibleName("Sort photos by")
         self.sort.currentIndexChanged.connect(lambda _i: self._show_group())

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from ..sorting.review_table import COPY, FAILED, SORTED, Decided, ReviewTable
 from .review import ReviewView
-from .widgets import menu_text
+from .widgets import menu_text, wheel_only_when_focused
 
 
 def _destination(table: ReviewTable, decided: Decided, i: int) -> tuple[int, tuple[str, ...]]:
@@ -226,6 +226,7 @@ class SortPanel(QWidget):
             s.setValue(round(t * 100))
             s.setObjectName(f"threshold:{name}")
             s.setAccessibleName(f"Threshold for {name}")
+            wheel_only_when_focused(s)  # scrolling the page must not move a threshold
             value = QLabel(f"{t:.2f}")
             s.valueChanged.connect(lambda v, n=name, lab=value: self._slider_moved(n, v, lab))
             self.slider_grid.addWidget(label, row, 3 * col)

@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import QSizePolicy, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QSizePolicy, QWidget
 
 
 def menu_text(name: str) -> str:
     """A category name as menu text: a single "&" would become a mnemonic ("Pets & animals"
     read "Pets _animals" in the menus)."""
     return name.replace("&", "&&")
+
+
+class _WheelGuard(QObject):
+    """The mouse wheel scrolls the page under a combo box or slider until that control has focus
+    (a click or Tab): scrolling the preview pane changed its heatmap choice as the box passed
+    under the pointer (tryout), and over a threshold slider it would change the decisions."""
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Type.Wheel and isinstance(obj, QWidget) and not obj.hasFocus():
+            area = obj.parentWidget()
+            while area is not None and not isinstance(area, QAbstractScrollArea):
+                area = area.parentWidget()
+            if area is not None:  # on to the page's scroll bar, as if the control were not there
+                QCoreApplication.sendEvent(area.verticalScrollBar(), event)
+            return True
+        return False
+
+
+_WHEEL_GUARD: _WheelGuard | None = None
+
+
+def wheel_only_when_focused(*controls: QWidget) -> None:
+    global _WHEEL_GUARD
+    if _WHEEL_GUARD is None:
+        _WHEEL_GUARD = _WheelGuard()
+    for control in controls:
+        control.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        control.installEventFilter(_WHEEL_GUARD)
 
 
 def score_digits(score: float, threshold: float) -> int:

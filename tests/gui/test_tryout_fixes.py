@@ -440,3 +440,46 @@ def test_settings_name_the_recognition_models_in_words(qtbot):
     texts = [dialog.backbone.itemText(i) for i in range(dialog.backbone.count())]
     assert all("_" not in t for t in texts), texts
     assert dialog.backbone.currentData() == lib.backbone and "EfficientNet-Lite0" in dialog.backbone.currentText()
+
+
+def test_the_wheel_scrolls_the_page_over_a_combo_box_or_slider_until_it_has_focus(qtbot):
+    """Tryout: scrolling the preview pane with the wheel changed its heatmap choice as the box
+    passed under the pointer; over a threshold slider it would change the decisions."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication, QComboBox, QScrollArea, QSlider, QVBoxLayout, QWidget
+
+    from photosorter.gui.widgets import wheel_only_when_focused
+
+    page = QWidget()
+    lay = QVBoxLayout(page)
+    combo, slider = QComboBox(), QSlider(Qt.Orientation.Horizontal)
+    combo.addItems(["food", "nature", "pets"])
+    slider.setRange(1, 99)
+    slider.setValue(50)
+    lay.addWidget(combo)
+    lay.addWidget(slider)
+    lay.addSpacing(2000)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(page)
+    scroll.resize(300, 200)
+    qtbot.addWidget(scroll)
+    scroll.show()
+    wheel_only_when_focused(combo, slider)
+
+    def wheel(widget) -> None:
+        at = QPointF(widget.rect().center())
+        event = QWheelEvent(at, QPointF(widget.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, -120),
+                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        QApplication.sendEvent(widget, event)
+
+    before = scroll.verticalScrollBar().value()
+    wheel(combo)
+    wheel(slider)
+    assert combo.currentText() == "food" and slider.value() == 50  # unchanged: the page scrolled instead
+    assert scroll.verticalScrollBar().value() > before
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    wheel(combo)
+    assert combo.currentText() == "nature"  # focused: the wheel is the box's
