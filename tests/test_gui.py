@@ -299,7 +299,7 @@ def test_pane_shows_the_models_heatmap_where_only_the_familiarity_check_keeps_a_
            "stays out of blue_square." in p.caption.text()
     assert "N: none of these" not in p.caption.text()  # no sort preview open: the grid's keys do not apply
     p.show_cam.setChecked(True)
-    assert p.cam_category.currentText() == "red_disc"  # where it goes comes first
+    assert p.cam_category.currentText() == "blue_square"  # what the "Check:" line is about comes first
     p.cam_category.setCurrentText("blue_square")
     assert p.cam_note.isVisibleTo(p)
     assert "The category model alone gives this photo 0.97 for blue_square" in p.cam_note.text()

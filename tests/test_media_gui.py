@@ -107,11 +107,11 @@ def test_the_pane_says_which_category_a_check_first_photo_stays_out_of_and_what_
     assert "goes to food" in text
     assert "unlike your pets examples, so it stays out of pets." in text
     assert "1–9: that category, N: none of these" in text
-    assert pane.cam_category.currentText() == "food"  # the heatmap of where it goes
+    assert pane.cam_category.currentText() == "pets"  # the heatmap of what the "Check:" line is about
     pane = _loaded_pane(qtbot, _Sorting(), "dress.jpg", {"pets": 0.0, "food": 0.1}, {"pets": 0.5, "food": 0.5},
                         {"pets": 0.98, "food": 0.1})
     assert "goes to no category" in pane.caption.text()
-    assert pane.cam_category.currentText() == "pets"  # going nowhere: the heatmap of what it is flagged for
+    assert pane.cam_category.currentText() == "pets"  # going nowhere: the same
 
 
 def test_the_pane_says_a_duplicate_is_sorted_once(qtbot):

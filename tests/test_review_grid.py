@@ -468,7 +468,7 @@ def test_reviewing_a_past_run_sets_the_preview_aside_and_back_brings_it_as_it_wa
     assert {g: rows.tolist() for g, rows in panel.review.groups.items()} == groups  # same decisions, correction kept
     assert not panel.back_button.isVisibleTo(panel) and rescored == []
     panel.show_run(past, info, ReviewTable.from_plan(past, frozen=True), {})
-    panel.aside_stale = True  # a model was installed meanwhile (SortTab.rescore_preview marks it)
+    panel.aside_stale = "model"  # a model was installed meanwhile (SortTab.rescore_preview marks it)
     panel.back_button.click()
     assert rescored == [True]
 

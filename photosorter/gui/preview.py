@@ -229,10 +229,11 @@ class PreviewPane(QWidget):
         self.cam_category.blockSignals(True)
         self.cam_category.clear()
         self.cam_category.addItems(list(scores))
-        # the heatmap first shown: where the photo goes, else the category it is flagged for
-        # ("the category model alone says Pets"), else its best score
+        # the heatmap first shown: the category a "Check:" line is about ("the category model alone
+        # says Pets" — a tryout saw that line above a heatmap of Nature), else where the photo
+        # goes, else its best score
         flagged = [c for c in scores if c in self.unlike]
-        best = (chosen or flagged or [max(scores, key=scores.get)])[0] if scores else None
+        best = (flagged or chosen or [max(scores, key=scores.get)])[0] if scores else None
         if best is not None:
             self.cam_category.setCurrentText(best)
         self.cam_category.blockSignals(False)

@@ -71,12 +71,19 @@ class SortTab(SortPanel):
         w.status("Scoring photos for the preview…")
         start_job(w, job, on_done=done, on_error=w.error, on_progress=w.busy("Scoring photos for the preview"))
 
+    def rescore_aside(self, why: str) -> None:
+        """The preview brought back from behind a past run, scored again: after an undo its
+        highlighted photos are "to copy again" (a tryout read "changed with the new model")."""
+        if self.sources:
+            self.preview_sort(list(self.sources), rescore=True, after_undo=why == "undo")
+
     def rescore_preview(self) -> None:
         """After retraining: the open preview (if any) is scored again with the new model (the
         photos' features are cached, so this is quick). A preview set aside while a past run is
         reviewed is scored again when it comes back."""
         if self.run_id is not None:
-            self.aside_stale = self._set_aside is not None
+            if self._set_aside is not None and self.aside_stale != "undo":
+                self.aside_stale = "model"
             return
         if self.plan is not None and self.sources:
             self.preview_sort(list(self.sources), rescore=True)
@@ -227,7 +234,7 @@ class SortTab(SortPanel):
             if shown is not None:
                 # a preview set aside may hold photos whose copies just went: score it again on the
                 # way back; the run shown is shown again as it now is (a tryout saw it stay as before)
-                self.aside_stale = self._set_aside is not None
+                self.aside_stale = "undo" if self._set_aside is not None else None
                 if shown == result.run_id:
                     self.open_run(shown, self.colours, note=text)  # what the undo did stays in sight
                 return

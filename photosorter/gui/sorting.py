@@ -143,7 +143,9 @@ class SortPanel(QWidget):
         # reviewing a past run replaced the open preview with no way back but sorting the folder
         # again (tryout): the preview is kept aside and this button brings it back as it was
         self._set_aside: tuple | None = None
-        self.aside_stale = False  # a new model was installed while it was aside: score it again
+        # why the preview set aside must be scored again on the way back: "model" (a training
+        # ended), "undo" (copies went to the trash), or None
+        self.aside_stale: str | None = None
         self.back_button = QPushButton("Back to the preview")
         self.back_button.setToolTip("Show the preview you had open before reviewing this run")
         self.back_button.clicked.connect(self.back_to_preview)
@@ -197,7 +199,7 @@ class SortPanel(QWidget):
             old_decided = dataclasses.replace(old_decided, outcome=np.where(copied, SORTED, old_decided.outcome),
                                               todo=old_decided.todo & ~copied[:, None])
         self.run_id = None
-        self._set_aside, self.aside_stale = None, False
+        self._set_aside, self.aside_stale = None, None
         self.back_button.setVisible(False)
         self.applied_run_id = None
         self.changed_why = why  # what the highlighted photos did, and why (retraining, an undo)
@@ -552,8 +554,8 @@ class SortPanel(QWidget):
         if self.run_id is None and self.table is not None and (self.plan is not None or self.applied_run_id is not None):
             # an applied preview too (a tryout got no way back after Apply): it comes back scored
             # again, so what Apply copied reads "already sorted"
-            aside = (self.table.plan, self.table, list(self.sources), dict(self.thresholds), self.colours)
-            stale = self.plan is None
+            aside = (self.table.plan, self.table, list(self.sources), dict(self.thresholds), self.colours,
+                     self.applied_run_id)
         self.set_plan(plan, colours, sources=[], table=table)
         self._set_aside, self.aside_stale = aside, stale
         self.back_button.setVisible(aside is not None)
@@ -573,10 +575,14 @@ class SortPanel(QWidget):
         (slider positions included) and corrections."""
         if self._set_aside is None:
             return
-        plan, table, sources, thresholds, colours = self._set_aside
+        plan, table, sources, thresholds, colours, applied = self._set_aside
         stale = self.aside_stale
         self.back_button.setVisible(False)
         self.set_plan(plan, colours, sources=sources, table=table)
+        if applied is not None:  # it was the preview Apply carried out: it comes back as that
+            self.plan, self.applied_run_id = None, applied
+            self.apply_button.setEnabled(False)
+            self.slider_box.setEnabled(False)
         for name, t in thresholds.items():
             if name in self.sliders:
                 self.sliders[name].blockSignals(True)
@@ -586,7 +592,11 @@ class SortPanel(QWidget):
                 self.thresholds[name] = t
         self._refresh()
         if stale:
-            self.rescore_preview()
+            self.rescore_aside(stale)
+
+    def rescore_aside(self, why: str) -> None:
+        """Score the preview brought back again (SortTab runs it in a job, saying ``why``)."""
+        self.rescore_preview()
 
     def rescore_preview(self) -> None:
         """Score the open preview again with a new model (SortTab runs it in a job)."""
