@@ -564,8 +564,10 @@ class SortPanel(QWidget):
         self.apply_button.setEnabled(False)
         counts = table.decide({}).counts()
         when = datetime.datetime.fromtimestamp(info.started).strftime("%Y-%m-%d %H:%M")
+        # as the History row says it (a tryout read "25 copied" here beside "(1 since moved to the trash)")
+        since = f" ({info.trashed} since moved to the trash)" if info.trashed and info.state != "undone" else ""
         self.summary.setText(
-            f"<b>Run {info.id} ({when}, {info.state}) — read-only:</b> {counts['copy']} photos copied, "
+            f"<b>Run {info.id} ({when}, {info.state}) — read-only:</b> {counts['copy']} photos copied{since}, "
             f"{counts['no_category']} went nowhere, {counts['already_sorted']} already sorted, "
             f"{counts['failed']} failed. "
             + ("It has been undone." if info.state == "undone" else "Undo it with “Undo selected run”."))
