@@ -13,6 +13,7 @@ pytest.importorskip("pytestqt")
 from PIL import Image
 from PySide6.QtCore import Qt
 
+from photosorter.gui.workers import stop_all_jobs
 from photosorter.library import Library
 from photosorter.samples import make_photo
 
@@ -387,16 +388,19 @@ def test_the_category_buttons_stay_put_when_the_selection_changes(qtbot, tmp_pat
     qtbot.addWidget(panel)
     panel.resize(300, 700)
     panel.show()
-    folder = next(b for b in panel.findChildren(QPushButton) if b.text() == "Folder…")
-    tops = []
-    for row in range(panel.list.count()):  # the category, then "None of these"
-        panel.list.setCurrentRow(row)
-        qtbot.wait(20)
-        tops.append(folder.mapTo(panel, QPoint(0, 0)).y())
-    assert len(set(tops)) == 1, tops
-    panel.list.setCurrentRow(0)
-    assert panel.header.text() == "1 example photo(s) → copies go to …/Sorted/vehicles"
-    assert panel.header.toolTip() == f"Copies go to {lib.category('vehicles').folder}"
+    try:
+        folder = next(b for b in panel.findChildren(QPushButton) if b.text() == "Folder…")
+        tops = []
+        for row in range(panel.list.count()):  # the category, then "None of these"
+            panel.list.setCurrentRow(row)
+            qtbot.wait(20)
+            tops.append(folder.mapTo(panel, QPoint(0, 0)).y())
+        assert len(set(tops)) == 1, tops
+        panel.list.setCurrentRow(0)
+        assert panel.header.text() == "1 example photo(s) → copies go to …/Sorted/vehicles"
+        assert panel.header.toolTip() == f"Copies go to {lib.category('vehicles').folder}"
+    finally:
+        stop_all_jobs(panel)  # its thumbnail job: a running QThread destroyed with the panel aborts
 
 
 def test_a_category_folder_dialog_opens_next_to_a_folder_not_made_yet(tmp_path, monkeypatch):
@@ -426,8 +430,12 @@ def test_an_example_tiles_cut_name_ends_with_an_ellipsis(qtbot, tmp_path):
     lib.category("pets").examples = [str(long), str(short)]
     panel = CategoriesPanel(lib)
     qtbot.addWidget(panel)
-    panel.list.setCurrentRow(0)
-    assert sorted(panel.thumbs.item(i).text() for i in range(panel.thumbs.count())) == ["cat.jpg", "oxpet_British_S…"]
+    try:
+        panel.list.setCurrentRow(0)
+        assert sorted(panel.thumbs.item(i).text() for i in range(panel.thumbs.count())) == ["cat.jpg",
+                                                                                              "oxpet_British_S…"]
+    finally:
+        stop_all_jobs(panel)  # its thumbnail job: a running QThread destroyed with the panel aborts
 
 
 def test_settings_name_the_recognition_models_in_words(qtbot):
