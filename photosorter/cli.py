@@ -165,7 +165,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     from . import imaging, media
     from .ml.gradcam import explain, render
-    from .ml.scoring import PhotoFailure, Scorer
+    from .ml.scoring import Scorer
 
     scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
     clf, emb = scorer.classifier, scorer.embedder
@@ -179,9 +179,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     scored = imaging.load_image(args.photo, min_side=emb.spec.input_size).image
     # the decision and scores exactly as `predict`, `sort` and the preview pane make them
     # (same cached features, same stored background)
-    r = scorer.score_photo(args.photo, background=args.background)
-    if isinstance(r, PhotoFailure):
-        raise errors.BadImageError(r.message, path=args.photo)
+    r = scorer.readable_photo(args.photo, background=args.background)
     scores = np.array([r.scores[c] for c in clf.categories])
     decided = r.categories
     chosen = [c for c, name in enumerate(clf.categories) if name in decided]

@@ -230,7 +230,6 @@ class Session:
 
         from .ml.finetune import embedder_for
         from .ml.gradcam import explain
-        from .ml.scoring import PhotoFailure
         from .sorting.review_table import unlike_examples_mask
 
         clf = self.classifier()
@@ -242,9 +241,7 @@ class Session:
         with self._explain_lock:
             cancel.raise_if_cancelled()
             scorer = self.scorer(overrides)
-            decided = scorer.score_photo(path)  # the core call every path shares (cached features, stored background)
-            if isinstance(decided, PhotoFailure):
-                raise errors.BadImageError(decided.message, path=path)
+            decided = scorer.readable_photo(path)  # the core call every path shares (cached features, stored background)
             scores = np.array([decided.scores[n] for n in names])
             head = np.array([decided.head.get(n, -1.0) for n in names])
             faces = scorer.faces_of(path)  # issue 17: cached; None without categories about people

@@ -158,12 +158,18 @@ class Scorer:
         """One photo, exactly as `sort`, `predict` and the watcher score it."""
         return next(iter(self.score_paths([path], background=background)))
 
-    def scores_of(self, path: str | Path, background: str = "auto") -> np.ndarray:
-        """(C,) scores of one photo file, in category order (the preview pane's call); a photo
-        that cannot be read raises BadImageError."""
+    def readable_photo(self, path: str | Path, background: str = "auto") -> PhotoScore:
+        """:meth:`score_photo` for a caller that shows one photo: one that cannot be read raises
+        BadImageError."""
         r = self.score_photo(path, background)
         if isinstance(r, PhotoFailure):
             raise errors.BadImageError(r.message, path=path)
+        return r
+
+    def scores_of(self, path: str | Path, background: str = "auto") -> np.ndarray:
+        """(C,) scores of one photo file, in category order (the preview pane's call); a photo
+        that cannot be read raises BadImageError."""
+        r = self.readable_photo(path, background)
         return np.array([r.scores[c] for c in self.classifier.categories])
 
     def faces_of(self, path: str | Path, sha: str | None = None):
