@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -23,9 +24,21 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..sorting.planner import Plan
 from ..sorting.review_table import COPY, FAILED, SORTED, Decided, ReviewTable
 from .review import ReviewView
 from .widgets import menu_text, wheel_only_when_focused
+
+
+class SetAside(NamedTuple):
+    """The preview put aside while a past run is reviewed ("Back to the preview" restores it)."""
+
+    plan: Plan
+    table: ReviewTable
+    sources: list[str]
+    thresholds: dict[str, float]  # the sliders' positions
+    colours: dict[str, str]
+    applied_run_id: int | None  # Apply had carried it out: it comes back as applied
 
 
 def _destination(table: ReviewTable, decided: Decided, i: int) -> tuple[int, tuple[str, ...]]:
@@ -142,7 +155,7 @@ class SortPanel(QWidget):
         self.history.itemSelectionChanged.connect(self._update_undo_selected)
         # reviewing a past run replaced the open preview with no way back but sorting the folder
         # again (tryout): the preview is kept aside and this button brings it back as it was
-        self._set_aside: tuple | None = None
+        self._set_aside: SetAside | None = None
         # why the preview set aside must be scored again on the way back: "model" (a training
         # ended), "undo" (copies went to the trash), or None
         self.aside_stale: str | None = None
@@ -305,48 +318,45 @@ class SortPanel(QWidget):
         self.decisions_changed.emit()
 
     # ------------------------------------------------------------ corrections
+    def _row(self, path: str | None) -> int | None:
+        """The table row of ``path`` when the grid shows it, else None."""
+        return self.table.row_of.get(path) if self.table is not None and path is not None else None
+
     def past_run_of(self, path: str | None) -> int | None:
         """The past run the grid shows ``path`` from (read-only: nothing there to correct), or None."""
-        if self.run_id is None or self.table is None or path not in self.table.row_of:
-            return None
-        return self.run_id
+        return self.run_id if self._row(path) is not None else None
 
     def applied_run_of(self, path: str) -> int | None:
         """The run Apply made from the preview still shown, if ``path`` is in it (its copies exist)."""
-        if self.applied_run_id is None or self.table is None or path not in self.table.row_of:
-            return None
-        return self.applied_run_id
+        return self.applied_run_id if self._row(path) is not None else None
 
     def decision_of(self, path: str) -> tuple[dict[str, float], tuple[str, ...] | None] | None:
         """For a photo of the open preview: the sliders' thresholds and the person's correction
         (None: none), so the preview pane decides as the grid does; None for any other photo (and
         for a past run, which is shown as it happened)."""
-        if self.table is None or self.run_id is not None or path not in self.table.row_of:
+        if self.run_id is not None or self._row(path) is None:
             return None
         return dict(self.thresholds), self.corrections.get(path)
 
     def _undecided_row(self, path: str) -> int | None:
         """The table row of a photo of the open preview the person has not decided on yet."""
-        if self.table is None or self._decided is None or path not in self.table.row_of or path in self.corrections:
-            return None
-        return self.table.row_of[path]
+        return None if self._decided is None or path in self.corrections else self._row(path)
 
     def has_copies(self, path: str) -> bool:
         """Whether ``path`` of the grid has copies already: Apply made them from the preview shown,
         or an earlier run did ("already sorted")."""
         if self.applied_run_of(path) is not None:
             return True
-        if self.table is None or self.run_id is not None or path not in self.table.row_of:
-            return False
-        return bool(self.table.done[self.table.row_of[path]].any())
+        i = self._row(path)
+        return i is not None and self.table is not None and self.run_id is None and bool(self.table.done[i].any())
 
     def outcome_words_of(self, path: str) -> str | None:
         """Where the grid's ``path`` is, when "goes to" would be wrong: what Apply did with it
         ("copied to pets (run 3)"), or that an earlier run sorted it ("already sorted into pets:
         not copied again" — the pane said "goes to nature" for those, tryout); None otherwise."""
-        if self.table is None or self._decided is None or path not in self.table.row_of:
+        i = self._row(path)
+        if i is None or self.table is None or self._decided is None:
             return None
-        i = self.table.row_of[path]
         outcome = int(self._decided.outcome[i])
         run = self.applied_run_of(path)
         if run is None:
@@ -363,17 +373,17 @@ class SortPanel(QWidget):
     def tile_scores_of(self, path: str) -> dict[str, float] | None:
         """The scores the grid's tile shows for ``path`` (the preview's, or the ones a run decided
         with), or None when the grid does not show it."""
-        if self.table is None or path not in self.table.row_of:
+        i = self._row(path)
+        if i is None or self.table is None:
             return None
-        row = self.table.scores[self.table.row_of[path]]
-        return {c: float(v) for c, v in zip(self.table.categories, row) if v >= 0}
+        return {c: float(v) for c, v in zip(self.table.categories, self.table.scores[i]) if v >= 0}
 
     def duplicate_of(self, path: str) -> str | None:
         """For a photo of the open preview identical to another one of it: "identical to NAME"
         (it is sorted once, as that one); None otherwise."""
-        if self.table is None or path not in self.table.row_of:
+        i = self._row(path)
+        if i is None or self.table is None:
             return None
-        i = self.table.row_of[path]
         return self.table.plan.decisions[i].message if self.table.identical[i] else None
 
     def unlike_of(self, path: str) -> list[str]:
@@ -395,9 +405,9 @@ class SortPanel(QWidget):
 
     def labels_of(self, path: str) -> tuple[str, ...]:
         """Where the photo goes now (corrections included)."""
-        if self.table is None or self._decided is None or path not in self.table.row_of:
+        i = self._row(path)
+        if i is None or self.table is None or self._decided is None:
             return ()
-        i = self.table.row_of[path]
         if path in self.corrections:
             return tuple(self.corrections[path])
         chosen = self.table.scores[i] >= self._decided.thresholds
@@ -485,10 +495,10 @@ class SortPanel(QWidget):
                 result += f" ({run.trashed} since moved to the trash)"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
-        if selected is not None and selected in [run.id for run in runs]:
-            self.history.selectRow([run.id for run in runs].index(selected))
+        ids = [run.id for run in runs]
+        if selected in ids:
+            self.history.selectRow(ids.index(selected))
         else:
-            self.history.clearSelection()
             self.history.setCurrentCell(-1, -1)
         self._show_history_table(bool(runs))
         self._update_undo_selected()
@@ -552,10 +562,10 @@ class SortPanel(QWidget):
         Undo stays available; Apply, the sliders and corrections are off (nothing to decide)."""
         aside, stale = self._set_aside, self.aside_stale  # one run after another: the same preview aside
         if self.run_id is None and self.table is not None and (self.plan is not None or self.applied_run_id is not None):
-            # an applied preview too (a tryout got no way back after Apply): it comes back scored
-            # again, so what Apply copied reads "already sorted"
-            aside = (self.table.plan, self.table, list(self.sources), dict(self.thresholds), self.colours,
-                     self.applied_run_id)
+            # an applied preview too (a tryout got no way back after Apply): it comes back as
+            # applied, scored again only if an undo or a training happened meanwhile
+            aside = SetAside(self.table.plan, self.table, list(self.sources), dict(self.thresholds), self.colours,
+                             self.applied_run_id)
         self.set_plan(plan, colours, sources=[], table=table)
         self._set_aside, self.aside_stale = aside, stale
         self.back_button.setVisible(aside is not None)
@@ -577,15 +587,14 @@ class SortPanel(QWidget):
         (slider positions included) and corrections."""
         if self._set_aside is None:
             return
-        plan, table, sources, thresholds, colours, applied = self._set_aside
-        stale = self.aside_stale
+        aside, stale = self._set_aside, self.aside_stale
         self.back_button.setVisible(False)
-        self.set_plan(plan, colours, sources=sources, table=table)
-        if applied is not None:  # it was the preview Apply carried out: it comes back as that
-            self.plan, self.applied_run_id = None, applied
+        self.set_plan(aside.plan, aside.colours, sources=aside.sources, table=aside.table)
+        if aside.applied_run_id is not None:  # it was the preview Apply carried out: it comes back as that
+            self.plan, self.applied_run_id = None, aside.applied_run_id
             self.apply_button.setEnabled(False)
             self.slider_box.setEnabled(False)
-        for name, t in thresholds.items():
+        for name, t in aside.thresholds.items():
             if name in self.sliders:
                 self.sliders[name].blockSignals(True)
                 self.sliders[name].setValue(round(t * 100))
