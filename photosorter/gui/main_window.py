@@ -526,7 +526,7 @@ class MainWindow(QMainWindow):
             if self.sorting.table is not None and path in self.sorting.table.row_of:
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
         if self.sorting.has_copies(path):
-            self.sorting.correct_applied(path, labels)  # its copies already exist: say so, offer the trash
+            self.sorting.correct_copied(path, labels)  # its copies already exist: say so, offer the trash
         self.library.relabel(path, labels)
         self.library.save()
         self.categories.refresh()

@@ -268,9 +268,9 @@ class PreviewPane(QWidget):
         self.also.addItem("Also belongs in…")
         self.also.addItems([c for c in scores if c not in chosen])
         where = f"goes to {', '.join(chosen)}" if chosen else "goes to no category"
-        applied = sorting.outcome_words_of(path) if live is not None and sorting is not None else None
-        if applied is not None and said is None:  # after Apply it still said "goes to" (tryout)
-            where = applied
+        outcome = sorting.outcome_words_of(path) if live is not None and sorting is not None else None
+        if outcome is not None and said is None:  # "goes to" was wrong after Apply or for an earlier run's copy (tryout)
+            where = outcome
         if said is not None:
             where += " (your correction)"
         duplicate = sorting.duplicate_of(path) if live is not None and sorting is not None else None

@@ -124,7 +124,7 @@ class SortTab(SortPanel):
 
         start_job(w, job, on_done=done, on_error=w.error, on_progress=w.busy("Copying"))
 
-    def correct_applied(self, path: str, labels: tuple[str, ...]) -> None:
+    def correct_copied(self, path: str, labels: tuple[str, ...]) -> None:
         """A correction on a photo already copied ("not Pets" after Apply, or on a photo an earlier
         run sorted — a tryout's N on an "already sorted" bear in a later preview left its copy in
         nature without a word):
