@@ -54,19 +54,16 @@ class _PageLayout(QVBoxLayout):
 class PagedTabs(QTabWidget):
     def __init__(self) -> None:
         super().__init__()
-        self._scrolls: dict[int, QScrollArea] = {}  # id(page) → its scroll area
-        self._pages: list[QWidget] = []
+        self._pages: list[QWidget] = []  # by tab index; each tab's widget is the page's scroll area
 
     def addTab(self, page: QWidget, label: str) -> int:  # type: ignore[override]
         holder = QWidget()
         _PageLayout(holder, page)
-        scroll = scroll_area_for(holder)
-        self._scrolls[id(page)] = scroll
         self._pages.append(page)
-        return super().addTab(scroll, label)
+        return super().addTab(scroll_area_for(holder), label)
 
     def setCurrentWidget(self, page: QWidget) -> None:
-        super().setCurrentWidget(self._scrolls.get(id(page), page))
+        self.setCurrentIndex(self._pages.index(page))
 
     def current_scroll(self) -> QScrollArea:
         """The scroll area of the page on show."""
