@@ -326,6 +326,18 @@ def test_training_with_a_stored_background_and_a_person_category_works():
     assert len(with_bg.description.quality) == len(cats)
 
 
+def _group_photos_and_flowers(n: int):
+    """``n`` examples each of a face-count category (four faces of new people each) and of one
+    without faces: (labels, categories, the examination that finds "Group photos" about faces)."""
+    faces = [_photo(*[300 + 10 * i + k for k in range(4)], noise_seed=i, size=0.12) for i in range(n)]
+    faces += [FaceResult() for _ in range(n)]
+    labels = np.r_[np.tile([1.0, 0.0], (n, 1)), np.tile([0.0, 1.0], (n, 1))]
+    cats = ["Group photos", "Flowers"]
+    ev = person.examine(lambda i: faces[i], labels, cats)
+    assert ev is not None and ev.kinds == ["faces", None]
+    return labels, cats, ev
+
+
 def test_stored_background_sets_the_threshold_of_a_face_count_category():
     """Issue 13: a category "about faces" kept its cross-validated threshold (the stored
     background has no faces), so on the camera-roll dev set clothes and statues went into
@@ -344,12 +356,7 @@ def test_stored_background_sets_the_threshold_of_a_face_count_category():
     def draw(c, k):
         return (c + rng.normal(0, 0.7, (k, d))).astype(np.float32)
 
-    faces = [_photo(*[300 + 10 * i + k for k in range(4)], noise_seed=i, size=0.12) for i in range(20)]
-    faces += [FaceResult() for _ in range(20)]
-    labels = np.r_[np.tile([1.0, 0.0], (20, 1)), np.tile([0.0, 1.0], (20, 1))]
-    cats = ["Group photos", "Flowers"]
-    ev = person.examine(lambda i: faces[i], labels, cats)
-    assert ev is not None and ev.kinds == ["faces", None]
+    labels, cats, ev = _group_photos_and_flowers(20)
     x = np.concatenate([draw(ca, 20), draw(cb, 20)])[:, None, :]
     roll = np.concatenate([draw(ca, 30), draw(cb, 30), 0.3 * draw(ca, 120), 0.3 * draw(cb, 120)])
     kw = dict(backbone="tiny", weights_id="w", imagenet_head=None, faces=ev,
@@ -400,12 +407,7 @@ def test_scoring_a_folder_read_ahead_says_it_is_looking_for_faces(tmp_path, monk
     make_labeled_folder(tmp_path / "roll", per_category=3, rel_size=0.6, seed=4)
     paths = sorted((tmp_path / "roll").rglob("*.jpg"))
     emb = Embedder("tiny")
-    faces = [_photo(*[300 + 10 * i + k for k in range(4)], noise_seed=i, size=0.12) for i in range(10)]
-    faces += [FaceResult() for _ in range(10)]
-    labels = np.r_[np.tile([1.0, 0.0], (10, 1)), np.tile([0.0, 1.0], (10, 1))]
-    cats = ["Group photos", "Flowers"]
-    ev = person.examine(lambda i: faces[i], labels, cats)
-    assert ev is not None and ev.kinds == ["faces", None]
+    labels, cats, ev = _group_photos_and_flowers(10)
     x = np.random.default_rng(0).normal(size=(20, 1, emb.spec.feature_dim)).astype(np.float32)
     clf = fit_classifier(x, labels, cats, backbone="tiny", weights_id=emb.model.weights_id, imagenet_head=None,
                          faces=ev, opts=TrainOptions(views=1, folds=2, max_epochs=3))
