@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
 from ..errors import CancelledError, PhotosorterError
 from ..jobs import CancelToken, ProgressFn
@@ -136,6 +136,12 @@ def running_jobs(owner: QObject) -> list[JobWorker]:
 #: process when a running QThread is destroyed, which its parent's destruction would do.
 _DETACHED: list[QThread] = []
 
+#: Every job whose thread has not ended, whoever started it. A job must outlive the widget that
+#: started it: a tab or panel can be destroyed on its own (a dialog closed, a test's panel) while
+#: its job still reads photos, and its Python wrapper — with the set that held the worker — may go
+#: with it. The worker (Python-owned, running on its thread) is kept here instead.
+_LIVE: set[JobWorker] = set()
+
 
 def stop_all_jobs(root: QObject, wait_ms: int = 5000) -> None:
     """Window shutdown: cancel the jobs of ``root`` *and of every widget inside it* (the tabs
@@ -156,8 +162,14 @@ def stop_all_jobs(root: QObject, wait_ms: int = 5000) -> None:
 
 def start_job(owner: QObject, job: Job, *, on_done=None, on_error=None, on_progress=None, on_cancel=None,
               on_data=None) -> JobWorker:
-    """Start ``job`` on a new thread owned by ``owner``; callbacks run on the UI thread."""
-    thread = QThread(owner)
+    """Start ``job`` on a new thread for ``owner``; callbacks run on the UI thread while ``owner``
+    exists.
+
+    The thread belongs to the application, not to ``owner``: destroying a running QThread aborts
+    the process in Qt 6, and ``owner`` can be destroyed before its job ends (it is then cancelled,
+    and its callbacks, which live in a relay owned by ``owner``, are never called)."""
+    app = QCoreApplication.instance()
+    thread = QThread(app if app is not None else owner)
     worker = JobWorker(job)
     worker.moveToThread(thread)
     relay = _Relay(owner, {"progress": on_progress, "data": on_data, "done": on_done, "error": on_error,
@@ -178,6 +190,8 @@ def start_job(owner: QObject, job: Job, *, on_done=None, on_error=None, on_progr
         setattr(owner, "_jobs", jobs)  # noqa: B010  (QObject subclasses declare no such attribute)
     running_jobs(owner)  # forget the ones that ended
     jobs.add(worker)
-    thread.finished.connect(lambda: jobs.discard(worker))
+    _LIVE.add(worker)
+    thread.finished.connect(lambda: (jobs.discard(worker), _LIVE.discard(worker)))
+    relay.destroyed.connect(worker.cancel_token.cancel)  # its owner is gone: nobody waits for the result
     thread.start()
     return worker

@@ -116,3 +116,52 @@ def test_closing_a_window_while_a_tab_job_still_runs_does_not_abort_the_app():
     proc = subprocess.run([sys.executable, "-c", _OUTLIVES], capture_output=True, text=True, timeout=120, cwd=root,
                           env=dict(os.environ, PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen"))
     assert proc.returncode == 0 and "alive" in proc.stdout, proc.stderr[-2000:]
+
+
+_OWNER_DESTROYED = """
+import threading, time
+import photosorter.gui
+from PySide6.QtWidgets import QApplication, QWidget
+from shiboken6 import delete
+from photosorter.gui.workers import start_job
+
+app = QApplication([])
+panel = QWidget()  # e.g. a categories panel destroyed on its own while its thumbnail job runs
+release, saw_cancel, called = threading.Event(), threading.Event(), []
+
+def job(progress, cancel, emit):
+    release.wait(3)
+    if cancel.cancelled:
+        saw_cancel.set()
+    return "x"
+
+start_job(panel, job, on_done=called.append)
+time.sleep(0.2)
+delete(panel)  # no stop_all_jobs first
+del panel
+import gc; gc.collect()
+print("alive", flush=True)
+release.set()
+for _ in range(50):
+    app.processEvents()
+    time.sleep(0.02)
+print("cancelled" if saw_cancel.is_set() else "not cancelled", "called" if called else "not called", flush=True)
+"""
+
+
+def test_a_widget_destroyed_while_its_job_runs_does_not_abort_and_its_job_is_cancelled():
+    """Known gap of the tenth session: a job's QThread was a child of the widget that started it,
+    so destroying that widget alone (not through the window's shutdown) destroyed a running
+    QThread, which Qt 6 turns into a process abort. Now the job outlives it, is told to cancel,
+    and its callbacks (which would touch the deleted widget) are never called."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _OWNER_DESTROYED], capture_output=True, text=True, timeout=120,
+                          cwd=root, env=dict(os.environ, PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "alive" in proc.stdout
+    assert "cancelled not called" in proc.stdout, proc.stdout
