@@ -256,6 +256,9 @@ def test_a_past_run_opens_in_the_grid_read_only_and_can_be_undone(panel, qtbot, 
     review = panel.review
     assert len(review.groups["cats"]) == 5 and len(review.groups["dogs"]) == 5  # as copied (i=8 went nowhere)
     assert len(review.groups["No category"]) == 1 and "read-only" in panel.summary.text()
+    # shown as it happened: no "Check first — 0" (a tryout read it as doubts the run never had)
+    listed = [review.groups_list.item(r).text() for r in range(review.groups_list.count())]
+    assert "Check first" not in review.groups and not any(t.startswith("Check first") for t in listed), listed
     review.select_group("cats")
     bars = review.model.tile(0)["bars"]
     assert bars[0][0] == "cats" and bars[0][2] == pytest.approx(0.6)  # its score against that run's threshold

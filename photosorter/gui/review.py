@@ -626,7 +626,8 @@ class ReviewView(QWidget):
         keep_path = old_path if old_path is not None and old_path in table.row_of else None
         self._near_cat = table.near(decided)
         groups: OrderedDict[str, np.ndarray] = OrderedDict()
-        groups[NEAR_GROUP] = np.flatnonzero(self._near_cat >= 0)
+        if not (len(table) and table.fixed.all()):  # a past run is shown as it happened: nothing to check
+            groups[NEAR_GROUP] = np.flatnonzero(self._near_cat >= 0)
         copy = decided.outcome == COPY
         for j, c in enumerate(table.categories):
             groups[c] = np.flatnonzero(copy & decided.todo[:, j])
