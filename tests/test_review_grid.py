@@ -504,3 +504,28 @@ def test_the_check_first_group_is_named_for_what_to_do_and_its_tooltip_says_why(
     items = [panel.review.groups_list.item(r) for r in range(panel.review.groups_list.count())]
     first = next(i for i in items if i.text().startswith("Check first — "))
     assert "near a threshold, or kept out of a category only because they look unlike its examples" in first.toolTip()
+
+
+def test_switching_groups_shows_the_selected_photo_s_row_at_the_top_never_a_cut_top_row(panel, qtbot):
+    """Tryout: clicking another group that holds the selected photo scrolled just far enough to
+    show it — at the bottom of the grid, with the top row cut in half. Now its row is at the top
+    (or the group starts at its beginning when the photo is on its first screen)."""
+    panel.resize(1100, 800)
+    panel.set_plan(make_plan(400, seed=3), {}, sources=[])
+    review, grid = panel.review, panel.grid
+    checked = 0
+    for target in [g for g in review.groups if g != "beach"]:
+        review.select_group("beach")
+        grid.setCurrentIndex(grid.model().index(grid.model().rowCount() // 2))
+        photo = grid.current_path()
+        item = next(review.groups_list.item(r) for r in range(review.groups_list.count())
+                    if review.groups_list.item(r).text().startswith(target + " — "))
+        qtbot.mouseClick(review.groups_list.viewport(), Qt.MouseButton.LeftButton,
+                         pos=review.groups_list.visualItemRect(item).center())
+        if grid.current_path() != photo:
+            continue  # not in that group: it opens at its start
+        rect, bar = grid.visualRect(grid.currentIndex()), grid.verticalScrollBar()
+        assert rect.top() >= 0 and rect.bottom() <= grid.viewport().height(), (target, rect)
+        assert bar.value() == 0 or rect.top() <= grid.spacing() + 2, (target, rect.top(), bar.value())
+        checked += 1
+    assert checked >= 2  # "Check first", another category or "All photos" held it

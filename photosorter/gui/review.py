@@ -728,6 +728,14 @@ class ReviewView(QWidget):
             bar.setValue(scrolled)
             if row >= 0:
                 self.grid.scrollTo(self.model.index(row), QListView.ScrollHint.EnsureVisible)
+        elif row >= 0:
+            # another group that holds the selected photo: its row at the top, or the group from its
+            # start when the photo is on its first screen (the selection scrolled just far enough,
+            # leaving it at the bottom and the top row cut — tryout)
+            index = self.model.index(row)
+            self.grid.scrollTo(index, QListView.ScrollHint.PositionAtTop)
+            if self.grid.visualRect(index).bottom() + bar.value() < self.grid.viewport().height():
+                bar.setValue(0)
 
     def _next_kept(self, old_rows: np.ndarray, left: int) -> int | None:
         """Where the selection goes when the selected photo left the group (a correction): the
