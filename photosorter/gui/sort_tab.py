@@ -113,16 +113,37 @@ class SortTab(SortPanel):
             self.apply_button.setEnabled(False)
             # the preview is spent: sliders moved now would change no tile, only the next sort
             self.slider_box.setEnabled(False)
+            self._applied_summary = summary
+            self._applied_header = self._applied_header_of(summary, 0)
             failed = "".join(f"<br>• {m}" for _p, _r, m in summary.failed[:8])
-            self.summary.setText(
-                f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
-                f"({summary.copies_made} copies); {summary.already_sorted} already sorted; {summary.no_category} in no "
-                f"category; {len(summary.failed)} failed.{failed}<br>Undo puts the copies in the trash (Ctrl+Z).")
+            self.summary.setText(self._applied_header + f"{failed}<br>Undo puts the copies in the trash (Ctrl+Z).")
             w.status(f"Done (run {summary.run_id}): copied {summary.copied_photos} photos, {len(summary.failed)} "
                      "failed. Ctrl+Z undoes it.", 12000)  # the status bar said only "done" (tryout)
             self.refresh_history()
 
         start_job(w, job, on_done=done, on_error=w.error, on_progress=w.busy("Copying"))
+
+    @staticmethod
+    def _applied_header_of(summary, trashed: int) -> str:
+        since = f", {trashed} since moved to the trash" if trashed else ""
+        return (f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
+                f"({summary.copies_made} copies{since}); {summary.already_sorted} already sorted; "
+                f"{summary.no_category} in no category; {len(summary.failed)} failed.")
+
+    def _follow_applied_run(self, runs) -> None:
+        """The summary Apply wrote counts what its run holds now: a correction that moved a copy
+        to the trash changes its count in place, as the History and a past run's view say it (a
+        tryout read "copied 25 photos" above a line saying one had gone)."""
+        summary = getattr(self, "_applied_summary", None)
+        if summary is None or self.run_id is not None or self.applied_run_id != summary.run_id:
+            return
+        run = next((r for r in runs if r.id == summary.run_id), None)
+        text = self.summary.text()
+        if run is None or not text.startswith(self._applied_header):
+            return
+        header = self._applied_header_of(summary, run.trashed)
+        self.summary.setText(header + text[len(self._applied_header):])
+        self._applied_header = header
 
     def correct_copied(self, path: str, labels: tuple[str, ...]) -> None:
         """A correction on a photo already copied ("not Pets" after Apply, or on a photo an earlier
@@ -258,6 +279,7 @@ class SortTab(SortPanel):
             runs = ledger.runs(30)
             ledger.close()
             self.set_history(runs)
+            self._follow_applied_run(runs)
             w.undo_action.setEnabled(self.has_history())
         except Exception as exc:  # a damaged ledger must not stop the window from opening
             log.warning("cannot read the ledger: %s", exc)
