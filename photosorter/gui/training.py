@@ -50,6 +50,7 @@ class StepEta:
     """
 
     STEP = re.compile(r"Step (\d+) of (\d+)")
+    FOLD = re.compile(r"fold (\d+) of (\d+)")
     MIN_SECONDS = 1.0  # of the current step, before any estimate
     MIN_SHARE = 0.02  # of the bar, within the current step, before any estimate
 
@@ -59,6 +60,10 @@ class StepEta:
         self.since = 0.0
         self.from_done = 0
         self.from_count = 0
+        self.fold = 0  # the fold running now (1-based), 0 before any
+        self.fold_since = 0.0  # when it started
+        self.folds_timed = 0  # folds seen from start to end in this step
+        self.fold_seconds = 0.0  # and the time they took
 
     @classmethod
     def step_of(cls, message: str) -> str:
@@ -79,10 +84,17 @@ class StepEta:
         now = self.clock()
         key = self.step_of(message)
         count = self._count(message)
+        step = self.STEP.match(message)  # a plain training's own steps (not a comparison's, not fine-tuning's)
+        fold = self.FOLD.search(message) if step is not None and step.group(1) == step.group(2) else None
         if key != self.key:
             self.key, self.since, self.from_done = key, now, done
             self.from_count = count[0] if count else 0
+            self.fold, self.fold_since, self.folds_timed, self.fold_seconds = 0, now, 0, 0.0
+            if fold:
+                self.fold = int(fold.group(1))
             return ""
+        if fold:
+            return self._folds_left(now, int(fold.group(1)), int(fold.group(2)))
         spent = now - self.since
         if total <= 0 or done >= total or spent < self.MIN_SECONDS:
             return ""
@@ -96,7 +108,26 @@ class StepEta:
             if count is None or count[0] >= count[1] or count[0] - self.from_count < max(1, self.MIN_SHARE * count[1]):
                 return ""
             left, where = spent * (count[1] - count[0]) / (count[0] - self.from_count), " in this step"
+        return self._words(left, where)
+
+    @staticmethod
+    def _words(left: float, where: str = "") -> str:
         return f" — about {max(1, round(left))} s left{where}" if left < 90 else f" — about {left / 60:.0f} min left{where}"
+
+    def _folds_left(self, now: float, fold: int, folds: int) -> str:
+        """Training's folds: from the time whole folds took, counting down within a fold. The bar
+        fills a fold hyperbolically (its number of epochs is unknown: early stopping), so its pace
+        slowed through every fold and the time left grew while the folds ran (tryout)."""
+        if fold != self.fold:
+            if self.fold and fold > self.fold:  # one (or more) folds ended
+                self.folds_timed += fold - self.fold
+                self.fold_seconds += now - self.fold_since
+            self.fold, self.fold_since = fold, now
+        if not self.folds_timed:  # nothing to go on before the first fold has ended
+            return ""
+        per_fold = self.fold_seconds / self.folds_timed
+        into = min(now - self.fold_since, 0.9 * per_fold)  # a long fold holds at a tenth, not at zero
+        return self._words(per_fold * (folds - fold + 1) - into)
 
 
 def hints(clf) -> list[str]:

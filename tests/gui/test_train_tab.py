@@ -8,6 +8,7 @@ summary's photo count did not add up with the groups (a photo in two categories 
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 from types import SimpleNamespace
@@ -308,3 +309,42 @@ def test_the_time_left_is_not_said_from_the_fast_reading_step_for_the_slow_folds
     # the old whole-bar pace on the same events said a fraction of that
     done = round((0.4 + 0.6 / 5) * SCALE)
     assert 12.0 * (SCALE - done) / done < 12
+
+
+def test_the_time_left_counts_down_through_each_fold_instead_of_growing(window):
+    """Tryout: the Train tab's time left grew while a fold ran ("about 20 s", then 25, then 31…):
+    within a fold the bar fills as epoch / (epoch + 10), since early stopping leaves the number of
+    epochs unknown, so a pace taken from the bar slowed all the time. The time left now comes from
+    whole folds and only counts down within one."""
+    from photosorter.gui.training import StepEta
+    from photosorter.ml.train_progress import TrainProgress
+
+    now = [0.0]
+    panel = window.training
+    panel._eta = StepEta(clock=lambda: now[0])
+    said: list[tuple[int, float]] = []
+
+    def seconds(text: str) -> float | None:
+        if "left" not in text:
+            return None
+        value = text.split("about ")[1]
+        return float(value.split(" s left")[0]) if " s left" in value else 60 * float(value.split(" min left")[0])
+
+    def shown(d, t, m):
+        panel.on_progress(d, t, m)
+        left = seconds(panel.stage.text())
+        if left is not None:
+            said.append((tracker.folds_done, left))
+
+    tracker = TrainProgress(shown)
+    tracker.reading_progress(120, 120)
+    for fold, epochs in enumerate([12, 25, 18, 30, 15]):  # early stopping: uneven folds, 1 s per epoch
+        tracker.fold_progress(fold, 5)
+        for epoch in range(epochs):
+            now[0] += 1.0
+            tracker.epoch_done(fold, epoch)
+    for fold in range(1, 5):
+        within = [left for f, left in said if f == fold]
+        assert within and all(b <= a for a, b in itertools.pairwise(within)), (fold, within)
+    first_of_fold_2 = next(left for f, left in said if f == 1)
+    assert 40 <= first_of_fold_2 <= 60, said  # 4 folds of 12 s as far as it knows
