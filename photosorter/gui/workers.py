@@ -191,7 +191,12 @@ def start_job(owner: QObject, job: Job, *, on_done=None, on_error=None, on_progr
     running_jobs(owner)  # forget the ones that ended
     jobs.add(worker)
     _LIVE.add(worker)
-    thread.finished.connect(lambda: (jobs.discard(worker), _LIVE.discard(worker)))
+
+    def forget() -> None:
+        jobs.discard(worker)
+        _LIVE.discard(worker)
+
+    thread.finished.connect(forget)
     relay.destroyed.connect(worker.cancel_token.cancel)  # its owner is gone: nobody waits for the result
     thread.start()
     return worker
