@@ -83,6 +83,7 @@ CREATE TABLE IF NOT EXISTS copies (
     dest_sha256 TEXT,                 -- hash of the bytes we wrote
     dest_dev INTEGER,                 -- identity of the file we created (undo trashes only that file)
     dest_ino INTEGER,
+    dest_mtime_ns INTEGER,            -- its modification time once published: a reused inode number has another
     companion_of TEXT,                -- for a sidecar/Live Photo movie/RAW twin: the dest of the photo copy it went with
     state TEXT NOT NULL               -- 'intent' | 'done' | 'existing' | 'rolled_back' | 'undone' | 'kept_modified'
 );
@@ -131,7 +132,8 @@ class Ledger:
         db.execute("PRAGMA synchronous=FULL")  # a committed journal row survives power loss
         db.executescript(SCHEMA)
         columns = {r[1] for r in db.execute("PRAGMA table_info(copies)")}
-        for col, kind in (("dest_dev", "INTEGER"), ("dest_ino", "INTEGER"), ("companion_of", "TEXT")):
+        for col, kind in (("dest_dev", "INTEGER"), ("dest_ino", "INTEGER"), ("companion_of", "TEXT"),
+                          ("dest_mtime_ns", "INTEGER")):
             if col not in columns:  # ledgers written before these existed
                 db.execute(f"ALTER TABLE copies ADD COLUMN {col} {kind}")
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -150,6 +152,24 @@ class Ledger:
         fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+    @contextmanager
+    def undo_lock(self) -> Iterator[None]:
+        """Held (exclusive, waiting for it) while this process undoes copies. Two undos of the same
+        copy at once (Ctrl+Z pressed twice, a correction's "move the copy to the trash" during an
+        undo, two processes) both passed the checks, and the second one's rename found the file
+        gone (an attack: FileNotFoundError, a half-done undo). Taken one after the other, the
+        second sees what the first did."""
+        if fcntl is None:
+            yield
+            return
+        fd = os.open(self.path.with_name(self.path.name + ".undo-lock"),
+                     os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # releases the lock
@@ -291,12 +311,15 @@ class Ledger:
 
     def copy_state(self, copy_id: int, state: str, dest: str | None = None, dest_sha: str | None = None,
                    identity: os.stat_result | None = None) -> None:
-        """Move a copy to ``state``; ``identity``: the stat of the file we created (its dev/inode)."""
-        dev, ino = (identity.st_dev, identity.st_ino) if identity is not None else (None, None)
+        """Move a copy to ``state``; ``identity``: the stat of the file we created (its dev/inode and
+        modification time)."""
+        dev, ino, mtime = ((identity.st_dev, identity.st_ino, identity.st_mtime_ns) if identity is not None
+                           else (None, None, None))
         self.db.execute(
             "UPDATE copies SET state=?, dest=COALESCE(?, dest), dest_sha256=COALESCE(?, dest_sha256), temp=NULL,"
-            " dest_dev=COALESCE(?, dest_dev), dest_ino=COALESCE(?, dest_ino) WHERE id=?",
-            (state, to_db(dest), dest_sha, dev, ino, copy_id),
+            " dest_dev=COALESCE(?, dest_dev), dest_ino=COALESCE(?, dest_ino),"
+            " dest_mtime_ns=COALESCE(?, dest_mtime_ns) WHERE id=?",
+            (state, to_db(dest), dest_sha, dev, ino, mtime, copy_id),
         )
 
     def set_copy_temp(self, copy_id: int, temp: str | None) -> None:
@@ -304,7 +327,7 @@ class Ledger:
         self.db.execute("UPDATE copies SET temp=? WHERE id=?", (to_db(temp), copy_id))
 
     _COPY_KEYS = ("id", "run_id", "source", "source_sha256", "category", "dest", "temp", "dest_sha256", "state",
-                  "dest_dev", "dest_ino", "companion_of")
+                  "dest_dev", "dest_ino", "companion_of", "dest_mtime_ns")
 
     def _copy_rows(self, where: str, args: list) -> list[dict]:
         q = f"SELECT {', '.join(self._COPY_KEYS)} FROM copies WHERE 1=1{where} ORDER BY id"

@@ -473,8 +473,8 @@ def undo_run(ledger: Ledger, run_id: int | None = None, trash_fn: Callable[[Path
     if info.state == "undone" and not ledger.copies(run_id, ("done",)):
         raise errors.UsageError(f"Run {run_id} is already undone.")
     result = UndoResult(run_id)
-    with ledger.run_lock():
-        for c in ledger.copies(run_id, ("done",)):
+    with ledger.undo_lock(), ledger.run_lock():
+        for c in ledger.copies(run_id, ("done",)):  # read under the lock: another undo may have taken some
             _undo_copy(ledger, c, result, trash_fn)
         remaining = ledger.copies(run_id, ("done",))
         ledger.set_run_state(run_id, "undone" if not remaining else "done")
@@ -498,23 +498,28 @@ def undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, categories: Iter
     trash_fn = trash_fn or trash
     wanted = set(categories)
     recover(ledger)
+    with ledger.undo_lock(), ledger.run_lock():
+        return _undo_copies_of(ledger, photo, sha, wanted, trash_fn)
+
+
+def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str],
+                    trash_fn: Callable[[Path], None]) -> UndoResult:
     mine = [c for c in ledger.copies_from(photo, sha) if c["category"] in wanted]
     result = UndoResult(mine[0]["run_id"] if mine else 0)
     touched = set()
-    with ledger.run_lock():
-        for c in mine:
-            gone_before = len(result.trashed) + len(result.already_gone)
-            _undo_copy(ledger, c, result, trash_fn)
-            touched.add(c["run_id"])
-            if len(result.trashed) + len(result.already_gone) == gone_before:
-                continue  # the photo's copy stays (edited, swapped): so do the files that go with it
-            for o in ledger.companions_of(c):
-                _undo_copy(ledger, o, result, trash_fn)
-                touched.add(o["run_id"])
-        for run_id in sorted(touched):
-            info = ledger.run(run_id)
-            if info is not None and info.state == "done" and not ledger.copies(run_id, ("done",)):
-                ledger.set_run_state(run_id, "undone")
+    for c in mine:
+        gone_before = len(result.trashed) + len(result.already_gone)
+        _undo_copy(ledger, c, result, trash_fn)
+        touched.add(c["run_id"])
+        if len(result.trashed) + len(result.already_gone) == gone_before:
+            continue  # the photo's copy stays (edited, swapped): so do the files that go with it
+        for o in ledger.companions_of(c):
+            _undo_copy(ledger, o, result, trash_fn)
+            touched.add(o["run_id"])
+    for run_id in sorted(touched):
+        info = ledger.run(run_id)
+        if info is not None and info.state == "done" and not ledger.copies(run_id, ("done",)):
+            ledger.set_run_state(run_id, "undone")
     return result
 
 
@@ -560,6 +565,16 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
             return
     finally:
         os.close(rfd)
+    if c.get("dest_mtime_ns") is not None and st.st_mtime_ns != c["dest_mtime_ns"]:
+        # The same inode number with the same bytes is not always the same file: an inode freed by
+        # deleting our copy is handed to the next file made there, and an attack moved the user's
+        # original in under the copy's name (identical bytes) — undo trashed it. Our copy's
+        # modification time is when we wrote it; a moved or copied-in file keeps another (mv and
+        # cp -p keep the original's, cp gives the time of copying). It is not changed by
+        # renaming, linking, permissions or extended attributes, so our own copies still go.
+        result.errors.append((str(dest), "it is not the copy photosorter made (same name and bytes, but another "
+                                         "file, or its date was changed); left in place."))
+        return
     fault.point("before-trash")
     # Park the verified file in a fresh folder of ours (relative to the verified descriptor), so
     # the path handed to the trash names only what we created, whatever happens to the path after.
@@ -574,7 +589,15 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
         result.errors.append((str(dest), f"its undo folder was tampered with ({exc.strerror or exc}); left in place."))
         return
     try:
-        os.rename(dest.name, dest.name, src_dir_fd=fd, dst_dir_fd=pfd)
+        try:
+            os.rename(dest.name, dest.name, src_dir_fd=fd, dst_dir_fd=pfd)
+        except FileNotFoundError:  # removed between the checks and the move (by hand, another program)
+            ledger.set_copy_temp(c["id"], None)
+            with suppress(OSError):
+                os.rmdir(park, dir_fd=fd)
+            ledger.copy_state(c["id"], "undone")
+            result.already_gone.append(str(dest))
+            return
         moved = safefs.lstat_in(pfd, dest.name)
         if moved is None or not safefs.same_file(moved, st):  # swapped between check and move: put it back
             _put_back(fd, pfd, park, dest.name)
