@@ -382,6 +382,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     import datetime
 
     from .fsnames import shown
+    from .sorting.ledger import removed_since
 
     runs = _ledger().runs()
     if args.json:
@@ -393,7 +394,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     for r in runs:
         when = datetime.datetime.fromtimestamp(r.started).strftime("%Y-%m-%d %H:%M")
         s = r.detail.get("summary", {})
-        since = f" ({r.trashed} since moved to the trash)" if r.trashed and r.state != "undone" else ""
+        since = f" ({removed_since(r.trashed)})" if r.trashed and r.state != "undone" else ""
         print(f"{r.id:>4}  {when}  {r.kind:<5} {r.state:<11} copied {s.get('copied_photos', 0):>5}  "
               f"failed {len(s.get('failed', [])):>3}  {shown(', '.join(r.detail.get('sources', [])))}{since}")
     return 0

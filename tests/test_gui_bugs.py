@@ -507,10 +507,10 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     assert placed[0].name in {p.name for p in trashed_files()}
     assert snapshot(roll) == originals
     # the history says so (tryout: it still said "copied N" as if every copy were there)
-    assert w.sorting.history.item(0, 3).text().endswith("(1 since moved to the trash)")
+    assert w.sorting.history.item(0, 3).text().endswith("(1 photo copy since removed)")
     # and so does Apply's summary above it (tryout: "copied N photos" stayed, a line was added below)
     summary = w.sorting.summary.text()
-    assert summary.startswith("<b>Done (run") and "copies, 1 since moved to the trash);" in summary.split("<br>")[0]
+    assert summary.startswith("<b>Done (run") and "photos (1 photo copy since removed) (" in summary.split("<br>")[0]
     assert "moved to the trash from" in summary  # what the correction did stays under it
     press_n_on(placed[-1], "Keep the copy")
     qtbot.waitUntil(lambda: "Kept the copy" in w.statusBar().currentMessage(), timeout=30_000)

@@ -465,7 +465,7 @@ def test_reviewing_a_past_run_sets_the_preview_aside_and_back_brings_it_as_it_wa
     assert "photos copied," in panel.summary.text() and "since moved" not in panel.summary.text()
     trashed = RunInfo(4, "sort", 0.0, 1.0, "done", False, {"summary": {"copied_photos": 3, "copies": 3}}, trashed=1)
     panel.show_run(past, trashed, ReviewTable.from_plan(past, frozen=True), {})  # as the History row says it
-    assert "photos copied (1 since moved to the trash)," in panel.summary.text()
+    assert "photos copied (1 photo copy since removed)," in panel.summary.text()
     panel.show_run(past, info, ReviewTable.from_plan(past, frozen=True), {})  # another run: the same preview aside
     rescored = []
     monkeypatch.setattr(panel, "rescore_preview", lambda: rescored.append(True))

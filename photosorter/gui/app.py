@@ -75,4 +75,11 @@ def run(argv: list[str] | None = None, background: bool = False) -> int:
     window.destroyed.connect(app.quit)
     code = app.exec()
     window.shutdown()
+    from .workers import finish_before_exit
+
+    if not finish_before_exit():  # a job that ignores its cancel (one long copy, an undo finishing)
+        log.warning("a background job was still running at exit; leaving without teardown (the next start recovers)")
+        logging.shutdown()
+        sys.stdout.flush()
+        os._exit(code)
     return code

@@ -515,6 +515,8 @@ class MainWindow(QMainWindow):
         """A correction becomes an example and a quick retrain starts (features are cached: about
         a second); when it is done the open preview is re-scored in place and a running watcher
         uses the new model. Corrections made while training are picked up by one more round."""
+        if self.sorting.copying == "apply" and self.sorting.wait_for_copying():
+            return  # (the pane's buttons; the grid's keys are refused the same way)
         past = self.sorting.past_run_of(path)
         if past is not None:  # a past run is shown as it happened: the grid refuses corrections there, so does the pane
             self.status(f"Run {past} is shown read-only: open a preview to correct photos.", 8000)

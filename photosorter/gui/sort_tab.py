@@ -24,6 +24,7 @@ class SortTab(SortPanel):
     def __init__(self, window) -> None:
         super().__init__()
         self.main_window = window  # provides session, library, tabs, progress, status(), error(), colours()
+        self._asking: set[str] = set()  # photos whose "Remove the copy?" question is open
         self.folder_dropped.connect(self.preview_sort)
         self.choose_requested.connect(self.choose_sort_folder)
         self.apply_requested.connect(self.apply_sort)
@@ -88,11 +89,23 @@ class SortTab(SortPanel):
         if self.plan is not None and self.sources:
             self.preview_sort(list(self.sources), rescore=True)
 
+    def wait_for_copying(self) -> bool:
+        """True (and says why) when Apply or an undo is running: corrections and another Apply
+        or undo wait for it."""
+        if self.copying is None:
+            return False
+        doing = "Apply is copying photos" if self.copying == "apply" else "An undo is running"
+        self.main_window.status(f"{doing}: wait until it has finished, then try again.", 8000)
+        return True
+
     def apply_sort(self) -> None:
         w = self.main_window
         plan = self.current_plan()
-        if plan is None:
+        if plan is None or self.wait_for_copying():
             return
+        self.copying = "apply"
+        self.apply_button.setEnabled(False)  # at once: a second click started a second run (attack)
+        w.undo_action.setEnabled(False)
 
         def job(progress, cancel, emit):
             from ..sorting.ledger import Ledger
@@ -106,7 +119,14 @@ class SortTab(SortPanel):
             finally:
                 ledger.close()
 
+        def failed(message: str) -> None:
+            self.copying = None
+            self.apply_button.setEnabled(self.current_plan() is not None)
+            self.refresh_history()  # what did get copied is a run: undoable
+            w.error(message)
+
         def done(summary):
+            self.copying = None
             w.progress.hide()
             self.plan = None
             self.applied_run_id = summary.run_id  # corrections from now on are about copies that exist
@@ -121,13 +141,16 @@ class SortTab(SortPanel):
                      "failed. Ctrl+Z undoes it.", 12000)  # the status bar said only "done" (tryout)
             self.refresh_history()
 
-        start_job(w, job, on_done=done, on_error=w.error, on_progress=w.busy("Copying"))
+        start_job(w, job, on_done=done, on_error=failed, on_cancel=lambda: setattr(self, "copying", None),
+                  on_progress=w.busy("Copying"))
 
     @staticmethod
     def _applied_header_of(summary, trashed: int) -> str:
-        since = f", {trashed} since moved to the trash" if trashed else ""
-        return (f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
-                f"({summary.copies_made} copies{since}); {summary.already_sorted} already sorted; "
+        from ..sorting.ledger import removed_since
+
+        since = f" ({removed_since(trashed)})" if trashed else ""
+        return (f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos{since} "
+                f"({summary.copies_made} copies); {summary.already_sorted} already sorted; "
                 f"{summary.no_category} in no category; {len(summary.failed)} failed.")
 
     def _follow_applied_run(self, runs) -> None:
@@ -154,8 +177,8 @@ class SortTab(SortPanel):
         category it was not copied to is said plainly — the grid shows the corrected groups, so
         the disk must not silently disagree with it."""
         w, name = self.main_window, Path(path).name
-        if not self.has_copies(path) or self.table is None:
-            return
+        if not self.has_copies(path) or self.table is None or path in self._asking:
+            return  # (a question about this photo's copy is open already: N twice opened two)
         sha = self.table.plan.decisions[self.table.row_of[path]].sha256
         if sha is None:  # a photo that could not be read has no copies
             return
@@ -191,12 +214,15 @@ class SortTab(SortPanel):
             self.copy_question = box  # tests answer it
 
             def answered(button) -> None:
+                self._asking.discard(path)
                 if button is remove:
                     self._remove_copies(path, sha, wrong)
                 else:
                     w.status(f"Kept the copy of {name} in {', '.join(wrong)}.", 8000)
 
             box.buttonClicked.connect(answered)
+            box.finished.connect(lambda _r: self._asking.discard(path))  # Escape closes it too
+            self._asking.add(path)
             box.open()
 
         start_job(w, find, on_done=found, on_error=w.error)
@@ -227,10 +253,15 @@ class SortTab(SortPanel):
 
     def undo(self, run_id) -> None:
         w = self.main_window
+        if self.wait_for_copying():
+            return
         if run_id is None and not self.has_history():
             w.status("Nothing to undo: no sort run has been made yet.")
             self.summary.setText("Nothing to undo: no sort run has been made yet.")
             return
+        self.copying = "undo"
+        w.undo_action.setEnabled(False)
+        self.undo_button.setEnabled(False)
 
         def job(progress, cancel, emit):
             from ..sorting.ledger import Ledger
@@ -242,7 +273,13 @@ class SortTab(SortPanel):
             finally:
                 ledger.close()
 
+        def failed(message: str) -> None:
+            self.copying = None
+            self.refresh_history()  # what it did undo is said by the History; the buttons come back
+            w.error(message)
+
         def done(result):
+            self.copying = None
             kept = f" {len(result.kept_modified)} edited copies were kept." if result.kept_modified else ""
             errs = f" {len(result.errors)} could not be moved to the trash (left in place)." if result.errors else ""
             shown = self.run_id  # a past run on screen (Ctrl+Z undoes the last run, maybe another one)
@@ -268,7 +305,7 @@ class SortTab(SortPanel):
                 # again (tryout: Apply then skipped 13 photos whose copies Undo had removed)
                 self.preview_sort(list(self.sources), rescore=True, after_undo=True)
 
-        start_job(w, job, on_done=done, on_error=w.error)
+        start_job(w, job, on_done=done, on_error=failed, on_cancel=lambda: setattr(self, "copying", None))
 
     def refresh_history(self) -> None:
         w = self.main_window

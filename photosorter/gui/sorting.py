@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..sorting.ledger import removed_since
 from ..sorting.planner import Plan
 from ..sorting.review_table import COPY, FAILED, SORTED, Decided, ReviewTable
 from .review import ReviewView
@@ -421,7 +422,19 @@ class SortPanel(QWidget):
         self.corrections[path] = tuple(labels)
         self._refresh()
 
+    #: What runs now that decisions or copies must wait for: "apply" or "undo" (None: nothing).
+    #: An attack found each of them unguarded: Apply clicked again while copying started a second
+    #: run; N during Apply was overruled by the copy Apply then made, without a question; Ctrl+Z
+    #: during an undo undid the run before it too once the first had finished.
+    copying: str | None = None
+
+    def wait_for_copying(self) -> bool:
+        """True when Apply or an undo runs (the Sort tab also says so in the status bar)."""
+        return self.copying is not None
+
     def _correct(self, path: str, labels) -> None:
+        if self.copying == "apply" and self.wait_for_copying():
+            return  # Apply works from the plan as it was: the correction would be overruled on disk
         if self.run_id is not None:
             self.summary.setText(f"Run {self.run_id} is shown read-only: open a preview to correct photos.")
             return
@@ -492,7 +505,7 @@ class SortPanel(QWidget):
             if run.state == "undone":  # "undone: copied 373" read as if the copies were there (tryout)
                 result += " (Undo moved its copies to the trash)"
             elif run.trashed:
-                result += f" ({run.trashed} since moved to the trash)"
+                result += f" ({removed_since(run.trashed)})"
             for c, text in enumerate((str(run.id), when, what, result)):
                 self.history.setItem(r, c, QTableWidgetItem(text))
         ids = [run.id for run in runs]
@@ -575,7 +588,7 @@ class SortPanel(QWidget):
         counts = table.decide({}).counts()
         when = datetime.datetime.fromtimestamp(info.started).strftime("%Y-%m-%d %H:%M")
         # as the History row says it (a tryout read "25 copied" here beside "(1 since moved to the trash)")
-        since = f" ({info.trashed} since moved to the trash)" if info.trashed and info.state != "undone" else ""
+        since = f" ({removed_since(info.trashed)})" if info.trashed and info.state != "undone" else ""
         self.summary.setText(
             f"<b>Run {info.id} ({when}, {info.state}) — read-only:</b> {counts['copy']} photos copied{since}, "
             f"{counts['no_category']} went nowhere, {counts['already_sorted']} already sorted, "

@@ -160,6 +160,24 @@ def stop_all_jobs(root: QObject, wait_ms: int = 5000) -> None:
             _DETACHED.append(worker._thread)  # kept alive until the process ends; the job sees its cancel
 
 
+def finish_before_exit(wait_s: float = 60.0) -> bool:
+    """Process exit: every job still running is told to cancel and given ``wait_s`` to end.
+    False if one still runs — the caller must then leave with ``os._exit``: tearing down Python
+    and Qt destroys the running QThread, which Qt 6 turns into an abort (an attack quit the app
+    during a long copy: "QThread: Destroyed while thread is still running", exit 134). Leaving
+    without teardown is a kill, which the journal is built for: the next start recovers."""
+    from shiboken6 import isValid
+
+    for worker in list(_LIVE):
+        worker.cancel()
+    deadline = time.monotonic() + wait_s
+    for worker in list(_LIVE):
+        thread = worker._thread
+        if worker.thread_alive and thread is not None:
+            thread.wait(max(0, int((deadline - time.monotonic()) * 1000)))
+    return not any(w.thread_alive for w in list(_LIVE)) and not any(isValid(t) and t.isRunning() for t in _DETACHED)
+
+
 def start_job(owner: QObject, job: Job, *, on_done=None, on_error=None, on_progress=None, on_cancel=None,
               on_data=None) -> JobWorker:
     """Start ``job`` on a new thread for ``owner``; callbacks run on the UI thread while ``owner``

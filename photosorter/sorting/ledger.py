@@ -99,6 +99,14 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 
+def removed_since(photo_copies: int) -> str:
+    """How a run's summary, History row and past-run view say that some of its copies are gone
+    since: moved to the trash by a correction, or found already deleted by hand. (An attack read
+    "12 copies, 1 since moved to the trash" where 12 counted sidecars and the 1 had been deleted
+    by hand.)"""
+    return f"{photo_copies} photo cop{'y' if photo_copies == 1 else 'ies'} since removed"
+
+
 @dataclass
 class RunInfo:
     id: int

@@ -165,3 +165,47 @@ def test_a_widget_destroyed_while_its_job_runs_does_not_abort_and_its_job_is_can
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "alive" in proc.stdout
     assert "cancelled not called" in proc.stdout, proc.stdout
+
+
+_EXIT_WITH_JOB = """
+import os, sys, threading, time
+import photosorter.gui
+from PySide6.QtWidgets import QApplication, QWidget
+from photosorter.gui.workers import finish_before_exit, start_job, stop_all_jobs
+
+app = QApplication([])
+window = QWidget()
+seconds = float(sys.argv[1])
+
+def long_copy(progress, cancel, emit):
+    time.sleep(seconds)  # one long file: cancel is looked at only between files
+    print("job ended", flush=True)
+
+start_job(window, long_copy)
+time.sleep(0.2)
+stop_all_jobs(window, wait_ms=100)  # the window's shutdown gives up waiting
+if finish_before_exit(wait_s=float(sys.argv[2])):
+    print("finished", flush=True)
+else:
+    print("left", flush=True)
+    os._exit(0)  # as photosorter.gui.app does
+"""
+
+
+@pytest.mark.parametrize(("job_s", "wait_s", "said"), [(1.0, 10.0, "finished"), (30.0, 0.3, "left")])
+def test_quitting_while_a_job_runs_waits_for_it_or_leaves_without_an_abort(job_s, wait_s, said):
+    """Attack: quitting while a copy of a big file ran past the window's 5 s wait aborted the
+    process ("QThread: Destroyed while thread is still running", exit 134). At exit the app now
+    waits for cancelled jobs, and leaves without tearing down a thread that still runs."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "-c", _EXIT_WITH_JOB, str(job_s), str(wait_s)], capture_output=True,
+                          text=True, timeout=120, cwd=root,
+                          env=dict(os.environ, PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert said in proc.stdout.split() and "Destroyed while thread" not in proc.stderr
+    assert ("job ended" in proc.stdout) == (said == "finished")

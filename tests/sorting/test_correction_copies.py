@@ -166,6 +166,6 @@ def test_the_history_says_how_many_of_a_runs_copies_went_to_the_trash_since(env,
     assert run.state == "done" and run.trashed == 1  # photos, not the sidecar
     monkeypatch.setattr(cli, "_ledger", lambda: ledger)
     cli.main(["runs"])
-    assert "(1 since moved to the trash)" in capsys.readouterr().out
+    assert "(1 photo copy since removed)" in capsys.readouterr().out
     cli.main(["runs", "--json"])
     assert '"trashed_since": 1' in capsys.readouterr().out

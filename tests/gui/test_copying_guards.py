@@ -1,0 +1,153 @@
+"""While Apply copies or an undo runs, what would contradict it waits: another Apply, another
+undo, a correction (an attack on this round's Sort tab found each unguarded). Driven through the
+real window's buttons and keys on a hand-made scored plan (no model needed)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+from PySide6.QtCore import Qt
+from sorting_helpers import hand_plan, snapshot
+
+from photosorter.sorting import copier
+from photosorter.sorting.ledger import Ledger
+from photosorter.sorting.review_table import ReviewTable
+
+COLOURS = {"cats": "#d04040", "dogs": "#4040d0"}
+
+
+@pytest.fixture
+def w(qtbot):
+    from photosorter.gui.main_window import MainWindow
+    from photosorter.library import Library
+
+    lib = Library()
+    lib.backbone = "tiny"
+    for name in COLOURS:
+        lib.add_category(name)
+    win = MainWindow(lib, welcome=False)
+    win.errors = []
+    win.error = win.errors.append
+    qtbot.addWidget(win)
+    win.show()
+    yield win
+    win.shutdown()
+
+
+def show(w, root: Path, n: int = 6, seed: int = 0):
+    plan = hand_plan(root / "src", root / "Sorted", n=n, seed=seed, sidecars_every=1000)
+    for d in plan.decisions:
+        d.scores = {c: (0.9 if c in d.categories else 0.1) for c in COLOURS}
+        d.head = dict(d.scores)
+    w.sorting.set_plan(plan, COLOURS, sources=[str(root / "src")], table=ReviewTable.from_plan(plan))
+    return plan
+
+
+@pytest.fixture
+def slow_copies(monkeypatch):
+    """Each copy waits until the test lets it go (a big file being copied)."""
+    gate = threading.Event()
+    real = copier.write_temp
+
+    def held(*args):
+        gate.wait(30)
+        return real(*args)
+
+    monkeypatch.setattr(copier, "write_temp", held)
+    yield gate
+    gate.set()
+
+
+def runs():
+    from photosorter.config import app_paths
+
+    ledger = Ledger(app_paths().ledger_file)
+    try:
+        return [(r.id, r.state) for r in ledger.runs()]
+    finally:
+        ledger.close()
+
+
+def test_apply_clicked_again_while_it_copies_starts_no_second_run(w, qtbot, tmp_path, slow_copies):
+    show(w, tmp_path)
+    qtbot.mouseClick(w.sorting.apply_button, Qt.MouseButton.LeftButton)
+    assert not w.sorting.apply_button.isEnabled() and not w.undo_action.isEnabled()
+    w.sorting.apply_requested.emit()  # as a second click would (or a queued one)
+    slow_copies.set()
+    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    time.sleep(0.3)
+    assert not w.errors and runs() == [(1, "done")]
+    assert "copied 6 photos" in w.sorting.summary.text()
+
+
+def test_a_correction_while_apply_copies_waits_and_the_grid_agrees_with_the_disk(w, qtbot, tmp_path, slow_copies):
+    plan = show(w, tmp_path)
+    originals = snapshot(tmp_path / "src")
+    last = plan.decisions[-1]
+    w.apply_sort()
+    review, grid = w.sorting.review, w.sorting.grid
+    review.select_group("All photos")
+    grid.setCurrentIndex(grid.model().index(review.paths().index(str(last.path))))
+    grid.setFocus()
+    qtbot.keyClick(grid, Qt.Key.Key_N)  # "not this category" on a photo Apply has not reached yet
+    assert "wait until it has finished" in w.statusBar().currentMessage()
+    assert w.sorting.labels_of(str(last.path)) == tuple(sorted(last.categories))  # refused, not half-taken
+    assert str(last.path) not in w.sorting.corrections
+    w.correct(str(last.path), None)  # the pane's "Not …" button: refused the same way
+    assert str(last.path) not in w.sorting.corrections and not w.library.none_examples
+    slow_copies.set()
+    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    assert not w.errors
+    for c in last.categories:  # the grid said these, and the disk has them
+        assert (tmp_path / "Sorted" / c / last.path.name).exists()
+    assert snapshot(tmp_path / "src") == originals
+
+
+def test_ctrl_z_pressed_again_while_an_undo_runs_does_not_undo_the_run_before(w, qtbot, tmp_path, monkeypatch):
+    """Ctrl+Z twice: the second press, once the first undo had finished, would undo the run before
+    it too; pressed while it ran, both undos took the same copies and one failed half-way."""
+    show(w, tmp_path / "a", seed=1)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
+    show(w, tmp_path / "b", seed=2)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 2)" in w.sorting.summary.text(), timeout=60_000)
+    from photosorter.sorting import sorter
+
+    gate, real = threading.Event(), sorter._undo_copy
+    monkeypatch.setattr(sorter, "_undo_copy", lambda *a: (gate.wait(30), real(*a))[1])
+    qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not w.undo_action.isEnabled()
+    w.undo_action.trigger()  # a shortcut pressed again (or a queued one)
+    w.undo(None)
+    assert "An undo is running" in w.statusBar().currentMessage()
+    gate.set()
+    qtbot.waitUntil(lambda: (2, "undone") in runs(), timeout=60_000)
+    qtbot.wait(500)
+    assert sorted(runs()) == [(1, "done"), (2, "undone")]  # run 1 untouched
+    assert [e for e in w.errors if "no trained model" not in e] == []
+    assert w.undo_action.isEnabled()
+
+
+def test_n_twice_on_a_copied_photo_asks_once(w, qtbot, tmp_path):
+    plan = show(w, tmp_path)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text(), timeout=60_000)
+    d = next(d for d in plan.decisions if d.categories)
+    opened = []
+    for _ in range(2):
+        w.sorting.copy_question = None
+        w.sorting.correct_copied(str(d.path), ())
+        qtbot.waitUntil(lambda: w.sorting.copy_question is not None, timeout=3000) if not opened else qtbot.wait(1500)
+        if w.sorting.copy_question is not None:
+            opened.append(w.sorting.copy_question)
+    assert len(opened) == 1
+    next(b for b in opened[0].buttons() if b.text() == "Move the copy to the trash").click()
+    qtbot.waitUntil(lambda: "moved to the trash from" in w.sorting.summary.text() or bool(w.errors), timeout=30_000)
+    assert not w.errors
+    assert not any((tmp_path / "Sorted" / c / d.path.name).exists() for c in d.categories)
