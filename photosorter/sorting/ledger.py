@@ -255,8 +255,12 @@ class Ledger:
         for run_id, detail in rows:
             doc = json.loads(detail or "{}")
             if "summary" not in doc:
-                photos = self.db.execute("SELECT COUNT(*) FROM seen WHERE run_id=? AND outcome='copied'",
-                                         (run_id,)).fetchone()[0]
+                # a photo copied before its own record was written (killed in between) counts too:
+                # an attack's History said "copied 0" beside a copy undo could remove
+                photos = max(self.db.execute("SELECT COUNT(*) FROM seen WHERE run_id=? AND outcome='copied'",
+                                             (run_id,)).fetchone()[0],
+                             self.db.execute("SELECT COUNT(DISTINCT source) FROM copies WHERE run_id=? AND state='done'"
+                                             " AND companion_of IS NULL", (run_id,)).fetchone()[0])
                 made = self.db.execute("SELECT COUNT(*) FROM copies WHERE run_id=? AND state='done'",
                                        (run_id,)).fetchone()[0]
                 doc["summary"] = {"run_id": run_id, "copied_photos": photos, "copies_made": made,
