@@ -101,7 +101,7 @@ class SortTab(SortPanel):
     def apply_sort(self) -> None:
         w = self.main_window
         plan = self.current_plan()
-        if plan is None or self.wait_for_copying():
+        if plan is None or self.wait_for_copying() or self._destinations_changed(plan):
             return
         self.copying = "apply"
         self.apply_button.setEnabled(False)  # at once: a second click started a second run (attack)
@@ -167,6 +167,29 @@ class SortTab(SortPanel):
         header = self._applied_header_of(summary, run.trashed)
         self.summary.setText(header + text[len(self._applied_header):])
         self._applied_header = header
+
+    def _destinations_changed(self, plan) -> bool:
+        """True (and says what to do) when a category of this preview was renamed, removed or
+        given another folder since it was made: Apply would copy into the old folder (a tryout
+        renamed pets to Animals with a preview open; Apply filled Sorted/pets, and the next sort
+        copied the same photos again into Sorted/Animals)."""
+        w = self.main_window
+        now = w.library.destinations()
+        changed = [c for c, folder in plan.destinations.items() if c not in now or Path(now[c]) != Path(folder)]
+        if not changed:
+            return False
+        renamed = [c for c in changed if c not in now]
+        if renamed:
+            todo = "Train again (Ctrl+T): the preview is then made again with the new names."
+        else:
+            todo = "The preview is being made again with the new folders; then Apply."
+        text = (f"Nothing was copied: {', '.join(changed)} {'was' if len(changed) == 1 else 'were'} renamed, removed or "
+                f"given another folder since this preview was made. {todo}")
+        self.summary.setText(text)
+        w.status(text, 15000)
+        if not renamed and self.sources:
+            self.preview_sort(list(self.sources), rescore=True)
+        return True
 
     def correct_copied(self, path: str, labels: tuple[str, ...]) -> None:
         """A correction on a photo already copied ("not Pets" after Apply, or on a photo an earlier

@@ -44,6 +44,8 @@ def show(w, root: Path, n: int = 6, seed: int = 0):
     for d in plan.decisions:
         d.scores = {c: (0.9 if c in d.categories else 0.1) for c in COLOURS}
         d.head = dict(d.scores)
+    for c, folder in plan.destinations.items():  # the library's folders, as a real preview has them
+        w.library.category(c).folder = str(folder)
     w.sorting.set_plan(plan, COLOURS, sources=[str(root / "src")], table=ReviewTable.from_plan(plan))
     return plan
 
@@ -151,3 +153,28 @@ def test_n_twice_on_a_copied_photo_asks_once(w, qtbot, tmp_path):
     qtbot.waitUntil(lambda: "moved to the trash from" in w.sorting.summary.text() or bool(w.errors), timeout=30_000)
     assert not w.errors
     assert not any((tmp_path / "Sorted" / c / d.path.name).exists() for c in d.categories)
+
+
+def test_apply_after_renaming_a_category_copies_nothing_into_its_old_folder(w, qtbot, tmp_path, monkeypatch):
+    """Tryout: pets renamed to Animals with a preview open; Apply filled Sorted/pets (the plan's
+    folder) while the library said Sorted/Animals, and the next sort copied the same photos again
+    into Sorted/Animals — one category split over two folders."""
+    plan = show(w, tmp_path)
+    w.library.category("cats").folder = str(tmp_path / "Sorted" / "Kittens")  # what a rename of an empty folder does
+    w.library.category("cats").name = "Kittens"
+    w.apply_sort()
+    assert "Nothing was copied: cats was renamed, removed or given another folder" in w.sorting.summary.text()
+    assert "Train again (Ctrl+T)" in w.sorting.summary.text()
+    qtbot.wait(300)
+    assert not [p for p in (tmp_path / "Sorted").rglob("*") if p.is_file()] and runs() == []
+    assert w.sorting.apply_button.isEnabled() and w.sorting.copying is None
+    # another folder for a category the model knows: the preview is made again for it
+    w.library.category("Kittens").name = "cats"
+    w.library.category("cats").folder = str(tmp_path / "Sorted" / "cats")
+    w.library.category("dogs").folder = str(tmp_path / "Elsewhere" / "dogs")
+    again = []
+    monkeypatch.setattr(w.sorting, "preview_sort", lambda paths, rescore=False, after_undo=False: again.append(paths))
+    w.apply_sort()
+    assert "dogs was renamed, removed or given another folder" in w.sorting.summary.text()
+    assert again == [[str(tmp_path / "src")]] and runs() == []
+    assert plan.destinations["dogs"] == tmp_path / "Sorted" / "dogs"
