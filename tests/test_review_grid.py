@@ -529,3 +529,27 @@ def test_switching_groups_shows_the_selected_photo_s_row_at_the_top_never_a_cut_
         assert bar.value() == 0 or rect.top() <= grid.spacing() + 2, (target, rect.top(), bar.value())
         checked += 1
     assert checked >= 2  # "Check first", another category or "All photos" held it
+
+
+def test_after_an_undo_only_photos_to_copy_again_are_counted_so(panel):
+    """Tryout: the header after Undo read "67 photos to copy … 70 to copy again after the undo":
+    the retrain after a correction had moved 3 photos elsewhere, and every changed photo was
+    counted as "to copy again"."""
+    import copy
+
+    from photosorter.gui.sorting import AFTER_UNDO
+
+    applied = make_plan(60, seed=12)
+    panel.set_plan(applied, {}, sources=["/roll"])
+    panel.plan, panel.applied_run_id = None, 1  # as Apply leaves it
+    again = copy.deepcopy(applied)  # the same photos after the undo and a retrain…
+    moved = [d for d in again.decisions if d.outcome == "copy"][:3]
+    for d in moved:  # …that put three of them under every threshold
+        d.scores = {c: 0.01 for c in d.scores}
+        d.outcome, d.categories = "no_category", []
+    changed = panel.set_plan(again, {}, sources=["/roll"], compare=True, why=AFTER_UNDO)
+    to_copy = panel._decided.counts()["copy"]
+    assert changed == to_copy
+    assert f"{to_copy} photos to copy" in panel.summary.text() or f"{to_copy} photo to copy" in panel.summary.text()
+    assert f"{to_copy} to copy again after the undo" in panel.summary.text()
+    assert not {str(d.path) for d in moved} & panel.changed

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from ..config import app_paths
 from .folders import choose_folder
-from .sorting import SortPanel
+from .sorting import AFTER_UNDO, SortPanel
 from .workers import start_job
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class SortTab(SortPanel):
         def done(result):
             plan, table = result
             w.progress.hide()
-            why = "to copy again after the undo" if after_undo else "changed with the new model"
+            why = AFTER_UNDO if after_undo else "changed with the new model"
             changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table, why=why)
             if after_undo:
                 w.status(f"Preview updated after the undo: {changed} photo(s) whose copies went to the trash are "
@@ -152,6 +152,17 @@ class SortTab(SortPanel):
         return (f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos{since} "
                 f"({summary.copies_made} copies); {summary.already_sorted} already sorted; "
                 f"{summary.no_category} in no category; {len(summary.failed)} failed.")
+
+    def applied_summary_text(self, run_id: int) -> str:
+        summary = getattr(self, "_applied_summary", None)
+        if summary is None or summary.run_id != run_id:
+            return super().applied_summary_text(run_id)
+        return self._applied_header + "<br>Undo puts the copies in the trash (Ctrl+Z)."
+
+    def back_to_preview(self) -> None:
+        super().back_to_preview()
+        if self.applied_run_id is not None:
+            self.refresh_history()  # its count of copies removed since, as the History says it
 
     def _follow_applied_run(self, runs) -> None:
         """The summary Apply wrote counts what its run holds now: a correction that moved a copy

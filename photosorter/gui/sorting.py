@@ -71,6 +71,10 @@ def counts_text(photos: int, per_cat: dict[str, int], several: int) -> str:
     return f"{text} ({lines})"
 
 
+#: ``set_plan``'s ``why`` after an undo: the highlighted photos are those to copy again.
+AFTER_UNDO = "to copy again after the undo"
+
+
 class SortPanel(QWidget):
     folder_dropped = Signal(list)
     choose_requested = Signal()
@@ -262,6 +266,8 @@ class SortPanel(QWidget):
             else:
                 moved = np.array([bool(k) and _destination(old_table, old_decided, int(j)) != _destination(self.table, now, i)
                                   for i, (j, k) in enumerate(zip(old, known))], dtype=bool)
+            if why == AFTER_UNDO:  # only what is to copy again is that (a tryout read "67 photos to copy … 70 to
+                moved = moved & (now.outcome == COPY)  # copy again": 3 had moved elsewhere with a retrain)
             self._changed_mask = moved
             self.changed = {self.table.paths[i] for i in np.flatnonzero(moved)}
         self._refresh()
@@ -607,6 +613,9 @@ class SortPanel(QWidget):
             self.plan, self.applied_run_id = None, aside.applied_run_id
             self.apply_button.setEnabled(False)
             self.slider_box.setEnabled(False)
+            # and says so (a tryout read "Preview (nothing copied yet): 70 photos to copy" above
+            # tiles saying "copied to pets (run 1)", with Apply off)
+            self.summary.setText(self.applied_summary_text(aside.applied_run_id))
         for name, t in aside.thresholds.items():
             if name in self.sliders:
                 self.sliders[name].blockSignals(True)
@@ -617,6 +626,10 @@ class SortPanel(QWidget):
         self._refresh()
         if stale:
             self.rescore_aside(stale)
+
+    def applied_summary_text(self, run_id: int) -> str:
+        """The summary over a preview Apply carried out (the Sort tab has Apply's own words)."""
+        return f"<b>Done (run {run_id}):</b> this preview was applied. Undo puts the copies in the trash (Ctrl+Z)."
 
     def rescore_aside(self, why: str) -> None:
         """Score the preview brought back again (SortTab runs it in a job, saying ``why``)."""

@@ -178,3 +178,20 @@ def test_apply_after_renaming_a_category_copies_nothing_into_its_old_folder(w, q
     assert "dogs was renamed, removed or given another folder" in w.sorting.summary.text()
     assert again == [[str(tmp_path / "src")]] and runs() == []
     assert plan.destinations["dogs"] == tmp_path / "Sorted" / "dogs"
+
+
+def test_back_to_an_applied_preview_says_what_apply_did(w, qtbot, tmp_path):
+    """Tryout: after Apply, opening a past run and pressing "Back to the preview" showed
+    "Preview (nothing copied yet): 70 photos to copy" above tiles saying "copied to pets (run 1)",
+    with Apply off."""
+    show(w, tmp_path)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
+    done = w.sorting.summary.text()
+    w.sorting.open_run(1, COLOURS)
+    qtbot.waitUntil(lambda: w.sorting.run_id == 1, timeout=30_000)
+    assert "read-only" in w.sorting.summary.text()
+    qtbot.mouseClick(w.sorting.back_button, Qt.MouseButton.LeftButton)
+    text = w.sorting.summary.text()
+    assert "nothing copied yet" not in text and text == done, text
+    assert not w.sorting.apply_button.isEnabled()
