@@ -20,10 +20,10 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
@@ -37,6 +37,29 @@ from .workers import JobWorker, start_job
 
 COLUMNS = ("Category", "Precision", "Recall", "F1", "Threshold", "Examples")
 SHORT_COLUMNS = ("Name", "Prec.", "Rec.", "F1", "Thr.", "Ex.")  # full names in the tooltips
+
+
+class AdviceView(QTextBrowser):
+    """The Train tab's advice: rich text that scrolls by itself. (A word-wrapped label in a scroll
+    area was sized for another width than it got once the scroll bar appeared, so the last
+    categories' lines could not be scrolled to — a tryout read them only by copying the text.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._html = ""
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setOpenLinks(False)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.viewport().setAutoFillBackground(False)  # the tab's own background, as a label had
+        self.setAccessibleName("Advice")
+
+    def setText(self, html: str) -> None:
+        self._html = html
+        self.setHtml(html)
+
+    def text(self) -> str:
+        """The advice as set (HTML), as QLabel.text gave it."""
+        return self._html
 
 
 class StepEta:
@@ -222,9 +245,7 @@ class TrainingPanel(QWidget):
         self.edited_note = QLabel()
         self.edited_note.setWordWrap(True)
         self.edited_note.hide()
-        self.advice = QLabel()
-        self.advice.setWordWrap(True)
-        self.advice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.advice = AdviceView()
         self.extras = TrainExtras(window.library if window is not None else None)  # issue 13 item 6
         self.comparison = ComparisonView()
         top = QHBoxLayout()
@@ -258,14 +279,10 @@ class TrainingPanel(QWidget):
         lay.addWidget(lower, 3)
         lay.addWidget(self.edited_note)
         # the advice can run to a line or two per category: it scrolls instead of being cut off
-        self.advice_scroll = QScrollArea()
-        self.advice_scroll.setWidgetResizable(True)
-        self.advice_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        self.advice_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.advice_scroll.setWidget(self.advice)
-        self.advice_scroll.setMinimumHeight(self.advice.fontMetrics().lineSpacing() * 3)
-        self.advice_scroll.setMaximumHeight(self.advice.fontMetrics().lineSpacing() * 8)
-        lay.addWidget(self.advice_scroll, 1)
+        self.advice.setMinimumHeight(self.advice.fontMetrics().lineSpacing() * 4)
+        self.advice.setMaximumHeight(self.advice.fontMetrics().lineSpacing() * 9)
+        lay.addWidget(self.advice, 1)
+        self.table.viewport().installEventFilter(self)  # its header names follow its own width
         self._eta = StepEta()
 
     def resizeEvent(self, event) -> None:
@@ -297,6 +314,13 @@ class TrainingPanel(QWidget):
             item = self.table.horizontalHeaderItem(c)
             if item is not None and item.text() != name:
                 item.setText(name)
+
+    def eventFilter(self, watched, e) -> bool:
+        # the table's width settles after this tab's resize: measured there, the short names
+        # stayed after the window grew back (tryout: "Prec. / Rec." at full size)
+        if e.type() == QEvent.Type.Resize and watched is self.table.viewport():
+            self._fit_table_headers()
+        return super().eventFilter(watched, e)
 
     def event(self, e) -> bool:
         if e.type() == QEvent.Type.LayoutRequest:  # a child's minimum changed after our resize (the

@@ -348,3 +348,36 @@ def test_the_time_left_counts_down_through_each_fold_instead_of_growing(window):
         assert within and all(b <= a for a, b in itertools.pairwise(within)), (fold, within)
     first_of_fold_2 = next(left for f, left in said if f == 1)
     assert 40 <= first_of_fold_2 <= 60, said  # 4 folds of 12 s as far as it knows
+
+
+def test_the_whole_advice_can_be_scrolled_to_and_the_table_names_come_back_at_full_width(qtbot):
+    """Tryout: the advice box showed four lines and would not scroll past the second category (a
+    word-wrapped label in a scroll area, sized for the width it had before the scroll bar came);
+    and after the window was made narrow and wide again the table kept "Prec. / Rec."."""
+    from photosorter.gui.training import COLUMNS, SHORT_COLUMNS, TrainingPanel
+
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.resize(760, 780)
+    panel.show()
+    qtbot.waitExposed(panel)
+    lines = [f"<b>{c}</b>: of the 2,400 photos seen so far, about 60 would go here; expected precision 0.64 "
+             "(likely 0.50–0.80). Add 10 'none of these' photos from your camera roll." for c in
+             ("documents", "food", "nature", "people", "pets", "vehicles")]
+    panel.advice.setText("<br>".join(["Categories likely to take in other photos: nature, people, pets.", *lines]))
+    qtbot.wait(50)
+    view = panel.advice
+    assert view.viewport().height() >= 3 * view.fontMetrics().lineSpacing()
+    bar = view.verticalScrollBar()
+    bar.setValue(bar.maximum())
+    assert bar.maximum() + view.viewport().height() >= view.document().size().height() - 1  # the last line too
+    assert "vehicles" in panel.advice.text() and "vehicles" in view.toPlainText()
+
+    def names():
+        return [panel.table.horizontalHeaderItem(c).text() for c in range(len(COLUMNS))]
+
+    assert names() == list(COLUMNS)
+    panel.resize(300, 780)
+    qtbot.waitUntil(lambda: names() == list(SHORT_COLUMNS), timeout=3000)
+    panel.resize(760, 780)
+    qtbot.waitUntil(lambda: names() == list(COLUMNS), timeout=3000)
