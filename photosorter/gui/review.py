@@ -531,7 +531,9 @@ GRID_KEYS = [
     ("Arrow keys", "move between photos"),
     ("Space or Enter", "open the photo large (Space or Esc closes it)"),
     ("1–9", "it belongs in that category only: {categories}; it becomes an example"),
-    ("N", "none of these: it goes to no category; it becomes an example"),
+    # (a tryout read "none of these" and saw N take a photo out of People only, leaving it in Pets)
+    ("N", "not this category: out of the open group's category (in Check first, No category or All "
+          "photos: out of every category — none of these); it becomes an example"),
     ("A", "also belongs in… (choose a category)"),
     ("M", "move to… (choose a category)"),
 ]
