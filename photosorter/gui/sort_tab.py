@@ -293,6 +293,12 @@ class SortTab(SortPanel):
             w.status("Nothing to undo: no sort run has been made yet.")
             self.summary.setText("Nothing to undo: no sort run has been made yet.")
             return
+        if run_id is None:
+            last = max(self._undoable, default=None)
+            shown = self.run_id if self.run_id is not None else self.applied_run_id
+            if last is not None and shown is not None and last != shown:
+                self._ask_which_run(last, shown)
+                return
         self.copying = "undo"
         w.undo_action.setEnabled(False)
         self.undo_button.setEnabled(False)
@@ -340,6 +346,26 @@ class SortTab(SortPanel):
                 self.preview_sort(list(self.sources), rescore=True, after_undo=True)
 
         start_job(w, job, on_done=done, on_error=failed, on_cancel=lambda: setattr(self, "copying", None))
+
+    def _ask_which_run(self, last: int, shown: int) -> None:
+        """Ctrl+Z ("undo the last run") while another run is on screen: which one? A tryout's
+        Ctrl+Z undid a background watch run without a word while run 3 was shown."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Undo which run?",
+                          f"The last run is run {last}, not run {shown}, which is shown here.", parent=self)
+        box.setInformativeText("Undo moves a run's copies to the trash; your originals stay where they are.")
+        choices = {box.addButton(f"Undo run {last} (the last)", QMessageBox.ButtonRole.AcceptRole): last}
+        if shown in self._undoable:
+            choices[box.addButton(f"Undo run {shown} (shown here)", QMessageBox.ButtonRole.AcceptRole)] = shown
+        cancel = box.addButton("Cancel", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(cancel)
+        self.undo_question = box  # tests answer it
+
+        def answered(button) -> None:
+            if button in choices:
+                self.undo(choices[button])
+
+        box.buttonClicked.connect(answered)
+        box.open()
 
     def refresh_history(self) -> None:
         w = self.main_window

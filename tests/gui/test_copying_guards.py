@@ -195,3 +195,32 @@ def test_back_to_an_applied_preview_says_what_apply_did(w, qtbot, tmp_path):
     text = w.sorting.summary.text()
     assert "nothing copied yet" not in text and text == done, text
     assert not w.sorting.apply_button.isEnabled()
+
+
+def test_ctrl_z_asks_which_run_when_the_last_run_is_not_the_one_shown(w, qtbot, tmp_path):
+    """Tryout: with run 3 on screen, Ctrl+Z undid run 4 (a background watch run) without a word."""
+    show(w, tmp_path / "a", seed=1)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
+    show(w, tmp_path / "b", seed=2)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 2)" in w.sorting.summary.text(), timeout=60_000)
+    w.sorting.open_run(1, COLOURS)
+    qtbot.waitUntil(lambda: w.sorting.run_id == 1, timeout=30_000)
+
+    def press_ctrl_z_and_answer(answer: str) -> None:
+        w.sorting.undo_question = None
+        w.undo_action.trigger()  # Ctrl+Z
+        box = w.sorting.undo_question
+        assert box is not None and "The last run is run 2, not run 1, which is shown here." in box.text()
+        assert {b.text() for b in box.buttons()} == {"Undo run 2 (the last)", "Undo run 1 (shown here)", "Cancel"}
+        next(b for b in box.buttons() if b.text() == answer).click()
+
+    press_ctrl_z_and_answer("Cancel")
+    qtbot.wait(300)
+    assert sorted(runs()) == [(1, "done"), (2, "done")]
+    press_ctrl_z_and_answer("Undo run 1 (shown here)")
+    qtbot.waitUntil(lambda: (1, "undone") in runs(), timeout=60_000)
+    assert sorted(runs()) == [(1, "undone"), (2, "done")]
+    assert list((tmp_path / "b" / "Sorted").rglob("*.jpg"))  # run 2's copies stay
+    assert not list((tmp_path / "a" / "Sorted").rglob("*.jpg"))
