@@ -55,8 +55,25 @@ def run(argv: list[str] | None = None, background: bool = False) -> int:
     install_excepthook()
     Theming(app).set_theme("system")
     from .main_window import MainWindow  # after the QApplication exists
+    from .single_instance import SingleInstance
 
+    instance = SingleInstance(app_paths().config_dir)
+    if not instance.acquire():
+        # one app per library: two windows saved over each other's changes (tryout)
+        if not instance.ask_to_show() and not background:
+            QMessageBox.information(None, "photosorter is already open",
+                                    "photosorter is already running for this library (look in the tray, or for its "
+                                    "window). Two windows on one library would overwrite each other's changes.")
+        log.info("another photosorter holds this library: showed it and quit")
+        return 0
     window = MainWindow(welcome=not background)
+
+    def show_window() -> None:  # another start asked for it
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+
+    instance.listen(show_window)
     if background and window.tray is not None:
         window.status("Started at login: sorting in the background.")  # stays in the tray
     else:

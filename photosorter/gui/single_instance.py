@@ -1,0 +1,81 @@
+"""One app per library: a second start shows the window that is already open.
+
+Why: two windows on one library each keep their own copy of it in memory and save it whole, so
+the last one to save wins — a tryout's category made in one window vanished when the other
+deleted an example, without a word. A start at login (tray) while the app is open does the same.
+
+How: an exclusive ``flock`` on ``instance.lock`` in the config folder says who holds the library
+(the kernel drops it when a process dies, so a crash leaves nothing stale); the holder listens on
+a local socket named after that folder, and a second start asks it there to show its window.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; the socket alone decides (a race there is possible)
+    fcntl = None  # type: ignore[assignment]
+
+
+class SingleInstance:
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = Path(config_dir)
+        key = hashlib.sha1(str(self.config_dir.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
+        self.name = f"photosorter-{key}"
+        self._fd: int | None = None
+        self.server: QLocalServer | None = None
+
+    def acquire(self) -> bool:
+        """True when this process now holds the library; False when another one does."""
+        if fcntl is None:
+            return not self.ask_to_show()
+        self.config_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.config_dir / "instance.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return False
+        self._fd = fd  # held until the process ends
+        return True
+
+    def ask_to_show(self, timeout_ms: int = 1000) -> bool:
+        """Ask the running app to show its window; True if it answered."""
+        sock = QLocalSocket()
+        sock.connectToServer(self.name)
+        if not sock.waitForConnected(timeout_ms):
+            return False
+        sock.write(b"show\n")
+        sock.flush()
+        sock.waitForBytesWritten(timeout_ms)
+        sock.disconnectFromServer()
+        return True
+
+    def listen(self, show: Callable[[], None]) -> None:
+        """Serve later starts' "show" requests (call once the window exists)."""
+        QLocalServer.removeServer(self.name)  # a socket file left by a crashed holder
+        server = QLocalServer()
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)  # this user only
+        if not server.listen(self.name):
+            return  # a second start then says "already open" without raising the window
+
+        def connected() -> None:
+            while server.hasPendingConnections():
+                conn = server.nextPendingConnection()
+                conn.readyRead.connect(lambda c=conn: _answer(c, show))
+                conn.disconnected.connect(conn.deleteLater)
+
+        server.newConnection.connect(connected)
+        self.server = server
+
+
+def _answer(conn: QLocalSocket, show: Callable[[], None]) -> None:
+    conn.readAll()
+    show()

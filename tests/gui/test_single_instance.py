@@ -1,0 +1,69 @@
+"""One app per library: a second start shows the first one's window instead of opening a second
+window on the same library (tryout: two windows saved over each other's changes — a category
+made in one vanished when the other removed an example)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+_HOLDER = """
+import sys, time
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from photosorter.gui.single_instance import SingleInstance
+
+app = QApplication([])
+me = SingleInstance(sys.argv[1])
+print("holder acquired", me.acquire(), flush=True)
+me.listen(lambda: print("asked to show", flush=True))
+QTimer.singleShot(int(float(sys.argv[2]) * 1000), app.quit)
+app.exec()
+"""
+
+_SECOND = """
+import sys
+from PySide6.QtWidgets import QApplication
+from photosorter.gui.single_instance import SingleInstance
+
+app = QApplication([])
+me = SingleInstance(sys.argv[1])
+got = me.acquire()
+print("second acquired", got, "asked", (not got) and me.ask_to_show(), flush=True)
+"""
+
+
+def _env(root: Path) -> dict:
+    return dict(os.environ, PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen")
+
+
+def test_a_second_start_on_the_same_library_asks_the_first_to_show_itself(tmp_path):
+    root = Path(__file__).resolve().parents[2]
+    config = tmp_path / "config"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(config), "6"], stdout=subprocess.PIPE, text=True,
+                              cwd=root, env=_env(root))
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holder acquired True"
+        time.sleep(0.5)  # listening
+        second = subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True,
+                                timeout=60, cwd=root, env=_env(root))
+        assert "second acquired False asked True" in second.stdout, second.stderr[-2000:]
+        other = subprocess.run([sys.executable, "-c", _SECOND, str(tmp_path / "another-library")],
+                               capture_output=True, text=True, timeout=60, cwd=root, env=_env(root))
+        assert "second acquired True" in other.stdout  # another library is another app
+        out, _ = holder.communicate(timeout=60)
+        assert "asked to show" in out
+    finally:
+        holder.kill()
+    # the holder is gone (its lock went with it): the next start holds the library
+    again = subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True, timeout=60,
+                           cwd=root, env=_env(root))
+    assert "second acquired True" in again.stdout, again.stderr[-2000:]
