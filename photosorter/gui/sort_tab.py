@@ -70,7 +70,17 @@ class SortTab(SortPanel):
                 w.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
 
         w.status("Scoring photos for the preview…")
-        start_job(w, job, on_done=done, on_error=w.error, on_progress=w.busy("Scoring photos for the preview"))
+        if not rescore and self.plan is None and self.table is None:  # the first preview: say it is coming
+            # (a tryout read "Nothing to preview yet" beside a status bar at 65% of scoring)
+            where = ", ".join(Path(p).name for p in paths[:2]) + (" …" if len(paths) > 2 else "")
+            self.summary.setText(f"Scoring the photos in {where} for the preview (progress in the status bar). "
+                                 "Nothing will be copied until you press Apply.")
+        def failed(message: str) -> None:
+            if self.plan is None and self.table is None:
+                self.summary.setText("No preview: it could not be made (see the message). Nothing was copied.")
+            w.error(message)
+
+        start_job(w, job, on_done=done, on_error=failed, on_progress=w.busy("Scoring photos for the preview"))
 
     def rescore_aside(self, why: str) -> None:
         """The preview brought back from behind a past run, scored again: after an undo its

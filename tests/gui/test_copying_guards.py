@@ -224,3 +224,14 @@ def test_ctrl_z_asks_which_run_when_the_last_run_is_not_the_one_shown(w, qtbot, 
     assert sorted(runs()) == [(1, "undone"), (2, "done")]
     assert list((tmp_path / "b" / "Sorted").rglob("*.jpg"))  # run 2's copies stay
     assert not list((tmp_path / "a" / "Sorted").rglob("*.jpg"))
+
+
+def test_the_sort_tab_says_a_first_preview_is_being_made_and_when_it_could_not_be(w, qtbot, tmp_path):
+    """Tryout: "Nothing to preview yet." stayed up while the status bar showed the preview's
+    scoring at 65%."""
+    (tmp_path / "roll").mkdir()
+    w.preview_sort([str(tmp_path / "roll")])
+    assert "Scoring the photos in roll for the preview" in w.sorting.summary.text()
+    assert "Nothing to preview yet" not in w.sorting.summary.text()
+    qtbot.waitUntil(lambda: bool(w.errors), timeout=30_000)  # no trained model here
+    assert w.sorting.summary.text().startswith("No preview: it could not be made")
