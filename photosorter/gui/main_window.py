@@ -347,7 +347,10 @@ class MainWindow(QMainWindow):
                 self.import_folder()
 
         box.buttonClicked.connect(answered)
-        box.open()
+        # shown, not open(): open() is window-modal, and the File menu and Ctrl+I — the README's
+        # first step — did nothing while the welcome was up (tryout)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.show()
         self.place_welcome(box)
 
     def place_welcome(self, box: QMessageBox) -> None:

@@ -381,3 +381,28 @@ def test_the_whole_advice_can_be_scrolled_to_and_the_table_names_come_back_at_fu
     qtbot.waitUntil(lambda: names() == list(SHORT_COLUMNS), timeout=3000)
     panel.resize(760, 780)
     qtbot.waitUntil(lambda: names() == list(COLUMNS), timeout=3000)
+
+
+def test_the_welcome_does_not_block_the_window_so_ctrl_i_works_while_it_is_up(qtbot):
+    """Tryout: the welcome looked like part of the Train tab but was window-modal (QMessageBox.open),
+    so the File menu and Ctrl+I — the README's first step — did nothing while it was up."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from photosorter.gui.main_window import MainWindow
+
+    lib = Library()
+    lib.backbone = "tiny"
+    w = MainWindow(lib, welcome=True)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        qtbot.waitUntil(lambda: getattr(w, "welcome_box", None) is not None and w.welcome_box.isVisible(),
+                        timeout=10_000)
+        assert w.welcome_box.windowModality() == Qt.WindowModality.NonModal and not w.welcome_box.isModal()
+        assert QApplication.activeModalWidget() is None
+        import_action = next(a for a in w.findChildren(type(w.undo_action)) if "Import" in a.text())
+        assert import_action.shortcut().toString() == "Ctrl+I" and import_action.isEnabled()
+    finally:
+        w.welcome_box.reject()
+        w.shutdown()
