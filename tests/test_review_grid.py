@@ -198,6 +198,11 @@ def test_delete_removes_the_selected_examples_and_unusable_ones_say_why(examples
     qtbot.keyClick(grid, Qt.Key.Key_Delete)
     assert lib.category("ants").examples == [good[2], good[3], broken] and changed
     assert Path(good[0]).exists()  # only the example is removed, never the photo
+    # one key and no question: the header offers the way back (a tryout removed one by mistake)
+    assert "Put them back" in panel.header.text()
+    panel.header.linkActivated.emit("put-back")
+    assert sorted(lib.category("ants").examples) == sorted([good[0], good[1], good[2], good[3], broken])
+    assert panel.header.text() == "Put back 2 example(s)." and len(changed) == 2
 
 
 def test_context_menu_moves_examples_and_double_click_opens(examples, qtbot):

@@ -175,6 +175,8 @@ class CategoriesPanel(QWidget):
         # on "Folder…" hit "Rename")
         self.header.setMinimumHeight(2 * self.header.fontMetrics().lineSpacing())
         self.header.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.header.linkActivated.connect(self._put_back)
+        self._removed: tuple[str | None, list[str]] | None = None  # the last removal, for "Put them back"
         add = QPushButton("Add category…")
         add.clicked.connect(self.add_requested.emit)
         # drag and drop was the only way to add examples (tryout): a file dialog does the same
@@ -276,7 +278,25 @@ class CategoriesPanel(QWidget):
             self.library.remove_example(name, p)
         self.library.save()
         self.refresh(select=name)
-        self.header.setText(f"Removed {len(paths)} example(s). The photos themselves are untouched.")
+        # one key, no question: a way back right there (a tryout removed one by mistake, with no undo)
+        self._removed = (name, list(paths))
+        self.header.setText(f"Removed {len(paths)} example(s); the photos themselves are untouched. "
+                            "<a href='put-back'>Put them back</a>")
+        self.changed.emit()
+
+    def _put_back(self, _link: str) -> None:
+        """The examples the last Delete removed, back in their category (at the end of its list)."""
+        if self._removed is None:
+            return
+        name, paths = self._removed
+        self._removed = None
+        if name is not None and name not in [c.name for c in self.library.categories]:
+            self.header.setText(f"Cannot put them back: the category {name} is gone.")
+            return
+        added = self.library.add_examples(name, paths)
+        self.library.save()
+        self.refresh(select=name)
+        self.header.setText(f"Put back {added} example(s).")
         self.changed.emit()
 
     def move_examples(self, paths: list[str], target) -> None:
