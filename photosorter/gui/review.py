@@ -275,6 +275,8 @@ class ReviewModel(QAbstractListModel):
                  SORTED: "already sorted", FAILED: "cannot be read"}[d_out]
         if d_out == SORTED and t.identical[i] and decision.message:
             where = f"nowhere again: {decision.message}, which is sorted"
+        elif d_out == COPY and t.fixed[i] and decision.message and decision.message.startswith("copied to"):
+            where = decision.message  # a past run: "copied to pets in run 3; its copy in pets was removed since"
         said = self.corrections.get(t.paths[i])
         problem = (decision.message or decision.reason or "") if d_out == FAILED else ""
         problem = problem.removeprefix(f"{t.paths[i]}: ")  # the error names the file: the tile and tooltip do already

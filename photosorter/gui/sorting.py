@@ -365,6 +365,9 @@ class SortPanel(QWidget):
         if i is None or self.table is None or self._decided is None:
             return None
         outcome = int(self._decided.outcome[i])
+        if self.run_id is not None:  # a past run: what it did, and what is gone since (a tryout's trashed
+            message = self.table.plan.decisions[i].message  # copy showed as if still in pets)
+            return message if outcome == COPY and message else None
         run = self.applied_run_of(path)
         if run is None:
             if outcome != SORTED or self.run_id is not None or self.table.identical[i]:

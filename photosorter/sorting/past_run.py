@@ -24,11 +24,14 @@ def plan_of_run(ledger: Ledger, run_id: int, destinations: dict[str, Path] | Non
         raise errors.UsageError(f"There is no sort run {run_id} in the history.")
     failures = {p: (r, m) for p, r, m in ledger.failures(run_id)}
     copied: dict[str, list[str]] = {}
+    removed: dict[str, list[str]] = {}  # photo copies of this run gone since (a correction, by hand)
     dests: dict[str, Path] = dict(destinations or {})
     for c in ledger.copies(run_id):
         copied.setdefault(c["source"], [])
         if c["category"] not in copied[c["source"]]:
             copied[c["source"]].append(c["category"])
+        if c["state"] == "undone" and c["companion_of"] is None and info.state != "undone":
+            removed.setdefault(c["source"], []).append(c["category"])
         if c["dest"] and c["category"] not in dests:
             dests[c["category"]] = Path(c["dest"]).parent
     undone = " (undone since)" if info.state == "undone" else ""
@@ -41,10 +44,17 @@ def plan_of_run(ledger: Ledger, run_id: int, destinations: dict[str, Path] | Non
         categories = copied.get(path, json.loads(cats or "[]")) if out == "copy" else []
         reason, message = failures.get(path, (None, None))
         if out == "copy":
-            message = f"copied to {', '.join(categories)} in run {run_id}{undone}"
+            gone = removed.get(path, [])
+            since = f"; its copy in {', '.join(gone)} was removed since" if gone else ""
+            message = f"copied to {', '.join(categories)} in run {run_id}{undone}{since}"
         decisions.append(Decision(Path(path), out, sha, categories=categories, scores=json.loads(scores or "{}"),
                                   reason=reason, message=message))
         for name in decisions[-1].scores:
             dests.setdefault(name, Path(name))
+    # the categories in the order the run's preview showed them (a tryout saw the past run's
+    # groups and sliders in another order than the preview's)
+    shown_order = list(info.detail.get("thresholds", {}))
+    dests = {c: dests[c] for c in sorted(dests, key=lambda c: (shown_order.index(c) if c in shown_order
+                                                                else len(shown_order)))}
     thresholds = {c: float(info.detail.get("thresholds", {}).get(c, 0.5)) for c in dests}
     return Plan(decisions, dests, thresholds), info

@@ -235,3 +235,31 @@ def test_the_sort_tab_says_a_first_preview_is_being_made_and_when_it_could_not_b
     assert "Nothing to preview yet" not in w.sorting.summary.text()
     qtbot.waitUntil(lambda: bool(w.errors), timeout=30_000)  # no trained model here
     assert w.sorting.summary.text().startswith("No preview: it could not be made")
+
+
+def test_a_past_run_keeps_the_preview_s_category_order_and_says_which_copies_are_gone(w, qtbot, tmp_path):
+    """Tryout: a past run showed its groups and sliders in another order than the preview, and a
+    copy a correction had moved to the trash still showed as in pets, without a word."""
+    from photosorter.config import app_paths
+    from photosorter.sorting.sorter import undo_copies_of
+
+    plan = show(w, tmp_path)
+    plan.thresholds = dict(reversed(list(plan.thresholds.items())))  # a preview showing dogs first
+    w.sorting.thresholds = dict(plan.thresholds)
+    order = list(plan.thresholds)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
+    d = next(d for d in plan.decisions if len(d.categories) == 1)
+    ledger = Ledger(app_paths().ledger_file)
+    try:
+        gone = undo_copies_of(ledger, d.path, d.sha256, d.categories, trash_fn=lambda p: Path(p).unlink()).trashed
+        assert any(t.endswith(f"/{d.categories[0]}/{d.path.name}") for t in gone)
+    finally:
+        ledger.close()
+    w.sorting.open_run(1, COLOURS)
+    qtbot.waitUntil(lambda: w.sorting.run_id == 1, timeout=30_000)
+    assert list(w.sorting.sliders) == order and w.sorting.table.categories == order
+    words = w.sorting.outcome_words_of(str(d.path))
+    assert words == f"copied to {d.categories[0]} in run 1; its copy in {d.categories[0]} was removed since"
+    other = next(x for x in plan.decisions if x.categories and x is not d)
+    assert w.sorting.outcome_words_of(str(other.path)) == f"copied to {', '.join(other.categories)} in run 1"
