@@ -148,6 +148,12 @@ def plan_sort(
                 d.categories.append(c)
                 if at is not None:
                     d.done_at[c] = at  # the photo is there, a companion is missing
+        for c in folders:  # where it is already, though not chosen: a slider or a correction may choose it
+            if c not in r.categories:  # (a tryout's corrected truck, in vehicles since a run before, was
+                at = present_in(ledger, r.sha256, c, folders[c])  # previewed as "1 → vehicles")
+                if at is not None and all(present_in(ledger, s, c, folders[c]) for s in d.companion_shas.values()):
+                    d.done_before.append(c)
+                    d.done_at[c] = at
         d.outcome = "no_category" if not r.categories else "copy" if d.categories else "already_sorted"
         decisions.append(d)
     thresholds = {c: float(scorer.threshold_overrides.get(c, t)) for c, t in zip(clf.categories, clf.thresholds)}

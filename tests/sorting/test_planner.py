@@ -40,3 +40,28 @@ def test_rethreshold_is_pure_and_follows_the_thresholds(env, scorer):
     strict = rethreshold(plan, {c: min(1.0, plan.thresholds[c] + 0.2) for c in cats})
     for loose, tight in zip(plan.decisions, strict.decisions):
         assert set(tight.categories) <= set(loose.categories)
+
+
+def test_a_photo_already_in_a_category_it_is_not_chosen_for_now_is_already_sorted_if_a_correction_chooses_it(
+        env, scorer):
+    """Tryout: a truck corrected into vehicles after an earlier run had copied it there was
+    previewed as "1 → vehicles" and Apply then found it already sorted (the preview said 9 to
+    copy, Apply copied 8): only the categories the model chose were checked for a copy."""
+    from photosorter.sorting.review_table import COPY, SORTED, ReviewTable
+    from photosorter.sorting.sorter import apply_plan
+
+    roll, _dest, ledger, dests = env
+    plan = plan_sort([roll], scorer, ledger, dests, background="off")
+    d = next(d for d in plan.decisions if d.outcome == "copy" and len(d.categories) == 1)
+    (chosen,) = d.categories
+    other = next(c for c in dests if c != chosen)
+    apply_plan(rethreshold(plan, {chosen: 1.01, other: 0.0}), ledger)  # the photo is now in `other` (a run before)
+    again = plan_sort([roll], scorer, ledger, dests, background="off")
+    e = next(x for x in again.decisions if x.path == d.path)
+    assert e.categories == [chosen] and other in e.done_before  # not chosen, but there already
+    table = ReviewTable.from_plan(again)
+    row = table.row_of[str(d.path)]
+    said = table.decide(again.thresholds, {str(d.path): (other,)})  # the person says: `other`
+    assert said.outcome[row] == SORTED and not said.todo[row].any()
+    both = table.decide(again.thresholds, {str(d.path): (chosen, other)})
+    assert both.outcome[row] == COPY and [table.categories[j] for j in both.todo[row].nonzero()[0]] == [chosen]
