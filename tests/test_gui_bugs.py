@@ -241,6 +241,14 @@ def test_a_slider_choice_survives_a_corrections_retrain_and_train_says_when_it_r
     assert not w.errors, w.errors
     assert Library.load(w.library.path).threshold_overrides == {"blue_square": 0.31}
     assert w.sorting.sliders["blue_square"].value() == 31 and w.sorting.thresholds["blue_square"] == 0.31
+    # thresholds the retrain recalibrated are said (a tryout saw nature go 0.05 → 0.22 unannounced)
+    new = w.sorting.plan.thresholds
+    moved = {c: (first.thresholds[c], t) for c, t in new.items() if c != "blue_square"
+             and abs(t - first.thresholds[c]) >= 0.01}
+    stage = w.training.stage.text()
+    for c, (a, b) in moved.items():
+        assert f"{c} {a:.2f} → {b:.2f}" in stage, stage
+    assert ("Thresholds recalibrated" in stage) == bool(moved), stage
     w.train()  # Train: recalibrated thresholds replace the choice, and the Train tab says so
     qtbot.waitUntil(lambda: w._train_job is None and w.training.train_button.isEnabled(), timeout=120_000)
     assert not w.errors, w.errors

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.session = Session(library or Library.load())
         self._closing = False  # set by shutdown: no new background jobs after it
+        self.recalibrated = ""  # thresholds a correction's retrain moved, for the re-scored preview to say
 
         self.categories = CategoriesPanel(self.library)
         self.training = TrainingPanel(self)  # the Train tab, with its jobs

@@ -64,8 +64,11 @@ class SortTab(SortPanel):
                 w.status(f"Preview updated after the undo: {changed} photo(s) whose copies went to the trash are "
                          "to copy again (highlighted). Nothing has been copied.", 12000)
             elif rescore:
+                moved = getattr(w, "recalibrated", "")
+                w.recalibrated = ""
                 w.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
-                         "(highlighted). Nothing has been copied.", 12000)
+                         "(highlighted). Nothing has been copied."
+                         + (f" Thresholds recalibrated: {moved}." if moved else ""), 15000)
             else:
                 w.status("Preview ready: nothing has been copied. Adjust thresholds, then Apply.")
 

@@ -467,7 +467,16 @@ class TrainingPanel(QWidget):
                     w.library.backbone = kept
                     w.library.save()
             # the running watcher uses it at once; a correction's quick retrain keeps the sliders
+            was = session.thresholds()
             dropped = session.install_model(result.classifier, keep_choices=quick)
+            now = session.thresholds()
+            moved = {c: (was[c], t) for c, t in now.items() if c in was and c not in dropped and abs(t - was[c]) >= 0.01}
+            if moved:  # the sliders move with the model: say so (a tryout saw nature go 0.05 → 0.22 unannounced)
+                words = ", ".join(f"{c} {a:.2f} → {b:.2f}" for c, (a, b) in moved.items())
+                switched += f" Thresholds recalibrated: {words}."
+                if quick:
+                    w.status(f"Retrained with your correction; thresholds recalibrated: {words}.", 15000)
+                    w.recalibrated = words  # the re-scored preview's status line says it again
             if dropped:  # say it: a slider moving back by itself reads as a bug (tryout)
                 switched += (" Your threshold choices (" + ", ".join(f"{c} {t:.2f}" for c, t in dropped.items())
                              + ") were replaced by this model's calibrated thresholds.")
