@@ -28,7 +28,7 @@ BACKBONE_NAMES = {
 }
 
 KIND_CHOICES = (
-    ("stills", "Photos", "JPEG, HEIC, PNG, GIF, WebP, BMP, TIFF, and the first page of PDFs"),
+    ("stills", "Photos and PDFs", "JPEG, HEIC, PNG, GIF, WebP, BMP, TIFF, and the first page of PDFs"),
     ("videos", "Videos", "MP4, MOV, M4V, 3GP, MKV, WebM, AVI, MTS — scored by 5 frames spread over the clip. "
                          "A Live Photo's movie always travels with its photo."),
     ("raw", "RAW", "DNG, CR2, CR3, NEF, ARW, RAF, ORF, RW2 — a RAW with a JPEG of the same shot goes with it."),
