@@ -25,6 +25,8 @@ class SortTab(SortPanel):
         super().__init__()
         self.main_window = window  # provides session, library, tabs, progress, status(), error(), colours()
         self._asking: set[str] = set()  # photos whose "Remove the copy?" question is open
+        self._applied_summary = None  # Apply's SortSummary, while its preview is shown
+        self._applied_header = ""  # the first line of the summary Apply wrote (kept up to date)
         self.folder_dropped.connect(self.preview_sort)
         self.choose_requested.connect(self.choose_sort_folder)
         self.apply_requested.connect(self.apply_sort)
@@ -64,8 +66,7 @@ class SortTab(SortPanel):
                 w.status(f"Preview updated after the undo: {changed} photo(s) whose copies went to the trash are "
                          "to copy again (highlighted). Nothing has been copied.", 12000)
             elif rescore:
-                moved = getattr(w, "recalibrated", "")
-                w.recalibrated = ""
+                moved, w.recalibrated = w.recalibrated, ""
                 w.status(f"Preview updated with the new model: {changed} photo(s) changed destination "
                          "(highlighted). Nothing has been copied."
                          + (f" Thresholds recalibrated: {moved}." if moved else ""), 15000)
@@ -78,6 +79,7 @@ class SortTab(SortPanel):
             where = ", ".join(Path(p).name for p in paths[:2]) + (" …" if len(paths) > 2 else "")
             self.summary.setText(f"Scoring the photos in {where} for the preview (progress in the status bar). "
                                  "Nothing will be copied until you press Apply.")
+
         def failed(message: str) -> None:
             if self.plan is None and self.table is None:
                 self.summary.setText("No preview: it could not be made (see the message). Nothing was copied.")
@@ -167,7 +169,7 @@ class SortTab(SortPanel):
                 f"{summary.no_category} in no category; {len(summary.failed)} failed.")
 
     def applied_summary_text(self, run_id: int) -> str:
-        summary = getattr(self, "_applied_summary", None)
+        summary = self._applied_summary
         if summary is None or summary.run_id != run_id:
             return super().applied_summary_text(run_id)
         return self._applied_header + "<br>Undo puts the copies in the trash (Ctrl+Z)."
@@ -181,7 +183,7 @@ class SortTab(SortPanel):
         """The summary Apply wrote counts what its run holds now: a correction that moved a copy
         to the trash changes its count in place, as the History and a past run's view say it (a
         tryout read "copied 25 photos" above a line saying one had gone)."""
-        summary = getattr(self, "_applied_summary", None)
+        summary = self._applied_summary
         if summary is None or self.run_id is not None or self.applied_run_id != summary.run_id:
             return
         run = next((r for r in runs if r.id == summary.run_id), None)
