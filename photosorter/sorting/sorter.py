@@ -525,6 +525,20 @@ def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str
 
 def _undo_copy(ledger: Ledger, c: dict, result: UndoResult, trash_fn: Callable[[Path], None]) -> None:
     dest = Path(c["dest"])
+    if c.get("temp"):
+        # Parked by an undo that was killed, and not put back since: recovery is skipped while a
+        # run holds the lock, and this undo took the copy for gone — it stayed hidden in the park
+        # folder for good (an attack). Undos take turns, so no other undo is using it: back first.
+        stats: Counter = Counter()
+        _unpark(ledger, c, stats)
+        if stats["undone"]:  # the trash had taken it before the kill
+            result.already_gone.append(str(dest))
+            return
+        if any(p["id"] == c["id"] for p in ledger.parked_copies()):  # still there: its name is taken meanwhile
+            result.errors.append((str(dest), f"an interrupted undo left it in {Path(c['temp']).parent}; its name is "
+                                             "taken meanwhile, so it was left there."))
+            return
+        # put back (or the trash had it and a file is at its name again): the usual checks decide
     try:
         fd = safefs.open_dir(dest.parent)
     except safefs.SwappedPathError:
@@ -600,8 +614,8 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
             return
         moved = safefs.lstat_in(pfd, dest.name)
         if moved is None or not safefs.same_file(moved, st):  # swapped between check and move: put it back
-            _put_back(fd, pfd, park, dest.name)
-            ledger.set_copy_temp(c["id"], None)
+            if _put_back(fd, pfd, park, dest.name):  # (else it stays parked, and journaled as such for recovery)
+                ledger.set_copy_temp(c["id"], None)
             result.errors.append((str(dest), "it changed while being undone; left in place."))
             return
         try:
@@ -611,9 +625,12 @@ def _undo_in(fd: int, ledger: Ledger, c: dict, dest: Path, result: UndoResult, t
             handed = _held_path(pfd, dest.name, parked)
             trash(handed, restore_to=dest) if trash_fn is trash else trash_fn(handed)
         except Exception as exc:  # no trash on this volume, permission...: report, never delete
-            _put_back(fd, pfd, park, dest.name)
-            ledger.set_copy_temp(c["id"], None)
-            result.errors.append((str(dest), f"could not move it to the trash ({exc}); left in place."))
+            if _put_back(fd, pfd, park, dest.name):
+                ledger.set_copy_temp(c["id"], None)
+                result.errors.append((str(dest), f"could not move it to the trash ({exc}); left in place."))
+            else:  # its name was taken meanwhile: it stays parked, journaled, for recovery to put back
+                result.errors.append((str(dest), f"could not move it to the trash ({exc}), and its name is taken "
+                                                 f"meanwhile: it is in {dest.parent / park}."))
             return
     finally:
         os.close(pfd)
@@ -631,10 +648,13 @@ def _held_path(dir_fd: int, name: str, fallback: Path) -> Path:
     return proc / name if proc.is_dir() else fallback
 
 
-def _put_back(fd: int, pfd: int, park: str, name: str) -> None:
+def _put_back(fd: int, pfd: int, park: str, name: str) -> bool:
+    """The parked file back under its name (never over another file); False: it stays parked."""
     try:
-        os.link(name, name, src_dir_fd=pfd, dst_dir_fd=fd, follow_symlinks=False)  # never over another file
+        os.link(name, name, src_dir_fd=pfd, dst_dir_fd=fd, follow_symlinks=False)
         os.unlink(name, dir_fd=pfd)
-        os.rmdir(park, dir_fd=fd)
     except OSError:
-        pass  # left parked; recovery reports and retries
+        return False  # left parked; recovery reports and retries
+    with suppress(OSError):
+        os.rmdir(park, dir_fd=fd)
+    return True

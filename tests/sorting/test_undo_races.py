@@ -8,6 +8,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import pytest
 from sorting_helpers import hand_plan, snapshot
 
 from photosorter.sorting.ledger import Ledger
@@ -100,3 +101,59 @@ def test_two_undos_of_the_same_copies_at_once_take_turns_and_neither_fails(tmp_p
         assert not list((root / "Sorted").rglob("*.*")) and not list((root / "Sorted").rglob(".pending-*"))
         assert snapshot(root / "card") == originals
         ledger.close()
+
+
+def test_a_copy_parked_by_a_killed_undo_is_undone_by_the_next_undo_even_while_a_run_holds_recovery_off(tmp_path):
+    """Attack: an undo killed with a copy parked in .pending-undo-…, then the next undo while
+    another process applied a run (recovery skipped): it took the copy for gone, marked it undone,
+    and the copy stayed hidden in the park folder for good."""
+    import fcntl
+
+    plan = hand_plan(tmp_path / "card", tmp_path / "Sorted", n=2, sidecars_every=100)
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    run_id = apply_plan(plan, ledger).run_id
+
+    def killed(_path):
+        raise SystemExit("killed")  # like a kill: nothing after it runs, the copy stays parked
+
+    with pytest.raises(SystemExit):
+        undo_run(ledger, run_id, trash_fn=killed)
+    assert ledger.parked_copies()
+    held = os.open(ledger.lock_path, os.O_RDWR)
+    fcntl.flock(held, fcntl.LOCK_SH)  # another process applying a run: recovery stays off
+    try:
+        result = undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash"))
+    finally:
+        os.close(held)
+    assert not result.errors and not result.already_gone and len(result.trashed) == 4  # 2 photos, MOV, xmp
+    assert not [p for p in (tmp_path / "Sorted").rglob("*") if p.is_file()]
+    assert not list((tmp_path / "Sorted").rglob(".pending-undo-*")) and not ledger.parked_copies()
+    assert ledger.run(run_id).state == "undone"
+    ledger.close()
+
+
+def test_a_copy_the_trash_refused_whose_name_was_taken_meanwhile_stays_journaled_as_parked(tmp_path):
+    """Attack: the trash failed and the copy's name had been taken meanwhile, so it could not be put
+    back; the journal forgot it was parked (the message said "left in place") and recovery never
+    looked for it."""
+    from photosorter.sorting.sorter import recover
+
+    plan = hand_plan(tmp_path / "card", tmp_path / "Sorted", n=1, sidecars_every=1000)
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    run_id = apply_plan(plan, ledger).run_id
+    copy = next(p for p in (tmp_path / "Sorted").rglob("*.jpg"))
+    ours = copy.read_bytes()
+
+    def no_trash_and_the_name_taken(_path):
+        copy.write_bytes(b"someone else's new file")  # the name is taken while we were trashing
+        raise OSError("no trash on this volume")
+
+    result = undo_run(ledger, run_id, trash_fn=no_trash_and_the_name_taken)
+    said = dict(result.errors)
+    assert "its name is taken meanwhile: it is in" in said[str(copy)]  # (its sidecars went back: "left in place")
+    assert copy.read_bytes() == b"someone else's new file"  # theirs, untouched
+    assert len(ledger.parked_copies()) == 1  # journaled: recovery knows where ours is
+    copy.unlink()  # the name is free again
+    recover(ledger)
+    assert copy.read_bytes() == ours and not ledger.parked_copies()
+    ledger.close()
