@@ -63,7 +63,8 @@ def run(argv: list[str] | None = None, background: bool = False) -> int:
         if not instance.ask_to_show() and not background:
             QMessageBox.information(None, "photosorter is already open",
                                     "photosorter is already running for this library (look in the tray, or for its "
-                                    "window). Two windows on one library would overwrite each other's changes.")
+                                    "window), or still finishing its last job after closing — then try again in a "
+                                    "moment. Two windows on one library would overwrite each other's changes.")
         log.info("another photosorter holds this library: showed it and quit")
         return 0
     window = MainWindow(welcome=not background)
@@ -92,6 +93,7 @@ def run(argv: list[str] | None = None, background: bool = False) -> int:
     window.destroyed.connect(app.quit)
     code = app.exec()
     window.shutdown()
+    instance.close()
     from .workers import finish_before_exit
 
     if not finish_before_exit():  # a job that ignores its cancel (one long copy, an undo finishing)

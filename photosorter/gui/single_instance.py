@@ -12,11 +12,14 @@ a local socket named after that folder, and a second start asks it there to show
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+log = logging.getLogger(__name__)
 
 try:
     import fcntl
@@ -36,8 +39,14 @@ class SingleInstance:
         """True when this process now holds the library; False when another one does."""
         if fcntl is None:
             return not self.ask_to_show()
-        self.config_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.config_dir / "instance.lock", os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        path = self.config_dir / "instance.lock"
+        flags = os.O_RDONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            self.config_dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, flags, 0o600)  # read-only is enough for flock (a read-only config folder)
+        except OSError as exc:  # a folder or a link in its place: start without the guard, never fail to start
+            log.warning("cannot use %s (%s): not checking for another photosorter on this library", path, exc)
+            return True
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -57,6 +66,13 @@ class SingleInstance:
         sock.waitForBytesWritten(timeout_ms)
         sock.disconnectFromServer()
         return True
+
+    def close(self) -> None:
+        """Stop answering "show" (the window is gone; the app is finishing a last job): a start
+        meanwhile is told the app is still running, not sent to a window that will not come."""
+        if self.server is not None:
+            self.server.close()
+            self.server = None
 
     def listen(self, show: Callable[[], None]) -> None:
         """Serve later starts' "show" requests (call once the window exists)."""

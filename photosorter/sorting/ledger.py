@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import state_files
+from .. import errors, state_files
 from ..fsnames import from_db, shown, to_db
 from . import ledger_file
 
@@ -99,6 +99,20 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 
+def _open_lock(path: Path) -> int:
+    """A lock file beside the ledger, opened for flock (read-only is enough, so a read-only folder
+    with the file in it works). A folder or a symbolic link in its place is refused by name: an
+    attack's folder named like it gave "Something went wrong: IsADirectoryError", and a symbolic
+    link made its target file wherever it pointed."""
+    flags = os.O_RDONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        return os.open(path, flags, 0o600)
+    except OSError as exc:
+        raise errors.StateFileError(
+            f"photosorter cannot use its lock file {path} ({exc.strerror or exc}): something that is not a plain "
+            "file is in its place. Quit photosorter, remove it, and try again.") from exc
+
+
 def removed_since(photo_copies: int) -> str:
     """How a run's summary, History row and past-run view say that some of its copies are gone
     since: moved to the trash by a correction, or found already deleted by hand. (An attack read
@@ -157,7 +171,7 @@ class Ledger:
         if fcntl is None:
             yield
             return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        fd = _open_lock(self.lock_path)
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
             yield
@@ -174,8 +188,7 @@ class Ledger:
         if fcntl is None:
             yield
             return
-        fd = os.open(self.path.with_name(self.path.name + ".undo-lock"),
-                     os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        fd = _open_lock(self.path.with_name(self.path.name + ".undo-lock"))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -188,7 +201,7 @@ class Ledger:
         if fcntl is None:
             yield True
             return
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
+        fd = _open_lock(self.lock_path)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

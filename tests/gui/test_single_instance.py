@@ -67,3 +67,18 @@ def test_a_second_start_on_the_same_library_asks_the_first_to_show_itself(tmp_pa
     again = subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True, timeout=60,
                            cwd=root, env=_env(root))
     assert "second acquired True" in again.stdout, again.stderr[-2000:]
+
+
+def test_a_folder_or_a_link_in_place_of_the_lock_does_not_stop_the_app_from_starting(tmp_path, qtbot):
+    """Attack: instance.lock as a folder made the app fail to start ("something went wrong"); as a
+    dangling symbolic link, starting created its target outside the config folder."""
+    from photosorter.gui.single_instance import SingleInstance
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "instance.lock").mkdir()
+    assert SingleInstance(tmp_path / "a").acquire()  # starts (without the guard), and says so in the log
+    (tmp_path / "b").mkdir()
+    target = tmp_path / "outside" / "created"
+    (tmp_path / "b" / "instance.lock").symlink_to(target)
+    assert SingleInstance(tmp_path / "b").acquire()
+    assert not target.exists()

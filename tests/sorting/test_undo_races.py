@@ -157,3 +157,26 @@ def test_a_copy_the_trash_refused_whose_name_was_taken_meanwhile_stays_journaled
     recover(ledger)
     assert copy.read_bytes() == ours and not ledger.parked_copies()
     ledger.close()
+
+
+def test_a_folder_or_link_in_place_of_a_lock_file_is_refused_by_name(tmp_path):
+    """Attack: a folder named like `<ledger>.undo-lock` gave "Something went wrong:
+    IsADirectoryError"; a symbolic link there made its target file wherever it pointed."""
+    from photosorter.errors import StateFileError
+
+    plan = hand_plan(tmp_path / "card", tmp_path / "Sorted", n=1, sidecars_every=1000)
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    run_id = apply_plan(plan, ledger).run_id
+    lock = tmp_path / "ledger.sqlite3.undo-lock"
+    lock.mkdir()
+    with pytest.raises(StateFileError, match=r"lock file .*undo-lock.*not a plain file"):
+        undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash"))
+    lock.rmdir()
+    elsewhere = tmp_path / "elsewhere" / "made-by-the-link"
+    lock.symlink_to(elsewhere)
+    with pytest.raises(StateFileError):
+        undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash"))
+    assert not elsewhere.exists() and not elsewhere.parent.exists()
+    lock.unlink()
+    assert len(undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash")).trashed) >= 1  # and then it works
+    ledger.close()
