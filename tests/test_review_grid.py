@@ -558,3 +558,26 @@ def test_after_an_undo_only_photos_to_copy_again_are_counted_so(panel):
     assert f"{to_copy} photos to copy" in panel.summary.text() or f"{to_copy} photo to copy" in panel.summary.text()
     assert f"{to_copy} to copy again after the undo" in panel.summary.text()
     assert not {str(d.path) for d in moved} & panel.changed
+
+
+def test_a_correction_follows_its_category_s_rename(panel):
+    """Tryout: a cat corrected into pets (✎ "you: pets") went to no category once pets was renamed
+    Animals and the retrained model re-scored the preview: the correction still named pets."""
+    import copy
+
+    plan = make_plan(30, seed=14)
+    panel.set_plan(plan, {}, sources=["/roll"])
+    photo = str(plan.decisions[0].path)
+    panel.remember_correction(photo, ("beach",))
+    panel.rename_in_corrections("beach", "Seaside")
+    assert panel.corrections[photo] == ("Seaside",)
+    renamed = copy.deepcopy(plan)  # the retrained model's preview: the same photos under the new name
+    renamed.destinations = {("Seaside" if c == "beach" else c): p for c, p in plan.destinations.items()}
+    renamed.thresholds = {("Seaside" if c == "beach" else c): t for c, t in plan.thresholds.items()}
+    for d in renamed.decisions:
+        d.scores = {("Seaside" if c == "beach" else c): v for c, v in d.scores.items()}
+        d.categories = ["Seaside" if c == "beach" else c for c in d.categories]
+    panel.set_plan(renamed, {}, sources=["/roll"], compare=True)
+    assert panel.labels_of(photo) == ("Seaside",)
+    panel.review.select_group("Seaside")
+    assert photo in panel.review.paths()

@@ -398,6 +398,7 @@ class MainWindow(QMainWindow):
                 self.error(str(exc))
                 return
             self.library.save()
+            self.sorting.rename_in_corrections(old, new)
             self.categories.refresh(select=new)
             folder = self.library.category(new).folder
             self.status(f"Renamed. Copies go to {folder}. Retrain (Ctrl+T) so the model uses the new name.", 12000)

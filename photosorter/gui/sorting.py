@@ -431,6 +431,14 @@ class SortPanel(QWidget):
         self.corrections[path] = tuple(labels)
         self._refresh()
 
+    def rename_in_corrections(self, old: str, new: str) -> None:
+        """A category was renamed: the person's word keeps meaning the same category (a tryout's
+        cat corrected into pets went nowhere once pets became Animals: "you: pets" named a
+        category the re-scored preview no longer had)."""
+        for path, labels in list(self.corrections.items()):
+            if old in labels:
+                self.corrections[path] = tuple(new if c == old else c for c in labels)
+
     #: What runs now that decisions or copies must wait for: "apply" or "undo" (None: nothing).
     #: An attack found each of them unguarded: Apply clicked again while copying started a second
     #: run; N during Apply was overruled by the copy Apply then made, without a question; Ctrl+Z
