@@ -354,6 +354,13 @@ class MainWindow(QMainWindow):
         box.show()
         self.place_welcome(box)
 
+    def _welcome_done(self) -> None:
+        """Categories exist now (made or imported with the menu while the welcome was up): the
+        welcome goes (a tryout found it still up over the loss curves after an import)."""
+        box = getattr(self, "welcome_box", None)
+        if box is not None and self.library.categories and box.isVisible():
+            box.close()
+
     def place_welcome(self, box: QMessageBox) -> None:
         """Put ``box`` near the top of the tabs, right of the categories panel (which it talks
         about), over the still empty training chart rather than the Train tab's controls, and on
@@ -387,6 +394,7 @@ class MainWindow(QMainWindow):
             return
         self.library.save()
         self.categories.refresh(select=cat.name)
+        self._welcome_done()
         self.status(f"Category '{cat.name}' created; copies will go to {cat.folder}. Drop example photos on it.")
 
     def rename_category(self, old: str) -> None:
@@ -439,6 +447,7 @@ class MainWindow(QMainWindow):
             return
         self.library.save()
         self.categories.refresh()
+        self._welcome_done()
         self.last_import = report
         self.categories.header.setText(report.text())
         self.status(report.text() + " Train next (Ctrl+T).", 20000)

@@ -383,7 +383,7 @@ def test_the_whole_advice_can_be_scrolled_to_and_the_table_names_come_back_at_fu
     qtbot.waitUntil(lambda: names() == list(COLUMNS), timeout=3000)
 
 
-def test_the_welcome_does_not_block_the_window_so_ctrl_i_works_while_it_is_up(qtbot):
+def test_the_welcome_does_not_block_the_window_so_ctrl_i_works_while_it_is_up(qtbot, tmp_path):
     """Tryout: the welcome looked like part of the Train tab but was window-modal (QMessageBox.open),
     so the File menu and Ctrl+I — the README's first step — did nothing while it was up."""
     from PySide6.QtCore import Qt
@@ -403,6 +403,11 @@ def test_the_welcome_does_not_block_the_window_so_ctrl_i_works_while_it_is_up(qt
         assert QApplication.activeModalWidget() is None
         import_action = next(a for a in w.findChildren(type(w.undo_action)) if "Import" in a.text())
         assert import_action.shortcut().toString() == "Ctrl+I" and import_action.isEnabled()
+        # and once the import made categories, the welcome goes (it stayed over the loss curves)
+        from photosorter.samples import make_labeled_folder
+
+        w.import_folder(str(make_labeled_folder(tmp_path / "Examples", per_category=2, rel_size=0.6, seed=3)))
+        assert w.library.categories and not w.welcome_box.isVisible()
     finally:
         w.welcome_box.reject()
         w.shutdown()
