@@ -25,6 +25,7 @@ class SortTab(SortPanel):
         super().__init__()
         self.main_window = window  # provides session, library, tabs, progress, status(), error(), colours()
         self._asking: set[str] = set()  # photos whose "Remove the copy?" question is open
+        self._replan_wanted = False  # making the preview again failed (e.g. "retrain first"): after training
         self._applied_summary = None  # Apply's SortSummary, while its preview is shown
         self._applied_header = ""  # the first line of the summary Apply wrote (kept up to date)
         self.folder_dropped.connect(self.preview_sort)
@@ -59,6 +60,7 @@ class SortTab(SortPanel):
 
         def done(result):
             plan, table = result
+            self._replan_wanted = False
             w.progress.hide()
             why = AFTER_UNDO if after_undo else "changed with the new model"
             changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table, why=why)
@@ -83,6 +85,8 @@ class SortTab(SortPanel):
         def failed(message: str) -> None:
             if self.plan is None and self.table is None:
                 self.summary.setText("No preview: it could not be made (see the message). Nothing was copied.")
+            if rescore:  # made again after the next training (a tryout's "Retrain first" left the old grid)
+                self._replan_wanted = True
             w.error(message)
 
         start_job(w, job, on_done=done, on_error=failed, on_progress=w.busy("Scoring photos for the preview"))
@@ -101,7 +105,7 @@ class SortTab(SortPanel):
             if self._set_aside is not None and self.aside_stale != "undo":
                 self.aside_stale = "model"
             return
-        if self.plan is not None and self.sources:
+        if (self.plan is not None or self._replan_wanted) and self.sources:
             self.preview_sort(list(self.sources), rescore=True)
 
     def wait_for_copying(self) -> bool:

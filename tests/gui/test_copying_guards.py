@@ -263,3 +263,18 @@ def test_a_past_run_keeps_the_preview_s_category_order_and_says_which_copies_are
     assert words == f"copied to {d.categories[0]} in run 1; its copy in {d.categories[0]} was removed since"
     other = next(x for x in plan.decisions if x.categories and x is not d)
     assert w.sorting.outcome_words_of(str(other.path)) == f"copied to {', '.join(other.categories)} in run 1"
+
+
+def test_a_preview_that_could_not_be_made_again_is_made_after_the_next_training(w, qtbot, tmp_path, monkeypatch):
+    """Tryout: after removing a category, Undo's new preview failed ("The model knows vehicles,
+    which is no longer a category here. Retrain first."); after Ctrl+T the old grid stayed, with
+    Apply off, and the folder had to be chosen again."""
+    show(w, tmp_path)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
+    w.sorting.preview_sort([str(tmp_path / "src")], rescore=True, after_undo=True)  # as Undo does
+    qtbot.waitUntil(lambda: bool(w.errors), timeout=30_000)  # it cannot be made (no model here)
+    again = []
+    monkeypatch.setattr(w.sorting, "preview_sort", lambda paths, rescore=False, after_undo=False: again.append(paths))
+    w.sorting.rescore_preview()  # what a finished training does
+    assert again == [[str(tmp_path / "src")]]
