@@ -62,6 +62,8 @@ class SortTab(SortPanel):
             plan, table = result
             self._replan_wanted = False
             w.progress.hide()
+            if not rescore:  # another folder: the last one's file-name filter showed an empty grid (tryout)
+                self.review.filter.clear()
             why = AFTER_UNDO if after_undo else "changed with the new model"
             changed = self.set_plan(plan, w.colours(), sources=paths, compare=rescore, table=table, why=why)
             if after_undo:
@@ -342,10 +344,15 @@ class SortTab(SortPanel):
             kept = f" {len(result.kept_modified)} edited copies were kept." if result.kept_modified else ""
             errs = f" {len(result.errors)} could not be moved to the trash (left in place)." if result.errors else ""
             shown = self.run_id  # a past run on screen (Ctrl+Z undoes the last run, maybe another one)
-            other = f" (the last run; run {shown} is shown here)" if shown is not None and shown != result.run_id else ""
+            applied = self.applied_run_id if shown is None else None  # or the preview Apply carried out
+            on_screen = shown if shown is not None else applied
+            other = f" (run {on_screen} is shown here)" if on_screen is not None and on_screen != result.run_id else ""
             text = (f"<b>Undid run {result.run_id}{other}:</b> {len(result.trashed)} copies moved to the trash."
                     f"{kept}{errs}")
-            self.summary.setText(text)
+            if applied is not None and applied != result.run_id:  # that one stays: so does what Apply said
+                self.summary.setText(text + "<br>" + self.applied_summary_text(applied))  # (a tryout read only
+            else:                                                                    # "Undid run 5" over run 4)
+                self.summary.setText(text)
             w.status(text.replace("<b>", "").replace("</b>", ""), 12000)  # seen from any tab (Ctrl+Z on Watch)
             self.refresh_history()
             if shown is not None:

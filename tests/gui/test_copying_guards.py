@@ -278,3 +278,33 @@ def test_a_preview_that_could_not_be_made_again_is_made_after_the_next_training(
     monkeypatch.setattr(w.sorting, "preview_sort", lambda paths, rescore=False, after_undo=False: again.append(paths))
     w.sorting.rescore_preview()  # what a finished training does
     assert again == [[str(tmp_path / "src")]]
+
+
+def test_undoing_another_run_keeps_what_apply_said_about_the_run_on_screen(w, qtbot, tmp_path):
+    """Tryout: with run 4's applied grid on screen, undoing run 5 (a watch run) replaced the summary
+    with "Undid run 5: 3 copies moved to the trash." above run 4's photos."""
+    show(w, tmp_path / "a", seed=1)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
+    show(w, tmp_path / "b", seed=2)
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run 2)" in w.sorting.summary.text(), timeout=60_000)
+    w.undo(1)  # "Undo selected run" on run 1, run 2's grid on screen
+    qtbot.waitUntil(lambda: (1, "undone") in runs(), timeout=60_000)
+    qtbot.waitUntil(lambda: "Undid run 1" in w.sorting.summary.text(), timeout=10_000)
+    text = w.sorting.summary.text()
+    assert text.startswith("<b>Undid run 1 (run 2 is shown here):</b>") and "<b>Done (run 2):</b> copied 6 photos" in text
+
+
+def test_a_new_folder_s_preview_starts_without_the_last_one_s_file_name_filter(w, qtbot, tmp_path, monkeypatch):
+    """Tryout: the filter typed for one folder ("Abyssinian_13") stayed for the next folder's
+    preview, which then looked empty."""
+    show(w, tmp_path)
+    w.sorting.review.filter.setText("IMG_0003")
+    plan = hand_plan(tmp_path / "other", tmp_path / "Sorted", n=4, seed=5, sidecars_every=1000)
+    for d in plan.decisions:
+        d.scores = {c: (0.9 if c in d.categories else 0.1) for c in COLOURS}
+    monkeypatch.setattr(w.session, "plan", lambda paths, progress, cancel, overrides: plan)
+    w.preview_sort([str(tmp_path / "other")])
+    qtbot.waitUntil(lambda: w.sorting.plan is plan, timeout=30_000)
+    assert w.sorting.review.filter.text() == "" and len(w.sorting.review.paths()) > 0
