@@ -116,7 +116,13 @@ class SortTab(SortPanel):
         if self.copying is None:
             return False
         doing = "Apply is copying photos" if self.copying == "apply" else "An undo is running"
-        self.main_window.status(f"{doing}: wait until it has finished, then try again.", 8000)
+        text = f"{doing}: wait until it has finished, then try again."
+        self.main_window.status(text, 8000)
+        # the status bar is soon overwritten by the job's progress: the summary keeps it in sight
+        # (a tryout pressed Ctrl+Z during Apply and saw nothing happen)
+        summary = self.summary.text()
+        if text not in summary:
+            self.summary.setText(f"{summary}<br><i>{text}</i>")
         return True
 
     def apply_sort(self) -> None:
@@ -126,7 +132,7 @@ class SortTab(SortPanel):
             return
         self.copying = "apply"
         self.apply_button.setEnabled(False)  # at once: a second click started a second run (attack)
-        w.undo_action.setEnabled(False)
+        self.undo_button.setEnabled(False)  # (Ctrl+Z stays on: pressed, it says why it waits)
 
         def job(progress, cancel, emit):
             from ..sorting.ledger import Ledger
@@ -321,8 +327,7 @@ class SortTab(SortPanel):
                 self._ask_which_run(last, shown)
                 return
         self.copying = "undo"
-        w.undo_action.setEnabled(False)
-        self.undo_button.setEnabled(False)
+        self.undo_button.setEnabled(False)  # (Ctrl+Z stays on: pressed again, it says why it waits)
 
         def job(progress, cancel, emit):
             from ..sorting.ledger import Ledger

@@ -78,8 +78,10 @@ def runs():
 def test_apply_clicked_again_while_it_copies_starts_no_second_run(w, qtbot, tmp_path, slow_copies):
     show(w, tmp_path)
     qtbot.mouseClick(w.sorting.apply_button, Qt.MouseButton.LeftButton)
-    assert not w.sorting.apply_button.isEnabled() and not w.undo_action.isEnabled()
+    assert not w.sorting.apply_button.isEnabled() and not w.sorting.undo_button.isEnabled()
     w.sorting.apply_requested.emit()  # as a second click would (or a queued one)
+    w.undo_action.trigger()  # Ctrl+Z during Apply: refused, and it says so where it stays in sight
+    assert "Apply is copying photos: wait until it has finished" in w.sorting.summary.text()
     slow_copies.set()
     qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
     time.sleep(0.3)
@@ -124,10 +126,11 @@ def test_ctrl_z_pressed_again_while_an_undo_runs_does_not_undo_the_run_before(w,
     gate, real = threading.Event(), sorter._undo_copy
     monkeypatch.setattr(sorter, "_undo_copy", lambda *a: (gate.wait(30), real(*a))[1])
     qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert not w.undo_action.isEnabled()
-    w.undo_action.trigger()  # a shortcut pressed again (or a queued one)
+    assert w.sorting.copying == "undo" and not w.sorting.undo_button.isEnabled()
+    w.undo_action.trigger()  # Ctrl+Z pressed again
     w.undo(None)
     assert "An undo is running" in w.statusBar().currentMessage()
+    assert "An undo is running: wait until it has finished" in w.sorting.summary.text()
     gate.set()
     qtbot.waitUntil(lambda: (2, "undone") in runs(), timeout=60_000)
     qtbot.wait(500)
