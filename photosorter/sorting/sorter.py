@@ -380,7 +380,13 @@ def _recover_intent(ledger: Ledger, c: dict, stats: Counter) -> None:
                     os.close(rfd)
             except OSError:
                 sha = None
-            if sha == c["source_sha256"]:  # published, the commit did not happen
+            run = ledger.run(c["run_id"])
+            # Our copy was written after its run started; a file older than that is someone else's
+            # with the same bytes — an attack put the user's original there (mv keeps its date)
+            # after a kill between the journal and the commit, recovery took it for ours, and undo
+            # trashed it. (2 s of slack: FAT keeps times to 2 s.)
+            older = run is not None and dst.st_mtime_ns < int((run.started - 2) * 1e9)
+            if sha == c["source_sha256"] and not older:  # published, the commit did not happen
                 ledger.copy_state(c["id"], "done", str(dest), sha, dst)
                 stats["completed"] += 1
                 return

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -179,4 +180,40 @@ def test_a_folder_or_link_in_place_of_a_lock_file_is_refused_by_name(tmp_path):
     assert not elsewhere.exists() and not elsewhere.parent.exists()
     lock.unlink()
     assert len(undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash")).trashed) >= 1  # and then it works
+    ledger.close()
+
+
+def test_recovery_does_not_take_the_user_s_own_file_for_a_copy_it_never_published(tmp_path):
+    """Attack: a run killed between journaling a copy and writing it; before the next start the
+    user moved the original in under the copy's name (same bytes). Recovery called it a finished
+    copy — with the user's file's inode and date — and undo then trashed the user's only original."""
+    from photosorter.sorting.sorter import recover
+
+    plan = hand_plan(tmp_path / "card", tmp_path / "Sorted", n=1, sidecars_every=1000)
+    d = plan.decisions[0]
+    taken = time.time() - 86_400  # the photo was taken yesterday
+    os.utime(d.path, (taken, taken))
+    from photosorter.sorting import fault
+
+    pid = os.fork()
+    if pid == 0:  # a sort killed (SIGKILL) at its first crash point: right after the intent is journaled
+        try:
+            fault._target, fault._count = 1, 0
+            apply_plan(plan, Ledger(tmp_path / "ledger.sqlite3"))
+        finally:
+            os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status)
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    assert ledger.copies(states=("intent",))
+    dest = tmp_path / "Sorted" / d.categories[0] / d.path.name
+    assert not dest.exists()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(d.path), str(dest))  # the user's own move (mv keeps the date)
+    theirs = dest.read_bytes()
+    recover(ledger)
+    assert not ledger.copies(states=("done",))  # not taken for ours
+    run_id = ledger.runs()[0].id
+    result = undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash"))
+    assert not result.trashed and dest.read_bytes() == theirs
     ledger.close()
