@@ -56,6 +56,7 @@ def test_a_second_start_on_the_same_library_asks_the_first_to_show_itself(tmp_pa
         second = subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True,
                                 timeout=60, cwd=root, env=_env(root))
         assert "second acquired False asked True" in second.stdout, second.stderr[-2000:]
+        assert (config / "instance.sock").exists()  # in the config folder, not a shared /tmp name (attack)
         other = subprocess.run([sys.executable, "-c", _SECOND, str(tmp_path / "another-library")],
                                capture_output=True, text=True, timeout=60, cwd=root, env=_env(root))
         assert "second acquired True" in other.stdout  # another library is another app
