@@ -98,6 +98,21 @@ def trashed_files() -> list[Path]:
     return sorted((Path(TEST_XDG_DATA_HOME) / "Trash" / "files").glob("*"))
 
 
+def window_with_categories(qtbot, names: list[str]):
+    """A main window (not shown) on a library with these categories and the tiny backbone, no
+    model, no welcome."""
+    from photosorter.gui.main_window import MainWindow
+    from photosorter.library import Library
+
+    lib = Library()
+    lib.backbone = "tiny"
+    for name in names:
+        lib.add_category(name)
+    w = MainWindow(lib, welcome=False)
+    qtbot.addWidget(w)
+    return w
+
+
 @pytest.fixture
 def window(qtbot):
     """A main window on an empty library with the tiny backbone, no welcome (the Train-tab-level

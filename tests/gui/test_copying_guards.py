@@ -23,17 +23,11 @@ COLOURS = {"cats": "#d04040", "dogs": "#4040d0"}
 
 @pytest.fixture
 def w(qtbot):
-    from photosorter.gui.main_window import MainWindow
-    from photosorter.library import Library
+    from conftest import window_with_categories
 
-    lib = Library()
-    lib.backbone = "tiny"
-    for name in COLOURS:
-        lib.add_category(name)
-    win = MainWindow(lib, welcome=False)
+    win = window_with_categories(qtbot, list(COLOURS))
     win.errors = []
     win.error = win.errors.append
-    qtbot.addWidget(win)
     win.show()
     yield win
     win.shutdown()
@@ -48,6 +42,14 @@ def show(w, root: Path, n: int = 6, seed: int = 0):
         w.library.category(c).folder = str(folder)
     w.sorting.set_plan(plan, COLOURS, sources=[str(root / "src")], table=ReviewTable.from_plan(plan))
     return plan
+
+
+def two_runs(w, qtbot, tmp_path: Path) -> None:
+    """Runs 1 and 2 applied (folders a/ and b/), run 2's applied preview on screen."""
+    for run, (name, seed) in enumerate((("a", 1), ("b", 2)), start=1):
+        show(w, tmp_path / name, seed=seed)
+        w.apply_sort()
+        qtbot.waitUntil(lambda run=run: f"Done (run {run})" in w.sorting.summary.text(), timeout=60_000)
 
 
 @pytest.fixture
@@ -115,12 +117,7 @@ def test_a_correction_while_apply_copies_waits_and_the_grid_agrees_with_the_disk
 def test_ctrl_z_pressed_again_while_an_undo_runs_does_not_undo_the_run_before(w, qtbot, tmp_path, monkeypatch):
     """Ctrl+Z twice: the second press, once the first undo had finished, would undo the run before
     it too; pressed while it ran, both undos took the same copies and one failed half-way."""
-    show(w, tmp_path / "a", seed=1)
-    w.apply_sort()
-    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
-    show(w, tmp_path / "b", seed=2)
-    w.apply_sort()
-    qtbot.waitUntil(lambda: "Done (run 2)" in w.sorting.summary.text(), timeout=60_000)
+    two_runs(w, qtbot, tmp_path)
     from photosorter.sorting import sorter
 
     gate, real = threading.Event(), sorter._undo_copy
@@ -202,12 +199,7 @@ def test_back_to_an_applied_preview_says_what_apply_did(w, qtbot, tmp_path):
 
 def test_ctrl_z_asks_which_run_when_the_last_run_is_not_the_one_shown(w, qtbot, tmp_path):
     """Tryout: with run 3 on screen, Ctrl+Z undid run 4 (a background watch run) without a word."""
-    show(w, tmp_path / "a", seed=1)
-    w.apply_sort()
-    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
-    show(w, tmp_path / "b", seed=2)
-    w.apply_sort()
-    qtbot.waitUntil(lambda: "Done (run 2)" in w.sorting.summary.text(), timeout=60_000)
+    two_runs(w, qtbot, tmp_path)
     w.sorting.open_run(1, COLOURS)
     qtbot.waitUntil(lambda: w.sorting.run_id == 1, timeout=30_000)
 
@@ -286,12 +278,7 @@ def test_a_preview_that_could_not_be_made_again_is_made_after_the_next_training(
 def test_undoing_another_run_keeps_what_apply_said_about_the_run_on_screen(w, qtbot, tmp_path):
     """Tryout: with run 4's applied grid on screen, undoing run 5 (a watch run) replaced the summary
     with "Undid run 5: 3 copies moved to the trash." above run 4's photos."""
-    show(w, tmp_path / "a", seed=1)
-    w.apply_sort()
-    qtbot.waitUntil(lambda: "Done (run 1)" in w.sorting.summary.text(), timeout=60_000)
-    show(w, tmp_path / "b", seed=2)
-    w.apply_sort()
-    qtbot.waitUntil(lambda: "Done (run 2)" in w.sorting.summary.text(), timeout=60_000)
+    two_runs(w, qtbot, tmp_path)
     w.undo(1)  # "Undo selected run" on run 1, run 2's grid on screen
     qtbot.waitUntil(lambda: (1, "undone") in runs(), timeout=60_000)
     qtbot.waitUntil(lambda: "Undid run 1" in w.sorting.summary.text(), timeout=10_000)

@@ -233,15 +233,9 @@ def test_at_200_percent_the_train_tab_and_the_preview_fit_without_scrolling_side
 
 def _window_of_six(qtbot):
     """A main window with the six categories of NAMES (no model)."""
-    from photosorter.gui.main_window import MainWindow
+    from conftest import window_with_categories
 
-    lib = Library()
-    lib.backbone = "tiny"
-    for name in NAMES:
-        lib.add_category(name)
-    w = MainWindow(lib, welcome=False)
-    qtbot.addWidget(w)
-    return w
+    return window_with_categories(qtbot, NAMES)
 
 
 def _preview_of(w, n: int) -> None:
