@@ -382,9 +382,14 @@ class Ledger:
                                [to_db(os.fspath(source)), sha, *states])
 
     def companions_of(self, photo_copy: dict) -> list[dict]:
-        """The companion copies that travelled with this photo copy (same category, made with it or later)."""
-        return self._copy_rows(" AND companion_of=? AND category=? AND run_id>=? AND state='done'",
-                               [to_db(photo_copy["dest"]), photo_copy["category"], photo_copy["run_id"]])
+        """The companion copies that travelled with this photo copy (same category, made with it or
+        later) — not those of another photo copied later under the same name after this one was
+        deleted (camera names repeat: an attack's correction took that photo's movie and sidecar)."""
+        return self._copy_rows(
+            " AND companion_of=? AND category=? AND run_id>=? AND state='done' AND NOT EXISTS (SELECT 1 FROM"
+            " copies p WHERE p.dest=copies.companion_of AND p.category=copies.category AND p.companion_of IS NULL"
+            " AND p.id>? AND p.run_id<=copies.run_id)",
+            [to_db(photo_copy["dest"]), photo_copy["category"], photo_copy["run_id"], photo_copy["id"]])
 
     def parked_copies(self) -> list[dict]:
         """'done' copies that an interrupted undo had moved aside (temp set)."""

@@ -217,3 +217,25 @@ def test_recovery_does_not_take_the_user_s_own_file_for_a_copy_it_never_publishe
     result = undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash"))
     assert not result.trashed and dest.read_bytes() == theirs
     ledger.close()
+
+
+def test_a_correction_never_takes_the_movie_and_sidecar_of_another_photo_copied_later_under_the_same_name(tmp_path):
+    """Attack: camera names repeat. Photo A's copy cats/IMG_0000.jpg was deleted by hand; a later
+    run copied photo B there under the same name, with its Live Photo movie and .xmp; B's photo
+    copy went too. "Not cats" on A then trashed B's movie and sidecar: companions were matched by
+    the copy's path."""
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    first = hand_plan(tmp_path / "card1", tmp_path / "Sorted", n=1, seed=1, sidecars_every=1000)
+    a = first.decisions[0]
+    a.categories, a.companions, a.companion_shas = ["cats"], [], {}
+    apply_plan(first, ledger)
+    cats = tmp_path / "Sorted" / "cats"
+    (cats / a.path.name).unlink()  # by hand
+    second = hand_plan(tmp_path / "card2", tmp_path / "Sorted", n=1, seed=2, sidecars_every=1)
+    second.decisions[0].categories = ["cats"]
+    apply_plan(second, ledger)
+    assert (cats / a.path.name).exists() and {p.suffix for p in cats.iterdir()} == {".jpg", ".MOV", ".xmp"}
+    (cats / a.path.name).unlink()  # B's photo copy by hand too; its movie and sidecar stay
+    result = undo_copies_of(ledger, a.path, a.sha256, ["cats"], trash_fn=trash_into(tmp_path / "trash"))
+    assert result.trashed == [] and sorted(p.suffix for p in cats.iterdir()) == [".MOV", ".xmp"]
+    ledger.close()
