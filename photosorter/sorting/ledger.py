@@ -99,6 +99,10 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 
+#: How long an undo waits for another process's undo before it gives up and says so.
+UNDO_WAIT_S = 300
+
+
 def _open_lock(path: Path) -> int:
     """A lock file beside the ledger, opened for flock (read-only is enough, so a read-only folder
     with the file in it works). A folder or a symbolic link in its place is refused by name: an
@@ -190,7 +194,17 @@ class Ledger:
             return
         fd = _open_lock(self.path.with_name(self.path.name + ".undo-lock"))
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            deadline = time.monotonic() + UNDO_WAIT_S
+            while True:  # another process's undo: wait for it, but not for ever (a trash stuck on a network disk)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise errors.StateFileError(
+                            f"Another photosorter has been undoing copies for over {UNDO_WAIT_S // 60} minutes "
+                            "(its trash may be slow); nothing was undone here. Try again when it has finished.") from None
+                    time.sleep(0.2)
             yield
         finally:
             os.close(fd)  # releases the lock

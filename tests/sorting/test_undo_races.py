@@ -239,3 +239,27 @@ def test_a_correction_never_takes_the_movie_and_sidecar_of_another_photo_copied_
     result = undo_copies_of(ledger, a.path, a.sha256, ["cats"], trash_fn=trash_into(tmp_path / "trash"))
     assert result.trashed == [] and sorted(p.suffix for p in cats.iterdir()) == [".MOV", ".xmp"]
     ledger.close()
+
+
+def test_an_undo_waits_for_another_process_s_undo_but_not_for_ever(tmp_path, monkeypatch):
+    """Attack: with another process's undo holding the lock (its trash stuck), an undo waited with
+    no limit and no word. It now gives up after a while and says why; nothing is undone."""
+    import fcntl
+
+    from photosorter.errors import StateFileError
+    from photosorter.sorting import ledger as ledger_module
+
+    plan = hand_plan(tmp_path / "card", tmp_path / "Sorted", n=1, sidecars_every=1000)
+    ledger = Ledger(tmp_path / "ledger.sqlite3")
+    run_id = apply_plan(plan, ledger).run_id
+    other = os.open(tmp_path / "ledger.sqlite3.undo-lock", os.O_RDONLY | os.O_CREAT, 0o600)
+    fcntl.flock(other, fcntl.LOCK_EX)  # "another photosorter" undoing
+    monkeypatch.setattr(ledger_module, "UNDO_WAIT_S", 1)
+    try:
+        with pytest.raises(StateFileError, match="Another photosorter has been undoing"):
+            undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash"))
+        assert ledger.run(run_id).state == "done" and len(list((tmp_path / "Sorted").rglob("*.*"))) >= 1
+    finally:
+        os.close(other)
+    assert undo_run(ledger, run_id, trash_fn=trash_into(tmp_path / "trash")).trashed  # its turn now
+    ledger.close()
