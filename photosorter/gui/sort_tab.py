@@ -213,7 +213,12 @@ class SortTab(SortPanel):
         copied the same photos again into Sorted/Animals)."""
         w = self.main_window
         now = w.library.destinations()
-        changed = [c for c, folder in plan.destinations.items() if c not in now or Path(now[c]) != Path(folder)]
+        from ..sorting.planner import real_folder
+
+        changed = [c for c, folder in plan.destinations.items() if c not in now or Path(now[c]) != Path(folder)
+                   # the same path, but a link on it now leads elsewhere (another drive): "already
+                   # sorted" was decided in the old place (an attack)
+                   or (c in plan.resolved and real_folder(Path(now[c])) != plan.resolved[c])]
         if not changed:
             return False
         renamed = [c for c in changed if c not in now]

@@ -60,6 +60,9 @@ class Plan:
     destinations: dict[str, Path]
     thresholds: dict[str, float]
     background_photos: int = 0
+    #: each category folder where it really was when planned (links on its path followed): what
+    #: "already sorted" was decided against
+    resolved: dict[str, Path] = field(default_factory=dict)
 
     def counts(self) -> Counter:
         return Counter(d.outcome for d in self.decisions)
@@ -157,7 +160,7 @@ def plan_sort(
         d.outcome = "no_category" if not r.categories else "copy" if d.categories else "already_sorted"
         decisions.append(d)
     thresholds = {c: float(scorer.threshold_overrides.get(c, t)) for c, t in zip(clf.categories, clf.thresholds)}
-    return Plan(decisions, dict(destinations), thresholds, runs[-1].background_photos)
+    return Plan(decisions, dict(destinations), thresholds, runs[-1].background_photos, dict(folders))
 
 
 def _with_orphaned_twins(runs: list[ScoringRun], scorer: Scorer, kinds: frozenset[str],
@@ -241,4 +244,4 @@ def rethreshold(plan: Plan, thresholds: dict[str, float]) -> Plan:
         if d.message and d.message.startswith("identical to"):
             outcome, todo = "already_sorted", []
         out.append(dataclasses.replace(d, outcome=outcome, categories=todo))
-    return Plan(out, plan.destinations, dict(thresholds), plan.background_photos)
+    return Plan(out, plan.destinations, dict(thresholds), plan.background_photos, plan.resolved)

@@ -298,3 +298,24 @@ def test_a_new_folder_s_preview_starts_without_the_last_one_s_file_name_filter(w
     w.preview_sort([str(tmp_path / "other")])
     qtbot.waitUntil(lambda: w.sorting.plan is plan, timeout=30_000)
     assert w.sorting.review.filter.text() == "" and len(w.sorting.review.paths()) > 0
+
+
+def test_apply_refuses_when_a_link_on_a_category_folder_s_path_now_leads_elsewhere(w, qtbot, tmp_path, monkeypatch):
+    """Attack: Sorted was a link to one drive at preview time and to another at Apply; the path was
+    the same, so Apply went ahead, and photos "already sorted" on the first drive were skipped on
+    the second."""
+    from photosorter.sorting.planner import real_folder
+
+    (tmp_path / "drive1").mkdir()
+    (tmp_path / "drive2").mkdir()
+    (tmp_path / "Sorted").symlink_to(tmp_path / "drive1")
+    plan = show(w, tmp_path)
+    plan.resolved = {c: real_folder(p) for c, p in plan.destinations.items()}  # as planning records it
+    (tmp_path / "Sorted").unlink()
+    (tmp_path / "Sorted").symlink_to(tmp_path / "drive2")
+    again = []
+    monkeypatch.setattr(w.sorting, "preview_sort", lambda paths, rescore=False, after_undo=False: again.append(paths))
+    w.apply_sort()
+    assert "given another folder since this preview was made" in w.sorting.summary.text()
+    assert again == [[str(tmp_path / "src")]] and runs() == []
+    assert not list((tmp_path / "drive2").rglob("*.jpg"))

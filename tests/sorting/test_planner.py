@@ -50,8 +50,11 @@ def test_a_photo_already_in_a_category_it_is_not_chosen_for_now_is_already_sorte
     from photosorter.sorting.review_table import COPY, SORTED, ReviewTable
     from photosorter.sorting.sorter import apply_plan
 
+    from photosorter.sorting.planner import real_folder
+
     roll, _dest, ledger, dests = env
     plan = plan_sort([roll], scorer, ledger, dests, background="off")
+    assert plan.resolved == {c: real_folder(p) for c, p in dests.items()}  # where "already sorted" was decided
     d = next(d for d in plan.decisions if d.outcome == "copy" and len(d.categories) == 1)
     (chosen,) = d.categories
     other = next(c for c in dests if c != chosen)
