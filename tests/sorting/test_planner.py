@@ -47,10 +47,9 @@ def test_a_photo_already_in_a_category_it_is_not_chosen_for_now_is_already_sorte
     """Tryout: a truck corrected into vehicles after an earlier run had copied it there was
     previewed as "1 → vehicles" and Apply then found it already sorted (the preview said 9 to
     copy, Apply copied 8): only the categories the model chose were checked for a copy."""
+    from photosorter.sorting.planner import real_folder
     from photosorter.sorting.review_table import COPY, SORTED, ReviewTable
     from photosorter.sorting.sorter import apply_plan
-
-    from photosorter.sorting.planner import real_folder
 
     roll, _dest, ledger, dests = env
     plan = plan_sort([roll], scorer, ledger, dests, background="off")
