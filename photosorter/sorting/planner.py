@@ -142,21 +142,18 @@ def plan_sort(
         first_seen[r.sha256] = r.path
         d = Decision(r.path, "copy", r.sha256, size, mtime, scores=r.scores, head=dict(r.head))
         _companions(d, index, kinds)  # for every photo: a slider may give it a category later
-        for c in r.categories:
+        # Every category, not only the chosen ones: a slider or a correction may choose one where the
+        # photo already is (a tryout's corrected truck, in vehicles since a run before, was
+        # previewed as "1 → vehicles"). The chosen ones first, in the model's order.
+        for c in [*r.categories, *(c for c in folders if c not in r.categories)]:
             at = present_in(ledger, r.sha256, c, folders[c])
             if at is not None and all(present_in(ledger, s, c, folders[c]) for s in d.companion_shas.values()):
                 d.done_before.append(c)
                 d.done_at[c] = at
-            else:
+            elif c in r.categories:
                 d.categories.append(c)
                 if at is not None:
                     d.done_at[c] = at  # the photo is there, a companion is missing
-        for c in folders:  # where it is already, though not chosen: a slider or a correction may choose it
-            if c not in r.categories:  # (a tryout's corrected truck, in vehicles since a run before, was
-                at = present_in(ledger, r.sha256, c, folders[c])  # previewed as "1 → vehicles")
-                if at is not None and all(present_in(ledger, s, c, folders[c]) for s in d.companion_shas.values()):
-                    d.done_before.append(c)
-                    d.done_at[c] = at
         d.outcome = "no_category" if not r.categories else "copy" if d.categories else "already_sorted"
         decisions.append(d)
     thresholds = {c: float(scorer.threshold_overrides.get(c, t)) for c, t in zip(clf.categories, clf.thresholds)}

@@ -394,9 +394,10 @@ def _recover_intent(ledger: Ledger, c: dict, stats: Counter) -> None:
         stats["rolled_back"] += 1
 
 
-def _unpark(ledger: Ledger, c: dict, stats: Counter) -> None:
+def _unpark(ledger: Ledger, c: dict, stats: Counter) -> bool:
     """An undo was interrupted after parking a copy: put it back under its name, or — if the
-    trash already took it — record the copy as undone, so the ledger says what the disk holds."""
+    trash already took it — record the copy as undone, so the ledger says what the disk holds.
+    True when it stays parked (its name is taken meanwhile)."""
     dest, parked = Path(c["dest"]), Path(c["temp"])
     with _dir(dest.parent) as fd:
         if fd is not None and parked.parent.parent == dest.parent:
@@ -407,13 +408,14 @@ def _unpark(ledger: Ledger, c: dict, stats: Counter) -> None:
                     os.unlink(rel, dir_fd=fd)
                     stats["unparked"] += 1
                 except OSError:
-                    return  # the name is taken meanwhile: stays parked (and journaled) for a later look
+                    return True  # the name is taken meanwhile: stays parked (and journaled) for a later look
             elif safefs.lstat_in(fd, dest.name) is None:
                 ledger.copy_state(c["id"], "undone")  # the trash has it
                 stats["undone"] += 1
             with suppress(OSError):
                 os.rmdir(parked.parent.name, dir_fd=fd)
     ledger.set_copy_temp(c["id"], None)
+    return False
 
 
 def _sweep(folder: Path, stats: Counter) -> None:
@@ -536,11 +538,11 @@ def _undo_copy(ledger: Ledger, c: dict, result: UndoResult, trash_fn: Callable[[
         # run holds the lock, and this undo took the copy for gone — it stayed hidden in the park
         # folder for good (an attack). Undos take turns, so no other undo is using it: back first.
         stats: Counter = Counter()
-        _unpark(ledger, c, stats)
+        left_parked = _unpark(ledger, c, stats)
         if stats["undone"]:  # the trash had taken it before the kill
             result.already_gone.append(str(dest))
             return
-        if any(p["id"] == c["id"] for p in ledger.parked_copies()):  # still there: its name is taken meanwhile
+        if left_parked:  # its name is taken meanwhile
             result.errors.append((str(dest), f"an interrupted undo left it in {Path(c['temp']).parent}; its name is "
                                              "taken meanwhile, so it was left there."))
             return
