@@ -149,11 +149,8 @@ def stop_all_jobs(root: QObject, wait_ms: int = 5000) -> None:
     destroying the window does not destroy a running QThread ("QThread: Destroyed while thread is
     still running" is fatal in Qt 6: the test suite aborted that way on a loaded machine)."""
     workers = [w for o in (root, *root.findChildren(QObject)) for w in running_jobs(o)]
+    _stop(workers, wait_ms / 1000)
     for worker in workers:
-        worker.cancel()  # all at once: they wind down in parallel
-    deadline = time.monotonic() + wait_ms / 1000
-    for worker in workers:
-        worker.stop(max(0, int((deadline - time.monotonic()) * 1000)))
         if worker.thread_alive:
             assert worker._thread is not None
             worker._thread.setParent(None)
@@ -166,16 +163,18 @@ def finish_before_exit(wait_s: float = 60.0) -> bool:
     and Qt destroys the running QThread, which Qt 6 turns into an abort (an attack quit the app
     during a long copy: "QThread: Destroyed while thread is still running", exit 134). Leaving
     without teardown is a kill, which the journal is built for: the next start recovers."""
-    from shiboken6 import isValid
+    workers = list(_LIVE)  # (a thread stop_all_jobs detached is still its worker's: listed here)
+    _stop(workers, wait_s)
+    return not any(w.thread_alive for w in workers)
 
-    for worker in list(_LIVE):
+
+def _stop(workers: list[JobWorker], wait_s: float) -> None:
+    """Cancel ``workers`` all at once (they wind down in parallel), then wait up to ``wait_s`` in all."""
+    for worker in workers:
         worker.cancel()
     deadline = time.monotonic() + wait_s
-    for worker in list(_LIVE):
-        thread = worker._thread
-        if worker.thread_alive and thread is not None:
-            thread.wait(max(0, int((deadline - time.monotonic()) * 1000)))
-    return not any(w.thread_alive for w in list(_LIVE)) and not any(isValid(t) and t.isRunning() for t in _DETACHED)
+    for worker in workers:
+        worker.stop(max(0, int((deadline - time.monotonic()) * 1000)))
 
 
 def start_job(owner: QObject, job: Job, *, on_done=None, on_error=None, on_progress=None, on_cancel=None,
