@@ -30,12 +30,15 @@ except ImportError:  # Windows: no flock; the socket alone decides (a race there
 class SingleInstance:
     def __init__(self, config_dir: Path) -> None:
         self.config_dir = Path(config_dir)
-        key = hashlib.sha1(str(self.config_dir.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:16]
         # The socket in the config folder, which only this user can write: a name in the shared
         # temporary folder could be taken first by another user, who would then get every "show"
         # (an attack). Unix socket paths are short (108 bytes): a deep folder falls back to it.
         inside = self.config_dir.resolve() / "instance.sock"
-        self.name = str(inside) if os.name == "posix" and len(os.fsencode(inside)) < 100 else f"photosorter-{key}"
+        if os.name == "posix" and len(os.fsencode(inside)) < 100:
+            self.name = str(inside)
+        else:
+            key = hashlib.sha1(os.fsencode(inside.parent)).hexdigest()[:16]
+            self.name = f"photosorter-{key}"
         self._fd: int | None = None
         self.server: QLocalServer | None = None
 

@@ -370,7 +370,7 @@ class SortPanel(QWidget):
             return message if outcome == COPY and message else None
         run = self.applied_run_of(path)
         if run is None:
-            if outcome != SORTED or self.run_id is not None or self.table.identical[i]:
+            if outcome != SORTED or self.table.identical[i]:
                 return None
             names = ", ".join(c for c, done in zip(self.table.categories, self.table.done[i]) if done)
             return f"already sorted into {names}: not copied again" if names else "already sorted: not copied again"
