@@ -289,8 +289,7 @@ class TrainingPanel(QWidget):
         """Wrapped labels need more height when the tab is narrow (200% scaling); the scroll area
         around the tabs only knows that through the minimum height, else rows overlap."""
         super().resizeEvent(event)
-        self._fit_minimum_height()
-        self._fit_table_headers()
+        self._fit_minimum_height()  # (the table's column names follow its own resize: eventFilter)
 
     #: The per-category table always shows this many rows (or all, if fewer) without scrolling: it is
     #: the tab's main result, and with the comparison shown it was squeezed to a row and a half.
