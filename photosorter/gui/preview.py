@@ -268,8 +268,7 @@ class PreviewPane(QWidget):
         self.also.addItem("Also belongs in…")
         self.also.addItems([c for c in scores if c not in chosen])
         where = f"goes to {', '.join(chosen)}" if chosen else "goes to no category"
-        shown_run = sorting is not None and sorting.past_run_of(path) is not None  # a past run: what it did
-        outcome = sorting.outcome_words_of(path) if sorting is not None and (live is not None or shown_run) else None
+        outcome = sorting.outcome_words_of(path) if sorting is not None else None  # (None for photos it does not show)
         if outcome is not None and said is None:  # "goes to" was wrong after Apply or for an earlier run's copy (tryout)
             where = outcome
         if said is not None:
