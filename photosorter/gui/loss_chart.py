@@ -103,8 +103,19 @@ class LossChart(QWidget):
         if not n:
             return f"{self.stage}: starting" if self.stage else ""
         if self.stage:  # the stage's name must stay readable: the long explanation made way
-            return f"{self.stage} · {n} fold{'s' if n != 1 else ''}"
-        return f"{n} fold{'s' if n != 1 else ''}, each on its own epoch axis"
+            return f"{self.stage} · {n} round{'s' if n != 1 else ''}"
+        return f"{n} round{'s' if n != 1 else ''}, each tested on examples it did not learn from"
+
+    def panel_title(self, fold: int, passes: int, width: float) -> str:
+        """A panel's title in the longest words that fit ("round 1 · 200 passes", "1 · 200 passes",
+        "1 · 200"): the count of passes is the part a user compares between rounds."""
+        fm = self.fontMetrics()
+        if not passes:
+            options = [f"round {fold + 1} · waiting", f"{fold + 1} · waiting"]
+        else:
+            unit = "pass" if passes == 1 else "passes"
+            options = [f"round {fold + 1} · {passes} {unit}", f"{fold + 1} · {passes} {unit}", f"{fold + 1} · {passes}"]
+        return next((t for t in options if fm.horizontalAdvance(t) <= width), options[-1])
 
     def _plot_area(self) -> QRectF:
         fm = self.fontMetrics()
@@ -160,8 +171,7 @@ class LossChart(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(rect)
             _train, val = self.folds.get(fold, ([], []))
-            title = f"fold {fold + 1}"
-            title += f" · {len(val)} ep" if val else " · waiting"
+            title = self.panel_title(fold, len(val), rect.width())
             p.setPen(pal.text().color())
             p.drawText(QRectF(rect.left(), rect.top() - fm.height() - 2, rect.width(), fm.height()),
                        Qt.AlignmentFlag.AlignLeft, fm.elidedText(title, Qt.TextElideMode.ElideRight, int(rect.width())))
@@ -193,7 +203,7 @@ class LossChart(QWidget):
             p.drawText(QPointF(x, y), label)
             x += fm.horizontalAdvance(label) + 16
         p.setPen(pal.text().color())
-        if self.width() - x - 4 >= fm.horizontalAdvance("5 folds, each…"):  # never a lone "5…"
+        if self.width() - x - 4 >= fm.horizontalAdvance("5 rounds, each…"):  # never a lone "5…"
             p.drawText(QPointF(x, y), fm.elidedText(self.legend_text(), Qt.TextElideMode.ElideRight,
                                                     int(self.width() - x - 4)))
         p.end()

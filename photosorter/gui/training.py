@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import PhotosorterError
 from ..ml import confusion
+from ..ml.train_progress import ROUNDS_EXPLAINED
 from .backbone_comparison import ComparisonView, TrainExtras, train_with_extras
 from .loss_chart import LossChart
 from .training_results import ConfusionTable, MistakesView
@@ -73,7 +74,7 @@ class StepEta:
     """
 
     STEP = re.compile(r"Step (\d+) of (\d+)")
-    FOLD = re.compile(r"fold (\d+) of (\d+)")
+    FOLD = re.compile(r"round (\d+) of (\d+)")
     MIN_SECONDS = 1.0  # of the current step, before any estimate
     MIN_SHARE = 0.02  # of the bar, within the current step, before any estimate
 
@@ -220,7 +221,10 @@ class TrainingPanel(QWidget):
         self.bar.setMinimumWidth(60)  # beside the buttons it set the tab's width at 200%
         self.stage = QLabel("Add at least two examples to each category, then train.")
         self.stage.setWordWrap(True)
+        self.stage.setToolTip(ROUNDS_EXPLAINED)
+        self.bar.setToolTip(ROUNDS_EXPLAINED)
         self.chart = LossChart()
+        self.chart.setToolTip(ROUNDS_EXPLAINED)
         self.table = QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
         for c, full in enumerate(COLUMNS):

@@ -287,14 +287,15 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
     steps = stage(progress, 0.0, 0.85)  # the final training on the kept top is the last 15% of the bar
 
     # Words per phase: a count over all phases ("epoch 11 of 18") stopped short of its end whenever
-    # the fine-tuned network was not kept, since the last phase then never runs (tryout).
+    # the fine-tuned network was not kept, since the last phase then never runs (tryout). "Round" and
+    # "pass" are the Train tab's words for a fold and an epoch (train_progress.ROUNDS_EXPLAINED).
     phase, phase_epoch, phase_epochs = "", 0, ft.epochs
 
     def tick() -> None:
         nonlocal done, phase_epoch
         done += 1
         phase_epoch += 1
-        steps(done, total, f"Fine-tuning: {phase}, epoch {phase_epoch} of {phase_epochs}")
+        steps(done, total, f"Fine-tuning: {phase}, pass {phase_epoch} of {phase_epochs}")
 
     def read_progress(i: int, _n: int, msg: str) -> None:
         nonlocal done
@@ -320,7 +321,7 @@ def fine_tune_stage(photos: LabeledPhotos, embedder: Embedder, frozen: TrainResu
             va = torch.as_tensor(fold == f)
             frozen_logits[va.numpy()] = heads[f].eval()(_pooled(base_top, act[va, 0])).numpy()
     for f in range(k):
-        phase, phase_epoch = f"fold {f + 1} of {k}", 0
+        phase, phase_epoch = f"round {f + 1} of {k}", 0
         tr, va = torch.as_tensor(fold != f), torch.as_tensor(fold == f)
         top, head = copy.deepcopy(base_top), copy.deepcopy(heads[f])
         best_epochs.append(_fine_tune(top, head, act[tr], y[tr], act[va, 0], y[va], ft, ft.epochs,

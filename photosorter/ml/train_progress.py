@@ -6,6 +6,11 @@ photo, near-instant for photos whose features are cached) and training the cross
 photos and 5 folds together, so the bar stood at 97% while the text said "fold 1 of 5". Here each
 stage has a fixed share of the bar, the text names the stage and the step within it, and both are
 computed from the same state in the same call: they cannot disagree.
+
+The words are the user's, not the method's: a cross-validation *fold* is a "round" (it learns from
+most of the examples and tests itself on the rest) and an *epoch* a "pass" over the examples. A
+tryout found "training fold 2 of 5, epoch 40" unexplained anywhere in the app (ROUNDS_EXPLAINED is
+the tab's own explanation).
 """
 
 from __future__ import annotations
@@ -13,6 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..jobs import ProgressFn
+
+#: What a round and a pass are, for the Train tab's tooltips (the progress words and the curves).
+ROUNDS_EXPLAINED = (
+    "Training runs in rounds. Each round learns from most of your examples and then tests itself on "
+    "the ones it left out, so every example is judged by a model that never saw it: that is where the "
+    "figures below come from. A pass is one look at the examples; a round stops once its test "
+    "stops improving (the dot on each curve). The model you keep then learns from every example."
+)
 
 #: The bar is reported on this scale (``progress(done, SCALE, text)``).
 SCALE = 1000
@@ -52,13 +65,13 @@ class TrainProgress:
             tail = f": {self.note}" if self.note else ""
             return f"Step 1 of 2 — reading examples, {self.read} of {self.to_read}{tail}"
         if self.stage == "finishing":
-            return "Step 2 of 2 — all folds trained; choosing thresholds"
+            return "Step 2 of 2 — every round done; choosing thresholds"
         if not self.folds:
-            return "Step 2 of 2 — training"
+            return "Step 2 of 2 — learning"
         current = min(self.folds_done + 1, self.folds)
-        epoch = f", epoch {self.epoch + 1}" if self.epoch >= 0 else ""
-        last = f" (fold {self.folds_done}: {self.note})" if self.note and self.folds_done else ""
-        return f"Step 2 of 2 — training fold {current} of {self.folds}{epoch}{last}"
+        epoch = f", pass {self.epoch + 1}" if self.epoch >= 0 else ""
+        last = f" (round {self.folds_done}: {self.note})" if self.note and self.folds_done else ""
+        return f"Step 2 of 2 — learning, round {current} of {self.folds}{epoch}{last}"
 
     def _report(self) -> None:
         self.sink(round(self.fraction() * SCALE), SCALE, self.text())

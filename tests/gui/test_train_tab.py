@@ -32,7 +32,7 @@ def test_each_fold_gets_its_own_epoch_axis_and_the_legend_counts_the_real_folds(
     qtbot.addWidget(chart)
     chart.resize(640, 220)
     chart.add_point(0, 0, 0.7, 0.7, 5)  # training says 5 folds; only fold 1 has a point so far
-    assert "5 folds" in chart.legend_text()
+    assert "5 rounds" in chart.legend_text()
     chart.clear()
     lengths = [8, 111, 9, 10, 7]  # one fold ran to epoch 111
     for f, n in enumerate(lengths):
@@ -44,7 +44,7 @@ def test_each_fold_gets_its_own_epoch_axis_and_the_legend_counts_the_real_folds(
         pts, rect = chart.points(f), chart.panels()[f]
         # every fold's curve runs across its whole panel, however short it is
         assert pts[-1].x() - pts[0].x() >= 0.95 * rect.width(), (f, pts[-1].x() - pts[0].x(), rect.width())
-    assert len(chart.panels()) == 5 and "5 folds" in chart.legend_text()
+    assert len(chart.panels()) == 5 and "5 rounds" in chart.legend_text()
 
 
 # ---------------------------------------------------------------- results people can act on
@@ -411,3 +411,34 @@ def test_the_welcome_does_not_block_the_window_so_ctrl_i_works_while_it_is_up(qt
     finally:
         w.welcome_box.reject()
         w.shutdown()
+
+
+def test_the_train_tab_speaks_of_rounds_and_passes_and_says_what_they_are(window, qtbot):
+    """Tryout: the Train tab said "training fold 2 of 5, epoch 40" and titled its curves "fold 1 ·
+    200 ep", words the tab explained nowhere. It now says rounds and passes, in the progress words
+    and on the curves, and the bar, the words and the curves all explain them on hover."""
+    from photosorter.ml.train_progress import ROUNDS_EXPLAINED, TrainProgress
+
+    panel = window.training
+    said: list[str] = []
+    tracker = TrainProgress(lambda d, t, m: (panel.on_progress(d, t, m), said.append(panel.stage.text())))
+    tracker.reading_progress(10, 10)
+    for fold in range(3):
+        tracker.fold_progress(fold, 3)
+        for epoch in range(4):
+            tracker.epoch_done(fold, epoch)
+            panel.chart.add_point(fold, epoch, 0.5, 0.6, 3)
+    tracker.fold_progress(3, 3)
+    words = " ".join(said).lower()
+    assert "round 2 of 3, pass 4" in words and "every round done" in said[-1]
+    assert "fold" not in words and "epoch" not in words
+    for widget in (panel.bar, panel.stage, panel.chart):
+        assert widget.toolTip() == ROUNDS_EXPLAINED
+    assert "round" in ROUNDS_EXPLAINED and "pass" in ROUNDS_EXPLAINED
+    chart = panel.chart
+    assert chart.legend_text().startswith("3 rounds")
+    wide = chart.fontMetrics().horizontalAdvance("round 1 · 4 passes") + 2
+    assert chart.panel_title(0, 4, wide) == "round 1 · 4 passes"
+    assert chart.panel_title(0, 4, wide - 10) == "1 · 4 passes"  # a narrow panel keeps the counts
+    assert chart.panel_title(2, 1, wide) == "round 3 · 1 pass"
+    assert chart.panel_title(1, 0, wide) == "round 2 · waiting"

@@ -69,11 +69,11 @@ def test_progress_words_count_each_phase_to_its_end(frozen, monkeypatch):
 
     said: list[str] = []
     _stage(frozen, monkeypatch, 0.80, 0.80, progress=lambda d, t, m: said.append(m))
-    epochs = [(m, *map(int, re.search(r"epoch (\d+) of (\d+)", m).groups())) for m in said if "epoch" in m]
+    epochs = [(m, *map(int, re.search(r"pass (\d+) of (\d+)", m).groups())) for m in said if "pass" in m]
     assert epochs and all(e <= of for _m, e, of in epochs), epochs
-    folds = {re.search(r"fold (\d+) of (\d+)", m).group(0) for m, _e, _of in epochs}
+    folds = {re.search(r"round (\d+) of (\d+)", m).group(0) for m, _e, _of in epochs}
     k = len(folds)
-    assert k >= 2 and epochs[-1][0].startswith(f"Fine-tuning: fold {k} of {k}, epoch 2 of 2"), epochs[-1]
+    assert k >= 2 and epochs[-1][0].startswith(f"Fine-tuning: round {k} of {k}, pass 2 of 2"), epochs[-1]
 
 
 def test_fine_tuned_model_is_kept_when_it_improves_and_round_trips(frozen, monkeypatch, tmp_path):
@@ -134,13 +134,13 @@ def test_cancel_stops_fine_tuning(frozen):
 
     def progress(done, total, msg):
         seen.append(msg)
-        if "epoch" in msg:
+        if "pass " in msg:
             token.cancel()
 
     with pytest.raises(errors.CancelledError):
         fine_tune_stage(photos, emb, copy.deepcopy(result), OPTS, FineTuneOptions(epochs=3), progress=progress,
                         cancel=token)
-    assert sum("epoch" in m for m in seen) == 1  # stopped within the next epoch
+    assert sum("pass " in m for m in seen) == 1  # stopped within the next pass
 
 
 def test_train_fine_tune_json_says_what_was_kept(tmp_path, capsys, monkeypatch):

@@ -21,7 +21,7 @@ def test_bar_and_text_agree_through_a_real_training(tmp_path):
     assert fractions[-1] == 1.0
     saw_fold = False
     for (_d, _t, m), frac in zip(calls, fractions):
-        fold = re.search(r"fold (\d+) of (\d+)", m)
+        fold = re.search(r"round (\d+) of (\d+)", m)
         if fold:  # while fold i of k trains, the folds after it still have their part of the bar
             saw_fold = True
             i, k = int(fold.group(1)), int(fold.group(2))
@@ -32,7 +32,7 @@ def test_bar_and_text_agree_through_a_real_training(tmp_path):
     from photosorter.ml.train_progress import READ_SHARE
 
     for (_d, _t, m), frac in zip(calls, fractions):
-        fold = re.search(r"fold (\d+) of (\d+)", m)
+        fold = re.search(r"round (\d+) of (\d+)", m)
         if fold:
             i, k = int(fold.group(1)), int(fold.group(2))
             assert READ_SHARE + (1 - READ_SHARE) * (i - 1) / k - 1e-3 <= frac
@@ -49,5 +49,5 @@ def test_fold_count_is_known_before_the_first_fold_ends():
     p.reading_progress(150, 150)
     p.fold_progress(0, 5)
     p.epoch_done(0, 3)
-    assert p.folds == 5 and seen[-1] == "Step 2 of 2 — training fold 1 of 5, epoch 4"
+    assert p.folds == 5 and seen[-1] == "Step 2 of 2 — learning, round 1 of 5, pass 4"
     assert p.fraction() < READ_SHARE + (1 - READ_SHARE) / 5
