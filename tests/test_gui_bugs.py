@@ -161,14 +161,14 @@ def test_a_running_watcher_uses_new_folders_thresholds_and_model_at_once(window,
     new_folder = tmp_path / "elsewhere" / "reds"
     w.library.category("red_disc").folder = str(new_folder)
     monkey = QTimer.singleShot  # choose_category_folder asks with a dialog: answer it
-    from PySide6.QtWidgets import QFileDialog
+    from photosorter.gui.folders import NewFolderDialog
 
-    orig = QFileDialog.getExistingDirectory
-    QFileDialog.getExistingDirectory = staticmethod(lambda *a, **k: str(new_folder))
+    orig = NewFolderDialog.ask
+    NewFolderDialog.ask = staticmethod(lambda *a, **k: str(new_folder))  # type: ignore[method-assign]
     try:
         w.choose_category_folder("red_disc")
     finally:
-        QFileDialog.getExistingDirectory = orig
+        NewFolderDialog.ask = orig  # type: ignore[method-assign]
     del monkey
     assert w.watch_service.destinations["red_disc"] == new_folder
     # an example photo of red_disc: one the tiny model is sure about (a fresh random one may score low)

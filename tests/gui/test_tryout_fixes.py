@@ -402,11 +402,12 @@ def test_a_category_folder_dialog_opens_next_to_a_folder_not_made_yet(tmp_path, 
     Pictures instead of where the copies are to go."""
     from PySide6.QtWidgets import QFileDialog
 
-    from photosorter.gui.folders import choose_folder
+    from photosorter.gui.folders import NewFolderDialog, choose_folder
 
     (tmp_path / "Sorted").mkdir()
     opened = []
-    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda _p, _t, where: opened.append(where) or ""))
+    monkeypatch.setattr(NewFolderDialog, "ask", staticmethod(lambda _p, _t, where: opened.append(where) or ""))
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_a: pytest.fail("not a destination dialog"))
     choose_folder(None, "Where should 'pets' copies go?", "destination", str(tmp_path / "Sorted" / "pets"))
     choose_folder(None, "Where should 'pets' copies go?", "destination", str(tmp_path / "Sorted"))
     assert opened == [str(tmp_path / "Sorted")] * 2
@@ -485,3 +486,89 @@ def test_the_wheel_scrolls_the_page_over_a_combo_box_or_slider_until_it_has_focu
     qtbot.waitUntil(combo.hasFocus, timeout=2000)
     wheel(combo)
     assert combo.currentText() == "nature"  # focused: the wheel is the box's
+
+
+def _type_into_the_folder_dialog(qtbot, text: str, then=None):
+    """When the folder dialog is up: type ``text`` into its name field and press Enter, as a person
+    would; ``then(dialog)`` runs after that while the dialog may still be open."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+
+    seen: dict = {}
+
+    def act():
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QFileDialog):
+            QTimer.singleShot(20, act)
+            return
+        seen["dialog"] = dialog
+        edit = dialog.findChild(QLineEdit, "fileNameEdit")
+        edit.setFocus()
+        edit.setText(text)
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+        if then is not None:
+            then(dialog)
+
+    QTimer.singleShot(0, act)
+    return seen
+
+
+def test_a_category_folder_can_be_a_new_folder_typed_into_the_dialog(qtbot, tmp_path, monkeypatch):
+    """Tryout: typing ".../Sorted/Receipts" (not made yet) as a category's folder got "Directory not
+    found" from the folder dialog. Now it asks to create it, makes it, and the category takes it."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from photosorter.gui.folders import choose_folder
+
+    (tmp_path / "Sorted").mkdir()
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text, *_a: asked.append(text) or QMessageBox.StandardButton.Yes)
+    target = tmp_path / "Sorted" / "Receipts" / "2026"
+    _type_into_the_folder_dialog(qtbot, str(target))
+    chosen = choose_folder(None, "Where should 'receipts' copies go?", "destination", str(tmp_path / "Sorted"))
+    assert chosen == str(target) and target.is_dir()
+    assert len(asked) == 1 and "does not exist yet" in asked[0] and "1 folder(s) above it" in asked[0]
+
+
+def test_saying_no_to_creating_a_folder_keeps_the_dialog_open_and_makes_nothing(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from photosorter.gui.folders import choose_folder
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a: QMessageBox.StandardButton.No)
+    still_open: list[bool] = []
+
+    def check_then_cancel(dialog):
+        still_open.append(dialog.isVisible())
+        dialog.reject()
+
+    _type_into_the_folder_dialog(qtbot, str(tmp_path / "Nope"), then=check_then_cancel)
+    assert choose_folder(None, "Where?", "destination", str(tmp_path)) == ""
+    assert still_open == [True] and not (tmp_path / "Nope").exists()
+
+
+def test_folders_to_sort_must_exist(qtbot, tmp_path, monkeypatch):
+    """Only a destination may be new: a folder to sort that does not exist is not taken (Qt's own
+    dialog says "Directory not found"; it is closed here as a person would)."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+    from photosorter.gui.folders import choose_folder
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a: pytest.fail("asked to create a folder to sort"))
+    warned: list[str] = []
+
+    def close_the_warning_then_cancel():
+        top = QApplication.activeModalWidget()
+        if isinstance(top, QMessageBox):
+            warned.append(top.text())
+            top.accept()
+        elif isinstance(top, QFileDialog) and warned:
+            top.reject()
+            return
+        QTimer.singleShot(20, close_the_warning_then_cancel)
+
+    QTimer.singleShot(50, close_the_warning_then_cancel)
+    _type_into_the_folder_dialog(qtbot, str(tmp_path / "Nope"))
+    assert choose_folder(None, "Folder of photos to sort", "sort", str(tmp_path)) == ""
+    assert warned and not (tmp_path / "Nope").exists()
