@@ -476,6 +476,18 @@ class PhotoGrid(QListView):
         self.setAccessibleName("Photos in the selected group")
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
+        #: Said in the middle of the grid when the group shown has no photos: an emptied group
+        #: stays open after a correction, and a blank grid looked like photos still loading.
+        self.empty_text = ""
+
+    def paintEvent(self, e) -> None:
+        super().paintEvent(e)
+        if self.empty_text and self.model() is not None and self.model().rowCount() == 0:
+            p = QPainter(self.viewport())
+            p.setPen(self.palette().placeholderText().color())
+            p.drawText(self.viewport().rect().adjusted(12, 12, -12, -12),
+                       int(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap), self.empty_text)
+            p.end()
 
     def current_path(self) -> str | None:
         idx = self.currentIndex()
@@ -604,9 +616,12 @@ class ReviewView(QWidget):
 
     def set_decided(self, table: ReviewTable, decided: Decided, colours: dict[str, str],
                     changed: np.ndarray | None = None, corrections: dict | None = None,
-                    changed_why: str = "changed with the new model") -> None:
+                    changed_why: str = "changed with the new model", rescored: bool = False) -> None:
         """Regroup (thresholds moved, a correction, or a new preview); keeps the selected group
-        and photo. Costs array operations, not per-photo Python, when only thresholds moved."""
+        and photo. Costs array operations, not per-photo Python, when only thresholds moved.
+        ``rescored``: the table is the open preview's photos scored again (a correction's quick
+        retrain), so the person is still going through it and a group they emptied stays open (it
+        jumped to another group — tryout); a new preview opens on a group with photos."""
         new_table = table is not self.model.table
         m = self.model
         # read the selection before the model changes: its rows index the table it was made for
@@ -653,7 +668,7 @@ class ReviewView(QWidget):
             item.setToolTip(GROUP_TIPS.get(name, item.text()))
             if name in colours:  # a swatch: coloured text was unreadable for dark colours in the dark theme
                 item.setIcon(_swatch(colours[name]))
-        if keep_group in keys and (not new_table or len(groups[keep_group])):
+        if keep_group in keys and (not new_table or rescored or len(groups[keep_group])):
             row = keys.index(keep_group)
         else:  # a new preview opens on photos, not on an empty group kept from the last one
             row = next((r for r, name in enumerate(keys) if len(groups[name])), 0)
@@ -703,6 +718,7 @@ class ReviewView(QWidget):
         if self.model.table is None or name is None:
             return
         rows, cat = self._rows_of_group(name)
+        self.grid.empty_text = self._empty_text(name)
         keep_path = keep_path or self.grid.current_path()
         if not force and cat == self.model.group_cat and np.array_equal(rows, self.model.rows):
             self.model.refresh_all()  # same photos, in the same order: repaint only
@@ -740,6 +756,18 @@ class ReviewView(QWidget):
             self.grid.scrollTo(index, QListView.ScrollHint.PositionAtTop)
             if self.grid.visualRect(index).bottom() + bar.value() < self.grid.viewport().height():
                 bar.setValue(0)
+
+    def _empty_text(self, name: str) -> str:
+        """What an empty group means, in the words of its name."""
+        text = self.filter.text().strip()
+        if text and len(self.groups.get(name, ())):
+            return f"No photo in this group has “{text}” in its name."
+        past = self.model.table is not None and len(self.model.table) and bool(self.model.table.fixed.all())
+        return {NEAR_GROUP: "Nothing left to check first.",
+                NONE_GROUP: "Every photo goes to at least one category.",
+                SORTED_GROUP: "No photo is already sorted or a duplicate.",
+                FAILED_GROUP: "Every photo could be read.",
+                ALL_GROUP: "No photos."}.get(name, f"No photos {'were copied' if past else 'go'} to {name}.")
 
     def _next_kept(self, old_rows: np.ndarray, left: int) -> int | None:
         """Where the selection goes when the selected photo left the group (a correction): the

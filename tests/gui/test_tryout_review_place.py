@@ -158,3 +158,36 @@ def test_a_tiles_tooltip_tells_a_score_from_a_threshold_it_rounds_to(panel):
     tip = review.model.index(0).data(Qt.ItemDataRole.ToolTipRole)
     assert "people 0.517 (threshold 0.518)" in tip, tip  # read "people 0.52 (threshold 0.52)"
     assert "food 0.90 (threshold 0.50)" in tip
+
+
+def test_a_correction_that_empties_the_open_group_keeps_it_open_through_the_retrain(panel, qtbot):
+    """Tryout: N on the last photo of a group, and once the quick retrain re-scored the preview the
+    grid had jumped to another group ("Check first"), the person's place lost. The emptied group
+    stays open, and the grid says it is empty (a blank grid looked like photos still loading)."""
+    plan = _plan(30)
+    pets = [i for i, d in enumerate(plan.decisions) if "pets" in d.categories]
+    for i in pets[1:]:  # one photo in pets
+        d = plan.decisions[i]
+        d.categories, d.scores["pets"] = [c for c in d.categories if c != "pets"], 0.1
+    panel.set_plan(plan, {}, sources=[])
+    review, grid = _go_to(panel, qtbot, "pets", 0)
+    cleared = []
+    review.nothing_selected.connect(lambda: cleared.append(True))
+    qtbot.keyClick(grid, Qt.Key.Key_N)
+    assert review.current_group() == "pets" and not len(review.groups["pets"]) and cleared
+    # the quick retrain re-scores the same photos: a new table, pets still empty
+    d = plan.decisions[pets[0]]
+    d.categories, d.scores["pets"] = [c for c in d.categories if c != "pets"], 0.1
+    rescored = Plan(list(plan.decisions), plan.destinations, plan.thresholds)
+    panel.set_plan(rescored, {}, sources=[], compare=True)
+    assert review.current_group() == "pets"
+    assert grid.empty_text == "No photos go to pets." and grid.model().rowCount() == 0
+    image = grid.viewport().grab().toImage()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 3) for y in range(0, image.height(), 3)}
+    assert len(colours) > 1, "the empty grid says nothing"
+    # a new preview, of the same photos (sorted again) or of others, opens on photos
+    panel.set_plan(Plan(list(plan.decisions), plan.destinations, plan.thresholds), {}, sources=[])
+    assert review.current_group() != "pets" and len(review.groups[review.current_group()])
+    review.select_group("pets")
+    panel.set_plan(_plan(12, seed=5), {}, sources=[])
+    assert len(review.groups[review.current_group()])
