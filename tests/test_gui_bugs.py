@@ -520,9 +520,17 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     summary = w.sorting.summary.text()
     assert summary.startswith("<b>Done (run") and "photos (1 photo copy since removed) (" in summary.split("<br>")[0]
     assert "moved to the trash from" in summary  # what the correction did stays under it
+    # its "in no category" names the photo the correction put there (tryout: it kept Apply's
+    # count beside a "No category" group one larger)
+    from photosorter.gui.review import NONE_GROUP
+
+    applied = w.sorting._applied_summary
+    assert f"{applied.no_category} in no category (+1 since, by your corrections);" in summary.split("<br>")[0]
+    assert len(review.groups[NONE_GROUP]) == applied.no_category + 1
     press_n_on(placed[-1], "Keep the copy")
     qtbot.waitUntil(lambda: "Kept the copy" in w.statusBar().currentMessage(), timeout=30_000)
     assert (dest / placed[-1]).exists() and len(trashed_files()) == in_trash + 1
+    assert "in no category (+2 since, by your corrections);" in w.sorting.summary.text().split("<br>")[0]
     qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
     # Undo of the run takes the rest back; the trashed copy counts as already gone, not an error
     w.undo(None)

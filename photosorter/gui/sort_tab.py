@@ -28,6 +28,9 @@ class SortTab(SortPanel):
         self._replan_wanted = False  # making the preview again failed (e.g. "retrain first"): after training
         self._applied_summary = None  # Apply's SortSummary, while its preview is shown
         self._applied_header = ""  # the first line of the summary Apply wrote (kept up to date)
+        self._applied_trashed = 0  # its run's copies removed since, as the History last said
+        self._applied_none = 0  # the "No category" group's size when Apply finished
+        self.decisions_changed.connect(self._rewrite_applied_header)
         self.folder_dropped.connect(self.preview_sort)
         self.choose_requested.connect(self.choose_sort_folder)
         self.apply_requested.connect(self.apply_sort)
@@ -161,6 +164,7 @@ class SortTab(SortPanel):
             # the preview is spent: sliders moved now would change no tile, only the next sort
             self.slider_box.setEnabled(False)
             self._applied_summary = summary
+            self._applied_trashed, self._applied_none = 0, self._none_now()
             self._applied_header = self._applied_header_of(summary, 0)
             failed = "".join(f"<br>• {m}" for _p, _r, m in summary.failed[:8])
             self.summary.setText(self._applied_header + f"{failed}<br>Undo puts the copies in the trash (Ctrl+Z).")
@@ -172,13 +176,22 @@ class SortTab(SortPanel):
                   on_progress=w.busy("Copying"))
 
     @staticmethod
-    def _applied_header_of(summary, trashed: int) -> str:
+    def _applied_header_of(summary, trashed: int, none_since: int = 0) -> str:
+        """Apply's own counts, with what changed since: copies removed (``trashed``) and photos the
+        person's corrections put in or took out of no category (``none_since``; a tryout read "30 in
+        no category" beside a "No category — 31" group)."""
         from ..sorting.ledger import removed_since
 
         since = f" ({removed_since(trashed)})" if trashed else ""
+        moved = (f" ({none_since:+d} since, by your corrections)" if none_since else "")
         return (f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos{since} "
                 f"({summary.copies_made} copies); {summary.already_sorted} already sorted; "
-                f"{summary.no_category} in no category; {len(summary.failed)} failed.")
+                f"{summary.no_category} in no category{moved}; {len(summary.failed)} failed.")
+
+    def _none_now(self) -> int:
+        from .review import NONE_GROUP
+
+        return len(self.review.groups.get(NONE_GROUP, ()))
 
     def applied_summary_text(self, run_id: int) -> str:
         summary = self._applied_summary
@@ -199,10 +212,19 @@ class SortTab(SortPanel):
         if summary is None or self.run_id is not None or self.applied_run_id != summary.run_id:
             return
         run = next((r for r in runs if r.id == summary.run_id), None)
-        text = self.summary.text()
-        if run is None or not text.startswith(self._applied_header):
+        if run is not None:
+            self._applied_trashed = run.trashed
+            self._rewrite_applied_header()
+
+    def _rewrite_applied_header(self) -> None:
+        """Apply's first line, counted again (a correction, a copy removed), the rest kept."""
+        summary = self._applied_summary
+        if summary is None or self.run_id is not None or self.applied_run_id != summary.run_id:
             return
-        header = self._applied_header_of(summary, run.trashed)
+        text = self.summary.text()
+        if not text.startswith(self._applied_header):
+            return
+        header = self._applied_header_of(summary, self._applied_trashed, self._none_now() - self._applied_none)
         self.summary.setText(header + text[len(self._applied_header):])
         self._applied_header = header
 
