@@ -6,7 +6,9 @@ deleted an example, without a word. A start at login (tray) while the app is ope
 
 How: an exclusive ``flock`` on ``instance.lock`` in the config folder says who holds the library
 (the kernel drops it when a process dies, so a crash leaves nothing stale); the holder listens on
-a local socket named after that folder, and a second start asks it there to show its window.
+a local socket named after that folder, and a second start asks it there to show its window. A
+start that gets the lock still asks on the socket, in case the lock file was deleted under a
+running app; only deleting both lets a second window open.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ class SingleInstance:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            os.close(fd)
+            return False
+        # The lock file deleted (or replaced) while the app runs leaves that app's lock on a file
+        # no one can open, so this start got a fresh one (an attack opened a second window that
+        # way). The running app still answers on its socket: then it holds the library.
+        if self.ask_to_show():
             os.close(fd)
             return False
         self._fd = fd  # held until the process ends

@@ -83,3 +83,24 @@ def test_a_folder_or_a_link_in_place_of_the_lock_does_not_stop_the_app_from_star
     (tmp_path / "b" / "instance.lock").symlink_to(target)
     assert SingleInstance(tmp_path / "b").acquire()
     assert not target.exists()
+
+
+def test_deleting_the_lock_file_while_the_app_runs_does_not_let_a_second_window_open(tmp_path):
+    """Attack: ``rm instance.lock`` while the app ran, then a second start got a lock on a fresh
+    file and opened a second window on the library. The running app still answers on its socket."""
+    root = Path(__file__).resolve().parents[2]
+    config = tmp_path / "config"
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(config), "6"], stdout=subprocess.PIPE, text=True,
+                              cwd=root, env=_env(root))
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "holder acquired True"
+        time.sleep(0.5)  # listening
+        (config / "instance.lock").unlink()
+        second = subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True,
+                                timeout=60, cwd=root, env=_env(root))
+        assert "second acquired False" in second.stdout, second.stdout + second.stderr[-2000:]
+        out, _ = holder.communicate(timeout=60)
+        assert "asked to show" in out
+    finally:
+        holder.kill()
