@@ -682,3 +682,142 @@ def test_undoing_the_run_on_screen_brings_its_preview_back_ready_to_apply(window
     assert len(w.sorting.changed) == n
     assert w.sorting.history.item(0, 3).text().endswith("(Undo moved its copies to the trash)")
     apply_again(w, qtbot, dest, planned)  # and it can be applied again, as it was
+
+
+def test_after_a_rename_a_correction_on_an_already_sorted_photo_knows_its_copy_by_the_new_name(window, qtbot, tmp_path,
+                                                                                                monkeypatch):
+    """Found reading the rename path: the ledger keeps the name a category had when a copy was made.
+    After red_disc became "reds" (its folder kept: copies are in it), a later preview of the same
+    folder listed its sorted photos "to copy" again instead of "already sorted", and a correction
+    that kept one in reds would have asked to move its copy "in red_disc" to the trash — the very
+    copy the person had just said was right. Copies are now found and named by their folder."""
+    from PySide6.QtWidgets import QInputDialog
+    from sorting_helpers import snapshot
+
+    w = window
+    roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=79)
+    originals, copies = snapshot(roll), snapshot(dest)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_a, **_k: ("reds", True))
+    w.rename_category("red_disc")
+    assert w.library.category("reds").folder == str(dest / "red_disc")  # copies are there: the folder stays
+    w.train()
+    qtbot.waitUntil(lambda: w._train_job is None and w.session.classifier() is not None
+                    and "reds" in w.session.classifier().categories, timeout=120_000)
+    w.preview_sort([str(roll)])
+    qtbot.waitUntil(lambda: (w.sorting.plan is not None and "reds" in w.sorting.table.categories) or bool(w.errors),
+                    timeout=60_000)
+    assert not w.errors, w.errors
+    only_red = sorted(n for c, n in planned if c == "red_disc" and ("blue_square", n) not in planned)
+    assert only_red
+    name = only_red[0]
+    photo = next(str(d.path) for d in w.sorting.shown.decisions if d.path.name == name)
+    assert w.sorting.has_copies(photo)  # already sorted: its copy in reds' folder is found
+    review, grid = w.sorting.review, w.sorting.grid
+    review.select_group("All photos")
+    grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
+    grid.setFocus()
+    w.sorting.copy_question = None
+    key = Qt.Key(Qt.Key.Key_1 + grid.categories.index("reds"))
+    qtbot.keyClick(grid, key)  # "this is reds" (and nothing else): its copy in reds is right
+    qtbot.wait(1500)  # the ledger look-up runs as a job
+    qtbot.waitUntil(lambda: not w.sorting._asking and w._train_job is None, timeout=120_000)
+    assert w.sorting.copy_question is None, w.sorting.copy_question.text()
+    assert snapshot(dest) == copies and snapshot(roll) == originals
+    # and Apply adds no second copy of a photo beside its first
+    w.apply_sort()
+    qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
+    assert not w.errors, w.errors
+    import hashlib
+
+    for folder in (dest / "red_disc", dest / "blue_square"):
+        files = sorted(folder.glob("*.jpg"))
+        hashes = [hashlib.sha256(f.read_bytes()).hexdigest() for f in files]
+        assert len(set(hashes)) == len(hashes), [f.name for f in files]
+    assert all(copies[k] == v for k, v in snapshot(dest).items() if k in copies) and snapshot(roll) == originals
+
+
+def test_copies_are_named_by_the_folder_they_are_in_after_a_rename(tmp_path):
+    """The core of the above: copied_categories and undo_copies_of take the categories' folders and
+    name each copy after the category whose folder holds it."""
+    from conftest import trashed_files
+    from sorting_helpers import snapshot
+
+    from photosorter.sorting.ledger import Ledger
+    from photosorter.sorting.planner import Decision, Plan
+    from photosorter.sorting.sorter import apply_plan, copied_categories, undo_copies_of
+
+    src = tmp_path / "roll"
+    src.mkdir()
+    photo = src / "IMG_0001.jpg"
+    make_photo(photo, ("red_disc",), 3, rel_size=0.6)
+    import hashlib
+
+    sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    folders = {"pets": tmp_path / "Sorted" / "pets", "food": tmp_path / "Sorted" / "food"}
+    plan = Plan([Decision(photo, "copy", sha256=sha, categories=["pets", "food"], scores={"pets": 0.9, "food": 0.9})],
+                folders, {"pets": 0.5, "food": 0.5})
+    ledger = Ledger(tmp_path / "ledger.db")
+    apply_plan(plan, ledger)
+    renamed = {"animals": folders["pets"], "food": folders["food"]}  # pets became animals, same folder
+    assert copied_categories(ledger, photo, sha) == ["food", "pets"]  # the ledger's names
+    assert copied_categories(ledger, photo, sha, renamed) == ["animals", "food"]
+    before = snapshot(tmp_path / "Sorted")
+    gone = len(trashed_files())
+    assert not undo_copies_of(ledger, photo, sha, ["pets"], folders=renamed).trashed  # no category is called that now
+    assert snapshot(tmp_path / "Sorted") == before
+    result = undo_copies_of(ledger, photo, sha, ["animals"], folders=renamed)
+    assert [Path(p).name for p in result.trashed] == ["IMG_0001.jpg"] and len(trashed_files()) == gone + 1
+    assert not (folders["pets"] / "IMG_0001.jpg").exists() and (folders["food"] / "IMG_0001.jpg").exists()
+    assert photo.exists()
+    ledger.close()
+
+
+def test_after_a_rename_the_applied_grid_still_knows_which_copies_are_right(window, qtbot, tmp_path, monkeypatch):
+    """The applied grid keeps the names it was made with; the copies are now named after the
+    renamed category: "this is red_disc" on a photo copied there must not ask to trash that copy,
+    and N must offer it under the name the category has now."""
+    from PySide6.QtWidgets import QInputDialog
+    from sorting_helpers import snapshot
+
+    w = window
+    _roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=80)
+    copies = snapshot(dest)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_a, **_k: ("reds", True))
+    w.rename_category("red_disc")
+    only_red = sorted(n for c, n in planned if c == "red_disc" and ("blue_square", n) not in planned)
+    assert only_red
+    photo = next(str(d.path) for d in w.sorting.shown.decisions if d.path.name == only_red[0])
+    review, grid = w.sorting.review, w.sorting.grid
+    assert sorted(grid.categories) == sorted(CATS)  # the applied grid's names, from before the rename
+
+    def press(key) -> None:
+        review.select_group("All photos")
+        grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
+        grid.setFocus()
+        w.sorting.copy_question = None
+        qtbot.keyClick(grid, key)
+
+    press(Qt.Key(Qt.Key.Key_1 + grid.categories.index("red_disc")))
+    qtbot.wait(1500)  # the ledger look-up runs as a job
+    qtbot.waitUntil(lambda: not w.sorting._asking, timeout=30_000)
+    assert w.sorting.copy_question is None, w.sorting.copy_question.text()
+    press(Qt.Key.Key_N)
+    qtbot.waitUntil(lambda: getattr(w.sorting, "copy_question", None) is not None, timeout=30_000)
+    box = w.sorting.copy_question
+    assert "copied into reds" in box.text(), box.text()
+    box.buttons()[[b.text() for b in box.buttons()].index("Keep the copy")].click()
+    assert snapshot(dest) == copies
+    qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
+    # a category removed since: a correction into it is said, not an uncaught error
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)
+    w.remove_category("blue_square")
+    said: list[str] = []
+    monkeypatch.setattr(w, "status", lambda text, *_a: said.append(text))
+    press(Qt.Key(Qt.Key.Key_1 + grid.categories.index("blue_square")))
+    assert any("(blue_square is no longer a category: not added there)" in t for t in said), said
+    assert photo in w.library.none_examples  # "only blue_square", which is gone: none of the others
+    qtbot.waitUntil(lambda: w.sorting.copy_question is not None, timeout=30_000)  # its copy in reds: asked
+    assert "copied into reds" in w.sorting.copy_question.text()
+    w.sorting.copy_question.reject()
+    qtbot.waitUntil(lambda: not w.sorting._asking and w._train_job is None, timeout=120_000)
+    assert snapshot(dest) == copies

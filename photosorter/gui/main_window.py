@@ -543,13 +543,18 @@ class MainWindow(QMainWindow):
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
         if self.sorting.has_copies(path):
             self.sorting.correct_copied(path, labels)  # its copies already exist: say so, offer the trash
+        labels = self.sorting.names_now(labels)  # the grid may use names from before a rename
+        known = {c.name for c in self.library.categories}
+        gone = [c for c in labels if c not in known]
+        note = f" ({', '.join(gone)} is no longer a category: not added there)" if gone else ""
+        labels = tuple(c for c in labels if c not in gone)
         self.library.relabel(path, labels)
         self.library.save()
         self.categories.refresh()
         if self.preview.path == path:
             self.preview.refresh_decision()  # the pane says what the grid says
         where = ", ".join(labels) or "none of these"
-        self.status(f"Added {Path(path).name} as an example of {where}. Retraining…", 8000)
+        self.status(f"Added {Path(path).name} as an example of {where}{note}. Retraining…", 8000)
         if not self.model_path.exists():
             return
         if self._train_job is not None:

@@ -270,6 +270,11 @@ class SortTab(SortPanel):
         sha = self.table.plan.decisions[self.table.row_of[path]].sha256
         if sha is None:  # a photo that could not be read has no copies
             return
+        # Names as the categories are called now: the grid may show a name from before a rename
+        # (an applied preview) and the ledger one from when the copy was made; both are mapped
+        # through the folders, which a rename keeps once copies are in them.
+        folders = w.library.destinations()
+        labels = self.names_now(labels)
 
         def find(progress, cancel, emit):
             from ..sorting.ledger import Ledger
@@ -277,7 +282,7 @@ class SortTab(SortPanel):
 
             ledger = Ledger(app_paths().ledger_file)
             try:
-                return copied_categories(ledger, path, sha)
+                return copied_categories(ledger, path, sha, folders)
             finally:
                 ledger.close()
 
@@ -304,7 +309,7 @@ class SortTab(SortPanel):
             def answered(button) -> None:
                 self._asking.discard(path)
                 if button is remove:
-                    self._remove_copies(path, sha, wrong)
+                    self._remove_copies(path, sha, wrong, folders)
                 else:
                     w.status(f"Kept the copy of {name} in {', '.join(wrong)}.", 8000)
 
@@ -315,7 +320,22 @@ class SortTab(SortPanel):
 
         start_job(w, find, on_done=found, on_error=w.error)
 
-    def _remove_copies(self, path: str, sha: str, categories: list[str]) -> None:
+    def names_now(self, categories) -> tuple[str, ...]:
+        """What the grid's ``categories`` are called now: the library's category with the folder
+        the preview copies each to (a rename keeps it), else the name itself. An applied preview
+        keeps the names it was made with; a correction there after a rename named a category the
+        library no longer had (an uncaught "There is no category 'pets'")."""
+        from ..sorting.planner import real_folder
+
+        plan = self.table.plan if self.table is not None else None
+        now = {real_folder(Path(f)): n for n, f in self.main_window.library.destinations().items()}
+        out = []
+        for c in categories:
+            folder = plan.destinations.get(c) if plan is not None else None
+            out.append(now.get(real_folder(Path(folder)), c) if folder is not None else c)
+        return tuple(dict.fromkeys(out))
+
+    def _remove_copies(self, path: str, sha: str, categories: list[str], folders: dict | None = None) -> None:
         w, name = self.main_window, Path(path).name
 
         def job(progress, cancel, emit):
@@ -324,7 +344,7 @@ class SortTab(SortPanel):
 
             ledger = Ledger(app_paths().ledger_file)
             try:
-                return undo_copies_of(ledger, path, sha, categories)
+                return undo_copies_of(ledger, path, sha, categories, folders=folders)
             finally:
                 ledger.close()
 

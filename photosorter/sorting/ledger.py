@@ -330,8 +330,10 @@ class Ledger:
         rows = self.db.execute("SELECT path, reason, message FROM failures WHERE run_id=?", (run_id,)).fetchall()
         return [(from_db(p), r, m) for p, r, m in rows]
 
-    def copies_of(self, sha: str, category: str) -> list[dict]:
-        """Copies of this content recorded for this category that may still be there."""
+    def copies_of(self, sha: str, category: str | None = None) -> list[dict]:
+        """Copies of this content recorded for this category (None: for any) that may still be there."""
+        if category is None:
+            return self._copy_rows(" AND source_sha256=? AND state IN ('done','existing','kept_modified')", [sha])
         return self._copy_rows(" AND source_sha256=? AND category=? AND state IN ('done','existing','kept_modified')",
                                [sha, category])
 

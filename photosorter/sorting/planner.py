@@ -146,8 +146,8 @@ def plan_sort(
         # photo already is (a tryout's corrected truck, in vehicles since a run before, was
         # previewed as "1 → vehicles"). The chosen ones first, in the model's order.
         for c in [*r.categories, *(c for c in folders if c not in r.categories)]:
-            at = present_in(ledger, r.sha256, c, folders[c])
-            if at is not None and all(present_in(ledger, s, c, folders[c]) for s in d.companion_shas.values()):
+            at = present_in(ledger, r.sha256, folders[c])
+            if at is not None and all(present_in(ledger, s, folders[c]) for s in d.companion_shas.values()):
                 d.done_before.append(c)
                 d.done_at[c] = at
             elif c in r.categories:
@@ -212,9 +212,14 @@ def _companions(d: Decision, index: FolderIndex, kinds: frozenset[str] = media.A
         d.message = "; ".join(notes) + "."
 
 
-def present_in(ledger: Ledger, sha: str, category: str, folder: Path) -> Path | None:
-    """Where a recorded copy of ``sha`` in ``category`` still is, inside ``folder``, if anywhere."""
-    for row in ledger.copies_of(sha, category):
+def present_in(ledger: Ledger, sha: str, folder: Path) -> Path | None:
+    """Where a recorded copy of ``sha`` still is, inside a category's ``folder``, if anywhere.
+
+    By folder, whatever name the copy was recorded under: the ledger keeps the name a category
+    had when the copy was made, and a rename keeps the folder once copies are in it. Keyed on the
+    name, a rename made every photo sorted before it "to copy" again in the preview (Apply then
+    found each copy already there), and a correction on such a photo did not know it had a copy."""
+    for row in ledger.copies_of(sha):
         dest = Path(row["dest"]) if row["dest"] else None
         if dest is None or dest.parent != folder:
             continue

@@ -20,7 +20,7 @@ import stat
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +31,7 @@ from ..jobs import CancelToken, ProgressFn, no_progress
 from . import copier, fault, safefs, trashcan
 from .ledger import Ledger
 from .paths import portable_name
-from .planner import COMPANION_SUFFIXES, Decision, Plan, plan_sort, rethreshold, scan_sources  # noqa: F401 (API)
+from .planner import COMPANION_SUFFIXES, Decision, Plan, plan_sort, real_folder, rethreshold, scan_sources  # noqa: F401 (API)
 
 #: Failures worth retrying while the watcher runs (space freed, rights fixed, file settled).
 TRANSIENT_REASONS = frozenset({"disk_full", "permission_denied", "read_only", "write_failed", "changed", "unreadable"})
@@ -273,7 +273,7 @@ def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, fo
     from .planner import present_in
 
     sha = d.companion_shas[comp]
-    if present_in(ledger, sha, category, folder.path) is not None:
+    if present_in(ledger, sha, folder.path) is not None:
         return
     fd = _open_source(comp, ledger, run_id, summary)
     if fd is None:
@@ -489,13 +489,30 @@ def undo_run(ledger: Ledger, run_id: int | None = None, trash_fn: Callable[[Path
     return result
 
 
-def copied_categories(ledger: Ledger, photo: str | Path, sha: str) -> list[str]:
-    """The categories that hold a copy of ``photo`` (with content ``sha``) made by any run."""
-    return sorted({c["category"] for c in ledger.copies_from(photo, sha)})
+def _names_now(rows: list[dict], folders: Mapping[str, str | Path] | None) -> list[str]:
+    """Each copy's category under the name it has *now*: the category whose folder the copy is in.
+
+    Why: the ledger keeps the name a category had when the copy was made, and a rename keeps the
+    folder once copies are in it. After "Pets" became "Animals", a correction "also Animals" on a
+    photo copied as "Pets" found it had "no copy in Animals" and offered to trash its copy "in
+    Pets" — the very copy the person had just said was right. A copy in no current category's
+    folder keeps the ledger's name."""
+    if not folders:
+        return [r["category"] for r in rows]
+    where = {real_folder(Path(f)): name for name, f in folders.items()}
+    return [where.get(Path(r["dest"]).parent, r["category"]) for r in rows]
+
+
+def copied_categories(ledger: Ledger, photo: str | Path, sha: str,
+                      folders: Mapping[str, str | Path] | None = None) -> list[str]:
+    """The categories that hold a copy of ``photo`` (with content ``sha``) made by any run, by
+    their names now when the categories' ``folders`` are given (see _names_now)."""
+    return sorted(set(_names_now(ledger.copies_from(photo, sha), folders)))
 
 
 def undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, categories: Iterable[str],
-                   trash_fn: Callable[[Path], None] | None = None) -> UndoResult:
+                   trash_fn: Callable[[Path], None] | None = None,
+                   folders: Mapping[str, str | Path] | None = None) -> UndoResult:
     """Send to the trash the copies of one photo (at ``photo`` with content ``sha``) in
     ``categories``, whichever run made them, with the companions recorded as travelling with each
     copy (Live Photo movie, sidecars, RAW twin): a person's correction ("not Pets") on a photo that
@@ -507,12 +524,13 @@ def undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, categories: Iter
     wanted = set(categories)
     recover(ledger)
     with ledger.undo_lock(), ledger.run_lock():
-        return _undo_copies_of(ledger, photo, sha, wanted, trash_fn)
+        return _undo_copies_of(ledger, photo, sha, wanted, trash_fn, folders)
 
 
 def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str],
-                    trash_fn: Callable[[Path], None]) -> UndoResult:
-    mine = [c for c in ledger.copies_from(photo, sha) if c["category"] in wanted]
+                    trash_fn: Callable[[Path], None], folders: Mapping[str, str | Path] | None) -> UndoResult:
+    rows = ledger.copies_from(photo, sha)
+    mine = [c for c, name in zip(rows, _names_now(rows, folders)) if name in wanted]
     result = UndoResult(mine[0]["run_id"] if mine else 0)
     touched = set()
     for c in mine:

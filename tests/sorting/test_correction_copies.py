@@ -48,7 +48,7 @@ def sort_into_red(sources, scorer, ledger, dests):
     for d in plan.decisions:
         if d.outcome == "failed" or d.sha256 is None:
             continue
-        at = present_in(ledger, d.sha256, "red_disc", folder)
+        at = present_in(ledger, d.sha256, folder)
         d.categories, d.done_before, d.done_at = ["red_disc"], [], {}
         if at is not None:
             d.done_at["red_disc"] = at
