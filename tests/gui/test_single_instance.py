@@ -44,29 +44,39 @@ def _env(root: Path) -> dict:
     return dict(os.environ, PYTHONPATH=str(root), QT_QPA_PLATFORM="offscreen")
 
 
-def test_a_second_start_on_the_same_library_asks_the_first_to_show_itself(tmp_path):
-    root = Path(__file__).resolve().parents[2]
-    config = tmp_path / "config"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _holder(config: Path) -> subprocess.Popen:
+    """A running app's part: holds ``config``'s library for 6 s, listening once this returns."""
     holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(config), "6"], stdout=subprocess.PIPE, text=True,
-                              cwd=root, env=_env(root))
+                              cwd=ROOT, env=_env(ROOT))
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == "holder acquired True"
+    time.sleep(0.5)  # listening
+    return holder
+
+
+def _second(config: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True, timeout=60,
+                          cwd=ROOT, env=_env(ROOT))
+
+
+def test_a_second_start_on_the_same_library_asks_the_first_to_show_itself(tmp_path):
+    config = tmp_path / "config"
+    holder = _holder(config)
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "holder acquired True"
-        time.sleep(0.5)  # listening
-        second = subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True,
-                                timeout=60, cwd=root, env=_env(root))
+        second = _second(config)
         assert "second acquired False asked True" in second.stdout, second.stderr[-2000:]
         assert (config / "instance.sock").exists()  # in the config folder, not a shared /tmp name (attack)
-        other = subprocess.run([sys.executable, "-c", _SECOND, str(tmp_path / "another-library")],
-                               capture_output=True, text=True, timeout=60, cwd=root, env=_env(root))
+        other = _second(tmp_path / "another-library")
         assert "second acquired True" in other.stdout  # another library is another app
         out, _ = holder.communicate(timeout=60)
         assert "asked to show" in out
     finally:
         holder.kill()
     # the holder is gone (its lock went with it): the next start holds the library
-    again = subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True, timeout=60,
-                           cwd=root, env=_env(root))
+    again = _second(config)
     assert "second acquired True" in again.stdout, again.stderr[-2000:]
 
 
@@ -88,17 +98,11 @@ def test_a_folder_or_a_link_in_place_of_the_lock_does_not_stop_the_app_from_star
 def test_deleting_the_lock_file_while_the_app_runs_does_not_let_a_second_window_open(tmp_path):
     """Attack: ``rm instance.lock`` while the app ran, then a second start got a lock on a fresh
     file and opened a second window on the library. The running app still answers on its socket."""
-    root = Path(__file__).resolve().parents[2]
     config = tmp_path / "config"
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(config), "6"], stdout=subprocess.PIPE, text=True,
-                              cwd=root, env=_env(root))
+    holder = _holder(config)
     try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "holder acquired True"
-        time.sleep(0.5)  # listening
         (config / "instance.lock").unlink()
-        second = subprocess.run([sys.executable, "-c", _SECOND, str(config)], capture_output=True, text=True,
-                                timeout=60, cwd=root, env=_env(root))
+        second = _second(config)
         assert "second acquired False" in second.stdout, second.stdout + second.stderr[-2000:]
         out, _ = holder.communicate(timeout=60)
         assert "asked to show" in out
