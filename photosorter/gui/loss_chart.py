@@ -104,18 +104,27 @@ class LossChart(QWidget):
             return f"{self.stage}: starting" if self.stage else ""
         if self.stage:  # the stage's name must stay readable: the long explanation made way
             return f"{self.stage} · {n} round{'s' if n != 1 else ''}"
-        return f"{n} round{'s' if n != 1 else ''}, each tested on examples it did not learn from"
+        return f"{n} round{'s' if n != 1 else ''}, tested on unseen examples"
 
     def panel_title(self, fold: int, passes: int, width: float) -> str:
-        """A panel's title in the longest words that fit ("round 1 · 200 passes", "1 · 200 passes",
-        "1 · 200"): the count of passes is the part a user compares between rounds."""
+        """A panel's title in the longest words that fit ("round 1 · 200 passes", else "round 1":
+        the passes then go inside the panel, see passes_label)."""
         fm = self.fontMetrics()
         if not passes:
-            options = [f"round {fold + 1} · waiting", f"{fold + 1} · waiting"]
+            options = [f"round {fold + 1} · waiting", f"round {fold + 1}"]
         else:
-            unit = "pass" if passes == 1 else "passes"
-            options = [f"round {fold + 1} · {passes} {unit}", f"{fold + 1} · {passes} {unit}", f"{fold + 1} · {passes}"]
+            options = [f"round {fold + 1} · {passes} {'pass' if passes == 1 else 'passes'}", f"round {fold + 1}"]
         return next((t for t in options if fm.horizontalAdvance(t) <= width), options[-1])
+
+    def passes_label(self, passes: int, title: str, width: float) -> str:
+        """The passes of a round whose title had no room for them, for the panel's top right corner
+        (where the falling curves leave room): "200 passes", else "200". A narrow panel's title
+        read "1 · 200 passes", which a tryout could not tell from "round 1 of 200"."""
+        if not passes or "pass" in title:
+            return ""
+        fm = self.fontMetrics()
+        words = f"{passes} {'pass' if passes == 1 else 'passes'}"
+        return words if fm.horizontalAdvance(words) + 6 <= width else str(passes)
 
     def _plot_area(self) -> QRectF:
         fm = self.fontMetrics()
@@ -175,6 +184,10 @@ class LossChart(QWidget):
             p.setPen(pal.text().color())
             p.drawText(QRectF(rect.left(), rect.top() - fm.height() - 2, rect.width(), fm.height()),
                        Qt.AlignmentFlag.AlignLeft, fm.elidedText(title, Qt.TextElideMode.ElideRight, int(rect.width())))
+            inside = self.passes_label(len(val), title, rect.width())
+            if inside:
+                p.setPen(pal.placeholderText().color())
+                p.drawText(rect.adjusted(3, 1, -3, -1), int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop), inside)
             for which, colour in ((0, TRAIN_COLOUR), (1, VAL_COLOUR)):
                 pts = self.points(fold, which)
                 if not pts:

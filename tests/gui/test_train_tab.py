@@ -439,6 +439,11 @@ def test_the_train_tab_speaks_of_rounds_and_passes_and_says_what_they_are(window
     assert chart.legend_text().startswith("3 rounds")
     wide = chart.fontMetrics().horizontalAdvance("round 1 · 4 passes") + 2
     assert chart.panel_title(0, 4, wide) == "round 1 · 4 passes"
-    assert chart.panel_title(0, 4, wide - 10) == "1 · 4 passes"  # a narrow panel keeps the counts
+    assert chart.passes_label(4, "round 1 · 4 passes", wide) == ""
+    # a narrow panel: "round 1" above it, its passes inside it (a tryout read "1 · 200 passes" as
+    # "round 1 of 200")
+    assert chart.panel_title(0, 4, wide - 10) == "round 1"
+    assert chart.passes_label(4, "round 1", wide - 10) == "4 passes"
+    assert chart.passes_label(4, "round 1", 12) == "4"
     assert chart.panel_title(2, 1, wide) == "round 3 · 1 pass"
     assert chart.panel_title(1, 0, wide) == "round 2 · waiting"
