@@ -555,6 +555,25 @@ GRID_KEYS = [
 SORTS = ["Score, high first", "Score, low first", "Closest to threshold", "Name"]
 
 
+class GroupList(QListWidget):
+    """The list of groups. The grid's keys (N, A, M, 1–9, Space, Enter) reach the photo selected in
+    the grid from here too: after clicking a group, its first photo shows selected and in the
+    preview pane, yet N went to the list's type-ahead and jumped to "No category" (tryout)."""
+
+    def __init__(self, grid: PhotoGrid) -> None:
+        super().__init__()
+        self.grid = grid
+
+    def keyPressEvent(self, e) -> None:
+        key, plain = e.key(), not (e.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
+        grid_key = key in (Qt.Key.Key_N, Qt.Key.Key_A, Qt.Key.Key_M, Qt.Key.Key_Space, Qt.Key.Key_Return,
+                           Qt.Key.Key_Enter) or Qt.Key.Key_1 <= key <= Qt.Key.Key_9
+        if plain and grid_key and self.grid.current_path():
+            self.grid.keyPressEvent(e)
+            return
+        super().keyPressEvent(e)
+
+
 class ReviewView(QWidget):
     """Groups on the left ("Pets — 109"), the grid of the selected group, sort and filter."""
 
@@ -565,13 +584,13 @@ class ReviewView(QWidget):
         super().__init__()
         self.thumbs = ThumbnailCache()
         self.model = ReviewModel(self.thumbs)
-        self.groups_list = QListWidget()
+        self.grid = PhotoGrid()
+        self.groups_list = GroupList(self.grid)
         self.groups_list.setAccessibleName("Destination groups")
         self.groups_list.setMaximumWidth(200)
         self.groups_list.setWordWrap(True)  # "Already sorted or a duplicate — 4" wraps, never cut
         self.groups_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.groups_list.currentRowChanged.connect(lambda _r: self._show_group())
-        self.grid = PhotoGrid()
         self.grid.setModel(self.model)
         self.delegate = TileDelegate(self.model, self.grid)
         self.grid.setItemDelegate(self.delegate)

@@ -191,3 +191,25 @@ def test_a_correction_that_empties_the_open_group_keeps_it_open_through_the_retr
     review.select_group("pets")
     panel.set_plan(_plan(12, seed=5), {}, sources=[])
     assert len(review.groups[review.current_group()])
+
+
+def test_n_after_clicking_a_group_corrects_the_photo_shown_selected(panel, qtbot):
+    """Tryout: clicking "Pets — 3" in the group list selects its first photo (framed, in the preview
+    pane), but N then went to the list's type-ahead and jumped to "No category": nothing was
+    corrected. The grid's keys now reach the selected photo from the group list too."""
+    panel.set_plan(_plan(40, seed=3), {}, sources=[])
+    review, grid = panel.review, panel.grid
+    row = review._keys.index("food")
+    rect = review.groups_list.visualItemRect(review.groups_list.item(row))
+    qtbot.mouseClick(review.groups_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert review.current_group() == "food"
+    review.groups_list.setFocus()  # (offscreen, a click does not always give focus)
+    first = grid.current_path()
+    assert first is not None
+    qtbot.keyClick(review.groups_list, Qt.Key.Key_N)
+    assert review.current_group() == "food", "N jumped to another group"
+    assert panel.corrections.get(first) == (), panel.corrections
+    assert review.table.row_of[first] not in review.groups["food"]
+    # arrow keys still move through the groups
+    qtbot.keyClick(review.groups_list, Qt.Key.Key_Down)
+    assert review.current_group() == "people"
