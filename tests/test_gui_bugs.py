@@ -723,6 +723,10 @@ def test_after_a_rename_a_correction_on_an_already_sorted_photo_knows_its_copy_b
     qtbot.waitUntil(lambda: not w.sorting._asking and w._train_job is None, timeout=120_000)
     assert w.sorting.copy_question is None, w.sorting.copy_question.text()
     assert snapshot(dest) == copies and snapshot(roll) == originals
+    # the pane says what the grid groups it as (tryout: "goes to Cars (your correction)" beside
+    # the "Already sorted" group)
+    qtbot.waitUntil(lambda: w.preview.path == photo and "your correction" in w.preview.caption.text(), timeout=30_000)
+    assert "already sorted into reds: not copied again (your correction)" in w.preview.caption.text()
     # and Apply adds no second copy of a photo beside its first
     w.apply_sort()
     qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)

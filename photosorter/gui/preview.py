@@ -271,6 +271,9 @@ class PreviewPane(QWidget):
         outcome = sorting.outcome_words_of(path) if sorting is not None else None  # (None for photos it does not show)
         if outcome is not None and said is None:  # "goes to" was wrong after Apply or for an earlier run's copy (tryout)
             where = outcome
+        elif outcome is not None and sorting is not None and sorting.applied_run_of(path) is None:
+            where = outcome  # a correction that agrees with an earlier run's copy: "already sorted", as
+            # the grid groups it (the pane said "goes to Cars" beside the "Already sorted" group — tryout)
         if said is not None:
             where += " (your correction)"
         duplicate = sorting.duplicate_of(path) if live is not None and sorting is not None else None
