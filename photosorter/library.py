@@ -58,10 +58,20 @@ class Library:
         raise errors.UsageError(f"There is no category '{name}'.")
 
     def add_category(self, name: str, folder: str | Path | None = None, color: str | None = None) -> Category:
+        """A new category. Its default folder is ``Sorted/<name>``, or ``Sorted/<name> (2)`` … when
+        another category has that one (after "Pets" was renamed "Animals", Animals keeps
+        Sorted/Pets, and a new "Pets" must not share it)."""
         name = validate_category_name(name)
         if any(c.name.casefold() == name.casefold() for c in self.categories):
             raise errors.CategoryNameError(f"There is already a category called '{name}'.")
-        folder = Path(folder) if folder else default_sorted_root() / name
+        if folder:
+            self._check_folder_free(Path(folder), name)
+            folder = Path(folder)
+        else:
+            folder = default_sorted_root() / name
+            k = 2
+            while self.folder_owner(folder) is not None:
+                folder, k = default_sorted_root() / f"{name} ({k})", k + 1
         cat = Category(name, str(folder), color or self.free_colour())
         self.categories.append(cat)
         return cat
@@ -82,15 +92,39 @@ class Library:
                 return colour
         return PALETTE[len(self.categories) % len(PALETTE)]
 
+    def folder_owner(self, folder: str | Path, besides: str | None = None) -> str | None:
+        """The category (other than ``besides``) whose folder is ``folder`` on disk (links and
+        ``..`` resolved), if any.
+
+        Why one folder per category: a copy is known by the folder it is in (a rename keeps the
+        folder, and the ledger keeps the old name). Two categories on one folder cannot tell their
+        copies apart: a correction "not B" on a photo copied for A would trash A's copy (an attack)."""
+        mine = _real(folder)
+        return next((c.name for c in self.categories if c.name != besides and _real(c.folder) == mine), None)
+
+    def _check_folder_free(self, folder: Path, name: str | None) -> None:
+        owner = self.folder_owner(folder, besides=name)
+        if owner is not None:
+            raise errors.UsageError(f"{folder} is already the folder of '{owner}': two categories cannot share a folder "
+                                    "(their copies could not be told apart). Choose another folder.")
+
+    def set_folder(self, name: str, folder: str | Path) -> None:
+        """Where ``name``'s copies go from now on; refused when another category's folder is there."""
+        cat = self.category(name)
+        self._check_folder_free(Path(folder), name)
+        cat.folder = str(folder)
+
     def rename_category(self, old: str, new: str) -> None:
         new = validate_category_name(new)
         if new.casefold() != old.casefold() and any(c.name.casefold() == new.casefold() for c in self.categories):
             raise errors.CategoryNameError(f"There is already a category called '{new}'.")
         cat = self.category(old)
-        if Path(cat.folder) == default_sorted_root() / old and not _holds_files(Path(cat.folder)):
+        follows = default_sorted_root() / new
+        if (Path(cat.folder) == default_sorted_root() / old and not _holds_files(Path(cat.folder))
+                and self.folder_owner(follows, besides=old) is None):
             # the folder follows the name only while nothing was sorted into it: otherwise the
             # category's photos would be split over two folders (and copied again into the new one)
-            cat.folder = str(default_sorted_root() / new)
+            cat.folder = str(follows)
         cat.name = new
         if old in self.threshold_overrides:
             self.threshold_overrides[new] = self.threshold_overrides.pop(old)
@@ -285,6 +319,11 @@ def _damaged(path: Path, why: str) -> errors.UsageError:
 
 def default_sorted_root() -> Path:
     return config.default_sorted_root()
+
+
+def _real(folder: str | Path) -> str:
+    """A folder as it is on disk, for comparing two categories' folders (it may not exist yet)."""
+    return os.path.normcase(os.path.realpath(os.path.expanduser(os.fspath(folder))))
 
 
 def _holds_files(folder: Path) -> bool:

@@ -825,3 +825,66 @@ def test_after_a_rename_the_applied_grid_still_knows_which_copies_are_right(wind
     w.sorting.copy_question.reject()
     qtbot.waitUntil(lambda: not w.sorting._asking and w._train_job is None, timeout=120_000)
     assert snapshot(dest) == copies
+
+
+def test_a_folder_two_old_categories_share_names_a_copy_after_neither_but_its_own(tmp_path):
+    """Attack: in a library from before folders were kept apart, A and B on one folder; a copy made
+    for A was named after B (the last one listed), so "not B" trashed A's copy, and "not A" kept it."""
+    from conftest import trashed_files
+
+    from photosorter.sorting.ledger import Ledger
+    from photosorter.sorting.planner import Decision, Plan
+    from photosorter.sorting.sorter import apply_plan, copied_categories, undo_copies_of
+
+    photo = tmp_path / "roll" / "IMG_0002.jpg"
+    make_photo(photo, ("red_disc",), 4, rel_size=0.6)
+    import hashlib
+
+    sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    shared = tmp_path / "Sorted" / "Shared"
+    ledger = Ledger(tmp_path / "ledger.db")
+    apply_plan(Plan([Decision(photo, "copy", sha256=sha, categories=["A"], scores={"A": 0.9})], {"A": shared},
+                    {"A": 0.5}), ledger)
+    both = {"A": shared, "B": shared}
+    assert copied_categories(ledger, photo, sha, both) == ["A"]
+    gone = len(trashed_files())
+    assert not undo_copies_of(ledger, photo, sha, ["B"], folders=both).trashed
+    assert (shared / "IMG_0002.jpg").exists() and len(trashed_files()) == gone
+    # renamed A → C while B shares the folder: the copy's category cannot be told: named after none
+    assert copied_categories(ledger, photo, sha, {"C": shared, "B": shared}) == []
+    assert not undo_copies_of(ledger, photo, sha, ["B", "C"], folders={"C": shared, "B": shared}).trashed
+    assert (shared / "IMG_0002.jpg").exists() and photo.exists()
+    # one category on it (renamed): named after it, and "not C" trashes exactly that copy
+    assert copied_categories(ledger, photo, sha, {"C": shared, "B": tmp_path / "b"}) == ["C"]
+    assert len(undo_copies_of(ledger, photo, sha, ["C"], folders={"C": shared}).trashed) == 1
+    assert not (shared / "IMG_0002.jpg").exists() and photo.exists()
+    ledger.close()
+
+
+def test_a_correction_in_a_grid_whose_names_now_mean_other_categories_is_refused(window, qtbot, tmp_path):
+    """Attack: two categories' folders swapped after a preview was applied; the grid's "red_disc"
+    (copied into what is now blue_square's folder) was taken for blue_square, and the correction
+    saved the photo as an example of the wrong category. The grid is now said to be out of date."""
+    from sorting_helpers import snapshot
+
+    w = window
+    _roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=81)
+    copies = snapshot(dest)
+    red, blue = w.library.category("red_disc").folder, w.library.category("blue_square").folder
+    w.library.set_folder("red_disc", str(tmp_path / "swap"))
+    w.library.set_folder("blue_square", red)
+    w.library.set_folder("red_disc", blue)
+    name = sorted(n for c, n in planned if c == "red_disc")[0]
+    photo = next(str(d.path) for d in w.sorting.shown.decisions if d.path.name == name)
+    examples = {c.name: list(c.examples) for c in w.library.categories}, list(w.library.none_examples)
+    review, grid = w.sorting.review, w.sorting.grid
+    review.select_group("All photos")
+    grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
+    grid.setFocus()
+    qtbot.keyClick(grid, Qt.Key.Key_N)
+    assert "sort the folder again to correct its photos" in w.sorting.summary.text()
+    assert ({c.name: list(c.examples) for c in w.library.categories}, list(w.library.none_examples)) == examples
+    assert photo not in w.sorting.corrections and w._train_job is None
+    w.correct(photo, None)  # the preview pane's "Mark as: none of these": refused the same way
+    assert ({c.name: list(c.examples) for c in w.library.categories}, list(w.library.none_examples)) == examples
+    assert snapshot(dest) == copies

@@ -220,3 +220,36 @@ def test_new_categories_never_share_a_swatch_colour():
     assert len(set(colours)) == len(colours), colours
     assert set(PALETTE) <= set(colours)  # the palette is used first
     assert all(len(c) == 7 and c.startswith("#") for c in colours)
+
+
+# ---------------------------------------------------------------- one folder per category
+def test_two_categories_never_share_a_folder(tmp_path):
+    """Attack: Pets renamed Animals keeps Sorted/Pets (copies are in it); a new "Pets" then took
+    Sorted/Pets again, and so did "Folder…" pointed at another category's folder. Copies are known
+    by their folder, so a correction "not B" trashed the copy made for A."""
+    lib = Library()
+    lib.add_category("Pets")
+    pets = Path(lib.category("Pets").folder)
+    pets.mkdir(parents=True)
+    (pets / "IMG_0001.jpg").write_bytes(b"a copy")
+    lib.rename_category("Pets", "Animals")
+    assert Path(lib.category("Animals").folder) == pets  # copies are in it: the folder stays
+    lib.add_category("Pets")
+    assert Path(lib.category("Pets").folder) == default_sorted_root() / "Pets (2)"
+    lib.add_category("Cats", tmp_path / "cats")
+    with pytest.raises(errors.UsageError, match="already the folder of 'Animals'"):
+        lib.set_folder("Cats", pets)
+    (tmp_path / "link").symlink_to(pets.parent)
+    with pytest.raises(errors.UsageError, match="already the folder of 'Animals'"):
+        lib.set_folder("Cats", tmp_path / "link" / "Pets")  # the same folder through a link
+    with pytest.raises(errors.UsageError, match="already the folder of 'Animals'"):
+        lib.set_folder("Cats", pets / ".." / "Pets")
+    with pytest.raises(errors.UsageError, match="already the folder of 'Cats'"):
+        lib.add_category("Dogs", tmp_path / "cats")
+    lib.set_folder("Cats", tmp_path / "cats")  # its own folder again: fine
+    assert lib.category("Cats").folder == str(tmp_path / "cats")
+    # a rename whose new default folder is another category's keeps its own
+    lib.add_category("Birds")
+    lib.set_folder("Pets", default_sorted_root() / "Fish")
+    lib.rename_category("Birds", "Fish")
+    assert Path(lib.category("Fish").folder) == default_sorted_root() / "Birds"

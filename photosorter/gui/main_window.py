@@ -428,7 +428,11 @@ class MainWindow(QMainWindow):
     def choose_category_folder(self, name: str) -> None:
         folder = choose_folder(self, f"Where should '{name}' copies go?", "destination", self.library.category(name).folder)
         if folder:
-            self.library.category(name).folder = folder
+            try:
+                self.library.set_folder(name, folder)
+            except PhotosorterError as exc:
+                self.error(str(exc))
+                return
             self.library.save()
             self.session.rearm()  # a running watcher copies the next photo to the new folder
             self.categories.refresh(select=name)
@@ -535,6 +539,10 @@ class MainWindow(QMainWindow):
         if past is not None:  # a past run is shown as it happened: the grid refuses corrections there, so does the pane
             self.status(f"Run {past} is shown read-only: open a preview to correct photos.", 8000)
             return
+        table = self.sorting.table
+        if table is not None and path in table.row_of and self.sorting.names_now(table.categories) is None:
+            self.status(self.sorting.STALE_NAMES, 12000)  # (the grid's keys are refused the same way)
+            return
         if isinstance(category, tuple):  # the review grid: the categories the photo belongs in
             labels = category
         else:  # the preview pane: "Not X" (none of these) or "also belongs in X"
@@ -543,7 +551,7 @@ class MainWindow(QMainWindow):
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
         if self.sorting.has_copies(path):
             self.sorting.correct_copied(path, labels)  # its copies already exist: say so, offer the trash
-        labels = self.sorting.names_now(labels)  # the grid may use names from before a rename
+        labels = self.sorting.names_now(labels) or labels  # the grid may use names from before a rename
         known = {c.name for c in self.library.categories}
         gone = [c for c in labels if c not in known]
         note = f" ({', '.join(gone)} is no longer a category: not added there)" if gone else ""

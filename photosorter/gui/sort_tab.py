@@ -274,7 +274,10 @@ class SortTab(SortPanel):
         # (an applied preview) and the ledger one from when the copy was made; both are mapped
         # through the folders, which a rename keeps once copies are in them.
         folders = w.library.destinations()
-        labels = self.names_now(labels)
+        mapped = self.names_now(labels)
+        if mapped is None:  # (main_window.correct refuses these before it gets here)
+            return
+        labels = mapped
 
         def find(progress, cancel, emit):
             from ..sorting.ledger import Ledger
@@ -320,20 +323,43 @@ class SortTab(SortPanel):
 
         start_job(w, find, on_done=found, on_error=w.error)
 
-    def names_now(self, categories) -> tuple[str, ...]:
-        """What the grid's ``categories`` are called now: the library's category with the folder
-        the preview copies each to (a rename keeps it), else the name itself. An applied preview
-        keeps the names it was made with; a correction there after a rename named a category the
-        library no longer had (an uncaught "There is no category 'pets'")."""
+    def names_now(self, categories) -> tuple[str, ...] | None:
+        """What the grid's ``categories`` are called now. An applied preview keeps the names it was
+        made with; a correction there after a rename named a category the library no longer had
+        (an uncaught "There is no category 'pets'"). A name that is no longer a category becomes
+        the category that has its folder now (a rename keeps it; one folder per category). None
+        when a name means another category now — its folder went to another category (a rename
+        and the old name used again, or two folders swapped): the person's word would land in the
+        wrong category (an attack), so the grid must be made again."""
         from ..sorting.planner import real_folder
 
         plan = self.table.plan if self.table is not None else None
-        now = {real_folder(Path(f)): n for n, f in self.main_window.library.destinations().items()}
+        now = {n: real_folder(Path(f)) for n, f in self.main_window.library.destinations().items()}
         out = []
         for c in categories:
             folder = plan.destinations.get(c) if plan is not None else None
-            out.append(now.get(real_folder(Path(folder)), c) if folder is not None else c)
+            if folder is None:
+                out.append(c)
+                continue
+            was = real_folder(Path(folder))
+            holders = [n for n, f in now.items() if f == was]
+            if c in now:
+                if now[c] != was and holders:
+                    return None
+                out.append(c)
+            else:
+                out.append(holders[0] if len(holders) == 1 else c)
         return tuple(dict.fromkeys(out))
+
+    STALE_NAMES = ("The categories changed since this preview was made (a name or a folder now belongs to "
+                   "another category): sort the folder again to correct its photos.")
+
+    def _correct(self, path: str, labels) -> None:
+        if self.run_id is None and self.table is not None and self.names_now(self.table.categories) is None:
+            self.summary.setText(self.STALE_NAMES)
+            self.main_window.status(self.STALE_NAMES, 12000)
+            return
+        super()._correct(path, labels)
 
     def _remove_copies(self, path: str, sha: str, categories: list[str], folders: dict | None = None) -> None:
         w, name = self.main_window, Path(path).name

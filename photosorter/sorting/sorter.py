@@ -496,18 +496,27 @@ def _names_now(rows: list[dict], folders: Mapping[str, str | Path] | None) -> li
     folder once copies are in it. After "Pets" became "Animals", a correction "also Animals" on a
     photo copied as "Pets" found it had "no copy in Animals" and offered to trash its copy "in
     Pets" — the very copy the person had just said was right. A copy in no current category's
-    folder keeps the ledger's name."""
+    folder keeps the ledger's name. Where several categories share a folder (a library from before
+    folders were kept apart), the ledger's name is kept if it is one of them, and otherwise the
+    copy is named after none ("") rather than after the wrong one (an attack: "not B" trashed the
+    copy made for A)."""
     if not folders:
         return [r["category"] for r in rows]
-    where = {real_folder(Path(f)): name for name, f in folders.items()}
-    return [where.get(Path(r["dest"]).parent, r["category"]) for r in rows]
+    holders: dict[Path, list[str]] = {}
+    for name, f in folders.items():
+        holders.setdefault(real_folder(Path(f)), []).append(name)
+    out = []
+    for r in rows:
+        here = holders.get(Path(r["dest"]).parent, [])
+        out.append(r["category"] if not here or r["category"] in here else here[0] if len(here) == 1 else "")
+    return out
 
 
 def copied_categories(ledger: Ledger, photo: str | Path, sha: str,
                       folders: Mapping[str, str | Path] | None = None) -> list[str]:
     """The categories that hold a copy of ``photo`` (with content ``sha``) made by any run, by
     their names now when the categories' ``folders`` are given (see _names_now)."""
-    return sorted(set(_names_now(ledger.copies_from(photo, sha), folders)))
+    return sorted(set(_names_now(ledger.copies_from(photo, sha), folders)) - {""})
 
 
 def undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, categories: Iterable[str],
