@@ -147,7 +147,7 @@ def plan_sort(
         # previewed as "1 → vehicles"). The chosen ones first, in the model's order.
         for c in [*r.categories, *(c for c in folders if c not in r.categories)]:
             at = present_in(ledger, r.sha256, folders[c])
-            if at is not None and all(present_in(ledger, s, folders[c]) for s in d.companion_shas.values()):
+            if at is not None and all(companion_present(ledger, at, s) for s in d.companion_shas.values()):
                 d.done_before.append(c)
                 d.done_at[c] = at
             elif c in r.categories:
@@ -220,15 +220,38 @@ def present_in(ledger: Ledger, sha: str, folder: Path) -> Path | None:
     name, a rename made every photo sorted before it "to copy" again in the preview (Apply then
     found each copy already there), and a correction on such a photo did not know it had a copy."""
     for row in ledger.copies_of(sha):
-        dest = Path(row["dest"]) if row["dest"] else None
-        if dest is None or dest.parent != folder:
+        at = _still_there(row, sha, folder)
+        if at is not None:
+            return at
+    return None
+
+
+def companion_present(ledger: Ledger, photo_copy: Path, sha: str) -> Path | None:
+    """Where the companion (sidecar, Live Photo movie, RAW twin) with content ``sha`` of the photo
+    copy at ``photo_copy`` still is, if anywhere: by the photo copy it travels with, not by its
+    bytes anywhere in the folder — two photos' identical sidecars (the same edit saved twice) are
+    two companions, and the second one was never copied (an attack). Rows from before companions
+    were linked to their photo (no ``companion_of``) count by folder, as they did."""
+    for row in ledger.copies_of(sha):
+        link = row.get("companion_of")
+        if link is not None and Path(link) != photo_copy:
             continue
-        try:
-            got, _size = safefs.hash_path(dest)
-        except OSError:
-            continue
-        if row["state"] == "kept_modified" or got == (row["dest_sha256"] or sha):
-            return dest
+        at = _still_there(row, sha, photo_copy.parent)
+        if at is not None:
+            return at
+    return None
+
+
+def _still_there(row: dict, sha: str, folder: Path) -> Path | None:
+    dest = Path(row["dest"]) if row["dest"] else None
+    if dest is None or dest.parent != folder:
+        return None
+    try:
+        got, _size = safefs.hash_path(dest)
+    except OSError:
+        return None
+    if row["state"] == "kept_modified" or got == (row["dest_sha256"] or sha):
+        return dest
     return None
 
 

@@ -270,10 +270,10 @@ def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, fo
                     ledger: Ledger, run_id: int, summary: Summary) -> None:
     """Copy a sidecar/Live Photo movie under the photo's final stem (IMG_1 (1).MOV for IMG_1 (1).JPG),
     only if it still holds the bytes that were planned."""
-    from .planner import present_in
+    from .planner import companion_present
 
     sha = d.companion_shas[comp]
-    if present_in(ledger, sha, folder.path) is not None:
+    if companion_present(ledger, photo_dest, sha) is not None:
         return
     fd = _open_source(comp, ledger, run_id, summary)
     if fd is None:

@@ -77,6 +77,33 @@ def test_companions_travel_with_their_photo(env, scorer):
     assert names == ["red_disc_002.MOV", "red_disc_002.jpg", "red_disc_002.jpg.aae", "red_disc_002.xmp"]
 
 
+def test_two_photos_with_identical_sidecars_each_get_their_own(env, scorer):
+    """Attack: two photos whose sidecars hold the same bytes (the same edit saved for both) — the
+    second sidecar was never copied: "present" meant those bytes anywhere in the folder. A
+    companion now counts as there only beside its own photo's copy; a second run copies nothing."""
+    roll, _dest, ledger, dests = env
+    photos = [roll / "red_disc" / "red_disc_002.jpg", roll / "red_disc" / "red_disc_003.jpg"]
+    for p in photos:
+        p.with_suffix(".xmp").write_bytes(b"<xmp>same edit</xmp>")
+    plan = plan_sort(photos, scorer, ledger, dests, background="off")
+    for d in plan.decisions:  # about companions, not classification: pin the decisions
+        d.outcome, d.categories = "copy", ["red_disc"]
+    apply_plan(plan, ledger)
+    names = sorted(os.listdir(dests["red_disc"]))
+    assert names == ["red_disc_002.jpg", "red_disc_002.xmp", "red_disc_003.jpg", "red_disc_003.xmp"]
+    again = plan_sort(photos, scorer, ledger, dests, background="off")
+    assert all("red_disc" in d.done_before for d in again.decisions if d.outcome != "no_category")
+    (dests["red_disc"] / "red_disc_003.xmp").unlink()  # the person deletes one sidecar copy
+    third = plan_sort(photos, scorer, ledger, dests, background="off")
+    d3 = next(d for d in third.decisions if d.path == photos[1])
+    d3.outcome, d3.categories = "copy", ["red_disc"]
+    for d in third.decisions:
+        if d.path != photos[1]:
+            d.outcome, d.categories = "already_sorted", []
+    apply_plan(third, ledger)
+    assert sorted(os.listdir(dests["red_disc"])) == names  # put back beside its photo, nothing doubled
+
+
 def test_undo_restores_destination_and_keeps_modified_copies(env, scorer, tmp_path):
     roll, dest, ledger, dests = env
     dests["red_disc"].mkdir(parents=True)
