@@ -7,6 +7,7 @@ folder, so PHOTOSORTER_HOME isolates it like everything else)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -86,9 +87,11 @@ class NewFolderDialog(QFileDialog):
     def accept(self) -> None:
         chosen = self.selectedFiles()
         if chosen:
-            folder = Path(chosen[0])
-            if not folder.exists() and not folder.is_symlink() and not self._create(folder):
-                return
+            folder = Path(os.path.normpath(os.path.expanduser(chosen[0])))
+            if not folder.exists() and not folder.is_symlink():
+                if not self._create(folder):
+                    return
+                self.selectFile(str(folder))
         super().accept()
 
     def _create(self, folder: Path) -> bool:
@@ -96,7 +99,12 @@ class NewFolderDialog(QFileDialog):
         above = _nearest_existing(folder.parent)
         missing = len(folder.relative_to(above).parts) if above is not None else len(folder.parts) - 1
         more = f" (and the {missing - 1} folder(s) above it that do not exist either)" if missing > 1 else ""
-        answer = QMessageBox.question(self, "Create the folder?", f"{folder} does not exist yet. Create it{more}?",
+        # where it will really be: a link on the way leads elsewhere (an attack typed link/New and
+        # was asked about a folder inside Sorted); quotes show a name's leading or trailing spaces
+        real = Path(os.path.realpath(folder))
+        where = f"“{folder.name}” in {real.parent}" + (" (a link on the way leads there)" if real != folder else "")
+        answer = QMessageBox.question(self, "Create the folder?", f"{folder} does not exist yet. Create the folder "
+                                      f"{where}{more}?",
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                       QMessageBox.StandardButton.Yes)
         if answer != QMessageBox.StandardButton.Yes:

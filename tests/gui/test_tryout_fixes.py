@@ -572,3 +572,25 @@ def test_folders_to_sort_must_exist(qtbot, tmp_path, monkeypatch):
     _type_into_the_folder_dialog(qtbot, str(tmp_path / "Nope"))
     assert choose_folder(None, "Folder of photos to sort", "sort", str(tmp_path)) == ""
     assert warned and not (tmp_path / "Nope").exists()
+
+
+def test_the_create_question_names_where_the_folder_will_really_be(qtbot, tmp_path, monkeypatch):
+    """Attack: "link/New" was created inside the link's target while the question named a folder
+    inside Sorted; "Sorted/../New" was asked about as typed. The question names the real place,
+    with the name in quotes (spaces show), and the category gets the tidied path."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from photosorter.gui.folders import choose_folder
+
+    (tmp_path / "Sorted").mkdir()
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "Sorted" / "link").symlink_to(tmp_path / "outside")
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _p, _t, text, *_a: asked.append(text) or QMessageBox.StandardButton.Yes)
+    _type_into_the_folder_dialog(qtbot, str(tmp_path / "Sorted" / ".." / "New"))
+    assert choose_folder(None, "Where?", "destination", str(tmp_path / "Sorted")) == str(tmp_path / "New")
+    assert f"“New” in {tmp_path}" in asked[-1] and (tmp_path / "New").is_dir()
+    _type_into_the_folder_dialog(qtbot, str(tmp_path / "Sorted" / "link" / "Via"))
+    assert choose_folder(None, "Where?", "destination", str(tmp_path / "Sorted")) == str(tmp_path / "Sorted" / "link" / "Via")
+    assert f"“Via” in {tmp_path / 'outside'} (a link on the way leads there)" in asked[-1]
+    assert (tmp_path / "outside" / "Via").is_dir()
