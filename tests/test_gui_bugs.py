@@ -518,7 +518,8 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
     assert w.sorting.history.item(0, 3).text().endswith("(1 photo copy since removed)")
     # and so does Apply's summary above it (tryout: "copied N photos" stayed, a line was added below)
     summary = w.sorting.summary.text()
-    assert summary.startswith("<b>Done (run") and "photos (1 photo copy since removed) (" in summary.split("<br>")[0]
+    # (in one bracket: "copied 6 photos (1 photo copy since removed) (6 copies)" read clumsily — tryout)
+    assert summary.startswith("<b>Done (run") and " copies; 1 photo copy since removed);" in summary.split("<br>")[0]
     assert "moved to the trash from" in summary  # what the correction did stays under it
     # its "in no category" names the photo the correction put there (tryout: it kept Apply's
     # count beside a "No category" group one larger)
@@ -727,6 +728,15 @@ def test_after_a_rename_a_correction_on_an_already_sorted_photo_knows_its_copy_b
     # the "Already sorted" group)
     qtbot.waitUntil(lambda: w.preview.path == photo and "your correction" in w.preview.caption.text(), timeout=30_000)
     assert "already sorted into reds: not copied again (your correction)" in w.preview.caption.text()
+    # moved to blue_square: its reds copy is offered to the trash, and the open preview will copy
+    # it to blue_square (tryout: "sort its folder again to copy it there", beside "1 → blue_square")
+    qtbot.keyClick(grid, Qt.Key(Qt.Key.Key_1 + grid.categories.index("blue_square")))
+    qtbot.waitUntil(lambda: w.sorting.copy_question is not None, timeout=30_000)
+    box = w.sorting.copy_question
+    assert "copied into reds" in box.text()
+    assert "It has no copy in blue_square: Apply copies it there." in box.informativeText()
+    box.buttons()[[b.text() for b in box.buttons()].index("Keep the copy")].click()
+    qtbot.waitUntil(lambda: not w.sorting._asking and w._train_job is None, timeout=120_000)
     # and Apply adds no second copy of a photo beside its first
     w.apply_sort()
     qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)

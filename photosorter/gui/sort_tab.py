@@ -182,10 +182,10 @@ class SortTab(SortPanel):
         no category" beside a "No category — 31" group)."""
         from ..sorting.ledger import removed_since
 
-        since = f" ({removed_since(trashed)})" if trashed else ""
+        since = f"; {removed_since(trashed)}" if trashed else ""  # one bracket: "(17 copies; 1 … removed)"
         moved = (f" ({none_since:+d} since, by your corrections)" if none_since else "")
-        return (f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos{since} "
-                f"({summary.copies_made} copies); {summary.already_sorted} already sorted; "
+        return (f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
+                f"({summary.copies_made} copies{since}); {summary.already_sorted} already sorted; "
                 f"{summary.no_category} in no category{moved}; {len(summary.failed)} failed.")
 
     def _none_now(self) -> int:
@@ -292,8 +292,11 @@ class SortTab(SortPanel):
         def found(copied: list[str]) -> None:
             wrong = [c for c in copied if c not in labels]
             missing = [c for c in labels if c not in copied]
-            note = (f" It has no copy in {', '.join(missing)}: sort its folder again to copy it there."
-                    if missing else "")
+            # an open preview copies it there on Apply (a tryout was told to sort the folder again
+            # while the preview beside the question listed "1 → Food")
+            then = ("Apply copies it there" if self.plan is not None and self.run_id is None
+                    else "sort its folder again to copy it there")
+            note = f" It has no copy in {', '.join(missing)}: {then}." if missing else ""
             if not wrong:
                 if note:
                     w.status(f"{name}:{note}", 12000)
