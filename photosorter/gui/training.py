@@ -38,6 +38,16 @@ from .workers import JobWorker, start_job
 
 COLUMNS = ("Category", "Precision", "Recall", "F1", "Threshold", "Examples")
 SHORT_COLUMNS = ("Name", "Prec.", "Rec.", "F1", "Thr.", "Ex.")  # full names in the tooltips
+#: What each column means, in words (a tryout found the tooltips only repeated the names).
+COLUMN_TIPS = (
+    "Category",
+    "Precision: of the examples this category took in, the share that really belong to it "
+    "(judged on your examples; the estimate on your other photos is in the text below).",
+    "Recall: of this category's own examples, the share it took in (the rest it would miss).",
+    "F1: precision and recall in one number (their harmonic mean); 1.00 is perfect.",
+    "Threshold: the score a photo needs to be copied into this category (Sort tab's sliders move it).",
+    "Examples: how many example photos this category has.",
+)
 
 
 class AdviceView(QTextBrowser):
@@ -227,10 +237,10 @@ class TrainingPanel(QWidget):
         self.chart.setToolTip(ROUNDS_EXPLAINED)
         self.table = QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        for c, full in enumerate(COLUMNS):
+        for c, tip in enumerate(COLUMN_TIPS):
             header = self.table.horizontalHeaderItem(c)
             if header is not None:
-                header.setToolTip(full)
+                header.setToolTip(tip)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)

@@ -351,8 +351,8 @@ def fit_classifier(
                 oof_gate_bg[va] = faces.fold_gate(oof_gate_bg[va], tr, va, labels)
         heads.append(head)
         curves.append(curve)
-        best = "kept the previous weights" if curve.best_epoch < 0 else f"best epoch {curve.best_epoch + 1}"
-        progress(f + 1, k, f"Training: fold {f + 1} of {k} ({best})")
+        best = "kept the previous weights" if curve.best_epoch < 0 else f"best at pass {curve.best_epoch + 1}"
+        progress(f + 1, k, f"Training: round {f + 1} of {k} ({best})")
     t_calibrate = time.perf_counter()
     oof_scores = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate
     thresholds = np.array([choose_threshold(oof_scores[:, j], labels[:, j]) for j in range(n_cat)])

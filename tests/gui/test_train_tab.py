@@ -447,3 +447,13 @@ def test_the_train_tab_speaks_of_rounds_and_passes_and_says_what_they_are(window
     assert chart.passes_label(4, "round 1", 12) == "4"
     assert chart.panel_title(2, 1, wide) == "round 3 · 1 pass"
     assert chart.panel_title(1, 0, wide) == "round 2 · waiting"
+
+
+def test_the_results_tables_column_names_say_what_they_mean_on_hover(window):
+    """Tryout: the Precision and Recall tooltips only repeated the column names (the explanations
+    were in the README alone)."""
+    table = window.training.table
+    tips = [table.horizontalHeaderItem(c).toolTip() for c in range(table.columnCount())]
+    assert tips[1].startswith("Precision: of the examples this category took in")
+    assert tips[2].startswith("Recall: of this category's own examples")
+    assert all(len(t) > 40 for t in tips[1:]), tips

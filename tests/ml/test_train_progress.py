@@ -28,6 +28,9 @@ def test_bar_and_text_agree_through_a_real_training(tmp_path):
             assert k == 3
             assert frac <= 1 - (k - i) / k * 0.3 + 1e-3, (m, frac)
     assert saw_fold
+    # in the tab's words only: a round's note said "best epoch 59" (tryout)
+    assert not any(re.search(r"\b(fold|epoch)", m) for _d, _t, m in calls), [m for _d, _t, m in calls]
+    assert any("best at pass" in m for _d, _t, m in calls)
     # and in the exact shares the bar uses (train_progress.py): fold i of k lies within fold i's share
     from photosorter.ml.train_progress import READ_SHARE
 
