@@ -174,7 +174,8 @@ class Session:
         missing = [c for c in categories if c not in dests]
         if missing:
             raise errors.UsageError(
-                f"The model knows {', '.join(missing)}, which is no longer a category here. Retrain (Ctrl+T) first.")
+                f"The model was trained when a category was called {', '.join(missing)}; it has been renamed or "
+                "removed since. Train again (Ctrl+T) first: with the photos' features cached it takes seconds.")
         return {c: dests[c] for c in categories}
 
     def plan(self, paths: list[str], progress=None, cancel=None, overrides: dict[str, float] | None = None):

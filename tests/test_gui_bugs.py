@@ -898,3 +898,24 @@ def test_a_correction_in_a_grid_whose_names_now_mean_other_categories_is_refused
     w.correct(photo, None)  # the preview pane's "Mark as: none of these": refused the same way
     assert ({c.name: list(c.examples) for c in w.library.categories}, list(w.library.none_examples)) == examples
     assert snapshot(dest) == copies
+
+
+def test_a_rename_retrains_by_itself_and_a_sort_meanwhile_waits_for_it(window, qtbot, tmp_path, monkeypatch):
+    """Tryout: after renaming Vehicles to Cars, sorting the same folder stopped at "The model knows
+    Vehicles, which is no longer a category here. Retrain (Ctrl+T) first." A rename now retrains
+    at once (as a correction does), and a sort asked for meanwhile follows the training."""
+    from PySide6.QtWidgets import QInputDialog
+
+    w = window
+    roll, _dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=82)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_a, **_k: ("reds", True))
+    w.rename_category("red_disc")
+    assert w._train_job is not None, "the rename did not start a training"
+    w.preview_sort([str(roll)])
+    assert not w.errors, w.errors
+    assert "being retrained with the new category names" in w.sorting.summary.text()
+    qtbot.waitUntil(lambda: (w.sorting.plan is not None and "reds" in w.sorting.table.categories) or bool(w.errors),
+                    timeout=120_000)
+    assert not w.errors, w.errors
+    shown = {d.path.name: d for d in w.sorting.plan.decisions}
+    assert all("reds" in shown[n].done_before for c, n in planned if c == "red_disc")  # already sorted

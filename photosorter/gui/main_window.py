@@ -409,7 +409,17 @@ class MainWindow(QMainWindow):
             self.sorting.rename_in_corrections(old, new)
             self.categories.refresh(select=new)
             folder = self.library.category(new).folder
-            self.status(f"Renamed. Copies go to {folder}. Retrain (Ctrl+T) so the model uses the new name.", 12000)
+            if not self.model_path.exists():
+                self.status(f"Renamed. Copies go to {folder}.", 12000)
+                return
+            # The model knows categories by name: retrain it now (features are cached: seconds), as a
+            # correction does. A tryout renamed Vehicles to Cars and was stopped at the next sort by
+            # "The model knows Vehicles, which is no longer a category here. Retrain first."
+            self.status(f"Renamed. Copies go to {folder}. Retraining so the model uses the new name…", 12000)
+            if self._train_job is not None:
+                self._train_again = True
+            else:
+                self.train(switch_tab=False, quick=True)
 
     def remove_category(self, name: str) -> None:
         if QMessageBox.question(self, "Remove category", f"Remove '{name}'? Its examples stay on disk; already "

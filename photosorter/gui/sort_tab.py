@@ -26,6 +26,7 @@ class SortTab(SortPanel):
         self.main_window = window  # provides session, library, tabs, progress, status(), error(), colours()
         self._asking: set[str] = set()  # photos whose "Remove the copy?" question is open
         self._replan_wanted = False  # making the preview again failed (e.g. "retrain first"): after training
+        self._preview_after_training: list[str] | None = None  # asked for while a rename's retraining ran
         self._applied_summary = None  # Apply's SortSummary, while its preview is shown
         self._applied_header = ""  # the first line of the summary Apply wrote (kept up to date)
         self._applied_trashed = 0  # its run's copies removed since, as the History last said
@@ -54,6 +55,15 @@ class SortTab(SortPanel):
             w.tabs.setCurrentWidget(self)
         session = w.session
         overrides = dict(w.library.threshold_overrides)
+        if not rescore and w._train_job is not None and self._model_names_stale():
+            # a rename's retraining runs: the preview follows it, instead of "retrain first"
+            self._preview_after_training = list(paths)
+            where = ", ".join(Path(p).name for p in paths[:2]) + (" …" if len(paths) > 2 else "")
+            text = (f"The model is being retrained with the new category names; the preview of {where} "
+                    "follows when it is done. Nothing has been copied.")
+            self.summary.setText(text)
+            w.status(text, 12000)
+            return
 
         def job(progress, cancel, emit):
             from ..sorting.review_table import ReviewTable
@@ -96,6 +106,15 @@ class SortTab(SortPanel):
 
         start_job(w, job, on_done=done, on_error=failed, on_progress=w.busy("Scoring photos for the preview"))
 
+    def _model_names_stale(self) -> bool:
+        """The current model knows a category by a name the library no longer has (a rename)."""
+        try:
+            known = self.main_window.session.classifier().categories
+        except Exception:  # no model, or one that cannot be read: the preview job says so itself
+            return False
+        names = {c.name for c in self.main_window.library.categories}
+        return any(c not in names for c in known)
+
     def rescore_aside(self, why: str) -> None:
         """The preview brought back from behind a past run, scored again: after an undo its
         highlighted photos are "to copy again" (a tryout read "changed with the new model")."""
@@ -106,6 +125,10 @@ class SortTab(SortPanel):
         """After retraining: the open preview (if any) is scored again with the new model (the
         photos' features are cached, so this is quick). A preview set aside while a past run is
         reviewed is scored again when it comes back."""
+        if self._preview_after_training:
+            paths, self._preview_after_training = self._preview_after_training, None
+            self.preview_sort(paths)
+            return
         if self.run_id is not None:
             if self._set_aside is not None and self.aside_stale != "undo":
                 self.aside_stale = "model"
