@@ -20,6 +20,9 @@ def test_no_background_means_unknown_never_healthy(tmp_path):
     assert all(q.precision is None for q in quality)
     assert "unknown" in (clf.description.quality_summary or "")
     assert any("sort or watch a folder" in a for q in quality for a in q.advice)
+    # with the counts: how many it had seen and how many it needs (tryout: 40 sorted photos, and
+    # "not seen enough" said nothing of how many more)
+    assert "had seen 0 of them when it trained, and needs at least 50" in clf.description.quality_summary
 
 
 def test_gui_hints_never_say_healthy_without_evidence(tmp_path):

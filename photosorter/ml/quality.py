@@ -151,8 +151,12 @@ def summary_line(quality: list[CategoryQuality]) -> str:
     if not quality:
         return ""
     if all(q.status == "unknown" for q in quality):
-        return ("How well this sorts your other photos is unknown: the app has not seen enough of them yet. "
-                "Sort or watch a folder first, then train again.")
+        # the counts: a tryout had sorted 40 photos and still read "not seen enough" without knowing
+        # how many more it took
+        seen = quality[0].background_photos
+        return (f"How well this sorts your other photos is unknown: the app had seen {seen} of them when it "
+                f"trained, and needs at least {MIN_EVIDENCE}. Sort or watch a folder of your photos, then train "
+                "again.")
     bad = [q.name for q in quality if q.status == "poor"]
     unsure = [q.name for q in quality if q.status == "doubtful"]
     if bad or unsure:
