@@ -24,7 +24,9 @@ ROUNDS_EXPLAINED = (
     "Training runs in rounds. Each round learns from most of your examples and then tests itself on "
     "the ones it left out, so every example is judged by a model that never saw it: that is where the "
     "figures below come from. A pass is one look at the examples; a round stops once its test "
-    "stops improving (the dot on each curve). The model you keep then learns from every example."
+    "stops improving (the dot on each curve). The model you keep then learns from every example. "
+    "A training that continues from the previous model often stops after a pass or two: it had "
+    "little left to learn."
 )
 
 #: The bar is reported on this scale (``progress(done, SCALE, text)``).
