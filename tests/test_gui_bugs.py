@@ -919,3 +919,22 @@ def test_a_rename_retrains_by_itself_and_a_sort_meanwhile_waits_for_it(window, q
     assert not w.errors, w.errors
     shown = {d.path.name: d for d in w.sorting.plan.decisions}
     assert all("reds" in shown[n].done_before for c, n in planned if c == "red_disc")  # already sorted
+
+
+def test_a_sort_waiting_for_a_renames_training_is_told_when_that_training_is_cancelled(window, qtbot, tmp_path,
+                                                                                      monkeypatch):
+    """The waiting preview must not say "follows when it is done" for ever after Cancel."""
+    from PySide6.QtWidgets import QInputDialog
+
+    w = window
+    roll, _dest, _planned = sorted_and_applied(w, qtbot, tmp_path, seed=83)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_a, **_k: ("reds", True))
+    w.rename_category("red_disc")
+    w.preview_sort([str(roll)])
+    assert "being retrained" in w.sorting.summary.text()
+    w.cancel_training()
+    qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
+    qtbot.waitUntil(lambda: "being retrained" not in w.sorting.summary.text(), timeout=60_000)
+    stopped = "The training stopped, so the preview was not made" in w.sorting.summary.text()
+    assert stopped or "reds" in w.sorting.table.categories  # (or the training had ended first)
+    assert not w.errors, w.errors

@@ -106,6 +106,15 @@ class SortTab(SortPanel):
 
         start_job(w, job, on_done=done, on_error=failed, on_progress=w.busy("Scoring photos for the preview"))
 
+    def no_new_model(self) -> None:
+        """A training failed or was cancelled: a preview waiting for it will not come by itself."""
+        if self._preview_after_training:
+            self._preview_after_training = None
+            text = ("The training stopped, so the preview was not made (the model still knows the old "
+                    "category names). Train (Ctrl+T), then sort the folder again. Nothing has been copied.")
+            self.summary.setText(text)
+            self.main_window.status(text, 15000)
+
     def _model_names_stale(self) -> bool:
         """The current model knows a category by a name the library no longer has (a rename)."""
         try:

@@ -509,11 +509,15 @@ class TrainingPanel(QWidget):
         def failed(message):
             self._train_job = None
             self.end("Training stopped.")
+            if getattr(w, "sorting", None) is not None:
+                w.sorting.no_new_model()
             w.error(message)
 
         def cancelled():
             self._train_job = None
             self.end("Training cancelled. The previous model (if any) is unchanged.")
+            if getattr(w, "sorting", None) is not None:
+                w.sorting.no_new_model()
 
         self._train_job = start_job(w, job, on_done=done, on_error=failed, on_cancel=cancelled,
                                     on_progress=self.on_progress, on_data=self._chart_data)
