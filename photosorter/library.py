@@ -10,6 +10,7 @@ import contextlib
 import json
 import os
 import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +23,9 @@ from .imaging import looks_like_image
 from .media.walk import anchor, walk_photos
 from .names import validate_category_name
 
-SCHEMA_VERSION = 1
+#: 2: categories carry a lasting ``id`` (version 1 files load, and get ids). A photosorter that
+#: knows only version 1 says "written by a newer photosorter" instead of taking the ids for damage.
+SCHEMA_VERSION = 2
 PALETTE = ["#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686", "#8e6c8a", "#2a9d8f", "#e76f51"]
 
 
@@ -32,6 +35,13 @@ class Category:
     folder: str
     color: str = PALETTE[0]
     examples: list[str] = field(default_factory=list)
+    #: lasting identity (names change): recorded with every copy, so a copy stays this category's
+    #: through renames — two renames (A→X, then B→A) made "A" name the other category's copies
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id:  # a new category, or one saved before ids existed
+            self.id = uuid.uuid4().hex
 
 
 @dataclass
@@ -202,6 +212,10 @@ class Library:
     def destinations(self) -> dict[str, Path]:
         return {c.name: Path(c.folder) for c in self.categories}
 
+    def category_ids(self) -> dict[str, str]:
+        """Each category's lasting id, by its name now."""
+        return {c.name: c.id for c in self.categories}
+
     # ------------------------------------------------------------ persistence
     def save(self, path: str | Path | None = None) -> Path:
         path = Path(path or self.path or app_paths().library_file)
@@ -260,10 +274,15 @@ class Library:
         problem = _schema_problem(doc)
         if problem:
             raise _damaged(path, problem)
-        cats = [Category(**c) for c in doc.pop("categories", [])]
+        raw = doc.pop("categories", [])
+        cats = [Category(**c) for c in raw]
         known = {f for f in cls.__dataclass_fields__ if f not in ("categories", "path")}
         lib = cls(categories=cats, **{k: v for k, v in doc.items() if k in known})
         lib.path = path
+        if any("id" not in c for c in raw):
+            # ids given now must be the ones copies are recorded with from now on: kept at once
+            with contextlib.suppress(OSError, errors.PhotosorterError):
+                lib.save()
         return lib
 
 
@@ -283,8 +302,11 @@ def _schema_problem(doc: dict) -> str | None:
     for c in cats:
         if not isinstance(c, dict) or not isinstance(c.get("name"), str) or not isinstance(c.get("folder"), str):
             return f"a category is not a name with a folder: {c!r:.80}"
-        if set(c) - {"name", "folder", "color", "examples"}:
-            return f"the category {c['name']!r} has unknown fields {sorted(set(c) - {'name', 'folder', 'color', 'examples'})}"
+        if set(c) - {"name", "folder", "color", "examples", "id"}:
+            return (f"the category {c['name']!r} has unknown fields "
+                    f"{sorted(set(c) - {'name', 'folder', 'color', 'examples', 'id'})}")
+        if not isinstance(c.get("id", ""), str):
+            return f"the id of {c['name']!r} is not a word"
         if not isinstance(c.get("examples", []), list) or not all(isinstance(e, str) for e in c.get("examples", [])):
             return f"the examples of {c['name']!r} are not a list of file names"
         if not isinstance(c.get("color", ""), str):

@@ -188,8 +188,11 @@ class Session:
         ledger = Ledger(app_paths().ledger_file)
         try:
             recover(ledger)
-            return plan_sort(paths, scorer, ledger, self.destinations(scorer.classifier.categories),
+            plan = plan_sort(paths, scorer, ledger, self.destinations(scorer.classifier.categories),
                              progress or no_progress, cancel, kinds=list(self.library.kinds))
+            ids = self.library.category_ids()
+            plan.category_ids = {c: ids[c] for c in plan.destinations if c in ids}
+            return plan
         finally:
             ledger.close()
 
@@ -288,7 +291,8 @@ class Session:
         scorer = self.scorer()
         service = WatchService(folders, scorer, app_paths().ledger_file,
                                self.destinations(scorer.classifier.categories),
-                               on_batch=on_batch, on_warning=on_warning, kinds=list(self.library.kinds))
+                               on_batch=on_batch, on_warning=on_warning, kinds=list(self.library.kinds),
+                               category_ids=self.library.category_ids())
         service.start()
         return service
 

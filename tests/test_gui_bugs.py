@@ -871,34 +871,43 @@ def test_a_folder_two_old_categories_share_names_a_copy_after_neither_but_its_ow
     ledger.close()
 
 
-def test_a_correction_in_a_grid_whose_names_now_mean_other_categories_is_refused(window, qtbot, tmp_path):
-    """Attack: two categories' folders swapped after a preview was applied; the grid's "red_disc"
-    (copied into what is now blue_square's folder) was taken for blue_square, and the correction
-    saved the photo as an example of the wrong category. The grid is now said to be out of date."""
+def test_corrections_follow_categories_not_names_or_folders_through_renames_and_swaps(window, qtbot, tmp_path,
+                                                                                      monkeypatch):
+    """Attacks: two categories' folders swapped after a preview was applied made the grid's
+    "red_disc" (copied into what is now blue_square's folder) stand for blue_square; two renames
+    (red_disc → reds, then blue_square → red_disc) made "red_disc" name the other category's
+    copies. Categories now have lasting ids, recorded with every copy: N on a red photo asks about
+    its copy in reds and saves the photo as not-reds, whatever the names and folders became."""
+    from PySide6.QtWidgets import QInputDialog
     from sorting_helpers import snapshot
 
     w = window
     _roll, dest, planned = sorted_and_applied(w, qtbot, tmp_path, seed=81)
     copies = snapshot(dest)
     red, blue = w.library.category("red_disc").folder, w.library.category("blue_square").folder
-    w.library.set_folder("red_disc", str(tmp_path / "swap"))
+    w.library.set_folder("red_disc", str(tmp_path / "swap"))  # the folders swapped…
     w.library.set_folder("blue_square", red)
     w.library.set_folder("red_disc", blue)
-    name = sorted(n for c, n in planned if c == "red_disc")[0]
+    names = iter(["reds", "red_disc"])  # …and the names: red_disc → reds, blue_square → red_disc
+    monkeypatch.setattr(QInputDialog, "getText", lambda *_a, **_k: (next(names), True))
+    w.rename_category("red_disc")
+    w.rename_category("blue_square")
+    qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
+    name = sorted(n for c, n in planned if c == "red_disc" and ("blue_square", n) not in planned)[0]
     photo = next(str(d.path) for d in w.sorting.shown.decisions if d.path.name == name)
-    examples = {c.name: list(c.examples) for c in w.library.categories}, list(w.library.none_examples)
+    assert w.sorting.names_now(("red_disc", "blue_square")) == ("reds", "red_disc")
     review, grid = w.sorting.review, w.sorting.grid
     review.select_group("All photos")
     grid.setCurrentIndex(grid.model().index(review.paths().index(photo)))
     grid.setFocus()
+    w.sorting.copy_question = None
     qtbot.keyClick(grid, Qt.Key.Key_N)
-    assert "sort the folder again to correct its photos" in w.sorting.summary.text()
-    assert ({c.name: list(c.examples) for c in w.library.categories}, list(w.library.none_examples)) == examples
-    assert photo not in w.sorting.corrections and w._train_job is None
-    w.correct(photo, None)  # the preview pane's "Mark as: none of these": refused the same way
-    assert ({c.name: list(c.examples) for c in w.library.categories}, list(w.library.none_examples)) == examples
+    qtbot.waitUntil(lambda: w.sorting.copy_question is not None, timeout=30_000)
+    assert "copied into reds" in w.sorting.copy_question.text(), w.sorting.copy_question.text()
+    w.sorting.copy_question.reject()
+    assert photo in w.library.none_examples and photo not in w.library.category("red_disc").examples
+    qtbot.waitUntil(lambda: not w.sorting._asking and w._train_job is None, timeout=120_000)
     assert snapshot(dest) == copies
-
 
 def test_a_rename_retrains_by_itself_and_a_sort_meanwhile_waits_for_it(window, qtbot, tmp_path, monkeypatch):
     """Tryout: after renaming Vehicles to Cars, sorting the same folder stopped at "The model knows
@@ -938,3 +947,52 @@ def test_a_sort_waiting_for_a_renames_training_is_told_when_that_training_is_can
     stopped = "The training stopped, so the preview was not made" in w.sorting.summary.text()
     assert stopped or "reds" in w.sorting.table.categories  # (or the training had ended first)
     assert not w.errors, w.errors
+
+
+def test_a_copy_recorded_with_its_category_id_keeps_its_category_through_renames(tmp_path):
+    """Attack: A's folder moved (Folder…), then A renamed X and B renamed A: the copy in A's old
+    folder kept the ledger's name "A", which now meant the old B, and "not A" trashed X's copy.
+    Copies now carry the category's lasting id."""
+    import hashlib
+
+    from conftest import trashed_files
+
+    from photosorter.sorting.ledger import Ledger
+    from photosorter.sorting.planner import Decision, Plan
+    from photosorter.sorting.sorter import apply_plan, copied_categories, undo_copies_of
+
+    photo = tmp_path / "roll" / "IMG_0003.jpg"
+    make_photo(photo, ("red_disc",), 5, rel_size=0.6)
+    sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    old_a = tmp_path / "out" / "A"
+    ledger = Ledger(tmp_path / "ledger.db")
+    plan = Plan([Decision(photo, "copy", sha256=sha, categories=["A"], scores={"A": 0.9})], {"A": old_a}, {"A": 0.5},
+                category_ids={"A": "id-a"})
+    apply_plan(plan, ledger)
+    assert ledger.copies_of(sha)[0]["category_id"] == "id-a"
+    now_folders = {"X": tmp_path / "out" / "A-new", "A": tmp_path / "out" / "B"}
+    now_ids = {"X": "id-a", "A": "id-b"}
+    assert copied_categories(ledger, photo, sha, now_folders, now_ids) == ["X"]
+    gone = len(trashed_files())
+    assert not undo_copies_of(ledger, photo, sha, ["A"], folders=now_folders, ids=now_ids).trashed
+    assert (old_a / "IMG_0003.jpg").exists() and len(trashed_files()) == gone
+    # X removed: an id no category has goes by the folder, as copies from before ids do (here no
+    # category has that folder: the ledger's name)
+    assert copied_categories(ledger, photo, sha, {"A": now_folders["A"]}, {"A": "id-b"}) == ["A"]
+    assert len(undo_copies_of(ledger, photo, sha, ["X"], folders=now_folders, ids=now_ids).trashed) == 1
+    assert not (old_a / "IMG_0003.jpg").exists() and photo.exists()
+    ledger.close()
+
+
+def test_library_files_from_before_category_ids_load_and_get_ids(tmp_path):
+    import json
+
+    from photosorter.config import app_paths
+
+    path = app_paths().library_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"schema_version": 1, "categories": [{"name": "Food", "folder": str(tmp_path / "f")}]}))
+    first = Library.load().category("Food").id
+    assert len(first) == 32
+    assert Library.load().category("Food").id == first  # kept at once: copies are recorded with it
+    assert json.loads(path.read_text())["schema_version"] == 2

@@ -549,10 +549,6 @@ class MainWindow(QMainWindow):
         if past is not None:  # a past run is shown as it happened: the grid refuses corrections there, so does the pane
             self.status(f"Run {past} is shown read-only: open a preview to correct photos.", 8000)
             return
-        table = self.sorting.table
-        if table is not None and path in table.row_of and self.sorting.names_now(table.categories) is None:
-            self.status(self.sorting.STALE_NAMES, 12000)  # (the grid's keys are refused the same way)
-            return
         if isinstance(category, tuple):  # the review grid: the categories the photo belongs in
             labels = category
         else:  # the preview pane: "Not X" (none of these) or "also belongs in X"
@@ -561,7 +557,7 @@ class MainWindow(QMainWindow):
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
         if self.sorting.has_copies(path):
             self.sorting.correct_copied(path, labels)  # its copies already exist: say so, offer the trash
-        labels = self.sorting.names_now(labels) or labels  # the grid may use names from before a rename
+        labels = self.sorting.names_now(labels)  # the grid may use names from before a rename
         known = {c.name for c in self.library.categories}
         gone = [c for c in labels if c not in known]
         note = f" ({', '.join(gone)} is no longer a category: not added there)" if gone else ""

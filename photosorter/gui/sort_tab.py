@@ -303,13 +303,10 @@ class SortTab(SortPanel):
         if sha is None:  # a photo that could not be read has no copies
             return
         # Names as the categories are called now: the grid may show a name from before a rename
-        # (an applied preview) and the ledger one from when the copy was made; both are mapped
-        # through the folders, which a rename keeps once copies are in them.
-        folders = w.library.destinations()
-        mapped = self.names_now(labels)
-        if mapped is None:  # (main_window.correct refuses these before it gets here)
-            return
-        labels = mapped
+        # (an applied preview) and the ledger one from when the copy was made; both are mapped by
+        # the categories' lasting ids (copies from before ids: by the folder they are in).
+        folders, ids = w.library.destinations(), w.library.category_ids()
+        labels = self.names_now(labels)
 
         def find(progress, cancel, emit):
             from ..sorting.ledger import Ledger
@@ -317,7 +314,7 @@ class SortTab(SortPanel):
 
             ledger = Ledger(app_paths().ledger_file)
             try:
-                return copied_categories(ledger, path, sha, folders)
+                return copied_categories(ledger, path, sha, folders, ids)
             finally:
                 ledger.close()
 
@@ -347,7 +344,7 @@ class SortTab(SortPanel):
             def answered(button) -> None:
                 self._asking.discard(path)
                 if button is remove:
-                    self._remove_copies(path, sha, wrong, folders)
+                    self._remove_copies(path, sha, wrong, folders, ids)
                 else:
                     w.status(f"Kept the copy of {name} in {', '.join(wrong)}.", 8000)
 
@@ -358,45 +355,18 @@ class SortTab(SortPanel):
 
         start_job(w, find, on_done=found, on_error=w.error)
 
-    def names_now(self, categories) -> tuple[str, ...] | None:
-        """What the grid's ``categories`` are called now. An applied preview keeps the names it was
-        made with; a correction there after a rename named a category the library no longer had
-        (an uncaught "There is no category 'pets'"). A name that is no longer a category becomes
-        the category that has its folder now (a rename keeps it; one folder per category). None
-        when a name means another category now — its folder went to another category (a rename
-        and the old name used again, or two folders swapped): the person's word would land in the
-        wrong category (an attack), so the grid must be made again."""
-        from ..sorting.planner import real_folder
-
+    def names_now(self, categories) -> tuple[str, ...]:
+        """What the grid's ``categories`` are called now, by the lasting ids the preview recorded:
+        an applied preview keeps the names it was made with, and a correction there after a rename
+        named a category the library no longer had (an uncaught "There is no category 'pets'").
+        A removed category keeps its name (the correction then says it is no longer a category)."""
         plan = self.table.plan if self.table is not None else None
-        now = {n: real_folder(Path(f)) for n, f in self.main_window.library.destinations().items()}
-        out = []
-        for c in categories:
-            folder = plan.destinations.get(c) if plan is not None else None
-            if folder is None:
-                out.append(c)
-                continue
-            was = real_folder(Path(folder))
-            holders = [n for n, f in now.items() if f == was]
-            if c in now:
-                if now[c] != was and holders:
-                    return None
-                out.append(c)
-            else:
-                out.append(holders[0] if len(holders) == 1 else c)
-        return tuple(dict.fromkeys(out))
+        ids = plan.category_ids if plan is not None else {}
+        by_id = {i: n for n, i in self.main_window.library.category_ids().items()}
+        return tuple(dict.fromkeys(by_id.get(ids.get(c, ""), c) for c in categories))
 
-    STALE_NAMES = ("The categories changed since this preview was made (a name or a folder now belongs to "
-                   "another category): sort the folder again to correct its photos.")
-
-    def _correct(self, path: str, labels) -> None:
-        if self.run_id is None and self.table is not None and self.names_now(self.table.categories) is None:
-            self.summary.setText(self.STALE_NAMES)
-            self.main_window.status(self.STALE_NAMES, 12000)
-            return
-        super()._correct(path, labels)
-
-    def _remove_copies(self, path: str, sha: str, categories: list[str], folders: dict | None = None) -> None:
+    def _remove_copies(self, path: str, sha: str, categories: list[str], folders: dict | None = None,
+                       ids: dict | None = None) -> None:
         w, name = self.main_window, Path(path).name
 
         def job(progress, cancel, emit):
@@ -405,7 +375,7 @@ class SortTab(SortPanel):
 
             ledger = Ledger(app_paths().ledger_file)
             try:
-                return undo_copies_of(ledger, path, sha, categories, folders=folders)
+                return undo_copies_of(ledger, path, sha, categories, folders=folders, ids=ids)
             finally:
                 ledger.close()
 

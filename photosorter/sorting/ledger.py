@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS copies (
     dest_ino INTEGER,
     dest_mtime_ns INTEGER,            -- its modification time once published: a reused inode number has another
     companion_of TEXT,                -- for a sidecar/Live Photo movie/RAW twin: the dest of the photo copy it went with
+    category_id TEXT,                 -- the library's lasting id of the category (names change: renames)
     state TEXT NOT NULL               -- 'intent' | 'done' | 'existing' | 'rolled_back' | 'undone' | 'kept_modified'
 );
 CREATE INDEX IF NOT EXISTS copies_run ON copies (run_id, state);
@@ -159,7 +160,7 @@ class Ledger:
         db.executescript(SCHEMA)
         columns = {r[1] for r in db.execute("PRAGMA table_info(copies)")}
         for col, kind in (("dest_dev", "INTEGER"), ("dest_ino", "INTEGER"), ("companion_of", "TEXT"),
-                          ("dest_mtime_ns", "INTEGER")):
+                          ("dest_mtime_ns", "INTEGER"), ("category_id", "TEXT")):
             if col not in columns:  # ledgers written before these existed
                 db.execute(f"ALTER TABLE copies ADD COLUMN {col} {kind}")
         db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -339,14 +340,16 @@ class Ledger:
 
     # ---------------------------------------------------------------- copies
     def copy_intent(self, run_id: int, source: str, sha: str, category: str, dest: str, temp: str,
-                    companion_of: str | None = None) -> int:
+                    companion_of: str | None = None, category_id: str | None = None) -> int:
         """``companion_of``: for a companion (sidecar, Live Photo movie, RAW twin), the destination of
         the photo copy it travels with — so removing that one photo's copy later takes exactly its
-        own companions, never another photo's that shares the stem."""
+        own companions, never another photo's that shares the stem. ``category_id``: the library's
+        lasting id of the category (None from the command line, whose categories have none)."""
         cur = self.db.execute(
-            "INSERT INTO copies (run_id, source, source_sha256, category, dest, temp, state, companion_of)"
-            " VALUES (?,?,?,?,?,?,'intent',?)",
-            (run_id, to_db(source), sha, category, to_db(dest), to_db(temp) if temp else None, to_db(companion_of)),
+            "INSERT INTO copies (run_id, source, source_sha256, category, dest, temp, state, companion_of, category_id)"
+            " VALUES (?,?,?,?,?,?,'intent',?,?)",
+            (run_id, to_db(source), sha, category, to_db(dest), to_db(temp) if temp else None, to_db(companion_of),
+             category_id),
         )
         return int(cur.lastrowid)
 
@@ -368,7 +371,7 @@ class Ledger:
         self.db.execute("UPDATE copies SET temp=? WHERE id=?", (to_db(temp), copy_id))
 
     _COPY_KEYS = ("id", "run_id", "source", "source_sha256", "category", "dest", "temp", "dest_sha256", "state",
-                  "dest_dev", "dest_ino", "companion_of", "dest_mtime_ns")
+                  "dest_dev", "dest_ino", "companion_of", "dest_mtime_ns", "category_id")
 
     def _copy_rows(self, where: str, args: list) -> list[dict]:
         q = f"SELECT {', '.join(self._COPY_KEYS)} FROM copies WHERE 1=1{where} ORDER BY id"

@@ -63,6 +63,9 @@ class Plan:
     #: each category folder where it really was when planned (links on its path followed): what
     #: "already sorted" was decided against
     resolved: dict[str, Path] = field(default_factory=dict)
+    #: each category's lasting id in the library (empty from the command line): recorded with every
+    #: copy, so a copy stays its category's through renames (names alone were swapped by two renames)
+    category_ids: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> Counter:
         return Counter(d.outcome for d in self.decisions)
@@ -269,4 +272,4 @@ def rethreshold(plan: Plan, thresholds: dict[str, float]) -> Plan:
         if d.message and d.message.startswith("identical to"):
             outcome, todo = "already_sorted", []
         out.append(dataclasses.replace(d, outcome=outcome, categories=todo))
-    return Plan(out, plan.destinations, dict(thresholds), plan.background_photos, plan.resolved)
+    return Plan(out, plan.destinations, dict(thresholds), plan.background_photos, plan.resolved, plan.category_ids)

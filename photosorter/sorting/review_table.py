@@ -197,4 +197,5 @@ class ReviewTable:
                 said = ", ".join(c for c in self.categories if c in (corrections or {}).get(self.paths[i], ())) or "none"
                 message = f"corrected by you: {said}"
             out.append(dataclasses.replace(old, outcome=OUTCOMES[d.outcome[i]], categories=cats, message=message))
-        return Plan(out, self.plan.destinations, dict(thresholds), self.plan.background_photos, self.plan.resolved)
+        return Plan(out, self.plan.destinations, dict(thresholds), self.plan.background_photos, self.plan.resolved,
+                    self.plan.category_ids)

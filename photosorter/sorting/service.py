@@ -35,9 +35,11 @@ class WatchService:
         on_batch: Callable[[Summary], None] | None = None,
         on_warning: Callable[[str], None] | None = None,
         kinds=None,
+        category_ids: dict[str, str] | None = None,
         **watcher_options,
     ) -> None:
         self.scorer = scorer
+        self.category_ids = dict(category_ids or {})  # recorded with each copy (the library's lasting ids)
         self.ledger_path = Path(ledger_path)
         self.destinations = destinations
         self.kinds = kinds  # which kinds of file to sort (photosorter.media.KINDS); None: all
@@ -65,6 +67,7 @@ class WatchService:
                 # Watched photos arrive a few at a time: they join the scorer's stored background (the
                 # camera roll seen so far), against which they are judged like every other photo.
                 plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, kinds=self.kinds)
+                plan.category_ids = {c: i for c, i in self.category_ids.items() if c in plan.destinations}
                 # planning resolves folders again: whatever now lies outside the watched folders'
                 # real locations (a folder swapped for a link) is not sorted (the watcher said why)
                 outside = {d.path for d in plan.decisions if not self.watcher.owns(d.path)}

@@ -168,8 +168,10 @@ def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: S
             try:
                 folder = _folder(plan, category, folders)
                 done_at = d.done_at.get(category)
+                category_id = plan.category_ids.get(category)
                 if done_at is None:
-                    result = _copy_one(src, d.sha256, d.path, portable_name(d.path.name), category, folder, ledger, run_id, summary)
+                    result = _copy_one(src, d.sha256, d.path, portable_name(d.path.name), category, folder, ledger, run_id,
+                                       summary, category_id=category_id)
                     made += result.written
                     summary.copies_made += result.written
                     if result.written:  # identical content already there (another sort made it): not ours
@@ -178,7 +180,7 @@ def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: S
                 else:
                     photo_dest = done_at
                 for comp in d.companions:
-                    _copy_companion(comp, photo_dest, d, category, folder, ledger, run_id, summary)
+                    _copy_companion(comp, photo_dest, d, category, folder, ledger, run_id, summary, category_id)
             except OSError as exc:
                 reason = _OS_REASONS.get(exc.errno or 0, "write_failed")
                 _fail(ledger, run_id, summary, d.path, reason,
@@ -197,7 +199,8 @@ def _copy_photo(d: Decision, plan: Plan, ledger: Ledger, run_id: int, summary: S
 
 
 def _copy_one(src_fd: int, sha: str, source: Path, name: str, category: str, folder: copier.DestFolder,
-              ledger: Ledger, run_id: int, summary: Summary, companion_of: Path | None = None) -> copier.CopyResult:
+              ledger: Ledger, run_id: int, summary: Summary, companion_of: Path | None = None,
+              category_id: str | None = None) -> copier.CopyResult:
     size = os.fstat(src_fd).st_size
     for _attempt in range(5):
         final, already = folder.choose(name, sha, size)
@@ -205,13 +208,13 @@ def _copy_one(src_fd: int, sha: str, source: Path, name: str, category: str, fol
         if already:
             with ledger.transaction():
                 cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), "",
-                                         None if companion_of is None else str(companion_of))
+                                         None if companion_of is None else str(companion_of), category_id)
                 ledger.copy_state(cid, "existing", str(dest), sha)
             return copier.CopyResult(dest, sha, False)
         temp = copier.temp_name(final)
         with ledger.transaction():
             cid = ledger.copy_intent(run_id, str(source), sha, category, str(dest), str(folder.path / temp),
-                                     None if companion_of is None else str(companion_of))
+                                     None if companion_of is None else str(companion_of), category_id)
         fault.point("after-intent")
         published: os.stat_result | None = None
         try:
@@ -267,7 +270,7 @@ def _interrupts_deferred() -> Iterator[None]:
 
 
 def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, folder: copier.DestFolder,
-                    ledger: Ledger, run_id: int, summary: Summary) -> None:
+                    ledger: Ledger, run_id: int, summary: Summary, category_id: str | None = None) -> None:
     """Copy a sidecar/Live Photo movie under the photo's final stem (IMG_1 (1).MOV for IMG_1 (1).JPG),
     only if it still holds the bytes that were planned."""
     from .planner import companion_present
@@ -284,7 +287,8 @@ def _copy_companion(comp: Path, photo_dest: Path, d: Decision, category: str, fo
         else:
             name = photo_dest.stem + portable_name(comp.suffix)
         try:
-            result = _copy_one(fd, sha, comp, name, category, folder, ledger, run_id, summary, companion_of=photo_dest)
+            result = _copy_one(fd, sha, comp, name, category, folder, ledger, run_id, summary, companion_of=photo_dest,
+                               category_id=category_id)
         except copier.SourceChangedError:
             _fail(ledger, run_id, summary, comp, "changed",
                   f"{comp}: this sidecar changed after the photo was scored; not copied. It will be sorted on the next run.")
@@ -489,39 +493,43 @@ def undo_run(ledger: Ledger, run_id: int | None = None, trash_fn: Callable[[Path
     return result
 
 
-def _names_now(rows: list[dict], folders: Mapping[str, str | Path] | None) -> list[str]:
-    """Each copy's category under the name it has *now*: the category whose folder the copy is in.
+def _names_now(rows: list[dict], folders: Mapping[str, str | Path] | None,
+               ids: Mapping[str, str] | None = None) -> list[str]:
+    """Each copy's category under the name it has *now*.
 
-    Why: the ledger keeps the name a category had when the copy was made, and a rename keeps the
-    folder once copies are in it. After "Pets" became "Animals", a correction "also Animals" on a
-    photo copied as "Pets" found it had "no copy in Animals" and offered to trash its copy "in
-    Pets" — the very copy the person had just said was right. A copy in no current category's
-    folder keeps the ledger's name. Where several categories share a folder (a library from before
-    folders were kept apart), the ledger's name is kept if it is one of them, and otherwise the
-    copy is named after none ("") rather than after the wrong one (an attack: "not B" trashed the
-    copy made for A)."""
-    if not folders:
-        return [r["category"] for r in rows]
+    Why: the ledger keeps the name a category had when the copy was made. After "Pets" became
+    "Animals", a correction "also Animals" on a photo copied as "Pets" found it had "no copy in
+    Animals" and offered to trash its copy "in Pets" — the very copy the person had just said was
+    right. A copy recorded with the library's lasting category id (``ids``: name now → id) is
+    named by it. Other copies (older ones, the command line's, whose categories have no ids, and
+    those of a category removed since) go by the folder they are in — a rename keeps it: the one current
+    category with that folder; where several share it (a library from before folders were kept
+    apart) the ledger's name if it is one of them, else none (""); in a folder no current
+    category has, the ledger's name."""
+    by_id = {i: n for n, i in (ids or {}).items()}
     holders: dict[Path, list[str]] = {}
-    for name, f in folders.items():
+    for name, f in (folders or {}).items():
         holders.setdefault(real_folder(Path(f)), []).append(name)
     out = []
     for r in rows:
+        if r.get("category_id") in by_id:
+            out.append(by_id[r["category_id"]])
+            continue
         here = holders.get(Path(r["dest"]).parent, [])
         out.append(r["category"] if not here or r["category"] in here else here[0] if len(here) == 1 else "")
     return out
 
 
-def copied_categories(ledger: Ledger, photo: str | Path, sha: str,
-                      folders: Mapping[str, str | Path] | None = None) -> list[str]:
+def copied_categories(ledger: Ledger, photo: str | Path, sha: str, folders: Mapping[str, str | Path] | None = None,
+                      ids: Mapping[str, str] | None = None) -> list[str]:
     """The categories that hold a copy of ``photo`` (with content ``sha``) made by any run, by
-    their names now when the categories' ``folders`` are given (see _names_now)."""
-    return sorted(set(_names_now(ledger.copies_from(photo, sha), folders)) - {""})
+    their names now when the categories' ``folders`` and ``ids`` are given (see _names_now)."""
+    return sorted(set(_names_now(ledger.copies_from(photo, sha), folders, ids)) - {""})
 
 
 def undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, categories: Iterable[str],
                    trash_fn: Callable[[Path], None] | None = None,
-                   folders: Mapping[str, str | Path] | None = None) -> UndoResult:
+                   folders: Mapping[str, str | Path] | None = None, ids: Mapping[str, str] | None = None) -> UndoResult:
     """Send to the trash the copies of one photo (at ``photo`` with content ``sha``) in
     ``categories``, whichever run made them, with the companions recorded as travelling with each
     copy (Live Photo movie, sidecars, RAW twin): a person's correction ("not Pets") on a photo that
@@ -533,13 +541,13 @@ def undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, categories: Iter
     wanted = set(categories)
     recover(ledger)
     with ledger.undo_lock(), ledger.run_lock():
-        return _undo_copies_of(ledger, photo, sha, wanted, trash_fn, folders)
+        return _undo_copies_of(ledger, photo, sha, wanted, trash_fn, folders, ids)
 
 
-def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str],
-                    trash_fn: Callable[[Path], None], folders: Mapping[str, str | Path] | None) -> UndoResult:
+def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str], trash_fn: Callable[[Path], None],
+                    folders: Mapping[str, str | Path] | None, ids: Mapping[str, str] | None) -> UndoResult:
     rows = ledger.copies_from(photo, sha)
-    mine = [c for c, name in zip(rows, _names_now(rows, folders)) if name in wanted]
+    mine = [c for c, name in zip(rows, _names_now(rows, folders, ids)) if name in wanted]
     result = UndoResult(mine[0]["run_id"] if mine else 0)
     touched = set()
     for c in mine:
