@@ -996,3 +996,18 @@ def test_library_files_from_before_category_ids_load_and_get_ids(tmp_path):
     assert len(first) == 32
     assert Library.load().category("Food").id == first  # kept at once: copies are recorded with it
     assert json.loads(path.read_text())["schema_version"] == 2
+
+
+def test_folder_says_the_photos_already_sorted_stay_in_the_old_folder(window, qtbot, tmp_path, monkeypatch):
+    """Tryout: Folder… on a category with copies was taken for a move, and the next sort copied
+    the sorted photos again into the new folder without a word. It is not a move: it says so."""
+    from photosorter.gui.folders import NewFolderDialog
+
+    w = window
+    _roll, dest, _planned = sorted_and_applied(w, qtbot, tmp_path, seed=84)
+    said: list[str] = []
+    monkeypatch.setattr(w, "status", lambda text, *_a: said.append(text))
+    monkeypatch.setattr(NewFolderDialog, "ask", staticmethod(lambda *_a: str(tmp_path / "NewReds")))
+    w.choose_category_folder("red_disc")
+    assert said and f"Photos already in {dest / 'red_disc'} stay there" in said[-1]
+    assert w.library.category("red_disc").folder == str(tmp_path / "NewReds")

@@ -436,7 +436,8 @@ class MainWindow(QMainWindow):
             self.categories.refresh(select=name)
 
     def choose_category_folder(self, name: str) -> None:
-        folder = choose_folder(self, f"Where should '{name}' copies go?", "destination", self.library.category(name).folder)
+        old = self.library.category(name).folder
+        folder = choose_folder(self, f"Where should '{name}' copies go?", "destination", old)
         if folder:
             try:
                 self.library.set_folder(name, folder)
@@ -446,7 +447,15 @@ class MainWindow(QMainWindow):
             self.library.save()
             self.session.rearm()  # a running watcher copies the next photo to the new folder
             self.categories.refresh(select=name)
-            self.status(f"New '{name}' photos will be copied to {folder}.")
+            try:
+                kept = Path(old) != Path(folder) and Path(old).is_dir() and any(Path(old).iterdir())
+            except OSError:
+                kept = False
+            # not a move (a tryout expected one, and found the next sort copying the sorted photos
+            # again into the new folder)
+            self.status(f"New '{name}' photos will be copied to {folder}."
+                        + (f" Photos already in {old} stay there; sorting them again copies them here too."
+                           if kept else ""), 15000)
 
     def import_folder(self, folder: str | None = None) -> None:
         folder = folder or choose_folder(self, "Folder with one sub-folder per category", "import")
