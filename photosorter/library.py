@@ -9,7 +9,9 @@ import colorsys
 import contextlib
 import json
 import os
+import sys
 import tempfile
+import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -344,8 +346,13 @@ def default_sorted_root() -> Path:
 
 
 def _real(folder: str | Path) -> str:
-    """A folder as it is on disk, for comparing two categories' folders (it may not exist yet)."""
-    return os.path.normcase(os.path.realpath(os.path.expanduser(os.fspath(folder))))
+    """A folder as it is on disk, for comparing two categories' folders (it may not exist yet):
+    as sorting writes to it (``~`` is not expanded there either — an attack found the two apart),
+    and on macOS, whose disks ignore case and accent composition, compared the same way."""
+    real = os.path.normcase(os.path.realpath(os.fspath(folder)))
+    if sys.platform == "darwin":
+        real = unicodedata.normalize("NFD", real).casefold()
+    return real
 
 
 def _holds_files(folder: Path) -> bool:

@@ -253,3 +253,20 @@ def test_two_categories_never_share_a_folder(tmp_path):
     lib.set_folder("Pets", default_sorted_root() / "Fish")
     lib.rename_category("Birds", "Fish")
     assert Path(lib.category("Fish").folder) == default_sorted_root() / "Birds"
+
+
+def test_folders_are_compared_as_the_disk_compares_them(tmp_path, monkeypatch):
+    """Attack: "~/x" was expanded for the check but not for sorting (which wrote to ./~/x); on
+    macOS, whose disks ignore case, "Sorted/pets" was taken for free while "Sorted/Pets" held
+    Animals' copies."""
+    import sys
+
+    lib = Library()
+    lib.add_category("Animals", tmp_path / "Sorted" / "Pets")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    lib.add_category("Tilde", "~/Sorted/Pets")  # not Animals' folder: sorting does not expand "~"
+    monkeypatch.setattr(sys, "platform", "darwin")
+    with pytest.raises(errors.UsageError, match="already the folder of 'Animals'"):
+        lib.add_category("pets", tmp_path / "Sorted" / "pets")
+    monkeypatch.setattr(sys, "platform", "linux")
+    lib.add_category("pets", tmp_path / "Sorted" / "pets")  # a case-sensitive disk: another folder
