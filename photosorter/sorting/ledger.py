@@ -401,14 +401,26 @@ class Ledger:
                                [to_db(os.fspath(source)), sha, *states])
 
     def companions_of(self, photo_copy: dict) -> list[dict]:
-        """The companion copies that travelled with this photo copy (same category, made with it or
-        later) — not those of another photo copied later under the same name after this one was
-        deleted (camera names repeat: an attack's correction took that photo's movie and sidecar)."""
-        return self._copy_rows(
-            " AND companion_of=? AND category=? AND run_id>=? AND state='done' AND NOT EXISTS (SELECT 1 FROM"
-            " copies p WHERE p.dest=copies.companion_of AND p.category=copies.category AND p.companion_of IS NULL"
-            " AND p.id>? AND p.run_id<=copies.run_id)",
-            [to_db(photo_copy["dest"]), photo_copy["category"], photo_copy["run_id"], photo_copy["id"]])
+        """The companion copies that travel with this photo copy: each companion belongs to the
+        photo copy it was made beside (the last photo copy at that place before it). Not those of
+        another photo copied later under the same name after this one was deleted (camera names
+        repeat: an attack's correction took that photo's movie and sidecar); but those of an
+        earlier copy of *the same photo* at that place, which this copy replaced after the person
+        deleted it by hand (its movie and sidecar were kept and adopted: a correction left them
+        behind — an attack)."""
+        companions = self._copy_rows(" AND companion_of=? AND category=? AND state='done'",
+                                     [to_db(photo_copy["dest"]), photo_copy["category"]])
+        if not companions:
+            return []
+        photos = self._copy_rows(" AND dest=? AND category=? AND companion_of IS NULL AND state NOT IN "
+                                 "('intent','rolled_back')", [to_db(photo_copy["dest"]), photo_copy["category"]])
+        out = []
+        for c in companions:
+            owner = max((p for p in photos if p["id"] < c["id"]), key=lambda p: p["id"], default=None)
+            if owner is not None and (owner["id"] == photo_copy["id"]
+                                      or owner["source_sha256"] == photo_copy["source_sha256"]):
+                out.append(c)
+        return out
 
     def parked_copies(self) -> list[dict]:
         """'done' copies that an interrupted undo had moved aside (temp set)."""

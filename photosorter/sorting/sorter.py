@@ -549,14 +549,17 @@ def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str
     rows = ledger.copies_from(photo, sha)
     mine = [c for c, name in zip(rows, _names_now(rows, folders, ids)) if name in wanted]
     result = UndoResult(mine[0]["run_id"] if mine else 0)
-    touched = set()
-    for c in mine:
+    touched: set[int] = set()
+    # Several rows at one place: the person deleted a copy and a later sort copied the same photo
+    # there again. Only the last one's file is there; the earlier ones are gone (their undo said
+    # "not the copy photosorter made" about the very file it had just trashed — an attack).
+    for c in _last_at_each_place(ledger, mine, touched):
         gone_before = len(result.trashed) + len(result.already_gone)
         _undo_copy(ledger, c, result, trash_fn)
         touched.add(c["run_id"])
         if len(result.trashed) + len(result.already_gone) == gone_before:
             continue  # the photo's copy stays (edited, swapped): so do the files that go with it
-        for o in ledger.companions_of(c):
+        for o in _last_at_each_place(ledger, ledger.companions_of(c), touched):
             _undo_copy(ledger, o, result, trash_fn)
             touched.add(o["run_id"])
     for run_id in sorted(touched):
@@ -564,6 +567,19 @@ def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str
         if info is not None and info.state == "done" and not ledger.copies(run_id, ("done",)):
             ledger.set_run_state(run_id, "undone")
     return result
+
+
+def _last_at_each_place(ledger: Ledger, rows: list[dict], touched: set[int]) -> list[dict]:
+    """Of several rows for one place, the last: the person deleted a copy and a later sort copied
+    the same file there again, so only the last row's file is there. The earlier rows are marked
+    undone (their file is gone); undoing them said "replaced by another file" about the very file
+    the last row's undo had just trashed (an attack)."""
+    last = {c["dest"]: c["id"] for c in sorted(rows, key=lambda c: c["id"])}
+    for c in rows:
+        if last[c["dest"]] != c["id"]:
+            ledger.copy_state(c["id"], "undone")
+            touched.add(c["run_id"])
+    return [c for c in rows if last[c["dest"]] == c["id"]]
 
 
 def _undo_copy(ledger: Ledger, c: dict, result: UndoResult, trash_fn: Callable[[Path], None]) -> None:

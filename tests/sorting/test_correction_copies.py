@@ -169,3 +169,26 @@ def test_the_history_says_how_many_of_a_runs_copies_went_to_the_trash_since(env,
     assert "(1 photo copy since removed)" in capsys.readouterr().out
     cli.main(["runs", "--json"])
     assert '"trashed_since": 1' in capsys.readouterr().out
+
+
+def test_a_photo_copied_again_after_its_copy_was_deleted_takes_its_kept_companions_along(env, scorer, tmp_path, src):
+    """Attack: the person deleted a photo's copy by hand (its Live Photo movie and sidecar stayed);
+    the next sort copied the photo there again and kept those companions. "Not red_disc" then took
+    the new photo copy but left the movie and sidecar, and listed the photo's own trashed copy
+    among the errors ("not the copy photosorter made") — the older row for the same place."""
+    _roll, _dest, ledger, dests = env
+    photo(src / "IMG_1.jpg", 1)
+    (src / "IMG_1.MOV").write_bytes(b"live photo movie")
+    (src / "IMG_1.xmp").write_bytes(b"<xmp/>")
+    before = snapshot(src)
+    sort_into_red([src], scorer, ledger, dests)
+    red = dests["red_disc"]
+    assert sorted(os.listdir(red)) == ["IMG_1.MOV", "IMG_1.jpg", "IMG_1.xmp"]
+    (red / "IMG_1.jpg").unlink()  # by hand; the movie and sidecar stay
+    (red / "IMG_1.MOV").unlink()  # and the movie too, which the next sort copies again
+    sort_into_red([src], scorer, ledger, dests)
+    assert sorted(os.listdir(red)) == ["IMG_1.MOV", "IMG_1.jpg", "IMG_1.xmp"]  # nothing doubled
+    result = remove(ledger, src / "IMG_1.jpg", tmp_path / "trash")
+    assert os.listdir(red) == [] and not result.errors, result.errors
+    assert trash_names(tmp_path / "trash") == ["IMG_1.MOV", "IMG_1.jpg", "IMG_1.xmp"]
+    assert snapshot(src) == before
