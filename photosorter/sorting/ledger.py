@@ -422,6 +422,16 @@ class Ledger:
                 out.append(c)
         return out
 
+    def companion_in_use(self, companion: dict, besides: str | os.PathLike) -> bool:
+        """Whether the companion file at ``companion['dest']`` also travels with a photo copy other
+        than the one at ``besides`` that is still there: IMG_1.jpg and IMG_1.jpeg share one Live
+        Photo movie, and a correction on one of them took the movie from the other (an attack)."""
+        return self.db.execute(
+            "SELECT 1 FROM copies o JOIN copies p ON p.dest=o.companion_of AND p.category=o.category"
+            " WHERE o.dest=? AND o.category=? AND o.companion_of IS NOT NULL AND o.companion_of<>?"
+            " AND o.state IN ('done','existing') AND p.companion_of IS NULL AND p.state IN ('done','existing')"
+            " LIMIT 1", (to_db(companion["dest"]), companion["category"], to_db(os.fspath(besides)))).fetchone() is not None
+
     def parked_copies(self) -> list[dict]:
         """'done' copies that an interrupted undo had moved aside (temp set)."""
         return self._copy_rows(" AND state='done' AND temp IS NOT NULL", [])

@@ -560,6 +560,8 @@ def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str
         if len(result.trashed) + len(result.already_gone) == gone_before:
             continue  # the photo's copy stays (edited, swapped): so do the files that go with it
         for o in _last_at_each_place(ledger, ledger.companions_of(c), touched):
+            if ledger.companion_in_use(o, c["dest"]):
+                continue  # another photo's copy still has it (one movie for IMG_1.jpg and IMG_1.jpeg)
             _undo_copy(ledger, o, result, trash_fn)
             touched.add(o["run_id"])
     for run_id in sorted(touched):

@@ -192,3 +192,20 @@ def test_a_photo_copied_again_after_its_copy_was_deleted_takes_its_kept_companio
     assert os.listdir(red) == [] and not result.errors, result.errors
     assert trash_names(tmp_path / "trash") == ["IMG_1.MOV", "IMG_1.jpg", "IMG_1.xmp"]
     assert snapshot(src) == before
+
+
+def test_a_movie_two_photos_share_stays_while_the_other_photos_copy_is_there(env, scorer, tmp_path, src):
+    """Attack: IMG_1.jpg and IMG_1.jpeg share one Live Photo movie (by stem); "not red_disc" on
+    the .jpeg took the movie away from the .jpg's copy."""
+    _roll, _dest, ledger, dests = env
+    photo(src / "IMG_1.jpg", 1)
+    photo(src / "IMG_1.jpeg", 2)
+    (src / "IMG_1.MOV").write_bytes(b"one movie for both")
+    before = snapshot(src)
+    sort_into_red([src], scorer, ledger, dests)
+    red = dests["red_disc"]
+    assert sorted(os.listdir(red)) == ["IMG_1.MOV", "IMG_1.jpeg", "IMG_1.jpg"]
+    result = remove(ledger, src / "IMG_1.jpeg", tmp_path / "trash")
+    assert trash_names(tmp_path / "trash") == ["IMG_1.jpeg"] and not result.errors
+    assert sorted(os.listdir(red)) == ["IMG_1.MOV", "IMG_1.jpg"]
+    assert snapshot(src) == before
