@@ -316,6 +316,7 @@ class Session:
         service.kinds = list(self.library.kinds)
         dests = self.library.destinations()
         service.destinations = {c: dests[c] for c in clf.categories if c in dests}
+        service.category_ids = self.library.category_ids()  # (a rename keeps a category's id)
         service.scorer = scorer
 
     def stop_watch(self, wait: bool = True) -> threading.Thread | None:

@@ -176,6 +176,15 @@ def test_a_running_watcher_uses_new_folders_thresholds_and_model_at_once(window,
     shutil.copy(reds[0], dcim / "new_red.jpg")
     qtbot.waitUntil(lambda: "Sorted 1 " in w.watch.status.text(), timeout=30_000)
     assert (new_folder / "new_red.jpg").exists()
+    # recorded with the category's lasting id, as the app's own sorts are (corrections go by it)
+    from photosorter.sorting.ledger import Ledger
+
+    ledger = Ledger(app_paths().ledger_file)
+    try:
+        rows = [r for r in ledger.copies() if Path(r["dest"]).name == "new_red.jpg"]
+    finally:
+        ledger.close()
+    assert rows and rows[0]["category_id"] == w.library.category("red_disc").id
     # 2. a slider choice reaches the watcher at once
     w._save_thresholds({"red_disc": 0.97, "blue_square": 0.5})
     assert w.watch_service.scorer.threshold_overrides["red_disc"] == 0.97
