@@ -617,6 +617,16 @@ def test_undo_while_reviewing_the_applied_run_shows_it_undone_and_back_brings_th
     apply_again(w, qtbot, dest, planned)
 
 
+def settle(w, qtbot) -> None:
+    """Wait until no job of the window runs (trainings, the re-scores they start), twice in a row:
+    a re-score that lands after Apply replaces Apply's summary with the preview's."""
+    from photosorter.gui.workers import running_jobs
+
+    for _ in range(2):
+        qtbot.waitUntil(lambda: w._train_job is None and not running_jobs(w), timeout=120_000)
+        qtbot.wait(300)
+
+
 def sorted_and_applied(w, qtbot, tmp_path, seed: int) -> tuple[Path, Path, set[tuple[str, str]]]:
     """A small roll previewed and applied into the test's own destination: (roll, dest, what was
     copied as (category, file name))."""
@@ -747,6 +757,7 @@ def test_after_a_rename_a_correction_on_an_already_sorted_photo_knows_its_copy_b
     box.buttons()[[b.text() for b in box.buttons()].index("Keep the copy")].click()
     qtbot.waitUntil(lambda: not w.sorting._asking and w._train_job is None, timeout=120_000)
     # and Apply adds no second copy of a photo beside its first
+    settle(w, qtbot)  # the corrections' quick retrains re-score the preview: Apply after that
     w.apply_sort()
     qtbot.waitUntil(lambda: "Done (run" in w.sorting.summary.text() or bool(w.errors), timeout=60_000)
     assert not w.errors, w.errors
