@@ -42,7 +42,7 @@ class Category:
     id: str = ""
 
     def __post_init__(self) -> None:
-        if not self.id:  # a new category, or one saved before ids existed
+        if not self.id:  # a new category
             self.id = uuid.uuid4().hex
 
 
@@ -277,12 +277,23 @@ class Library:
         if problem:
             raise _damaged(path, problem)
         raw = doc.pop("categories", [])
-        cats = [Category(**c) for c in raw]
+        cats: list[Category] = []
+        seen: set[str] = set()
+        given = False
+        for c in raw:
+            cat = Category(**{**c, "id": c.get("id") or _legacy_id(c["name"], c["folder"])})
+            if cat.id in seen:  # the same id twice (edited by hand): copies could not be told apart
+                cat.id = _legacy_id(cat.name, cat.folder + "\0" + str(len(seen)))
+            given |= cat.id != c.get("id")
+            seen.add(cat.id)
+            cats.append(cat)
         known = {f for f in cls.__dataclass_fields__ if f not in ("categories", "path")}
         lib = cls(categories=cats, **{k: v for k, v in doc.items() if k in known})
         lib.path = path
-        if any("id" not in c for c in raw):
-            # ids given now must be the ones copies are recorded with from now on: kept at once
+        if given:
+            # ids given now are the ones copies are recorded with from now on: kept at once. They
+            # are derived from the name and folder, so a library that cannot be saved (a read-only
+            # config folder) gets the same ids at every start, not new ones (an attack)
             with contextlib.suppress(OSError, errors.PhotosorterError):
                 lib.save()
         return lib
@@ -343,6 +354,11 @@ def _damaged(path: Path, why: str) -> errors.UsageError:
 
 def default_sorted_root() -> Path:
     return config.default_sorted_root()
+
+
+def _legacy_id(name: str, folder: str) -> str:
+    """The lasting id of a category saved without one: the same at every load until it is saved."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"photosorter-category:{name}\0{folder}").hex
 
 
 def _real(folder: str | Path) -> str:

@@ -996,9 +996,10 @@ def test_a_copy_recorded_with_its_category_id_keeps_its_category_through_renames
     gone = len(trashed_files())
     assert not undo_copies_of(ledger, photo, sha, ["A"], folders=now_folders, ids=now_ids).trashed
     assert (old_a / "IMG_0003.jpg").exists() and len(trashed_files()) == gone
-    # X removed: an id no category has goes by the folder, as copies from before ids do (here no
-    # category has that folder: the ledger's name)
-    assert copied_categories(ledger, photo, sha, {"A": now_folders["A"]}, {"A": "id-b"}) == ["A"]
+    # X removed: its copy is no current category's — not the new "A"'s, whose name it was
+    # recorded under (attack: "not A" on a re-created A trashed the removed category's copy)
+    assert copied_categories(ledger, photo, sha, {"A": now_folders["A"]}, {"A": "id-b"}) == []
+    assert copied_categories(ledger, photo, sha, {"A": old_a}, {"A": "id-b"}) == ["A"]  # unless on its folder
     assert len(undo_copies_of(ledger, photo, sha, ["X"], folders=now_folders, ids=now_ids).trashed) == 1
     assert not (old_a / "IMG_0003.jpg").exists() and photo.exists()
     ledger.close()

@@ -270,3 +270,23 @@ def test_folders_are_compared_as_the_disk_compares_them(tmp_path, monkeypatch):
         lib.add_category("pets", tmp_path / "Sorted" / "pets")
     monkeypatch.setattr(sys, "platform", "linux")
     lib.add_category("pets", tmp_path / "Sorted" / "pets")  # a case-sensitive disk: another folder
+
+
+def test_category_ids_are_unique_and_stable_even_when_the_library_cannot_be_saved(tmp_path, monkeypatch):
+    """Attack: two categories given one id by hand made A's copy be reported (and trashed) as B's;
+    "id": "" gave a new id at every load; a version-1 library that could not be saved (read-only
+    config folder) got new ids at every start, so copies made in between lost their category."""
+    path = app_paths().library_file
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cats = [{"name": "A", "folder": str(tmp_path / "a"), "id": "same"},
+            {"name": "B", "folder": str(tmp_path / "b"), "id": "same"},
+            {"name": "C", "folder": str(tmp_path / "c"), "id": ""}]
+    path.write_text(json.dumps({"schema_version": 2, "categories": cats}))
+    lib = Library.load()
+    ids = [c.id for c in lib.categories]
+    assert len(set(ids)) == 3 and all(ids) and ids[0] == "same"
+    assert [c.id for c in Library.load().categories] == ids  # kept
+    # version 1, and saving fails: the same ids at every load all the same
+    path.write_text(json.dumps({"schema_version": 1, "categories": [{"name": "A", "folder": "/x/a"}]}))
+    monkeypatch.setattr(Library, "save", lambda self, path=None: (_ for _ in ()).throw(OSError(30, "Read-only")))
+    assert Library.load().category("A").id == Library.load().category("A").id

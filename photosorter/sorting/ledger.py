@@ -408,12 +408,13 @@ class Ledger:
         earlier copy of *the same photo* at that place, which this copy replaced after the person
         deleted it by hand (its movie and sidecar were kept and adopted: a correction left them
         behind — an attack)."""
-        companions = self._copy_rows(" AND companion_of=? AND category=? AND state='done'",
-                                     [to_db(photo_copy["dest"]), photo_copy["category"]])
+        # by place only: a category's name changes with a rename, its copies' places do not (a
+        # movie recorded under the old name stayed behind — an attack)
+        companions = self._copy_rows(" AND companion_of=? AND state='done'", [to_db(photo_copy["dest"])])
         if not companions:
             return []
-        photos = self._copy_rows(" AND dest=? AND category=? AND companion_of IS NULL AND state NOT IN "
-                                 "('intent','rolled_back')", [to_db(photo_copy["dest"]), photo_copy["category"]])
+        photos = self._copy_rows(" AND dest=? AND companion_of IS NULL AND state NOT IN ('intent','rolled_back')",
+                                 [to_db(photo_copy["dest"])])
         out = []
         for c in companions:
             owner = max((p for p in photos if p["id"] < c["id"]), key=lambda p: p["id"], default=None)
@@ -421,16 +422,6 @@ class Ledger:
                                       or owner["source_sha256"] == photo_copy["source_sha256"]):
                 out.append(c)
         return out
-
-    def companion_in_use(self, companion: dict, besides: str | os.PathLike) -> bool:
-        """Whether the companion file at ``companion['dest']`` also travels with a photo copy other
-        than the one at ``besides`` that is still there: IMG_1.jpg and IMG_1.jpeg share one Live
-        Photo movie, and a correction on one of them took the movie from the other (an attack)."""
-        return self.db.execute(
-            "SELECT 1 FROM copies o JOIN copies p ON p.dest=o.companion_of AND p.category=o.category"
-            " WHERE o.dest=? AND o.category=? AND o.companion_of IS NOT NULL AND o.companion_of<>?"
-            " AND o.state IN ('done','existing') AND p.companion_of IS NULL AND p.state IN ('done','existing')"
-            " LIMIT 1", (to_db(companion["dest"]), companion["category"], to_db(os.fspath(besides)))).fetchone() is not None
 
     def parked_copies(self) -> list[dict]:
         """'done' copies that an interrupted undo had moved aside (temp set)."""

@@ -501,8 +501,10 @@ def _names_now(rows: list[dict], folders: Mapping[str, str | Path] | None,
     "Animals", a correction "also Animals" on a photo copied as "Pets" found it had "no copy in
     Animals" and offered to trash its copy "in Pets" — the very copy the person had just said was
     right. A copy recorded with the library's lasting category id (``ids``: name now → id) is
-    named by it. Other copies (older ones, the command line's, whose categories have no ids, and
-    those of a category removed since) go by the folder they are in — a rename keeps it: the one current
+    named by it; one whose category was removed since, after the one category now on its
+    folder, or none (its old name may be a new category's: a removed "A" and a new "A" are two
+    categories). Other copies (older ones, the command line's, whose categories have no ids) go
+    by the folder they are in — a rename keeps it: the one current
     category with that folder; where several share it (a library from before folders were kept
     apart) the ledger's name if it is one of them, else none (""); in a folder no current
     category has, the ledger's name."""
@@ -516,6 +518,9 @@ def _names_now(rows: list[dict], folders: Mapping[str, str | Path] | None,
             out.append(by_id[r["category_id"]])
             continue
         here = holders.get(Path(r["dest"]).parent, [])
+        if r.get("category_id") and by_id:  # its category was removed: its name may be another's now
+            out.append(here[0] if len(here) == 1 else "")
+            continue
         out.append(r["category"] if not here or r["category"] in here else here[0] if len(here) == 1 else "")
     return out
 
@@ -560,8 +565,6 @@ def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str
         if len(result.trashed) + len(result.already_gone) == gone_before:
             continue  # the photo's copy stays (edited, swapped): so do the files that go with it
         for o in _last_at_each_place(ledger, ledger.companions_of(c), touched):
-            if ledger.companion_in_use(o, c["dest"]):
-                continue  # another photo's copy still has it (one movie for IMG_1.jpg and IMG_1.jpeg)
             _undo_copy(ledger, o, result, trash_fn)
             touched.add(o["run_id"])
     for run_id in sorted(touched):
@@ -572,16 +575,32 @@ def _undo_copies_of(ledger: Ledger, photo: str | Path, sha: str, wanted: set[str
 
 
 def _last_at_each_place(ledger: Ledger, rows: list[dict], touched: set[int]) -> list[dict]:
-    """Of several rows for one place, the last: the person deleted a copy and a later sort copied
-    the same file there again, so only the last row's file is there. The earlier rows are marked
-    undone (their file is gone); undoing them said "replaced by another file" about the very file
-    the last row's undo had just trashed (an attack)."""
-    last = {c["dest"]: c["id"] for c in sorted(rows, key=lambda c: c["id"])}
-    for c in rows:
-        if last[c["dest"]] != c["id"]:
-            ledger.copy_state(c["id"], "undone")
-            touched.add(c["run_id"])
-    return [c for c in rows if last[c["dest"]] == c["id"]]
+    """Of several rows for one place, the one whose file is there: the person deleted a copy and a
+    later sort copied the same file there again, so one row's file is there and the others' are
+    gone (undoing those said "replaced by another file" about the very file the other row's undo
+    had just trashed — an attack). The file is matched by the identity each row recorded
+    (device, inode, modification time); when none matches, the last row is taken (its undo then
+    says why it leaves the file). The other rows are marked undone: their files are not there."""
+    by_place: dict[str, list[dict]] = {}
+    for c in sorted(rows, key=lambda c: c["id"]):
+        by_place.setdefault(c["dest"], []).append(c)
+    out = []
+    for dest, group in by_place.items():
+        chosen = group[-1]
+        if len(group) > 1:
+            try:
+                st = os.lstat(dest)
+            except OSError:
+                st = None
+            if st is not None:
+                chosen = next((c for c in reversed(group) if (c["dest_dev"], c["dest_ino"], c["dest_mtime_ns"])
+                               == (st.st_dev, st.st_ino, st.st_mtime_ns)), chosen)
+            for c in group:
+                if c is not chosen:
+                    ledger.copy_state(c["id"], "undone")
+                    touched.add(c["run_id"])
+        out.append(chosen)
+    return sorted(out, key=lambda c: c["id"])
 
 
 def _undo_copy(ledger: Ledger, c: dict, result: UndoResult, trash_fn: Callable[[Path], None]) -> None:

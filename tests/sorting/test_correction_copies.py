@@ -194,18 +194,35 @@ def test_a_photo_copied_again_after_its_copy_was_deleted_takes_its_kept_companio
     assert snapshot(src) == before
 
 
-def test_a_movie_two_photos_share_stays_while_the_other_photos_copy_is_there(env, scorer, tmp_path, src):
-    """Attack: IMG_1.jpg and IMG_1.jpeg share one Live Photo movie (by stem); "not red_disc" on
-    the .jpeg took the movie away from the .jpg's copy."""
+def test_companions_follow_their_photo_copy_through_a_rename(env, scorer, tmp_path, src):
+    """Attack: a photo's copy deleted by hand, its category renamed, the photo copied there again
+    (its movie, kept, recorded under the old name): companions were matched by category name,
+    so a correction took the new photo copy and left the movie."""
     _roll, _dest, ledger, dests = env
     photo(src / "IMG_1.jpg", 1)
-    photo(src / "IMG_1.jpeg", 2)
-    (src / "IMG_1.MOV").write_bytes(b"one movie for both")
-    before = snapshot(src)
+    (src / "IMG_1.MOV").write_bytes(b"live photo movie")
     sort_into_red([src], scorer, ledger, dests)
     red = dests["red_disc"]
-    assert sorted(os.listdir(red)) == ["IMG_1.MOV", "IMG_1.jpeg", "IMG_1.jpg"]
-    result = remove(ledger, src / "IMG_1.jpeg", tmp_path / "trash")
-    assert trash_names(tmp_path / "trash") == ["IMG_1.jpeg"] and not result.errors
+    (red / "IMG_1.jpg").unlink()  # by hand; the movie stays
+    ledger.db.execute("UPDATE copies SET category='old name'")  # the copies were made before a rename
+    sort_into_red([src], scorer, ledger, dests)
     assert sorted(os.listdir(red)) == ["IMG_1.MOV", "IMG_1.jpg"]
-    assert snapshot(src) == before
+    result = remove(ledger, src / "IMG_1.jpg", tmp_path / "trash")
+    assert trash_names(tmp_path / "trash") == ["IMG_1.MOV", "IMG_1.jpg"] and not result.errors, result.errors
+    assert os.listdir(red) == []
+
+def test_of_two_rows_for_one_place_the_one_whose_file_is_there_is_undone(env, scorer, tmp_path, src):
+    """Attack: the person renamed a copy aside, a later sort copied the photo there again, then the
+    person deleted that new copy and renamed the first one back. A correction marked the first
+    row gone without looking, and its file — photosorter's copy — could never be undone after."""
+    _roll, _dest, ledger, dests = env
+    photo(src / "IMG_1.jpg", 1)
+    sort_into_red([src], scorer, ledger, dests)
+    red = dests["red_disc"]
+    os.rename(red / "IMG_1.jpg", red / "keep.jpg")
+    sort_into_red([src], scorer, ledger, dests)
+    (red / "IMG_1.jpg").unlink()
+    os.rename(red / "keep.jpg", red / "IMG_1.jpg")  # the first copy is back in its place
+    result = remove(ledger, src / "IMG_1.jpg", tmp_path / "trash")
+    assert os.listdir(red) == [] and not result.errors, result.errors
+    assert trash_names(tmp_path / "trash") == ["IMG_1.jpg"]
