@@ -1032,3 +1032,14 @@ def test_folder_says_the_photos_already_sorted_stay_in_the_old_folder(window, qt
     w.choose_category_folder("red_disc")
     assert said and f"Photos already in {dest / 'red_disc'} stay there" in said[-1]
     assert w.library.category("red_disc").folder == str(tmp_path / "NewReds")
+
+
+def test_a_grid_category_removed_and_made_again_is_not_taken_for_the_new_one(window, qtbot, tmp_path, monkeypatch):
+    """Attack: blue_square removed and a new "blue_square" made: the applied grid's blue_square
+    (the old category) was taken for the new one."""
+    w = window
+    _sorted = sorted_and_applied(w, qtbot, tmp_path, seed=85)
+    monkeypatch.setattr(QMessageBox, "question", lambda *_a, **_k: QMessageBox.StandardButton.Yes)
+    w.remove_category("blue_square")
+    w.library.add_category("blue_square", tmp_path / "new-blue")
+    assert w.sorting.names_now(("red_disc", "blue_square")) == ("red_disc", "blue_square (removed)")

@@ -359,11 +359,20 @@ class SortTab(SortPanel):
         """What the grid's ``categories`` are called now, by the lasting ids the preview recorded:
         an applied preview keeps the names it was made with, and a correction there after a rename
         named a category the library no longer had (an uncaught "There is no category 'pets'").
-        A removed category keeps its name (the correction then says it is no longer a category)."""
+        A removed category keeps its name (the correction then says it is no longer a category),
+        marked "(removed)" when a new category has taken that name: the person's word was about the
+        old one."""
         plan = self.table.plan if self.table is not None else None
         ids = plan.category_ids if plan is not None else {}
-        by_id = {i: n for n, i in self.main_window.library.category_ids().items()}
-        return tuple(dict.fromkeys(by_id.get(ids.get(c, ""), c) for c in categories))
+        now = self.main_window.library.category_ids()
+        by_id = {i: n for n, i in now.items()}
+        out = []
+        for c in categories:
+            if c not in ids:  # (a plan without ids: names as they are)
+                out.append(c)
+            else:
+                out.append(by_id.get(ids[c], f"{c} (removed)" if c in now else c))
+        return tuple(dict.fromkeys(out))
 
     def _remove_copies(self, path: str, sha: str, categories: list[str], folders: dict | None = None,
                        ids: dict | None = None) -> None:
