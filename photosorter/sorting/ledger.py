@@ -331,12 +331,9 @@ class Ledger:
         rows = self.db.execute("SELECT path, reason, message FROM failures WHERE run_id=?", (run_id,)).fetchall()
         return [(from_db(p), r, m) for p, r, m in rows]
 
-    def copies_of(self, sha: str, category: str | None = None) -> list[dict]:
-        """Copies of this content recorded for this category (None: for any) that may still be there."""
-        if category is None:
-            return self._copy_rows(" AND source_sha256=? AND state IN ('done','existing','kept_modified')", [sha])
-        return self._copy_rows(" AND source_sha256=? AND category=? AND state IN ('done','existing','kept_modified')",
-                               [sha, category])
+    def copies_of(self, sha: str) -> list[dict]:
+        """Copies of this content, in any category, that may still be there (the caller asks where)."""
+        return self._copy_rows(" AND source_sha256=? AND state IN ('done','existing','kept_modified')", [sha])
 
     # ---------------------------------------------------------------- copies
     def copy_intent(self, run_id: int, source: str, sha: str, category: str, dest: str, temp: str,
