@@ -188,11 +188,9 @@ class Session:
         ledger = Ledger(app_paths().ledger_file)
         try:
             recover(ledger)
-            plan = plan_sort(paths, scorer, ledger, self.destinations(scorer.classifier.categories),
-                             progress or no_progress, cancel, kinds=list(self.library.kinds))
-            ids = self.library.category_ids()
-            plan.category_ids = {c: ids[c] for c in plan.destinations if c in ids}
-            return plan
+            return plan_sort(paths, scorer, ledger, self.destinations(scorer.classifier.categories),
+                             progress or no_progress, cancel, kinds=list(self.library.kinds),
+                             category_ids=self.library.category_ids())
         finally:
             ledger.close()
 

@@ -17,7 +17,7 @@ import dataclasses
 import os
 import stat
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,10 +110,13 @@ def plan_sort(
     background: str = "auto",
     enrich: bool = True,
     kinds: Iterable[str] | None = None,
+    category_ids: Mapping[str, str] | None = None,
 ) -> Plan:
     """Decide what to do with every photo; reads files and copies nothing. ``enrich``: the photos
     first join the scorer's stored background ("the user's photos in general"), so this folder is
-    judged against a background that knows it, and every later view of it agrees (scoring.py)."""
+    judged against a background that knows it, and every later view of it agrees (scoring.py).
+    ``category_ids``: the library's lasting ids by category name (the app's; the command line has
+    none), kept in the plan for the copies its Apply records."""
     clf = scorer.classifier
     for c in clf.categories:
         if c not in destinations:
@@ -160,7 +163,8 @@ def plan_sort(
         d.outcome = "no_category" if not r.categories else "copy" if d.categories else "already_sorted"
         decisions.append(d)
     thresholds = {c: float(scorer.threshold_overrides.get(c, t)) for c, t in zip(clf.categories, clf.thresholds)}
-    return Plan(decisions, dict(destinations), thresholds, runs[-1].background_photos, dict(folders))
+    ids = {c: i for c, i in (category_ids or {}).items() if c in destinations}
+    return Plan(decisions, dict(destinations), thresholds, runs[-1].background_photos, dict(folders), ids)
 
 
 def _with_orphaned_twins(runs: list[ScoringRun], scorer: Scorer, kinds: frozenset[str],

@@ -66,8 +66,8 @@ class WatchService:
                     recover(self._ledger)
                 # Watched photos arrive a few at a time: they join the scorer's stored background (the
                 # camera roll seen so far), against which they are judged like every other photo.
-                plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, kinds=self.kinds)
-                plan.category_ids = {c: i for c, i in self.category_ids.items() if c in plan.destinations}
+                plan = plan_sort(paths, self.scorer, self._ledger, self.destinations, kinds=self.kinds,
+                                 category_ids=self.category_ids)
                 # planning resolves folders again: whatever now lies outside the watched folders'
                 # real locations (a folder swapped for a link) is not sorted (the watcher said why)
                 outside = {d.path for d in plan.decisions if not self.watcher.owns(d.path)}
