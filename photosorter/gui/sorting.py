@@ -270,11 +270,7 @@ class SortPanel(QWidget):
                 moved = moved & (now.outcome == COPY)  # copy again": 3 had moved elsewhere with a retrain)
             self._changed_mask = moved
             self.changed = {self.table.paths[i] for i in np.flatnonzero(moved)}
-        self._rescored = compare
-        try:
-            self._refresh()
-        finally:
-            self._rescored = False
+        self._refresh(rescored=compare)
         return len(self.changed)
 
     def _slider_moved(self, name: str, value: int, label: QLabel) -> None:
@@ -304,13 +300,14 @@ class SortPanel(QWidget):
             return self.plan
         return self.current_plan() if self.plan is not None else self._shown
 
-    def _refresh(self) -> None:
+    def _refresh(self, rescored: bool = False) -> None:
+        """Regroup the grid; ``rescored``: set_plan shows the open preview's photos scored again."""
         if self.table is None or (self.plan is None and self.applied_run_id is None):
             return
         decided = self.table.decide(self.thresholds, self.corrections)
         self._decided = decided
         self.review.set_decided(self.table, decided, self.colours, self._changed_mask, self.corrections,
-                                self.changed_why, rescored=self._rescored)
+                                self.changed_why, rescored=rescored)
         if self.plan is None:  # the applied preview: its tiles follow corrections (✎), the summary says what was done
             self.decisions_changed.emit()
             return
@@ -448,8 +445,6 @@ class SortPanel(QWidget):
     #: run; N during Apply was overruled by the copy Apply then made, without a question; Ctrl+Z
     #: during an undo undid the run before it too once the first had finished.
     copying: str | None = None
-    #: set_plan is showing the open preview's photos scored again (its ``compare``)
-    _rescored = False
 
     def wait_for_copying(self) -> bool:
         """True when Apply or an undo runs (the Sort tab also says so in the status bar)."""
