@@ -20,6 +20,11 @@ from .workers import start_job
 log = logging.getLogger(__name__)
 
 
+def _named(paths: list[str]) -> str:
+    """The folders being sorted, for a sentence: "DCIM, Camera …"."""
+    return ", ".join(Path(p).name for p in paths[:2]) + (" …" if len(paths) > 2 else "")
+
+
 class SortTab(SortPanel):
     def __init__(self, window) -> None:
         super().__init__()
@@ -58,8 +63,7 @@ class SortTab(SortPanel):
         if not rescore and w._train_job is not None and self._model_names_stale():
             # a rename's retraining runs: the preview follows it, instead of "retrain first"
             self._preview_after_training = list(paths)
-            where = ", ".join(Path(p).name for p in paths[:2]) + (" …" if len(paths) > 2 else "")
-            text = (f"The model is being retrained with the new category names; the preview of {where} "
+            text = (f"The model is being retrained with the new category names; the preview of {_named(paths)} "
                     "follows when it is done. Nothing has been copied.")
             self.summary.setText(text)
             w.status(text, 12000)
@@ -93,8 +97,7 @@ class SortTab(SortPanel):
         w.status("Scoring photos for the preview…")
         if not rescore and self.plan is None and self.table is None:  # the first preview: say it is coming
             # (a tryout read "Nothing to preview yet" beside a status bar at 65% of scoring)
-            where = ", ".join(Path(p).name for p in paths[:2]) + (" …" if len(paths) > 2 else "")
-            self.summary.setText(f"Scoring the photos in {where} for the preview (progress in the status bar). "
+            self.summary.setText(f"Scoring the photos in {_named(paths)} for the preview (progress in the status bar). "
                                  "Nothing will be copied until you press Apply.")
 
         def failed(message: str) -> None:
