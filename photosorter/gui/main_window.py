@@ -564,9 +564,9 @@ class MainWindow(QMainWindow):
             labels = (*self.sorting.labels_of(path), category) if category else ()
             if self.sorting.table is not None and path in self.sorting.table.row_of:
                 self.sorting.remember_correction(path, labels)  # the person's word wins in the open preview
+        labels = self.sorting.names_now(labels)  # the grid may use names from before a rename
         if self.sorting.has_copies(path):
             self.sorting.correct_copied(path, labels)  # its copies already exist: say so, offer the trash
-        labels = self.sorting.names_now(labels)  # the grid may use names from before a rename
         known = {c.name for c in self.library.categories}
         gone = [c for c in labels if c not in known]
         note = f" ({', '.join(gone)} is no longer a category: not added there)" if gone else ""

@@ -298,18 +298,17 @@ class SortTab(SortPanel):
         the model learns it either way; its copy in a category it no longer belongs to is offered
         to the trash (only that photo's copy and its companions, with undo's checks), and a
         category it was not copied to is said plainly — the grid shows the corrected groups, so
-        the disk must not silently disagree with it."""
+        the disk must not silently disagree with it. ``labels``: the categories' names now
+        (names_now), as the ledger's copies are named (sorter._names_now)."""
         w, name = self.main_window, Path(path).name
         if not self.has_copies(path) or self.table is None or path in self._asking:
             return  # (a question about this photo's copy is open already: N twice opened two)
         sha = self.table.plan.decisions[self.table.row_of[path]].sha256
         if sha is None:  # a photo that could not be read has no copies
             return
-        # Names as the categories are called now: the grid may show a name from before a rename
-        # (an applied preview) and the ledger one from when the copy was made; both are mapped by
-        # the categories' lasting ids (copies from before ids: by the folder they are in).
+        # the ledger keeps the name a copy was made under: its copies are named as they are called
+        # now, by the categories' lasting ids (copies from before ids: by the folder they are in)
         folders, ids = w.library.destinations(), w.library.category_ids()
-        labels = self.names_now(labels)
 
         def find(progress, cancel, emit):
             from ..sorting.ledger import Ledger
