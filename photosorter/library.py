@@ -132,7 +132,7 @@ class Library:
             raise errors.CategoryNameError(f"There is already a category called '{new}'.")
         cat = self.category(old)
         follows = default_sorted_root() / new
-        if (Path(cat.folder) == default_sorted_root() / old and not _holds_files(Path(cat.folder))
+        if (Path(cat.folder) == default_sorted_root() / old and not holds_files(Path(cat.folder))
                 and self.folder_owner(follows, besides=old) is None):
             # the folder follows the name only while nothing was sorted into it: otherwise the
             # category's photos would be split over two folders (and copied again into the new one)
@@ -371,7 +371,8 @@ def _real(folder: str | Path) -> str:
     return real
 
 
-def _holds_files(folder: Path) -> bool:
+def holds_files(folder: Path) -> bool:
+    """Whether ``folder`` has anything in it (missing or unreadable: no)."""
     try:
         with os.scandir(folder) as it:
             return any(True for _ in it)

@@ -71,7 +71,6 @@ class NewFolderDialog(QFileDialog):
         self.setOption(QFileDialog.Option.ShowDirsOnly, True)
         self.setLabelText(QFileDialog.DialogLabel.FileName, "Folder:")
         self.setLabelText(QFileDialog.DialogLabel.Accept, "Choose")
-        self.created: Path | None = None  # the folder this dialog made, if any
 
     @classmethod
     def ask(cls, parent: QWidget | None, title: str, where: str) -> str:
@@ -115,7 +114,6 @@ class NewFolderDialog(QFileDialog):
             QMessageBox.warning(self, "Could not create the folder",
                                 f"{folder} could not be created: {exc.strerror or exc}. Choose another place.")
             return False
-        self.created = folder
         return True
 
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import PhotosorterError
-from ..library import Library
+from ..library import Library, holds_files
 from ..session import Session
 from .categories import ADD_PHOTOS_SHORTCUT, CategoriesPanel
 from .folders import choose_folder
@@ -447,10 +447,7 @@ class MainWindow(QMainWindow):
             self.library.save()
             self.session.rearm()  # a running watcher copies the next photo to the new folder
             self.categories.refresh(select=name)
-            try:
-                kept = Path(old) != Path(folder) and Path(old).is_dir() and any(Path(old).iterdir())
-            except OSError:
-                kept = False
+            kept = Path(old) != Path(folder) and holds_files(Path(old))
             # not a move (a tryout expected one, and found the next sort copying the sorted photos
             # again into the new folder)
             self.status(f"New '{name}' photos will be copied to {folder}."
