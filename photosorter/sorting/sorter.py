@@ -504,10 +504,9 @@ def _names_now(rows: list[dict], folders: Mapping[str, str | Path] | None,
     named by it; one whose category was removed since, after the one category now on its
     folder, or none (its old name may be a new category's: a removed "A" and a new "A" are two
     categories). Other copies (older ones, the command line's, whose categories have no ids) go
-    by the folder they are in — a rename keeps it: the one current
-    category with that folder; where several share it (a library from before folders were kept
-    apart) the ledger's name if it is one of them, else none (""); in a folder no current
-    category has, the ledger's name."""
+    by the folder they are in — a rename keeps it: the one current category with that folder;
+    where several share it (a library from before folders were kept apart) the ledger's name if
+    it is one of them, else none (""); in a folder no current category has, the ledger's name."""
     by_id = {i: n for n, i in (ids or {}).items()}
     holders: dict[Path, list[str]] = {}
     for name, f in (folders or {}).items():
