@@ -507,6 +507,7 @@ def test_not_this_category_after_apply_offers_to_trash_that_copy_and_the_disk_ma
         qtbot.waitUntil(lambda: getattr(w.sorting, "copy_question", None) is not None, timeout=30_000)
         box = w.sorting.copy_question
         assert rel.parent.name in box.text() and rel.name in box.text()
+        assert box.defaultButton().text() == "Keep the copy"  # Enter never trashes (third tryout)
         button = next(b for b in box.buttons() if b.text() == answer)
         button.click()
         return photo

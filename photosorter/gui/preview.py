@@ -464,8 +464,14 @@ def _clock(seconds: float | None) -> str:
 
 
 class PhotoDialog(QDialog):
-    """One photo large, with its scores and heatmaps (Space/Enter in the review grid). Esc or
-    Space closes it again, so reviewing stays on the keyboard."""
+    """One photo large, with its scores and heatmaps (Space/Enter in the review grid). Esc, Space
+    or Enter closes it again, so reviewing stays on the keyboard.
+
+    Its correction buttons are never a dialog's default button and do not take the focus when it
+    opens: a tryout pressed Enter to close the view, as Enter had opened it, and Enter pressed the
+    focused "Not pets" instead; the cat became a "none of these" example, and after Apply a second
+    Enter moved its right copy to the trash. A correction here is a click (or Tab to the button and
+    Space), never the key that opened the view."""
 
     def __init__(self, window, path: str, held_out=None) -> None:
         super().__init__(window)
@@ -477,10 +483,18 @@ class PhotoDialog(QDialog):
         lay.addWidget(self.pane)
         screen = window.screen().availableGeometry()
         self.resize(min(1000, int(screen.width() * 0.9)), min(800, int(screen.height() * 0.9)))
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.pane.show_photo(path)
 
+    def showEvent(self, e) -> None:
+        super().showEvent(e)
+        self.setFocus()  # not the first button in the focus chain (QDialog's choice)
+
     def keyPressEvent(self, e) -> None:
-        if e.key() == Qt.Key.Key_Space:
+        if e.key() in (Qt.Key.Key_Space, Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.accept()
             return
         super().keyPressEvent(e)

@@ -339,8 +339,10 @@ class SortTab(SortPanel):
             box.setInformativeText("Move that copy to the trash? The original stays where it is; the model learns "
                                    "your correction either way." + note)
             remove = box.addButton("Move the copy to the trash", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton("Keep the copy", QMessageBox.ButtonRole.RejectRole)
-            box.setDefaultButton(remove)
+            keep = box.addButton("Keep the copy", QMessageBox.ButtonRole.RejectRole)
+            # Enter keeps it: removing is a click (a stray Enter, meant for the large view under
+            # the question, trashed a right copy in a tryout)
+            box.setDefaultButton(keep)
             self.copy_question = box  # tests answer it
 
             def answered(button) -> None:

@@ -594,3 +594,33 @@ def test_the_create_question_names_where_the_folder_will_really_be(qtbot, tmp_pa
     assert choose_folder(None, "Where?", "destination", str(tmp_path / "Sorted")) == str(tmp_path / "Sorted" / "link" / "Via")
     assert f"“Via” in {tmp_path / 'outside'} (a link on the way leads there)" in asked[-1]
     assert (tmp_path / "outside" / "Via").is_dir()
+
+
+# ---------------------------------------------------------------- third tryout: Enter in the large view
+def test_enter_closes_the_large_view_and_never_presses_its_correction_button(window, qtbot, tmp_path):
+    """A tryout opened a sorted cat large with Space, pressed Enter to close it, and Enter pressed
+    the focused "Not pets": the cat became a "none of these" example (and, after Apply, a second
+    Enter trashed its right copy). Enter and Space close the view; no button is the default."""
+    from PySide6.QtWidgets import QPushButton
+
+    w = window
+    w.library.add_category("pets")
+    p = tmp_path / "cat.jpg"
+    make_photo(p, (), seed=3, size=(96, 72))
+    w.library.category("pets").examples.append(str(p))
+    w.categories.refresh(select="pets")
+    w.explain_job = lambda path, callback: callback(_explained(path, (200, 120, 40), {"pets": 0.99}))
+    for key, focus_button in ((Qt.Key.Key_Return, False), (Qt.Key.Key_Enter, True), (Qt.Key.Key_Space, False)):
+        w.open_large(str(p))
+        dialog = w.photo_dialog
+        qtbot.waitUntil(dialog.isVisible, timeout=3000)
+        assert dialog.pane.not_button.text() == "Not pets"  # the button a stray key used to press
+        assert not any(b.isDefault() or b.autoDefault() for b in dialog.findChildren(QPushButton))
+        assert not isinstance(dialog.focusWidget(), QPushButton)
+        target = dialog.focusWidget() or dialog
+        if focus_button:  # even with the focus on it, Enter is not a click
+            dialog.pane.not_button.setFocus()
+            target = dialog.pane.not_button
+        qtbot.keyClick(target, key)
+        qtbot.waitUntil(lambda d=dialog: not d.isVisible(), timeout=3000)
+        assert w.library.category("pets").examples == [str(p)] and w.library.none_examples == []
