@@ -407,16 +407,26 @@ class SortTab(SortPanel):
         w = self.main_window
         if self.wait_for_copying():
             return
-        if run_id is None and not self.has_history():
-            w.status("Nothing to undo: no sort run has been made yet.")
-            self.summary.setText("Nothing to undo: no sort run has been made yet.")
-            return
         if run_id is None:
+            # The ledger as it is now, not as the History last read it: a tryout undid the shown
+            # run from the command line, and "Undo last run" then undid the run before it (41
+            # copies) without a question. The run named here is the one undone.
+            self.refresh_history()
             last = max(self._undoable, default=None)
+            if last is None:
+                if not self.history.rowCount():
+                    w.status("Nothing to undo: no sort run has been made yet.")
+                    self.summary.setText("Nothing to undo: no sort run has been made yet.")
+                else:
+                    text = "Nothing left to undo: every sort run has been undone."
+                    w.status(text)
+                    self.summary.setText(self.summary.text() + "<br>" + text)
+                return
             shown = self.run_id if self.run_id is not None else self.applied_run_id
-            if last is not None and shown is not None and last != shown:
+            if shown is not None and last != shown:
                 self._ask_which_run(last, shown)
                 return
+            run_id = last
         self.copying = "undo"
         self.undo_button.setEnabled(False)  # (Ctrl+Z stays on: pressed again, it says why it waits)
 
@@ -472,8 +482,10 @@ class SortTab(SortPanel):
     def _ask_which_run(self, last: int, shown: int) -> None:
         """Ctrl+Z ("undo the last run") while another run is on screen: which one? A tryout's
         Ctrl+Z undid a background watch run without a word while run 3 was shown."""
-        box = QMessageBox(QMessageBox.Icon.Question, "Undo which run?",
-                          f"The last run is run {last}, not run {shown}, which is shown here.", parent=self)
+        said = (f"The last run is run {last}, not run {shown}, which is shown here." if shown in self._undoable else
+                f"Run {shown}, shown here, has already been undone (from the History or the command line). "
+                f"The last run still to undo is run {last}.")
+        box = QMessageBox(QMessageBox.Icon.Question, "Undo which run?", said, parent=self)
         box.setInformativeText("Undo moves a run's copies to the trash; your originals stay where they are.")
         choices = {box.addButton(f"Undo run {last} (the last)", QMessageBox.ButtonRole.AcceptRole): last}
         if shown in self._undoable:

@@ -319,3 +319,38 @@ def test_apply_refuses_when_a_link_on_a_category_folder_s_path_now_leads_elsewhe
     assert "given another folder since this preview was made" in w.sorting.summary.text()
     assert again == [[str(tmp_path / "src")]] and runs() == []
     assert not list((tmp_path / "drive2").rglob("*.jpg"))
+
+
+def test_undo_last_run_reads_the_ledger_first_after_an_undo_from_the_command_line(w, qtbot, tmp_path):
+    """Tryout: with run 2 on screen as done, `photosorter undo` in a terminal undid run 2; the
+    app's History still said done, and "Undo last run" then undid run 1 (41 copies) with no
+    question. Now it sees run 2 is gone and asks before touching run 1."""
+    from photosorter.config import app_paths
+    from photosorter.sorting.sorter import undo_run
+
+    two_runs(w, qtbot, tmp_path)
+    ledger = Ledger(app_paths().ledger_file)  # the command line, behind the window's back
+    try:
+        undo_run(ledger, None)
+    finally:
+        ledger.close()
+    assert sorted(runs()) == [(1, "done"), (2, "undone")]
+    w.sorting.undo_question = None
+    qtbot.mouseClick(w.sorting.undo_button, Qt.MouseButton.LeftButton)
+    box = w.sorting.undo_question
+    assert box is not None and "Run 2, shown here, has already been undone" in box.text()
+    assert {b.text() for b in box.buttons()} == {"Undo run 1 (the last)", "Cancel"}
+    next(b for b in box.buttons() if b.text() == "Cancel").click()
+    qtbot.wait(300)
+    assert sorted(runs()) == [(1, "done"), (2, "undone")]
+    assert list((tmp_path / "a" / "Sorted").rglob("*.jpg"))  # run 1's copies untouched
+    w.sorting.undo_question = None
+    qtbot.mouseClick(w.sorting.undo_button, Qt.MouseButton.LeftButton)
+    next(b for b in w.sorting.undo_question.buttons() if b.text() == "Undo run 1 (the last)").click()
+    qtbot.waitUntil(lambda: (1, "undone") in runs(), timeout=60_000)
+    assert not list((tmp_path / "a" / "Sorted").rglob("*.jpg"))
+    qtbot.waitUntil(lambda: w.sorting.copying is None, timeout=30_000)
+    assert not w.sorting.undo_button.isEnabled()
+    w.sorting.undo(None)  # Ctrl+Z (the app turns it off once the History has nothing to undo)
+    assert "Nothing left to undo" in w.sorting.summary.text()
+    assert sorted(runs()) == [(1, "undone"), (2, "undone")]
