@@ -271,13 +271,32 @@ def cmd_sort(args: argparse.Namespace) -> int:
     missing = [s for s in args.sources if not Path(s).exists() and not Path(s).is_symlink()]
     if missing:
         raise errors.InputError(f"{shown(missing[0])}: no such file or folder.")
+    if (args.model is None) != (args.dest is None):
+        raise errors.UsageError("Give both --model and --dest (each category goes to DEST/<category>), or neither "
+                                "to sort as the app does: its model, its folders, its thresholds.")
     ledger = _ledger()
-    scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
-    root = args.dest.expanduser().resolve()
-    destinations = {c: category_folder(root, c) for c in scorer.classifier.categories}
     progress = TerminalProgress(None if not args.quiet else False)
-    plan = plan_sort(args.sources, scorer, ledger, destinations, progress=progress, background=args.background,
-                     kinds=args.kinds)
+    if args.model is None:
+        # The app's own set-up. A tryout renamed Food to Meals in the app (its copies stay in
+        # Sorted/Food) and `sort --dest Sorted` planned 8 photos into a new Sorted/Meals: one
+        # category split over two folders, and the app's "already sorted" disagreed.
+        from .library import Library
+        from .session import Session
+
+        session = Session(Library.load())
+        if not session.has_model:
+            raise errors.UsageError("The app has no trained model yet: train in the app (or `photosorter train`), "
+                                    "or give --model and --dest.")
+        plan = session.plan([str(s) for s in args.sources], progress=progress, kinds=args.kinds,
+                            background=args.background)
+        destinations, model, root = plan.destinations, session.model_path, None
+    else:
+        scorer = Scorer.from_file(args.model, weights=args.weights, cache=_cache(args))
+        root = args.dest.expanduser().resolve()
+        destinations = {c: category_folder(root, c) for c in scorer.classifier.categories}
+        plan = plan_sort(args.sources, scorer, ledger, destinations, progress=progress, background=args.background,
+                         kinds=args.kinds)
+        model = args.model
     if args.dry_run:
         rows: list[dict[str, Any]] = [{"file": str(d.path), "outcome": d.outcome, "categories": d.categories, "already_in": d.done_before,
                  "scores": d.scores, "reason": d.reason, "message": d.message,
@@ -295,7 +314,8 @@ def cmd_sort(args: argparse.Namespace) -> int:
         print("\n".join(_per_category_lines(plan.per_category(), "to copy")))
         return 0
     summary = apply_plan(plan, ledger, progress=progress,
-                         detail={"sources": [shown(s) for s in args.sources], "model": str(args.model), "dest": str(root)})
+                         detail={"sources": [shown(s) for s in args.sources], "model": str(model),
+                                 "dest": str(root) if root is not None else "the app's category folders"})
     # Every copy failed: say so with the exit code too (3: the input or destination needs attention).
     status = 3 if summary.failed and not summary.copies_made and any(d.outcome == "copy" for d in plan.decisions) else 0
     if args.json:
@@ -497,8 +517,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     so = sub.add_parser("sort", help="copy photos into every category they belong to (originals untouched)")
     so.add_argument("sources", type=Path, nargs="+", metavar="SOURCE", help="photo files or folders (searched recursively)")
-    so.add_argument("--model", type=Path, required=True)
-    so.add_argument("--dest", type=Path, required=True, metavar="ROOT", help="each category goes to ROOT/<category>")
+    so.add_argument("--model", type=Path, help="a model file from `photosorter train` (with --dest; without both: "
+                                               "the app's model, folders and thresholds)")
+    so.add_argument("--dest", type=Path, metavar="ROOT", help="each category goes to ROOT/<category> (with --model)")
     so.add_argument("--dry-run", action="store_true", help="show what would happen; write nothing")
     kinds_option(so)
     background_option(so)

@@ -178,8 +178,10 @@ class Session:
                 "removed since. Train again (Ctrl+T) first: with the photos' features cached it takes seconds.")
         return {c: dests[c] for c in categories}
 
-    def plan(self, paths: list[str], progress=None, cancel=None, overrides: dict[str, float] | None = None):
-        """Dry run of ``paths`` (worker thread): a SortPlan, nothing copied."""
+    def plan(self, paths: list[str], progress=None, cancel=None, overrides: dict[str, float] | None = None,
+             kinds=None, background: str = "auto"):
+        """Dry run of ``paths`` (worker thread or ``photosorter sort`` without --model/--dest): a
+        SortPlan, nothing copied. ``kinds``: the library's unless given."""
         from .jobs import no_progress
         from .sorting.ledger import Ledger
         from .sorting.sorter import plan_sort, recover
@@ -189,7 +191,8 @@ class Session:
         try:
             recover(ledger)
             return plan_sort(paths, scorer, ledger, self.destinations(scorer.classifier.categories),
-                             progress or no_progress, cancel, kinds=list(self.library.kinds),
+                             progress or no_progress, cancel, background=background,
+                             kinds=list(self.library.kinds if kinds is None else kinds),
                              category_ids=self.library.category_ids())
         finally:
             ledger.close()

@@ -231,3 +231,40 @@ def test_cli_sort_names_a_sidecar_it_left_behind(tmp_path, model_file, capsys):
     assert copied and not list(dest.rglob("*.xmp"))
     for name in copied:
         assert "note: " in out and f"{name[:-4]}.xmp is a symbolic link" in out, out
+
+
+def test_cli_sort_without_model_and_dest_sorts_as_the_app_does(tmp_path, scorer, capsys):
+    """Tryout: after renaming Food to Meals in the app (its copies stay in Sorted/Food), `sort
+    --dest Sorted` planned photos into a new Sorted/Meals, and a plain `sort SOURCE` was refused
+    for want of --model and --dest. Without both it now uses the app's model and folders, so the
+    command line and the app agree on where a category's photos are."""
+    from photosorter.config import app_paths
+    from photosorter.library import Library
+    from photosorter.session import Session
+
+    src = tmp_path / "roll"
+    for i in range(3):
+        make_photo(src / f"IMG_{i}.jpg", ("red_disc",), 40 + i, rel_size=0.6)
+    before = snapshot(src)
+    assert main(["sort", str(src), "--dry-run", "-q"]) == 2  # no app model yet: said how to get one
+    assert "no trained model yet" in capsys.readouterr().err
+    lib = Library()
+    lib.backbone = "tiny"
+    for c in scorer.classifier.categories:
+        lib.add_category(c)
+    kept = tmp_path / "Sorted" / "Discs"  # the folder a rename kept
+    lib.set_folder("red_disc", kept)
+    lib.save()
+    scorer.classifier.save(app_paths().models_dir / "current.safetensors")
+    assert main(["sort", str(src), "--dry-run", "--json", "-q"]) == 0
+    rows = json.loads(capsys.readouterr().out)["photos"]
+    assert {r["file"] for r in rows if r["categories"] == ["red_disc"]} == {str(src / f"IMG_{i}.jpg") for i in range(3)}
+    assert {d for r in rows for d in r["destinations"]} == {str(kept)}
+    assert main(["sort", str(src), "-q"]) == 0
+    assert sorted(p.name for p in kept.iterdir()) == ["IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg"]
+    assert not (tmp_path / "Sorted" / "red_disc").exists()
+    assert snapshot(src) == before  # originals untouched
+    plan = Session(Library.load()).plan([str(src)])  # the app agrees: nothing left to copy
+    assert plan.counts()["copy"] == 0 and plan.counts()["already_sorted"] == 3
+    assert main(["sort", str(src), "--model", str(tmp_path / "m.safetensors"), "-q"]) == 2
+    assert "Give both --model and --dest" in capsys.readouterr().err
