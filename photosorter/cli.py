@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from . import __version__, errors
-from .reporting import TerminalProgress
+from .reporting import TerminalProgress, counted
 from .reporting import metrics_table as _metrics_table
 from .reporting import print_json as _print_json
 
@@ -321,7 +321,8 @@ def cmd_sort(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(summary.as_dict())
         return status
-    print(f"Run {summary.run_id}: copied {summary.copied_photos} photos ({summary.copies_made} copies), "
+    print(f"Run {summary.run_id}: copied {counted(summary.copied_photos, 'photo')} "
+          f"({counted(summary.copies_made, 'copy', 'copies')}), "
           f"{summary.already_sorted} already sorted, {summary.no_category} in no category, {len(summary.failed)} failed.")
     print("\n".join(_per_category_lines(summary.per_category, "copied")))
     for path, stored in summary.renamed:

@@ -42,6 +42,11 @@ class TerminalProgress:
             sys.stderr.write("\n")
 
 
+def counted(n: int, word: str, plural: str | None = None) -> str:
+    """"1 photo", "2 photos": a tryout read "copied 1 photos (1 copies)" and "in 1 categories"."""
+    return f"{n} {word if n == 1 else (plural or word + 's')}"
+
+
 def _jsonable(obj: object) -> Any:
     """``json.dump``'s fallback: result objects render through their ``as_dict()``; paths,
     dates and anything else as text."""

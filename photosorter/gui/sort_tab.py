@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QMessageBox
 
 from ..config import app_paths
+from ..reporting import counted
 from .folders import choose_folder
 from .sorting import AFTER_UNDO, SortPanel
 from .workers import start_job
@@ -203,8 +204,8 @@ class SortTab(SortPanel):
             self._applied_header = self._applied_header_of(summary, 0)
             failed = "".join(f"<br>• {m}" for _p, _r, m in summary.failed[:8])
             self.summary.setText(self._applied_header + f"{failed}<br>Undo puts the copies in the trash (Ctrl+Z).")
-            w.status(f"Done (run {summary.run_id}): copied {summary.copied_photos} photos, {len(summary.failed)} "
-                     "failed. Ctrl+Z undoes it.", 12000)  # the status bar said only "done" (tryout)
+            w.status(f"Done (run {summary.run_id}): copied {counted(summary.copied_photos, 'photo')}, "
+                     f"{len(summary.failed)} failed. Ctrl+Z undoes it.", 12000)  # the status bar said only "done" (tryout)
             self.refresh_history()
 
         start_job(w, job, on_done=done, on_error=failed, on_cancel=lambda: setattr(self, "copying", None),
@@ -219,8 +220,8 @@ class SortTab(SortPanel):
 
         since = f"; {removed_since(trashed)}" if trashed else ""  # one bracket: "(17 copies; 1 … removed)"
         moved = (f" ({none_since:+d} since, by your corrections)" if none_since else "")
-        return (f"<b>Done (run {summary.run_id}):</b> copied {summary.copied_photos} photos "
-                f"({summary.copies_made} copies{since}); {summary.already_sorted} already sorted; "
+        return (f"<b>Done (run {summary.run_id}):</b> copied {counted(summary.copied_photos, 'photo')} "
+                f"({counted(summary.copies_made, 'copy', 'copies')}{since}); {summary.already_sorted} already sorted; "
                 f"{summary.no_category} in no category{moved}; {len(summary.failed)} failed.")
 
     def _none_now(self) -> int:

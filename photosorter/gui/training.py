@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from ..errors import PhotosorterError
 from ..ml import confusion
 from ..ml.train_progress import ROUNDS_EXPLAINED
+from ..reporting import counted
 from .backbone_comparison import ComparisonView, TrainExtras, train_with_extras
 from .loss_chart import LossChart
 from .training_results import ConfusionTable, MistakesView
@@ -204,7 +205,8 @@ def train_hint(library) -> str:
     if few:
         return (f"Add at least two examples to {', '.join(few)} (10 or more work well), then train.")
     n = len(library.labeled_photos().paths)
-    return f"Ready to train on {n} example photos in {len(library.categories)} categories. Press Train (Ctrl+T)."
+    return (f"Ready to train on {counted(n, 'example photo')} in {counted(len(library.categories), 'category', 'categories')}."
+            " Press Train (Ctrl+T).")
 
 
 class TrainingPanel(QWidget):
