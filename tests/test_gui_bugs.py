@@ -1044,3 +1044,50 @@ def test_a_grid_category_removed_and_made_again_is_not_taken_for_the_new_one(win
     w.remove_category("blue_square")
     w.library.add_category("blue_square", tmp_path / "new-blue")
     assert w.sorting.names_now(("red_disc", "blue_square")) == ("red_disc", "blue_square (removed)")
+
+
+def test_removing_or_moving_the_example_a_correction_made_takes_the_correction_back(window, qtbot, tmp_path):
+    """Tryout: a stray "Not nature" made a lake a "none of these" example; they removed it in the
+    panel (Delete) and retrained, and the open preview still said "you: none" over nature 1.00,
+    counted among "decided by your corrections". Removing the example takes the word back;
+    moving it to a category makes the word that category."""
+    w = window
+    roll = make_labeled_folder(tmp_path / "roll", per_category=5, categories=CATS, rel_size=0.6, none=3, seed=75)
+    preview(w, qtbot, roll)
+    photo = next(str(d.path) for d in w.sorting.plan.decisions if d.categories)
+    grid = w.sorting.grid
+
+    def press_n_on_the_photo() -> None:
+        for group in w.sorting.review.groups:
+            w.sorting.review.select_group(group)
+            if photo in w.sorting.review.paths():
+                break
+        grid.setCurrentIndex(grid.model().index(w.sorting.review.paths().index(photo)))
+        grid.setFocus()
+        qtbot.keyClick(grid, Qt.Key.Key_N)
+
+    press_n_on_the_photo()  # the stray correction
+    assert w.sorting.corrections[photo] == () and photo in w.library.none_examples
+    qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
+    panel = w.categories
+    panel.refresh(select=None)  # "none of these" in the panel
+    thumbs = panel.thumbs
+    qtbot.waitUntil(lambda: photo in [thumbs.item(i).data(Qt.ItemDataRole.UserRole) for i in range(thumbs.count())],
+                    timeout=5000)
+    item = next(thumbs.item(i) for i in range(thumbs.count()) if thumbs.item(i).data(Qt.ItemDataRole.UserRole) == photo)
+    thumbs.clearSelection()
+    item.setSelected(True)
+    thumbs.setFocus()
+    qtbot.keyClick(thumbs, Qt.Key.Key_Delete)
+    assert photo not in w.library.none_examples
+    assert photo not in w.sorting.corrections  # the model decides again
+    qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
+    assert not w.errors, w.errors
+    # again, and this time moved to a category ("Move to category"): the preview's word follows
+    press_n_on_the_photo()
+    assert w.sorting.corrections[photo] == ()
+    qtbot.waitUntil(lambda: w._train_job is None, timeout=120_000)
+    panel.refresh(select=None)
+    panel.move_examples([photo], "blue_square")
+    assert w.sorting.corrections[photo] == ("blue_square",)
+    assert photo in w.library.category("blue_square").examples

@@ -140,6 +140,8 @@ _KEEP = object()  # refresh(): keep the current selection
 
 class CategoriesPanel(QWidget):
     changed = Signal()  # the library was edited
+    examples_removed = Signal(object, list)  # category (None: "none of these"), example paths
+    examples_moved = Signal(list, object, object)  # example paths, from category, to category
     photo_selected = Signal(str)
     add_requested = Signal()
     remove_requested = Signal(str)
@@ -277,6 +279,7 @@ class CategoriesPanel(QWidget):
         for p in paths:
             self.library.remove_example(name, p)
         self.library.save()
+        self.examples_removed.emit(name, list(paths))
         self.refresh(select=name)
         # one key, no question: a way back right there (a tryout removed one by mistake, with no undo)
         self._removed = (name, list(paths))
@@ -307,6 +310,7 @@ class CategoriesPanel(QWidget):
         for p in paths:
             self.library.move_example(p, name, target)
         self.library.save()
+        self.examples_moved.emit(list(paths), name, target)
         self.refresh(select=name)
         self.header.setText(f"Moved {len(paths)} example(s) to {target or 'none of these'}.")
         self.changed.emit()

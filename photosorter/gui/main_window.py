@@ -104,6 +104,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
 
         self.categories.changed.connect(self._library_changed)
+        # an example a correction made, taken back in the panel: the open preview forgets that word
+        self.categories.examples_removed.connect(lambda name, paths: self.sorting.withdraw_corrections(paths, name))
+        self.categories.examples_moved.connect(self.sorting.withdraw_corrections)
         # any refresh of the category list (drops, import, corrections, moved examples) renews the hint
         self.categories.list.model().rowsInserted.connect(lambda *_: QTimer.singleShot(0, self._update_train_hint))
         self.categories.photo_selected.connect(self.preview.show_photo)

@@ -30,6 +30,9 @@ from ..sorting.review_table import COPY, FAILED, SORTED, Decided, ReviewTable
 from .review import ReviewView
 from .widgets import menu_text, wheel_only_when_focused
 
+#: withdraw_corrections: the examples were removed (not moved to another category)
+REMOVED = object()
+
 
 class SetAside(NamedTuple):
     """The preview put aside while a past run is reviewed ("Back to the preview" restores it)."""
@@ -431,6 +434,26 @@ class SortPanel(QWidget):
             return  # a past run is shown as it happened
         self.corrections[path] = tuple(labels)
         self._refresh()
+
+    def withdraw_corrections(self, paths: list[str], source: str | None, target: object = REMOVED) -> None:
+        """Examples were removed from ``source`` (None: "none of these") or moved from it to
+        ``target`` in the categories panel: what a correction in this preview said about those
+        photos follows. A tryout's stray "Not nature" made a lake a "none of these" example; they
+        removed it and retrained, and the preview still said "you: none" over nature 1.00.
+        Removed: the correction goes and the model decides again. Moved: it now says ``target``."""
+        changed = False
+        for p in paths:
+            said = self.corrections.get(p)
+            if said is None or not ((not said) if source is None else source in said):
+                continue
+            if target is REMOVED:
+                del self.corrections[p]
+            else:
+                rest = tuple(c for c in said if c != source)
+                self.corrections[p] = rest + ((str(target),) if target is not None and target not in rest else ())
+            changed = True
+        if changed:
+            self._refresh()
 
     def rename_in_corrections(self, old: str, new: str) -> None:
         """A category was renamed: the person's word keeps meaning the same category (a tryout's
