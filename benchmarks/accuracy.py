@@ -3,12 +3,16 @@
     python -m benchmarks accuracy --data ../shared/data [--backbone efficientnet_lite0] [--seeds 5]
         [--sections cameraroll,flowers,hymenoptera,retrain]
 
-cameraroll: trained on train/ (20 per category), judged on val/ (members + _none), as the app
-would after a first sort of that roll (the roll is the stored background), with and without the
-20 none_examples/ as "none of these" examples; the quality estimate the Train tab shows is
-compared with the precision measured on val/. Every figure is the mean and spread over --seeds
-training seeds; the linear probe (multinomial logistic regression on the same features, with a
-"none" class when none-examples exist) is the baseline in the same run.
+cameraroll: trained on train/ (20 per category), with and without the 20 none_examples/ as "none
+of these" examples. val/ (members + _none) is split once (stratified, fixed seed) into two halves:
+each half in turn is the stored background at training time (the photos the app saw before), and
+the model is judged on the *other* half, sorted as a first sort of a new folder (that half joins a
+copy of the background). Training learns from background photos (reliable_negatives.py), so
+judging it on those same photos would flatter it: every photo is judged by a model whose training
+never saw it. Each figure is the mean and spread over --seeds training seeds × both halves; the
+quality estimate the Train tab shows is compared with the precision measured on the judged half.
+The linear probe (multinomial logistic regression on the same features, with a "none" class when
+none-examples exist) is the baseline in the same run, judged on all of val/.
 
 Uses a private PHOTOSORTER_HOME (feature cache included) under --work, so the first run
 measures cold feature extraction and later runs reuse it. Prints a JSON summary.
@@ -72,9 +76,33 @@ def probe_open_metrics(pred: np.ndarray, truth: np.ndarray, categories: list[str
     return out
 
 
+def _f1(p: float, r: float) -> float:
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def split_in_halves(photos, work: Path) -> dict[int, Path]:
+    """Two labelled folders, each holding half of every category's photos (and of _none), chosen
+    once with a fixed seed; a photo with two labels goes where its first label's share sends it."""
+    rng = np.random.default_rng(123)
+    key = ["_none" if y.sum() == 0 else photos.categories[int(np.argmax(y))] for y in photos.labels]
+    half = np.zeros(len(key), dtype=int)
+    for k in sorted(set(key)):
+        idx = np.array([i for i, x in enumerate(key) if x == k])
+        rng.shuffle(idx)
+        half[idx[: len(idx) // 2]] = 1
+    shutil.rmtree(work, ignore_errors=True)
+    for i, h in enumerate(half):
+        for src in (photos.sources[i] if photos.sources and photos.sources[i] else [photos.paths[i]]):
+            dst = work / str(h) / src.parent.name / src.name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dst)
+    return {0: work / "0", 1: work / "1"}
+
+
 def cameraroll_section(args, embedder, seeds) -> dict:
     from photosorter.ml.background import StoredBackground
     from photosorter.ml.dataset import scan_labeled_folder
+    from photosorter.ml.features import Embedding
     from photosorter.ml.scoring import Scorer
     from photosorter.ml.training import TrainOptions, train_from_photos
 
@@ -84,6 +112,8 @@ def cameraroll_section(args, embedder, seeds) -> dict:
     val_p = scan_labeled_folder(root / "val", cats)
     roll = embedder.embed(val_p.paths, views=1)
     roll_feats = np.stack([r.features[0] for r in roll])
+    halves = split_in_halves(val_p, args.work / "cameraroll_halves")
+    half_roll = {h: embedder.embed(scan_labeled_folder(d, cats).paths, views=1) for h, d in halves.items()}
     with_none = args.work / "cameraroll_with_none"
     shutil.rmtree(with_none, ignore_errors=True)
     with_none.mkdir(parents=True)
@@ -94,14 +124,19 @@ def cameraroll_section(args, embedder, seeds) -> dict:
     for variant, folder in (("no_none_examples", root / "train"), ("with_none_examples", with_none)):
         photos = scan_labeled_folder(folder, cats)
         runs = []
-        for seed in seeds:
-            res = train_from_photos(photos, embedder, TrainOptions(seed=seed), background=roll_feats)
+        for seed, h in ((seed, h) for seed in seeds for h in (0, 1)):
+            seen = [r for r in half_roll[h] if isinstance(r, Embedding)]
+            res = train_from_photos(photos, embedder,
+                                    TrainOptions(seed=seed, background_negatives=not args.without_background_negatives),
+                                    background=np.stack([r.features[0] for r in seen]))
             clf = res.classifier
             bg = StoredBackground(None, embedder.model.weights_id, embedder.spec.feature_dim)
-            bg.add((r.sha256, r.features[0]) for r in roll)
-            m = Scorer(clf, embedder, bg).evaluate_folder(root / "val", background="auto")
+            bg.add((r.sha256, r.features[0]) for r in seen)
+            m = Scorer(clf, embedder, bg).evaluate_folder(halves[1 - h], background="auto")
             q = {d.name: d.as_dict() for d in clf.description.quality or ()}
             runs.append({
+                "seed": seed, "background_half": h,
+                "background_negatives": clf.description.background_negatives,
                 "none_correct": m["none_correct"],
                 "precision": {c: m["per_category"][c]["precision"] for c in cats},
                 "recall": {c: m["per_category"][c]["recall"] for c in cats},
@@ -110,7 +145,7 @@ def cameraroll_section(args, embedder, seeds) -> dict:
                                        q[c]["precision"] - m["per_category"][c]["precision"]) for c in cats},
                 "thresholds": {c: round(float(t), 4) for c, t in zip(cats, clf.thresholds)},
             })
-            print(f"cameraroll {variant} seed {seed}: {runs[-1]}", file=sys.stderr, flush=True)
+            print(f"cameraroll {variant} seed {seed} background half {h}: {runs[-1]}", file=sys.stderr, flush=True)
         # linear probe on the same clean features (a "none" class when there are none-examples)
         f_tr = np.stack([r.features[0] for r in embedder.embed(photos.paths, views=1)])
         y_tr = np.where(photos.labels.sum(1) > 0, photos.labels.argmax(1), len(cats))
@@ -126,6 +161,9 @@ def cameraroll_section(args, embedder, seeds) -> dict:
             "estimate_within_0.10": mean_sd(np.mean([abs(e) <= 0.10 for e in r["estimate_error"].values() if e is not None])
                                             for r in runs),
             "unrelated_per_1000_in_a_category": round(1000 * (1 - float(np.mean([r["none_correct"] for r in runs])))),
+            "macro_f1": mean_sd(np.mean([_f1(r["precision"][c], r["recall"][c]) for c in cats]) for r in runs),
+            "min_f1": mean_sd(min(_f1(r["precision"][c], r["recall"][c]) for c in cats) for r in runs),
+            "background_negatives": mean_sd(r["background_negatives"] for r in runs),
             "linear_probe": {"kept_out": pm["none_correct"],
                              "precision": {c: round(pm[c]["precision"], 3) for c in cats},
                              "recall": {c: round(pm[c]["recall"], 3) for c in cats}},
@@ -217,6 +255,8 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, default=5, help="training seeds to average over (default 5)")
     ap.add_argument("--sections", default="cameraroll,hymenoptera,flowers,retrain,faces",
                     help="comma list of: cameraroll, hymenoptera, flowers, retrain, faces")
+    ap.add_argument("--without-background-negatives", action="store_true",
+                    help="cameraroll: train without learning from the background's photos (what they add)")
     ap.add_argument("--face-seeds", type=int, default=5)
     ap.add_argument("--face-seed-start", type=int, default=0, help="first seed (to spread seeds over processes)")
     ap.add_argument("--face-dev", default="flowers,hymenoptera,cameraroll", help="dev sets checked for categories about people ('' for none)")

@@ -85,6 +85,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             "cross_validated_metrics": clf.metrics, "warnings": result.warnings,
             "skipped": [{"file": f, "reason": r} for f, r in result.skipped], "seconds": result.seconds,
             "continued_folds": desc.continued_folds,
+            "background_negatives": desc.background_negatives,  # your photos learned from as "none of these"
             "quality_on_your_photos": [q.as_dict() for q in desc.quality or ()],
             "quality_summary": desc.quality_summary or "",
             **({"backbone_comparison": list(desc.backbone_comparison)} if desc.backbone_comparison else {}),

@@ -31,8 +31,11 @@ class ImportReport:
         if self.created:
             out += f" New categories: {', '.join(self.created)}."
         if self.existing:
+            # a folder whose photos were all examples already added nothing: say so (a tryout read
+            # "Added to existing categories: Food" and found Food still at 20)
             out += " Added to existing categories: " + ", ".join(
                 f"{cat}" + (f" (from the folder {folder})" if folder != cat else "")
+                + ("" if self.added.get(cat) else " — nothing new: its photos were examples already")
                 for folder, cat in self.existing) + "."
         if self.skipped_folders:
             out += " Skipped folders: " + "; ".join(f"{Path(f).name} ({why})" for f, why in self.skipped_folders) + "."

@@ -22,3 +22,18 @@ def test_the_train_hint_counts_one_category_in_the_singular(tmp_path):
         make_photo(tmp_path / f"f{i}.jpg", (), seed=i, size=(64, 48))
         lib.category("food").examples.append(str(tmp_path / f"f{i}.jpg"))
     assert train_hint(lib).startswith("Ready to train on 2 example photos in 1 category.")
+
+
+def test_importing_a_folder_of_photos_already_there_says_nothing_new_was_added(tmp_path):
+    """Tryout: importing a folder whose food/ held the 20 photos already in Food reported "Added to
+    existing categories: Food", and Food stayed at 20."""
+    from photosorter.importing import import_examples
+
+    for i in range(3):
+        make_photo(tmp_path / "ex" / "food" / f"f{i}.jpg", (), seed=i, size=(64, 48))
+    lib = Library()
+    first = import_examples(tmp_path / "ex", lib)
+    assert "New categories: food" in first.text() and len(lib.category("food").examples) == 3
+    again = import_examples(tmp_path / "ex", lib)
+    assert "Added to existing categories: food — nothing new: its photos were examples already" in again.text()
+    assert len(lib.category("food").examples) == 3

@@ -191,6 +191,9 @@ def hints(clf) -> list[str]:
         elif m["precision"] < 0.8:
             out.append(f"{name}: {100 * (1 - m['precision']):.0f}% of what it picks belongs elsewhere — "
                        "add examples to the categories it confuses, or some 'none of these' photos.")
+    if desc.background_negatives:
+        out.append(f"Also learned from {counted(desc.background_negatives, 'of your other photos', 'of your other photos')}"
+                   " as 'none of these': photos the app has seen that are unlike every category's examples.")
     if not desc.none_examples:
         out.append("Tip: a few 'none of these' photos (from your camera roll, belonging nowhere) help keep "
                    "unrelated photos out of every category.")
@@ -490,14 +493,17 @@ class TrainingPanel(QWidget):
                 words = ", ".join(f"{c} {a:.2f} → {b:.2f}" for c, (a, b) in moved.items())
                 switched += f" Thresholds recalibrated: {words}."
                 if quick:
-                    w.status(f"Retrained with your correction; thresholds recalibrated: {words}.", 15000)
+                    # (a quick retrain follows a correction or a rename: "with your correction" after
+                    # a rename named a correction nobody made)
+                    w.status(f"Retrained after your change; thresholds recalibrated: {words}.", 15000)
                     w.recalibrated = words  # the re-scored preview's status line says it again
             if dropped:  # say it: a slider moving back by itself reads as a bug (tryout)
                 switched += (" Your threshold choices (" + ", ".join(f"{c} {t:.2f}" for c, t in dropped.items())
                              + ") were replaced by this model's calibrated thresholds.")
             continued = " (continued from the previous model)" if result.classifier.description.continued_folds else ""
-            self.end(f"Trained {len(result.classifier.categories)} categories on "
-                     f"{result.classifier.description.examples} photos in {result.seconds:.1f} s{continued}.{switched}"
+            self.end(f"Trained {counted(len(result.classifier.categories), 'category', 'categories')} on "
+                     f"{counted(result.classifier.description.examples, 'photo')} in {result.seconds:.1f} s"
+                     f"{continued}.{switched}"
                      + (" The fine-tuned model was replaced by one on the unchanged network (tick Fine-tune and "
                         "train to fine-tune again)." if before["fine_tuned"] and not result.classifier.backbone_top else ""))
             self.show_result(result.classifier)

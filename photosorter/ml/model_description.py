@@ -25,6 +25,8 @@ class ModelDescription:
     examples: int = 0  # distinct example photos trained on
     examples_per_category: dict[str, int] = field(default_factory=dict)
     none_examples: int = 0  # "none of these" examples (belonging to no category)
+    #: photos of the stored background learned from as "none of these" (reliable_negatives.py)
+    background_negatives: int = 0
     folds: int = 0
     views: int = 0
     options: dict[str, Any] = field(default_factory=dict)  # TrainOptions as a dict
@@ -91,7 +93,7 @@ def _is_int(v: object) -> bool:
 
 def _read(name: str, v: Any) -> Any:
     """One stored field, checked and converted; _BAD when it is not of the expected shape."""
-    if name in ("examples", "none_examples", "folds", "views", "continued_folds"):
+    if name in ("examples", "none_examples", "background_negatives", "folds", "views", "continued_folds"):
         return v if _is_int(v) else _BAD
     if name in ("metrics_note",):
         return v if isinstance(v, str) else _BAD

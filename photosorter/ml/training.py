@@ -38,6 +38,7 @@ from .openset import DEFAULT_QUANTILE, ConceptGate, Gate, NeighbourGate
 from .person import FaceEvidence, examine_faces
 from .pu_threshold import pu_threshold
 from .quality import MIN_EVIDENCE, estimate_quality, summary_line
+from .reliable_negatives import background_key, reliable_negatives
 from .train_progress import TrainProgress
 
 FEW_EXAMPLES = 10
@@ -57,6 +58,9 @@ class TrainOptions:
     gate_quantile: float = DEFAULT_QUANTILE
     seed: int = 0
     faces: bool = True  # issue 17: notice categories about people and use faces as evidence for them
+    #: learn from the stored background's photos unlike every category as "none of these"
+    #: (reliable_negatives.py); off only to measure what it does (benchmarks/accuracy.py)
+    background_negatives: bool = True
 
 
 @dataclass
@@ -286,7 +290,9 @@ def fit_classifier(
     of the examples) let the model remember each example's fold, so the next training can continue
     from this model (``previous``) instead of starting over: that is what makes adding a few
     examples to a thousand take a second or two. ``background``: features of the stored
-    background (the user's photos in general), for the honest quality estimate (quality.py).
+    background (the user's photos in general): its photos unlike every category join the examples
+    as "none of these" (reliable_negatives.py), it sets where each category ends (pu_threshold.py)
+    and it gives the honest quality estimate (quality.py).
     ``paths`` (one file per example) are kept with the held-out scores, for the confusion matrix
     and the examples each category gets wrong (confusion.py)."""
     opts = opts or TrainOptions()
@@ -302,6 +308,22 @@ def fit_classifier(
             "has fewer. Add examples (10 or more work well)."
         )
     t_fit = time.perf_counter()
+    n_examples = n
+    use_bg = background is not None and len(background) >= MIN_BACKGROUND_PHOTOS
+    # The user's photos that surely belong nowhere join as "none of these" (reliable_negatives.py).
+    picked = (reliable_negatives(background, feats[:, 0, :], labels)
+              if use_bg and background is not None and opts.background_negatives
+              else np.zeros(0 if background is None else len(background), dtype=bool))
+    if picked.any():
+        assert background is not None
+        extra = np.asarray(background, dtype=feats.dtype)[picked]
+        feats = np.concatenate([feats, np.repeat(extra[:, None, :], feats.shape[1], axis=1)])
+        labels = np.concatenate([labels, np.zeros((len(extra), n_cat), dtype=labels.dtype)])
+        if shas is not None:  # their folds are remembered too, so continuing stays honest
+            shas = list(shas) + [background_key(x) for x in extra]
+        if faces is not None:  # the background keeps no faces
+            faces = dataclasses.replace(faces, faces=list(faces.faces) + [None] * len(extra))
+        n = len(feats)
     clean = feats[:, 0, :]
     groups = near_duplicate_groups(clean, opts.near_duplicate)
     notes: list[str] = []
@@ -325,7 +347,6 @@ def fit_classifier(
     gate_rep = make_gate(imagenet_head, n_cat).represent(clean)  # once for all folds
     oof_logits = np.zeros((n, n_cat))
     oof_gate = np.ones((n, n_cat))
-    use_bg = background is not None and len(background) >= MIN_BACKGROUND_PHOTOS
     oof_gate_bg = np.ones((n, n_cat))  # the same, gated against the stored background (as scoring is)
     oof_gate_bg_images = np.ones((n, n_cat))  # ... from the image features alone (no face evidence)
     heads: list[Head] = []
@@ -355,9 +376,12 @@ def fit_classifier(
         progress(f + 1, k, f"Training: round {f + 1} of {k} ({best})")
     t_calibrate = time.perf_counter()
     oof_scores = 1.0 / (1.0 + np.exp(-oof_logits)) * oof_gate
+    # The picked background photos count as "none of these" for the cross-validated threshold;
+    # the figures shown describe the user's own examples.
     thresholds = np.array([choose_threshold(oof_scores[:, j], labels[:, j]) for j in range(n_cat)])
     gate = make_gate(imagenet_head, n_cat).fit(gate_rep, labels, opts.gate_quantile)
-    metrics = compute_metrics(labels, oof_scores, thresholds, categories)
+    ex = slice(0, n_examples)
+    metrics = compute_metrics(labels[ex], oof_scores[ex], thresholds, categories)
     people = faces.fit(np.ones(n, dtype=bool), labels) if faces is not None else None  # issue 17
     clf = Classifier(backbone, weights_id, list(categories), thresholds, HeadEnsemble(heads).eval(), gate, metrics,
                      people=people)
@@ -380,22 +404,27 @@ def fit_classifier(
         image_scale = [j for j, kind in enumerate(kinds) if kind == "faces"]
         oof_bg[:, image_scale] = (1.0 / (1.0 + np.exp(-oof_logits[:, image_scale]))
                                   * oof_gate_bg_images[:, image_scale]).astype(np.float32)
+        # The picked photos are scored by the one fold head that never learned from them: the
+        # final heads all did, and would call them surer negatives than a new photo like them.
+        bg_scores[picked] = oof_bg[n_examples:]
+        oof_bg, labels_ex = oof_bg[ex], labels[ex]
         identity = {j for j, kind in enumerate(kinds) if kind == "person"}
         if len(background) >= MIN_EVIDENCE:  # the user's photos say where each category ends (pu_threshold.py)
             for j in sorted(set(range(n_cat)) - identity):
-                thresholds[j] = max(thresholds[j], pu_threshold(bg_scores[:, j], oof_bg[labels[:, j] > 0.5, j],
+                thresholds[j] = max(thresholds[j], pu_threshold(bg_scores[:, j], oof_bg[labels_ex[:, j] > 0.5, j],
                                                                 float(thresholds[j])))
             clf.thresholds = thresholds
-            metrics = compute_metrics(labels, oof_scores, thresholds, categories)
+            metrics = compute_metrics(labels_ex, oof_scores[ex], thresholds, categories)
             clf.metrics = metrics
-        quality = estimate_quality(bg_scores, oof_bg, labels, thresholds, categories, seed=opts.seed)
+        quality = estimate_quality(bg_scores, oof_bg, labels_ex, thresholds, categories, seed=opts.seed)
     else:
         quality = estimate_quality(np.zeros((0 if background is None else len(background), n_cat)),
                                    np.zeros((0, n_cat)), np.zeros((0, n_cat)), thresholds, categories)
     clf.description = ModelDescription(
-        examples=int(n),
+        examples=int(n_examples),
         examples_per_category={c: int(v) for c, v in zip(categories, counts)},
-        none_examples=int((labels.sum(1) == 0).sum()),
+        none_examples=int((labels[ex].sum(1) == 0).sum()),
+        background_negatives=int(picked.sum()),
         folds=k,
         views=int(feats.shape[1]),
         options=asdict(opts),
@@ -405,7 +434,7 @@ def fit_classifier(
         quality=tuple(quality),
         quality_summary=summary_line(quality),
         # the held-out scores the metrics come from, per example (confusion.py)
-        out_of_fold=confusion_record(oof_scores, labels, paths if paths is not None else [""] * n),
+        out_of_fold=confusion_record(oof_scores[ex], labels[ex], paths if paths is not None else [""] * n_examples),
         continued_folds=sum(h is not None for h in init_heads),
         example_folds={fold_key(sha): int(f) for sha, f in zip(shas, fold)} if shas else {},
         timings={"grouping": round(t_heads - t_fit, 3), "heads": round(t_calibrate - t_heads, 3),
